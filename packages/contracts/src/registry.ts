@@ -1,0 +1,82 @@
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { FormatRegistry, type TSchema, type Static } from '@sinclair/typebox';
+import { FileUploaded } from './messages/file-uploaded.js';
+import { TaskSubmitted } from './messages/task-submitted.js';
+import { FileTransferred } from './messages/file-transferred.js';
+import { FileFailed } from './messages/file-failed.js';
+import { FileDeleted } from './messages/file-deleted.js';
+import { FileIngested } from './messages/file-ingested.js';
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (v) => ISO.test(v) && !Number.isNaN(Date.parse(v)));
+
+/** Every event type the system carries, at its current version. The routing key is the type. */
+export const MESSAGES = {
+  'file.uploaded': FileUploaded,
+  'task.submitted': TaskSubmitted,
+  'file.transferred': FileTransferred,
+  'file.failed': FileFailed,
+  'file.deleted': FileDeleted,
+  'file.ingested': FileIngested,
+} as const;
+
+export type MessageType = keyof typeof MESSAGES;
+export type Message<T extends MessageType> = Static<(typeof MESSAGES)[T]>;
+export type MessageData<T extends MessageType> = Message<T>['data'];
+export const MESSAGE_TYPES = Object.keys(MESSAGES) as MessageType[];
+
+const checks = new Map<string, TypeCheck<TSchema>>(
+  Object.values(MESSAGES).map((schema) => [schema.$id as string, TypeCompiler.Compile(schema)]),
+);
+
+export type ContractErrorCode = 'NOT_JSON' | 'NOT_AN_EVENT' | 'UNKNOWN_TYPE' | 'UNKNOWN_VERSION' | 'SCHEMA_MISMATCH';
+
+/** Why a message body is not a valid event. `code` is a stable label; `detail` is for humans. */
+export class ContractError extends Error {
+  constructor(
+    readonly code: ContractErrorCode,
+    readonly detail: string,
+  ) {
+    super(`${code}: ${detail}`);
+    this.name = 'ContractError';
+  }
+}
+
+export function isMessageType(t: unknown): t is MessageType {
+  return typeof t === 'string' && Object.hasOwn(MESSAGES, t);
+}
+
+/** Validates a decoded value against the schema of its declared type and version. */
+export function validate<T extends MessageType>(expected: T | readonly T[] | undefined, value: unknown): Message<T> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ContractError('NOT_AN_EVENT', 'body is not a JSON object');
+  }
+  const { type, version } = value as { type?: unknown; version?: unknown };
+  if (!isMessageType(type)) throw new ContractError('UNKNOWN_TYPE', `unknown event type ${JSON.stringify(type)?.slice(0, 80)}`);
+  const allowed = expected === undefined ? undefined : Array.isArray(expected) ? expected : [expected];
+  if (allowed && !allowed.includes(type as T)) throw new ContractError('UNKNOWN_TYPE', `event type ${type} is not consumed here (expects ${allowed.join(', ')})`);
+  const check = checks.get(`${type}/v${String(version)}`);
+  if (!check) throw new ContractError('UNKNOWN_VERSION', `${type} version ${JSON.stringify(version)?.slice(0, 20)} is not supported (current: ${MESSAGES[type].properties.version.const})`);
+  if (!check.Check(value)) {
+    const errors = [...check.Errors(value)].slice(0, 5).map((e) => `${e.path || '/'}: ${e.message}`);
+    throw new ContractError('SCHEMA_MISMATCH', errors.join('; '));
+  }
+  return value as Message<T>;
+}
+
+/** Decodes and validates a raw AMQP body. */
+export function decode<T extends MessageType>(expected: T | readonly T[] | undefined, body: Buffer | string): Message<T> {
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
+  } catch (err) {
+    throw new ContractError('NOT_JSON', (err as Error).message.slice(0, 200));
+  }
+  return validate(expected, value);
+}
+
+/** Builds an event in its envelope and validates it, so nothing invalid is ever published. */
+export function createEvent<T extends MessageType>(type: T, id: string, data: MessageData<T>, time: Date = new Date()): Message<T> {
+  const event = { type, version: MESSAGES[type].properties.version.const, id, time: time.toISOString(), data };
+  return validate(type, event);
+}

@@ -1,0 +1,60 @@
+import { MESSAGES, MESSAGE_TYPES } from './registry.js';
+import { QUEUES, topology } from './topology.js';
+
+const EXAMPLES: Record<string, unknown> = {
+  'file.uploaded': {
+    type: 'file.uploaded', version: 1, id: 'xferlog:3f2a9c0d1e2b4a5f:10492', time: '2026-11-24T12:00:08.120Z',
+    data: {
+      site: 'ua-mac', sensor: 'stereoTop', path: '/gantry_data/MovingSensor/stereoTop/2026-11-24/2026-11-24__12-00-00-000/left.bin',
+      size: 1048576, mtimeMs: 1795953607000, ftpTime: '2026-11-24T12:00:07.000Z', source: 'xferlog', attempt: 1,
+      uploadId: 'xferlog:3f2a9c0d1e2b4a5f:10492',
+    },
+  },
+};
+
+/** Renders docs/messages.md from the schemas, so the document cannot drift from the code. */
+export function renderMessagesDoc(): string {
+  const t = topology();
+  const out: string[] = [];
+  out.push('# Message contracts', '');
+  out.push('<!-- Generated from packages/contracts by `make docs`; do not edit by hand. A test fails when this file and the schemas differ. -->', '');
+  out.push(
+    'Every event is a JSON object in one envelope: `type` (also the routing key), `version`, `id` (unique per event; a redelivery or a retry of the same publish keeps it), `time` (ISO 8601) and `data`.',
+    'Events are published persistent, with publisher confirms and `mandatory`, to the topic exchange `' + t.eventsExchange + '` (prefix `terra` by default).',
+    'Consumers validate every message: a body that is not JSON, is not an event, has an unknown type or version, or does not match its schema is dead-lettered with the reason in the headers `x-terra-error-code` and `x-terra-error-detail`, and counted in `terra_transfer_messages_rejected_total{queue,code}`.',
+    '',
+  );
+  out.push('| type | version | consumed by (queue) |', '|---|---|---|');
+  for (const type of MESSAGE_TYPES) {
+    const consumers = Object.values(QUEUES).filter((q) => (q.bindings as readonly string[]).includes(type)).map((q) => `\`${t.eventsExchange.replace(/\.events$/, '')}.${q.name}\``);
+    out.push(`| \`${type}\` | ${MESSAGES[type].properties.version.const} | ${consumers.join(', ') || '(none yet)'} |`);
+  }
+  out.push('');
+  for (const type of MESSAGE_TYPES) {
+    const schema = MESSAGES[type];
+    out.push(`## ${type} (v${schema.properties.version.const})`, '', schema.description ?? '', '');
+    out.push('| field | type | notes |', '|---|---|---|');
+    const data = schema.properties.data as unknown as { properties: Record<string, Record<string, unknown>>; required?: string[] };
+    for (const [name, prop] of Object.entries(data.properties)) {
+      const required = data.required?.includes(name) ? '' : ' (optional)';
+      out.push(`| \`data.${name}\` | ${describeType(prop)}${required} | ${String(prop['description'] ?? '').replace(/\|/g, '\\|')} |`);
+    }
+    out.push('');
+    if (EXAMPLES[type]) out.push('Example:', '', '```json', JSON.stringify(EXAMPLES[type], null, 2), '```', '');
+    out.push('<details><summary>JSON Schema</summary>', '', '```json', JSON.stringify(schema, null, 2), '```', '', '</details>', '');
+  }
+  return out.join('\n');
+}
+
+function describeType(p: Record<string, unknown>): string {
+  if (Array.isArray(p['anyOf'])) return (p['anyOf'] as Record<string, unknown>[]).map(describeType).join(' \\| ');
+  if (p['const'] !== undefined) return `\`${JSON.stringify(p['const'])}\``;
+  if (p['type'] === 'array') return `array of ${describeType(p['items'] as Record<string, unknown>)}`;
+  if (p['type'] === 'object') return 'object';
+  const extra: string[] = [];
+  if (p['format']) extra.push(String(p['format']));
+  if (p['pattern']) extra.push(`pattern \`${String(p['pattern'])}\``);
+  return `${String(p['type'])}${extra.length ? ` (${extra.join(', ')})` : ''}`;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) process.stdout.write(renderMessagesDoc());

@@ -1,0 +1,300 @@
+import amqp, { type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
+import type { Logger } from 'pino';
+import { topology as makeTopology, type Message, type MessageType, type Topology, type QueueKey } from '@terra-transfer/contracts';
+import { PermanentError, TransientError } from '../errors.js';
+import { safeUrl } from '../logger.js';
+import type { Registry } from '../metrics.js';
+import { amqpTelemetry, type AmqpTelemetry } from './telemetry.js';
+import { Consumer, type ConsumerOptions, type Handler } from './consumer.js';
+
+export interface AmqpClientOptions {
+  url: string;
+  /** Name prefix of every exchange and queue (see contracts/topology.ts). */
+  prefix?: string;
+  /** Shown in the management UI's connection list. */
+  connectionName: string;
+  logger: Logger;
+  registry: Registry;
+  /** x-delivery-limit of every consumer queue: deliveries before the broker dead-letters a message. */
+  deliveryLimit?: number;
+  /** How long a publish may wait for a connection and its confirm before it fails (transient). */
+  publishTimeoutMs?: number;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  heartbeatSeconds?: number;
+}
+
+/** Headers a dead-lettered message carries, besides the broker's own x-death. */
+export const DEAD_LETTER_HEADERS = {
+  code: 'x-terra-error-code',
+  detail: 'x-terra-error-detail',
+  queue: 'x-terra-source-queue',
+  at: 'x-terra-dead-lettered-at',
+} as const;
+
+const PUBLISH_SEQ = 'x-terra-publish-seq';
+
+/**
+ * One broker connection per service: a confirm channel for publishing, one
+ * channel per consumer. It reconnects with jittered backoff for as long as the
+ * service runs, re-declares the topology and restarts the consumers each time.
+ */
+export class AmqpClient {
+  readonly topology: Topology;
+  readonly telemetry: AmqpTelemetry;
+  readonly logger: Logger;
+  private readonly opts: Required<Omit<AmqpClientOptions, 'logger' | 'registry'>>;
+  private conn: ChannelModel | undefined;
+  private publisher: ConfirmChannel | undefined;
+  private drained: Promise<void> | undefined;
+  private readonly returned = new Set<string>();
+  private readonly consumers = new Set<Consumer<MessageType>>();
+  private waiters: Array<() => void> = [];
+  private seq = 0;
+  private closing = false;
+  private closed: Promise<void> | undefined;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(options: AmqpClientOptions) {
+    this.opts = {
+      prefix: 'terra',
+      deliveryLimit: 10,
+      publishTimeoutMs: 30_000,
+      reconnectMinMs: 200,
+      reconnectMaxMs: 10_000,
+      heartbeatSeconds: 10,
+      ...options,
+    };
+    this.topology = makeTopology(this.opts.prefix);
+    this.logger = options.logger;
+    this.telemetry = amqpTelemetry(options.logger, options.registry);
+  }
+
+  /** Connects (retrying until it succeeds or the client is closed). */
+  async start(): Promise<void> {
+    this.loop ??= this.connectLoop();
+    await this.waitConnected(Infinity);
+  }
+
+  isConnected(): boolean {
+    return this.publisher !== undefined;
+  }
+
+  /** Publishes an event (validated by createEvent) and resolves once the broker confirmed it. */
+  async publish<T extends MessageType>(event: Message<T>, opts: { timeoutMs?: number } = {}): Promise<void> {
+    await this.publishRaw(this.topology.eventsExchange, event.type, Buffer.from(JSON.stringify(event)), {
+      messageId: event.id,
+      type: event.type,
+      contentType: 'application/json',
+      timestamp: Math.floor(Date.parse(event.time) / 1000),
+    }, opts);
+  }
+
+  /**
+   * Publishes persistent and mandatory, and waits for the confirm. Rejects with
+   * PermanentError UNROUTABLE when no queue is bound (basic.return), and with a
+   * TransientError when the broker nacks, the connection is down or the
+   * confirm does not come in time: the caller must not count it as sent.
+   */
+  async publishRaw(exchange: string, routingKey: string, body: Buffer, props: Options.Publish = {}, opts: { timeoutMs?: number } = {}): Promise<void> {
+    const deadline = Date.now() + (opts.timeoutMs ?? this.opts.publishTimeoutMs);
+    for (;;) {
+      const ch = await this.waitConnected(deadline - Date.now());
+      if (this.drained) {
+        await Promise.race([this.drained, sleep(Math.max(0, deadline - Date.now()))]);
+        if (Date.now() >= deadline) throw new TransientError('PUBLISH_TIMEOUT', `publish to ${routingKey}: write buffer did not drain in time`);
+        continue;
+      }
+      const seq = `${process.pid}-${++this.seq}`;
+      const headers = { ...(props.headers as Record<string, unknown> | undefined), [PUBLISH_SEQ]: seq };
+      await new Promise<void>((resolve, reject) => {
+        let settled = false;
+        const timer = setTimeout(() => {
+          settled = true;
+          this.telemetry.published(routingKey, 'failed');
+          reject(new TransientError('PUBLISH_TIMEOUT', `publish to ${routingKey}: no confirm within the timeout`));
+        }, Math.max(1, deadline - Date.now()));
+        const onConfirm = (err: unknown) => {
+          const wasReturned = this.returned.delete(seq);
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          if (wasReturned) {
+            this.telemetry.published(routingKey, 'unroutable');
+            reject(new PermanentError('UNROUTABLE', `no queue is bound to ${exchange} for routing key ${routingKey}`));
+          } else if (err) {
+            this.telemetry.published(routingKey, 'nacked');
+            reject(new TransientError('PUBLISH_NACKED', `broker did not confirm the publish to ${routingKey}: ${String(err)}`));
+          } else {
+            this.telemetry.published(routingKey, 'confirmed');
+            resolve();
+          }
+        };
+        try {
+          const ok = ch.publish(exchange, routingKey, body, { ...props, headers, persistent: true, mandatory: true }, onConfirm);
+          if (!ok) this.drained ??= new Promise<void>((r) => ch.once('drain', () => { this.drained = undefined; r(); }));
+        } catch (err) {
+          onConfirm(err);
+        }
+      });
+      return;
+    }
+  }
+
+  /** Starts consuming a queue of the topology; the consumer survives reconnections. */
+  consume<T extends MessageType>(queue: QueueKey, types: T | readonly T[], handler: Handler<T>, options: ConsumerOptions = {}): Consumer<T> {
+    const consumer = new Consumer<T>(this, this.topology.queue(queue), types, handler, options);
+    this.consumers.add(consumer as unknown as Consumer<MessageType>);
+    if (this.conn) void consumer.attach(this.conn);
+    return consumer;
+  }
+
+  /** @internal */
+  forget(consumer: Consumer<MessageType>): void {
+    this.consumers.delete(consumer);
+  }
+
+  /** Stops every consumer (draining in-flight work), then closes the connection. Idempotent. */
+  close(drainTimeoutMs = 10_000): Promise<void> {
+    this.closed ??= (async () => {
+      this.closing = true;
+      this.wake?.();
+      await Promise.all([...this.consumers].map((c) => c.stop(drainTimeoutMs)));
+      const conn = this.conn;
+      this.conn = undefined;
+      this.publisher = undefined;
+      for (const w of this.waiters.splice(0)) w();
+      if (conn) await conn.close().catch(() => undefined);
+      await this.loop?.catch(() => undefined);
+    })();
+    return this.closed;
+  }
+
+  /** Waits until a publisher channel is up, or throws TransientError after `ms`. */
+  private async waitConnected(ms: number): Promise<ConfirmChannel> {
+    const deadline = Date.now() + ms;
+    while (!this.publisher) {
+      if (this.closing) throw new TransientError('BROKER_CLOSED', 'the AMQP client is closing');
+      const left = deadline - Date.now();
+      if (left <= 0) throw new TransientError('BROKER_UNAVAILABLE', 'no connection to the broker');
+      await new Promise<void>((resolve) => {
+        const t = Number.isFinite(left) ? setTimeout(resolve, left) : undefined;
+        this.waiters.push(() => {
+          if (t) clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    return this.publisher;
+  }
+
+  private async connectLoop(): Promise<void> {
+    let attempt = 0;
+    let everConnected = false;
+    while (!this.closing) {
+      try {
+        const conn = await amqp.connect(withHeartbeat(this.opts.url, this.opts.heartbeatSeconds), {
+          timeout: 10_000,
+          clientProperties: { connection_name: this.opts.connectionName },
+        });
+        if (this.closing) {
+          await conn.close().catch(() => undefined);
+          return;
+        }
+        conn.on('error', () => undefined); // 'close' follows and carries the story
+        conn.on('blocked', (reason: string) => this.telemetry.blocked(reason));
+        await this.declareTopology(conn);
+        const pub = await conn.createConfirmChannel();
+        pub.on('error', () => undefined);
+        pub.on('return', (msg) => {
+          const seq = msg.properties.headers?.[PUBLISH_SEQ];
+          if (typeof seq === 'string') this.returned.add(seq);
+        });
+        const lost = new Promise<string>((resolve) => {
+          conn.once('close', (err?: Error) => resolve(err ? String(err.message ?? err) : 'closed'));
+          // A publisher channel that dies alone (it should not) takes the connection with it, so one path recovers both.
+          pub.once('close', () => {
+            if (this.conn === conn && !this.closing) void conn.close().catch(() => undefined);
+          });
+        });
+        this.conn = conn;
+        this.publisher = pub;
+        this.telemetry.connected(safeUrl(this.opts.url), everConnected ? 1 : 0);
+        everConnected = true;
+        attempt = 0;
+        for (const w of this.waiters.splice(0)) w();
+        for (const c of this.consumers) void c.attach(conn);
+        const reason = await lost;
+        this.conn = undefined;
+        this.publisher = undefined;
+        this.drained = undefined;
+        this.returned.clear();
+        for (const c of this.consumers) c.detach();
+        if (this.closing) return;
+        this.telemetry.disconnected(reason);
+      } catch (err) {
+        const delay = Math.min(this.opts.reconnectMaxMs, this.opts.reconnectMinMs * 2 ** attempt) * (0.5 + Math.random() / 2);
+        attempt++;
+        if (this.closing) return;
+        this.telemetry.connectFailed(err instanceof Error ? err.message : err, attempt, Math.round(delay));
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, delay);
+          this.wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+      }
+    }
+  }
+
+  /**
+   * Declares the whole topology: every service declares everything, so a
+   * publish never finds a queue missing because its consumer has not started.
+   * Quorum queues with an explicit delivery limit (RabbitMQ 3.10 has none by
+   * default) and at-least-once dead-lettering to a per-queue dead-letter queue.
+   */
+  private async declareTopology(conn: ChannelModel): Promise<void> {
+    const ch = await conn.createChannel();
+    ch.on('error', () => undefined);
+    const t = this.topology;
+    await ch.assertExchange(t.eventsExchange, 'topic', { durable: true });
+    await ch.assertExchange(t.deadLetterExchange, 'topic', { durable: true });
+    for (const q of t.queues()) {
+      await ch.assertQueue(q.deadLetter, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+      await ch.bindQueue(q.deadLetter, t.deadLetterExchange, q.name);
+      await ch.assertQueue(q.name, {
+        durable: true,
+        arguments: {
+          'x-queue-type': 'quorum',
+          'x-delivery-limit': this.opts.deliveryLimit,
+          'x-dead-letter-exchange': t.deadLetterExchange,
+          'x-dead-letter-routing-key': q.name,
+          'x-dead-letter-strategy': 'at-least-once',
+          'x-overflow': 'reject-publish',
+        },
+      });
+      for (const key of q.bindings) await ch.bindQueue(q.name, t.eventsExchange, key);
+    }
+    await ch.close();
+  }
+}
+
+/** Heartbeats detect a dead peer; amqplib takes them from the URL. */
+function withHeartbeat(url: string, seconds: number): string {
+  const u = new URL(url);
+  if (!u.searchParams.has('heartbeat')) u.searchParams.set('heartbeat', String(seconds));
+  return u.toString();
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}

@@ -1,0 +1,211 @@
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { ContractError, decode, type Message, type MessageType } from '@terra-transfer/contracts';
+import { classify } from '../errors.js';
+import { DEAD_LETTER_HEADERS, sleep, type AmqpClient } from './client.js';
+
+export interface DeliveryContext {
+  /** Deliveries so far, including this one (quorum queues count them in x-delivery-count). */
+  deliveryCount: number;
+  redelivered: boolean;
+  /** Aborted when the consumer stops: a handler that waits (for a batch to fill, say) should stop waiting; work in progress should finish. */
+  signal: AbortSignal;
+}
+
+export type Handler<T extends MessageType> = (event: Message<T>, ctx: DeliveryContext) => Promise<void>;
+
+export interface ConsumerOptions {
+  /** Unacked deliveries the broker hands this consumer at once. */
+  prefetch?: number;
+  /** Backoff before a transiently failed delivery is requeued: base * 2^(deliveries-1), capped. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+}
+
+/**
+ * A consumer that acks only after its handler resolved (the effect is
+ * durable), dead-letters malformed messages and permanent failures with the
+ * reason in headers, and requeues transient failures after a backoff; the
+ * queue's delivery limit dead-letters a message that never succeeds.
+ */
+export class Consumer<T extends MessageType> {
+  private channel: Channel | undefined;
+  private tag: string | undefined;
+  private inflight = 0;
+  private idle: Array<() => void> = [];
+  private stopping = false;
+  private paused = false;
+  private stopped: Promise<void> | undefined;
+  private readonly abort = new AbortController();
+  private readonly prefetch: number;
+  private readonly retryBaseMs: number;
+  private readonly retryMaxMs: number;
+  private readonly types: readonly T[];
+
+  constructor(
+    private readonly client: AmqpClient,
+    readonly queue: string,
+    types: T | readonly T[],
+    private readonly handler: Handler<T>,
+    opts: ConsumerOptions,
+  ) {
+    this.types = Array.isArray(types) ? types : [types as T];
+    this.prefetch = opts.prefetch ?? 50;
+    this.retryBaseMs = opts.retryBaseMs ?? 500;
+    this.retryMaxMs = opts.retryMaxMs ?? 30_000;
+  }
+
+  get inFlight(): number {
+    return this.inflight;
+  }
+
+  /** @internal Opens this consumer's channel on a fresh connection. */
+  async attach(conn: ChannelModel): Promise<void> {
+    if (this.stopping) return;
+    try {
+      const ch = await conn.createChannel();
+      ch.on('error', () => undefined);
+      ch.on('close', () => {
+        if (this.channel === ch) {
+          this.channel = undefined;
+          this.tag = undefined;
+        }
+      });
+      await ch.prefetch(this.prefetch);
+      this.channel = ch;
+      if (!this.paused && !this.stopping) await this.startConsuming(ch);
+    } catch (err) {
+      // The connection died while we attached; the reconnect loop calls attach again.
+      this.client.logger.warn({ queue: this.queue, err: String(err) }, 'could not open consumer channel');
+    }
+  }
+
+  /** @internal The connection is gone; unacked deliveries return to the queue. */
+  detach(): void {
+    this.channel = undefined;
+    this.tag = undefined;
+  }
+
+  /** Stops taking new deliveries (backpressure); in-flight ones continue. */
+  async pause(): Promise<void> {
+    if (this.paused) return;
+    this.paused = true;
+    const { channel, tag } = this;
+    this.tag = undefined;
+    if (channel && tag) await channel.cancel(tag).catch(() => undefined);
+  }
+
+  async resume(): Promise<void> {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.channel && !this.tag && !this.stopping) await this.startConsuming(this.channel).catch(() => undefined);
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Cancels the subscription, waits up to `drainTimeoutMs` for in-flight handlers, then closes the channel. Idempotent. */
+  stop(drainTimeoutMs = 10_000): Promise<void> {
+    this.stopped ??= (async () => {
+      this.stopping = true;
+      const { channel, tag } = this;
+      if (channel && tag) await channel.cancel(tag).catch(() => undefined);
+      this.tag = undefined;
+      // Handlers waiting on something (a retry backoff, a batch to fill) cut short; work in progress finishes.
+      this.abort.abort();
+      if (this.inflight > 0) {
+        const drained = new Promise<void>((resolve) => this.idle.push(resolve));
+        await Promise.race([drained, sleep(drainTimeoutMs)]);
+      }
+      const abandoned = this.inflight;
+      const ch = this.channel;
+      this.channel = undefined;
+      if (ch) await ch.close().catch(() => undefined);
+      this.client.telemetry.consumerStopped(this.queue, abandoned);
+      this.client.forget(this as unknown as Consumer<MessageType>);
+    })();
+    return this.stopped;
+  }
+
+  private async startConsuming(ch: Channel): Promise<void> {
+    const { consumerTag } = await ch.consume(this.queue, (msg) => {
+      if (msg === null) {
+        // Cancelled by the broker (queue deleted): the channel closes with the next reconnect.
+        this.client.logger.error({ queue: this.queue }, 'broker cancelled the consumer');
+        return;
+      }
+      void this.onMessage(ch, msg);
+    }, { noAck: false });
+    this.tag = consumerTag;
+    this.client.telemetry.consumerStarted(this.queue, this.prefetch);
+  }
+
+  private async onMessage(ch: Channel, msg: ConsumeMessage): Promise<void> {
+    this.inflight++;
+    const messageId = msg.properties.messageId as string | undefined;
+    const deliveryCount = Number(msg.properties.headers?.['x-delivery-count'] ?? 0) + 1;
+    try {
+      let event: Message<T>;
+      try {
+        event = decode(this.types, msg.content);
+      } catch (err) {
+        if (!(err instanceof ContractError)) throw err;
+        await this.deadLetter(ch, msg, err.code, err.detail, true);
+        return;
+      }
+      const started = process.hrtime.bigint();
+      try {
+        await this.handler(event, { deliveryCount, redelivered: msg.fields.redelivered, signal: this.abort.signal });
+      } catch (err) {
+        const c = classify(err);
+        if (!c.retryable) {
+          await this.deadLetter(ch, msg, c.code, c.message, false);
+        } else {
+          const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.min(20, deliveryCount - 1));
+          await sleep(delay, this.abort.signal);
+          this.client.telemetry.requeued(this.queue, messageId, deliveryCount, c.code, c.message);
+          this.settle(ch, msg, 'nack');
+        }
+        return;
+      }
+      this.settle(ch, msg, 'ack');
+      this.client.telemetry.handled(this.queue, Number(process.hrtime.bigint() - started) / 1e9);
+    } catch (err) {
+      // Dead-lettering itself failed (broker down): requeue, it will come back.
+      this.client.telemetry.requeued(this.queue, messageId, deliveryCount, 'DEAD_LETTER_FAILED', String(err));
+      this.settle(ch, msg, 'nack');
+    } finally {
+      this.inflight--;
+      if (this.inflight === 0) for (const r of this.idle.splice(0)) r();
+    }
+  }
+
+  /** Publishes the message to the dead-letter exchange with the reason (confirmed), then acks it. */
+  private async deadLetter(ch: Channel, msg: ConsumeMessage, code: string, detail: string, malformed: boolean): Promise<void> {
+    await this.client.publishRaw(this.client.topology.deadLetterExchange, this.queue, msg.content, {
+      ...msg.properties,
+      headers: {
+        ...msg.properties.headers,
+        [DEAD_LETTER_HEADERS.code]: code,
+        [DEAD_LETTER_HEADERS.detail]: detail.slice(0, 2000),
+        [DEAD_LETTER_HEADERS.queue]: this.queue,
+        [DEAD_LETTER_HEADERS.at]: new Date().toISOString(),
+      },
+    });
+    this.client.telemetry.deadLettered(this.queue, msg.properties.messageId as string | undefined, code, detail, malformed);
+    this.settle(ch, msg, 'ack');
+  }
+
+  private settle(ch: Channel, msg: ConsumeMessage, how: 'ack' | 'nack'): void {
+    if (this.channel !== ch) {
+      this.client.telemetry.ackLost(this.queue, msg.properties.messageId as string | undefined);
+      return;
+    }
+    try {
+      if (how === 'ack') ch.ack(msg);
+      else ch.nack(msg, false, true);
+    } catch {
+      this.client.telemetry.ackLost(this.queue, msg.properties.messageId as string | undefined);
+    }
+  }
+}

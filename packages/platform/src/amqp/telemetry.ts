@@ -1,0 +1,61 @@
+import type { Logger } from 'pino';
+import { counter, gauge, histogram, type Registry } from '../metrics.js';
+
+/** Named AMQP occurrences: each one logs and updates its metric, nothing else does either. */
+export function amqpTelemetry(logger: Logger, registry: Registry) {
+  const connected = gauge(registry, 'terra_transfer_amqp_connected', '1 while the service holds a connection to the broker');
+  const reconnects = counter(registry, 'terra_transfer_amqp_reconnects_total', 'Connections re-established after a loss');
+  const published = counter(registry, 'terra_transfer_messages_published_total', 'Publishes by routing key and outcome (confirmed, nacked, unroutable, failed)', ['routing_key', 'outcome']);
+  const consumed = counter(registry, 'terra_transfer_messages_consumed_total', 'Deliveries by queue and outcome (acked, requeued, dead_lettered)', ['queue', 'outcome']);
+  const rejected = counter(registry, 'terra_transfer_messages_rejected_total', 'Malformed messages dead-lettered, by queue and contract error code', ['queue', 'code']);
+  const handlerSeconds = histogram(registry, 'terra_transfer_message_handler_duration_seconds', 'Time a handler took per delivery', ['queue']);
+  const log = logger.child({ component: 'amqp' });
+  connected.set(0);
+
+  return {
+    connected(url: string, attempt: number) {
+      connected.set(1);
+      if (attempt > 0) reconnects.inc();
+      log.info({ url, attempt }, 'broker connected');
+    },
+    connectFailed(err: unknown, attempt: number, retryInMs: number) {
+      log.warn({ err: String(err), attempt, retryInMs }, 'broker connection failed; retrying');
+    },
+    disconnected(reason: string) {
+      connected.set(0);
+      log.warn({ reason }, 'broker connection lost');
+    },
+    blocked(reason: string) {
+      log.warn({ reason }, 'broker blocked the connection (resource alarm); publishes wait');
+    },
+    published(routingKey: string, outcome: 'confirmed' | 'nacked' | 'unroutable' | 'failed') {
+      published.inc({ routing_key: routingKey, outcome });
+      if (outcome !== 'confirmed') log.warn({ routingKey, outcome }, 'publish not confirmed');
+    },
+    handled(queue: string, seconds: number) {
+      handlerSeconds.observe({ queue }, seconds);
+      consumed.inc({ queue, outcome: 'acked' });
+    },
+    requeued(queue: string, messageId: string | undefined, deliveryCount: number, code: string, err: string) {
+      consumed.inc({ queue, outcome: 'requeued' });
+      log.warn({ queue, messageId, deliveryCount, code, err }, 'handler failed (transient); message requeued');
+    },
+    deadLettered(queue: string, messageId: string | undefined, code: string, detail: string, malformed: boolean) {
+      consumed.inc({ queue, outcome: 'dead_lettered' });
+      if (malformed) rejected.inc({ queue, code });
+      log.error({ queue, messageId, code, detail }, malformed ? 'malformed message dead-lettered' : 'message dead-lettered (permanent error)');
+    },
+    ackLost(queue: string, messageId: string | undefined) {
+      log.warn({ queue, messageId }, 'channel closed before ack; the broker will redeliver');
+    },
+    consumerStarted(queue: string, prefetch: number) {
+      log.info({ queue, prefetch }, 'consuming');
+    },
+    consumerStopped(queue: string, abandoned: number) {
+      if (abandoned) log.warn({ queue, abandoned }, 'consumer stopped with work unfinished; the broker requeues it');
+      else log.info({ queue }, 'consumer stopped, in-flight work drained');
+    },
+  };
+}
+
+export type AmqpTelemetry = ReturnType<typeof amqpTelemetry>;

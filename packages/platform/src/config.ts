@@ -1,0 +1,137 @@
+/**
+ * Config declared once. A service lists every setting with its type, default
+ * and a one-line comment; `loadConfig` reads them from the environment, checks
+ * all of them, and either returns a frozen, typed object or throws one
+ * ConfigError that names every bad key. Nothing else reads process.env.
+ */
+
+type Parser<T> = (raw: string) => T;
+
+export interface Setting<T> {
+  readonly doc: string;
+  readonly default: T | undefined;
+  readonly secret: boolean;
+  readonly parse: Parser<T>;
+  readonly kind: string;
+}
+
+interface Options<T> {
+  default?: T;
+  /** Secrets are never logged nor echoed in errors. */
+  secret?: boolean;
+}
+
+function setting<T>(kind: string, parse: Parser<T>, doc: string, opts: Options<T> = {}): Setting<T> {
+  return { kind, parse, doc, default: opts.default, secret: opts.secret ?? false };
+}
+
+const fail = (msg: string): never => {
+  throw new Error(msg);
+};
+
+export const env = {
+  string: (doc: string, opts?: Options<string> & { pattern?: RegExp }) =>
+    setting('string', (raw) => {
+      if (raw === '') fail('must not be empty');
+      if (opts?.pattern && !opts.pattern.test(raw)) fail(`must match ${opts.pattern}`);
+      return raw;
+    }, doc, opts),
+  int: (doc: string, opts?: Options<number> & { min?: number; max?: number }) =>
+    setting('integer', (raw) => {
+      if (!/^-?\d+$/.test(raw.trim())) fail(`must be an integer, got "${raw}"`);
+      const n = Number(raw);
+      if (opts?.min !== undefined && n < opts.min) fail(`must be >= ${opts.min}, got ${n}`);
+      if (opts?.max !== undefined && n > opts.max) fail(`must be <= ${opts.max}, got ${n}`);
+      return n;
+    }, doc, opts),
+  number: (doc: string, opts?: Options<number> & { min?: number; max?: number }) =>
+    setting('number', (raw) => {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n)) fail(`must be a number, got "${raw}"`);
+      if (opts?.min !== undefined && n < opts.min) fail(`must be >= ${opts.min}, got ${n}`);
+      if (opts?.max !== undefined && n > opts.max) fail(`must be <= ${opts.max}, got ${n}`);
+      return n;
+    }, doc, opts),
+  bool: (doc: string, opts?: Options<boolean>) =>
+    setting('boolean', (raw) => {
+      const v = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off'].includes(v)) return false;
+      return fail(`must be true or false, got "${raw}"`);
+    }, doc, opts),
+  url: (doc: string, opts?: Options<string> & { protocols?: string[] }) =>
+    setting('url', (raw) => {
+      let u: URL;
+      try {
+        u = new URL(raw);
+      } catch {
+        return fail('must be a URL');
+      }
+      if (opts?.protocols && !opts.protocols.includes(u.protocol.replace(/:$/, ''))) fail(`must use ${opts.protocols.join(' or ')}`);
+      return raw;
+    }, doc, opts),
+  enum: <const T extends string>(values: readonly T[], doc: string, opts?: Options<T>) =>
+    setting('enum', (raw) => (values.includes(raw as T) ? (raw as T) : fail(`must be one of ${values.join(', ')}, got "${raw}"`)), doc, opts),
+  /** An absolute path. */
+  path: (doc: string, opts?: Options<string>) =>
+    setting('path', (raw) => (raw.startsWith('/') ? raw.replace(/(.)\/+$/, '$1') : fail(`must be an absolute path, got "${raw}"`)), doc, opts),
+  /** A comma-separated list. */
+  list: (doc: string, opts?: Options<string[]>) =>
+    setting('list', (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean), doc, opts),
+  /** A JSON value, checked by `check` (return an error message or undefined). */
+  json: <T>(doc: string, check: (v: unknown) => string | undefined, opts?: Options<T>) =>
+    setting('json', (raw) => {
+      let v: unknown;
+      try {
+        v = JSON.parse(raw);
+      } catch {
+        return fail('must be valid JSON');
+      }
+      const problem = check(v);
+      if (problem) fail(problem);
+      return v as T;
+    }, doc, opts),
+};
+
+export type Spec = Record<string, Setting<unknown>>;
+export type ConfigOf<S extends Spec> = { readonly [K in keyof S]: S[K] extends Setting<infer T> ? T : never };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: Array<{ key: string; problem: string }>) {
+    super(`invalid configuration: ${problems.map((p) => `${p.key} ${p.problem}`).join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig<S extends Spec>(spec: S, source: Record<string, string | undefined> = process.env): ConfigOf<S> {
+  const out: Record<string, unknown> = {};
+  const problems: Array<{ key: string; problem: string }> = [];
+  for (const [key, s] of Object.entries(spec)) {
+    const raw = source[key];
+    if (raw === undefined || raw === '') {
+      if (s.default === undefined) problems.push({ key, problem: `is required (${s.doc})` });
+      else out[key] = s.default;
+      continue;
+    }
+    try {
+      out[key] = s.parse(raw);
+    } catch (err) {
+      // A secret's value never goes into the message.
+      problems.push({ key, problem: s.secret ? 'is invalid (value hidden: secret)' : (err as Error).message });
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return Object.freeze(out) as ConfigOf<S>;
+}
+
+/** Names of the secret settings, for log redaction. */
+export function secretKeys(spec: Spec): string[] {
+  return Object.entries(spec).filter(([, s]) => s.secret).map(([k]) => k);
+}
+
+/** A printable table of the settings (for `--help` and docs). */
+export function describeConfig(spec: Spec): string {
+  return Object.entries(spec)
+    .map(([k, s]) => `${k} (${s.kind}${s.default !== undefined ? `, default ${s.secret ? '<hidden>' : JSON.stringify(s.default)}` : ', required'}): ${s.doc}`)
+    .join('\n');
+}

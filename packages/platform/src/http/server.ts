@@ -1,0 +1,103 @@
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyBaseLogger } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { Logger } from 'pino';
+import { counter, type Registry } from '../metrics.js';
+
+export type HttpApp = FastifyInstance<
+  import('node:http').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export interface HttpOptions {
+  service: string;
+  version?: string;
+  description?: string;
+  logger: Logger;
+  registry: Registry;
+  /** Readiness checks: every one must answer true for /readyz to be 200. */
+  checks: Record<string, () => boolean | Promise<boolean>>;
+  /** Bearer token for write endpoints; without one, write endpoints answer 503. */
+  authToken?: string | undefined;
+  bodyLimit?: number;
+}
+
+export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() }, { $id: 'ErrorBody' });
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** preHandler for write endpoints: `Authorization: Bearer <token>`. */
+    requireToken: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  }
+}
+
+/**
+ * Builds (never listens) the HTTP side of a service: OpenAPI at /docs,
+ * /healthz, /readyz, /metrics, the bearer-token guard, uniform error bodies.
+ * Routes are added by the caller after this resolves.
+ */
+export async function buildHttp(opts: HttpOptions): Promise<HttpApp> {
+  const app = Fastify({
+    loggerInstance: opts.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: opts.bodyLimit ?? 10 * 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const requests = counter(opts.registry, 'terra_transfer_http_requests_total', 'HTTP requests by route and status code', ['route', 'method', 'status']);
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    requests.inc({ route, method: req.method, status: String(reply.statusCode) });
+    if (reply.statusCode >= 400 && route !== '/readyz') req.log.warn({ route, method: req.method, status: reply.statusCode }, 'request failed');
+  });
+
+  app.addSchema(ErrorBody);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: opts.service, version: opts.version ?? '0.1.0', description: opts.description ?? '' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
+    if (err.validation) return reply.code(400).send({ error: 'BAD_REQUEST', message: err.message });
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status >= 500) req.log.error({ err }, 'request error');
+    return reply.code(status).send({ error: err.code ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST'), message: status >= 500 ? 'internal error' : err.message });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
+
+  const expected = opts.authToken ? Buffer.from(opts.authToken) : undefined;
+  app.decorate('requireToken', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!expected) return reply.code(503).send({ error: 'AUTH_NOT_CONFIGURED', message: 'no API token is configured; write endpoints are disabled' });
+    const header = req.headers.authorization ?? '';
+    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'UNAUTHORIZED', message: 'a valid bearer token is required' });
+    }
+  });
+
+  const probe = { hide: true };
+  app.get('/healthz', { schema: probe }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: probe }, async (_req, reply) => {
+    const results: Record<string, boolean> = {};
+    for (const [name, check] of Object.entries(opts.checks)) {
+      try {
+        results[name] = await check();
+      } catch {
+        results[name] = false;
+      }
+    }
+    const ready = Object.values(results).every(Boolean);
+    return reply.code(ready ? 200 : 503).send({ ready, checks: results });
+  });
+  app.get('/metrics', { schema: probe }, async (_req, reply) => reply.header('content-type', opts.registry.contentType).send(await opts.registry.metrics()));
+  return app;
+}

@@ -1,0 +1,10 @@
+export * from './config.js';
+export * from './logger.js';
+export * from './errors.js';
+export * from './metrics.js';
+export * from './redis.js';
+export * from './lifecycle.js';
+export * from './http/server.js';
+export { AmqpClient, DEAD_LETTER_HEADERS, sleep, type AmqpClientOptions } from './amqp/client.js';
+export { Consumer, type ConsumerOptions, type DeliveryContext, type Handler } from './amqp/consumer.js';
+export { platformSettings } from './settings.js';

@@ -1,0 +1,44 @@
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { safeUrl } from './logger.js';
+
+export { Redis } from 'ioredis';
+
+export interface RedisOptions {
+  url: string;
+  connectionName: string;
+  logger: Logger;
+}
+
+/**
+ * An ioredis client that reconnects forever with capped backoff. Commands
+ * issued while Redis is down wait in the offline queue and fail after a few
+ * reconnection attempts, so a handler gets a (transient) error instead of
+ * hanging; readiness reports `status === 'ready'`.
+ */
+export function createRedis(opts: RedisOptions): Redis {
+  const log = opts.logger.child({ component: 'redis' });
+  const redis = new Redis(opts.url, {
+    connectionName: opts.connectionName,
+    maxRetriesPerRequest: 3,
+    enableAutoPipelining: true,
+    retryStrategy: (times) => Math.min(200 * 2 ** Math.min(times, 6), 5_000),
+    reconnectOnError: (err) => err.message.startsWith('READONLY'),
+  });
+  let down = false;
+  redis.on('ready', () => {
+    log.info({ url: safeUrl(opts.url), recovered: down }, 'redis ready');
+    down = false;
+  });
+  redis.on('error', (err: Error) => {
+    if (!down) log.warn({ err: err.message }, 'redis unavailable; reconnecting');
+    down = true;
+  });
+  return redis;
+}
+
+/** Closes the client once; later calls are no-ops. */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'end') return;
+  await redis.quit().catch(() => redis.disconnect());
+}

@@ -1,0 +1,173 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { AmqpClient, DEAD_LETTER_HEADERS, PermanentError, TransientError, createRegistry } from '@terra-transfer/platform';
+import { AMQP_URL, REDIS_URL, createVhost, deleteKeys, deleteTopology, drainQueue, queueDepth, rabbitmqctl, testLogger, uniquePrefix, waitFor } from '@terra-transfer/testkit';
+import { uploaded } from './helpers.js';
+
+const clients: AmqpClient[] = [];
+function client(prefix: string, extra: Partial<ConstructorParameters<typeof AmqpClient>[0]> = {}) {
+  const c = new AmqpClient({ url: AMQP_URL, prefix, connectionName: `test-${prefix}`, logger: testLogger(), registry: createRegistry(), reconnectMinMs: 50, reconnectMaxMs: 500, ...extra });
+  clients.push(c);
+  return c;
+}
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close(1_000)));
+});
+
+describe('AmqpClient against the real broker', () => {
+  let prefix: string;
+  beforeEach(() => {
+    prefix = uniquePrefix('amqp');
+  });
+  afterEach(async () => {
+    await deleteTopology(prefix);
+  });
+
+  it('resolves a publish only once the broker confirmed it, and the message is in the bound queue', async () => {
+    const registry = createRegistry();
+    const c = client(prefix, { registry });
+    await c.start();
+    await c.publish(uploaded(1));
+    const got = await drainQueue(AMQP_URL, c.topology.queue('batcherUploads'));
+    expect(got.map((m) => JSON.parse(m.content.toString()).id)).toEqual(['e-1']);
+    expect(got[0]!.properties.deliveryMode).toBe(2);
+    expect(await registry.metrics()).toMatch(/terra_transfer_messages_published_total\{routing_key="file.uploaded",outcome="confirmed"\} 1/);
+  });
+
+  it('rejects an unroutable publish instead of reporting success', async () => {
+    const c = client(prefix);
+    await c.start();
+    await expect(c.publishRaw(c.topology.eventsExchange, 'nobody.listens.here', Buffer.from('{}'))).rejects.toMatchObject({ code: 'UNROUTABLE', retryable: false });
+    // The channel is still usable afterwards.
+    await c.publish(uploaded(2));
+    expect(await queueDepth(AMQP_URL, c.topology.queue('batcherUploads'))).toBe(1);
+  });
+
+  it('dead-letters a message that keeps failing once the delivery limit is reached', async () => {
+    const c = client(prefix, { deliveryLimit: 3 });
+    await c.start();
+    let attempts = 0;
+    c.consume('batcherUploads', 'file.uploaded', async () => {
+      attempts++;
+      throw new TransientError('GLOBUS_DOWN', 'still down');
+    }, { retryBaseMs: 10, retryMaxMs: 20 });
+    await c.publish(uploaded(3));
+    const dlq = c.topology.deadLetterQueue('batcherUploads');
+    await waitFor('message in the dead-letter queue', async () => (await queueDepth(AMQP_URL, dlq)) === 1);
+    const [dead] = await drainQueue(AMQP_URL, dlq);
+    expect(JSON.parse(dead!.content.toString()).id).toBe('e-3');
+    const death = (dead!.properties.headers?.['x-death'] as Array<{ reason: string }>)[0];
+    expect(death?.reason).toBe('delivery_limit');
+    expect(attempts).toBeGreaterThanOrEqual(3);
+    expect(await queueDepth(AMQP_URL, c.topology.queue('batcherUploads'))).toBe(0);
+  });
+
+  it('dead-letters a permanent failure at once, with the reason in headers', async () => {
+    const c = client(prefix);
+    await c.start();
+    let attempts = 0;
+    c.consume('batcherUploads', 'file.uploaded', async () => {
+      attempts++;
+      throw new PermanentError('PATH_OUTSIDE_ROOT', 'the path leaves the cache root');
+    });
+    await c.publish(uploaded(4));
+    const dlq = c.topology.deadLetterQueue('batcherUploads');
+    await waitFor('dead letter', async () => (await queueDepth(AMQP_URL, dlq)) === 1);
+    const [dead] = await drainQueue(AMQP_URL, dlq);
+    expect(dead!.properties.headers?.[DEAD_LETTER_HEADERS.code]).toBe('PATH_OUTSIDE_ROOT');
+    expect(String(dead!.properties.headers?.[DEAD_LETTER_HEADERS.detail])).toContain('leaves the cache root');
+    expect(attempts).toBe(1);
+  });
+
+  it.each([
+    ['not JSON', Buffer.from('this is {not json'), 'NOT_JSON'],
+    ['wrong schema', Buffer.from(JSON.stringify({ ...uploaded(5), data: { path: 'relative' } })), 'SCHEMA_MISMATCH'],
+    ['unknown version', Buffer.from(JSON.stringify({ ...uploaded(5), version: 99 })), 'UNKNOWN_VERSION'],
+    ['another event type', Buffer.from(JSON.stringify({ type: 'file.deleted', version: 1 })), 'UNKNOWN_TYPE'],
+  ])('dead-letters a malformed message (%s), counts it, and keeps consuming', async (_name, body, code) => {
+    const registry = createRegistry();
+    const c = client(prefix, { registry });
+    await c.start();
+    const seen: string[] = [];
+    c.consume('batcherUploads', 'file.uploaded', async (e) => {
+      seen.push(e.id);
+    });
+    await c.publishRaw(c.topology.eventsExchange, 'file.uploaded', body);
+    await c.publish(uploaded(6));
+    await waitFor('valid message after the bad one', () => seen.includes('e-6'));
+    const dlq = c.topology.deadLetterQueue('batcherUploads');
+    await waitFor('dead letter', async () => (await queueDepth(AMQP_URL, dlq)) === 1);
+    const [dead] = await drainQueue(AMQP_URL, dlq);
+    expect(dead!.properties.headers?.[DEAD_LETTER_HEADERS.code]).toBe(code);
+    expect(dead!.content.equals(body)).toBe(true);
+    expect(await registry.metrics()).toContain(`terra_transfer_messages_rejected_total{queue="${c.topology.queue('batcherUploads')}",code="${code}"} 1`);
+  });
+});
+
+describe('recovery', () => {
+  it('keeps consuming and publishing after the broker closes every connection', async () => {
+    const vh = await createVhost('reconnect');
+    try {
+      const prefix = uniquePrefix('rc');
+      const pub = client(prefix, { url: vh.url, connectionName: 'reconnect-pub' });
+      const sub = client(prefix, { url: vh.url, connectionName: 'reconnect-sub' });
+      await Promise.all([pub.start(), sub.start()]);
+      const seen = new Set<string>();
+      sub.consume('batcherUploads', 'file.uploaded', async (e) => {
+        seen.add(e.id);
+      });
+      for (let i = 0; i < 5; i++) await pub.publish(uploaded(i, 'before'));
+      await waitFor('first five', () => seen.size === 5);
+      await rabbitmqctl('close_all_connections', '-p', vh.vhost, 'test: broker closes connections');
+      await waitFor('both clients notice', () => !pub.isConnected() || !sub.isConnected(), 10_000).catch(() => undefined);
+      // publish() waits for the reconnection and resolves on confirm.
+      for (let i = 0; i < 5; i++) await pub.publish(uploaded(i, 'after'));
+      await waitFor('five more after the reconnect', () => seen.size === 10, 30_000);
+      expect(pub.isConnected() && sub.isConnected()).toBe(true);
+    } finally {
+      await Promise.all(clients.splice(0).map((c) => c.close(1_000)));
+      await vh.remove();
+    }
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('SIGTERM finishes in-flight work and loses no message', async () => {
+    const prefix = uniquePrefix('drain');
+    const key = `${prefix}:state`;
+    const c = client(prefix);
+    await c.start();
+    const ids = Array.from({ length: 30 }, (_, i) => `e-${i}`);
+    for (let i = 0; i < ids.length; i++) await c.publish(uploaded(i));
+    const worker = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/drain-worker.mjs', import.meta.url))], {
+      env: { ...process.env, AMQP_PREFIX: prefix, STATE_KEY: key, HANDLER_MS: '400' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    worker.stderr.on('data', (d) => (stderr += d));
+    const redis = new Redis(REDIS_URL);
+    try {
+      await waitFor('work in flight', async () => (await redis.scard(`${key}:started`)) >= 5);
+      const exited = new Promise<number | null>((r) => worker.once('exit', (code) => r(code)));
+      worker.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const started = await redis.smembers(`${key}:started`);
+      const done = new Set(await redis.smembers(`${key}:done`));
+      // Everything it started, it finished (and acked) before exiting.
+      expect(started.filter((id) => !done.has(id))).toEqual([]);
+      // Nothing lost: each message is either done or still in the queue.
+      const left = (await drainQueue(AMQP_URL, c.topology.queue('batcherUploads'))).map((m) => JSON.parse(m.content.toString()).id as string);
+      expect([...done, ...left].sort()).toEqual([...ids].sort());
+      expect(left.filter((id) => done.has(id))).toEqual([]);
+    } catch (err) {
+      throw new Error(`${String(err)}\nworker stderr: ${stderr}`);
+    } finally {
+      worker.kill('SIGKILL');
+      redis.disconnect();
+      await deleteKeys(prefix);
+      await deleteTopology(prefix);
+    }
+  });
+});
