@@ -40,5 +40,7 @@ export function createRedis(opts: RedisOptions): Redis {
 /** Closes the client once; later calls are no-ops. */
 export async function closeRedis(redis: Redis): Promise<void> {
   if (redis.status === 'end') return;
+  // QUIT waits for pending replies; a client that is not connected has none to wait for.
+  if (redis.status !== 'ready') return redis.disconnect();
   await redis.quit().catch(() => redis.disconnect());
 }
