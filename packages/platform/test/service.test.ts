@@ -8,7 +8,7 @@ describe('HTTP server factory', () => {
   async function app(checks: Record<string, () => boolean | Promise<boolean>>, authToken?: string) {
     const registry = createRegistry();
     const a = await buildHttp({ service: 'test', logger: testLogger(), registry, checks, authToken });
-    a.post('/api/v1/things', { preHandler: a.requireToken, schema: { body: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } } }, async () => ({ ok: true }));
+    a.post('/api/v1/things', { onRequest: a.requireToken, schema: { body: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } } }, async () => ({ ok: true }));
     await a.ready();
     return a;
   }
@@ -37,13 +37,14 @@ describe('HTTP server factory', () => {
     const a = await app({}, 'tok-123');
     const post = (headers: Record<string, string>, body: unknown) => a.inject({ method: 'POST', url: '/api/v1/things', headers, payload: body as object });
     expect((await post({}, { name: 'x' })).statusCode).toBe(401);
+    expect((await post({}, { nope: 1 })).statusCode).toBe(401); // auth before validation: no schema hints for strangers
     expect((await post({ authorization: 'Bearer wrong' }, { name: 'x' })).statusCode).toBe(401);
     expect((await post({ authorization: 'Bearer tok-123' }, { name: 'x' })).json()).toEqual({ ok: true });
     const bad = await post({ authorization: 'Bearer tok-123' }, { nope: 1 });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error).toBe('BAD_REQUEST');
     const m = (await a.inject('/metrics')).body;
-    expect(m).toMatch(/terra_transfer_http_requests_total\{route="\/api\/v1\/things",method="POST",status="401"\} 2/);
+    expect(m).toMatch(/terra_transfer_http_requests_total\{route="\/api\/v1\/things",method="POST",status="401"\} 3/);
   });
 
   it('refuses writes when no token is configured', async () => {

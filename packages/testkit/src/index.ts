@@ -191,3 +191,5 @@ export async function startPrivateRedis(): Promise<{ url: string; port: number; 
     },
   };
 }
+
+export { ServiceProcess, serviceEntry } from './processes.js';

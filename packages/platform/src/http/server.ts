@@ -32,7 +32,11 @@ export const ErrorBody = Type.Object({ error: Type.String(), message: Type.Strin
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** preHandler for write endpoints: `Authorization: Bearer <token>`. */
+    /**
+     * Guard for write endpoints (`Authorization: Bearer <token>`). Register it
+     * as the route's `onRequest` hook, so a request without the token is
+     * refused (401) before its body is parsed or validated.
+     */
     requireToken: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
   }
 }

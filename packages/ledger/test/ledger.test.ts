@@ -1,0 +1,103 @@
+import { Redis } from 'ioredis';
+import { FileLedger, isInFlight, isTransferred, type ClaimFile } from '@terra-transfer/ledger';
+import { REDIS_URL, deleteKeys, uniquePrefix } from '@terra-transfer/testkit';
+
+const file = (n: number, over: Partial<ClaimFile> = {}): ClaimFile => ({
+  path: `/cache/s/f${n}`, size: 10 + n, mtimeMs: 1000 + n, uploadId: `u${n}`, attempt: 1, site: 'ua-mac', sensor: 's', ...over,
+});
+
+describe('FileLedger (real Redis)', () => {
+  let redis: Redis;
+  let prefix: string;
+  let ledger: FileLedger;
+  beforeEach(() => {
+    redis = new Redis(REDIS_URL);
+    prefix = uniquePrefix('ledger');
+    ledger = new FileLedger(redis, prefix, 60_000);
+  });
+  afterEach(async () => {
+    await deleteKeys(prefix);
+    redis.disconnect();
+  });
+
+  it('claims unseen files once; another batch cannot claim them', async () => {
+    expect((await ledger.claim('b1', [file(1), file(2)])).map((r) => r.outcome)).toEqual(['claimed', 'claimed']);
+    // Redelivery to the same batch is a success, another batch is told where the file is.
+    expect((await ledger.claim('b1', [file(1)]))[0]).toEqual({ path: '/cache/s/f1', outcome: 'claimed' });
+    expect((await ledger.claim('b2', [file(1), file(3)]))).toEqual([
+      { path: '/cache/s/f1', outcome: 'in_batch', batchId: 'b1' },
+      { path: '/cache/s/f3', outcome: 'claimed' },
+    ]);
+    const r = await ledger.get('/cache/s/f1');
+    expect(r).toMatchObject({ state: 'batched', batchId: 'b1', size: 11, mtimeMs: 1001, attempt: 1, taskId: null });
+  });
+
+  it('follows a file to its end and never claims a transferred version again', async () => {
+    await ledger.claim('b1', [file(1)]);
+    expect(await ledger.markInFlight(['/cache/s/f1'], 'b1', 'task-1')).toBe(1);
+    expect((await ledger.claim('b2', [file(1)]))[0]).toEqual({ path: '/cache/s/f1', outcome: 'in_flight', taskId: 'task-1' });
+    expect(isInFlight(await ledger.get('/cache/s/f1'), file(1))).toBe(true);
+    expect(await ledger.markTransferred('/cache/s/f1', 'task-1', 'abc')).toBe(true);
+    expect(await ledger.markTransferred('/cache/s/f1', 'task-1', 'abc')).toBe(false); // redelivery: no-op
+    expect((await ledger.claim('b3', [file(1)]))[0]!.outcome).toBe('transferred');
+    expect(await ledger.markDeleted('/cache/s/f1', 'task-1', 'abc')).toBe(true);
+    expect(await ledger.markDeleted('/cache/s/f1', 'task-1', 'abc')).toBe(false); // redelivery: no-op
+    const r = await ledger.get('/cache/s/f1');
+    expect(r).toMatchObject({ state: 'deleted', checksum: 'abc', taskId: 'task-1' });
+    expect(isTransferred(r, file(1))).toBe(true);
+    expect(await redis.pttl(ledger.key('/cache/s/f1'))).toBeGreaterThan(0);
+  });
+
+  it('treats a changed file (other size or mtime) as a new version', async () => {
+    await ledger.claim('b1', [file(1)]);
+    await ledger.markInFlight(['/cache/s/f1'], 'b1', 't1');
+    await ledger.markTransferred('/cache/s/f1', 't1', null);
+    const changed = file(1, { mtimeMs: 99_999 });
+    expect(isTransferred(await ledger.get(changed.path), changed)).toBe(false);
+    expect((await ledger.claim('b2', [changed]))[0]!.outcome).toBe('claimed');
+  });
+
+  it("requeues a failed task's files for the next attempt, then fails them", async () => {
+    await ledger.claim('b1', [file(1)]);
+    await ledger.markInFlight(['/cache/s/f1'], 'b1', 't1');
+    expect(await ledger.markRequeued('/cache/s/f1', 2, 'FILE_NOT_FOUND')).toBe(true);
+    expect(await ledger.get('/cache/s/f1')).toMatchObject({ state: 'pending', attempt: 2, reason: 'FILE_NOT_FOUND', taskId: null });
+    expect((await ledger.claim('b2', [file(1, { attempt: 2 })]))[0]!.outcome).toBe('claimed');
+    expect(await ledger.markFailed('/cache/s/f1', 'EXPIRED')).toBe(true);
+    expect(await ledger.get('/cache/s/f1')).toMatchObject({ state: 'failed', reason: 'EXPIRED' });
+  });
+
+  it('lets a retry (higher attempt) re-claim a file stuck in a failed task', async () => {
+    await ledger.claim('b1', [file(1)]);
+    await ledger.markInFlight(['/cache/s/f1'], 'b1', 't1');
+    expect((await ledger.claim('b2', [file(1)]))[0]!.outcome).toBe('in_flight');
+    expect((await ledger.claim('b2', [file(1, { attempt: 2 })]))[0]!.outcome).toBe('claimed');
+    expect(await ledger.get('/cache/s/f1')).toMatchObject({ state: 'batched', batchId: 'b2', attempt: 2 });
+    // The stale attempt cannot take it back.
+    expect((await ledger.claim('b3', [file(1)]))[0]).toEqual({ path: '/cache/s/f1', outcome: 'in_batch', batchId: 'b2' });
+  });
+
+  it('notePending does not move an in-flight version backwards', async () => {
+    await ledger.notePending(file(1));
+    expect((await ledger.get('/cache/s/f1'))!.state).toBe('pending');
+    await ledger.claim('b1', [file(1)]);
+    await ledger.notePending(file(1));
+    expect((await ledger.get('/cache/s/f1'))!.state).toBe('batched');
+    await ledger.notePending(file(1, { size: 500 }));
+    expect(await ledger.get('/cache/s/f1')).toMatchObject({ state: 'pending', size: 500 });
+  });
+
+  it('claims atomically when two batchers race for the same files', async () => {
+    const files = Array.from({ length: 200 }, (_, i) => file(i));
+    const other = new Redis(REDIS_URL);
+    try {
+      const l2 = new FileLedger(other, prefix);
+      const [a, b] = await Promise.all([ledger.claim('A', files), l2.claim('B', [...files].reverse())]);
+      const claimedA = a.filter((r) => r.outcome === 'claimed').length;
+      const claimedB = b.filter((r) => r.outcome === 'claimed').length;
+      expect(claimedA + claimedB).toBe(200);
+    } finally {
+      other.disconnect();
+    }
+  });
+});

@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** Path of a service's compiled entry point (build first: `make build`). */
+export function serviceEntry(service: string): string {
+  return fileURLToPath(new URL(`../../../services/${service}/dist/main.js`, import.meta.url));
+}
+
+/**
+ * A service run as its own process, as in production: started, stopped with
+ * SIGTERM, or killed with SIGKILL and started again with the same settings.
+ * The last lines of its output are kept for failure messages.
+ */
+export class ServiceProcess {
+  private proc: ChildProcess | undefined;
+  private lines: string[] = [];
+  private exits = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly entry: string,
+    public env: Record<string, string>,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  get running(): boolean {
+    return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  start(extraEnv: Record<string, string> = {}): this {
+    if (this.running) throw new Error(`${this.name} is already running`);
+    const proc = spawn(process.execPath, [this.entry], {
+      env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', ...this.env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keep = (d: Buffer) => {
+      for (const l of d.toString().split('\n')) if (l) this.lines.push(l);
+      if (this.lines.length > 400) this.lines.splice(0, this.lines.length - 400);
+    };
+    proc.stdout!.on('data', keep);
+    proc.stderr!.on('data', keep);
+    proc.on('exit', () => this.exits++);
+    this.proc = proc;
+    return this;
+  }
+
+  /** Resolves when GET /readyz answers 200 (the process exiting first is an error). */
+  async waitReady(port: number, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (!this.running) throw new Error(`${this.name} exited before it was ready:\n${this.output()}`);
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/readyz`);
+        if (r.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`${this.name} not ready after ${timeoutMs} ms:\n${this.output()}`);
+  }
+
+  /** Resolves with the exit code (or signal) once the process is gone. */
+  async exited(): Promise<number | string | null> {
+    const p = this.proc;
+    if (!p) return null;
+    if (p.exitCode !== null || p.signalCode !== null) return p.exitCode ?? p.signalCode;
+    return new Promise((resolve) => p.once('exit', (code, signal) => resolve(code ?? signal)));
+  }
+
+  async kill9(): Promise<void> {
+    if (!this.running) return;
+    const done = this.exited();
+    this.proc!.kill('SIGKILL');
+    await done;
+  }
+
+  /** SIGTERM and wait (graceful shutdown). */
+  async stop(timeoutMs = 30_000): Promise<number | string | null> {
+    if (!this.running) return this.proc?.exitCode ?? null;
+    const done = this.exited();
+    this.proc!.kill('SIGTERM');
+    const t = setTimeout(() => this.proc?.kill('SIGKILL'), timeoutMs);
+    try {
+      return await done;
+    } finally {
+      clearTimeout(t);
+    }
+  }
+
+  output(): string {
+    return this.lines.slice(-60).join('\n');
+  }
+
+  /** Lines of output that parse as JSON log records with this `msg`. */
+  logged(msg: string): Array<Record<string, unknown>> {
+    return this.lines.flatMap((l) => {
+      try {
+        const o = JSON.parse(l) as Record<string, unknown>;
+        return o['msg'] === msg ? [o] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+}

@@ -1,0 +1,64 @@
+import { join } from 'node:path';
+import { AMQP_URL, queueDepth, waitFor } from '@terra-transfer/testkit';
+import { startPipeline, type Pipeline } from './harness.js';
+
+let p: Pipeline | undefined;
+afterEach(async () => {
+  await p?.close();
+  p = undefined;
+});
+
+function failWith(pl: Pipeline) {
+  return (err: unknown) => {
+    throw new Error(`${String(err)}\n--- batcher:\n${pl.batcher.output()}\n--- watcher:\n${pl.watcher.output()}`);
+  };
+}
+
+/** Every file arrived once: one task per batch, Globus moved each file once, and each file's bytes are at the destination. */
+async function expectExactlyOnce(pl: Pipeline, paths: string[], batches: number) {
+  await waitFor(`${paths.length} file.transferred`, async () => (await queueDepth(AMQP_URL, pl.amqp.topology.queue('cleanerTransfers'))) >= paths.length, 60_000).catch(failWith(pl));
+  const transferred = await pl.drain('cleanerTransfers');
+  // file.transferred is at-least-once: a crash may repeat one, never lose one.
+  expect([...new Set(transferred.map((t) => t.body.data.path))].sort()).toEqual([...paths].sort());
+  const tasks = await pl.tasks();
+  expect(tasks).toHaveLength(batches);
+  expect(tasks.reduce((n, t) => n + (t.files_transferred ?? 0), 0)).toBe(paths.length);
+  for (const t of transferred) expect(await pl.md5(join(pl.dest, t.body.data.destinationPath))).toBe(t.body.data.checksum);
+}
+
+describe('crash safety (kill -9)', () => {
+  it.each(['after-manifest', 'after-submit'])('batcher killed %s: one task per batch, every file transferred once', async (at) => {
+    p = await startPipeline({ startServices: false });
+    const pl = p;
+    await pl.startWatcher();
+    // The first run dies at the crash point of its first batch.
+    pl.batcher.start({ CRASH_AT: at });
+    await pl.batcher.waitReady(pl.ports.batcher);
+    const events = await Promise.all(Array.from({ length: 20 }, (_, i) => pl.upload(i)));
+    for (const e of events) await pl.amqp.publish(e);
+    expect(await pl.batcher.exited()).toBe('SIGKILL');
+    const openAfterCrash = at === 'after-submit' ? (await pl.tasks()).length : 0;
+    expect(openAfterCrash).toBe(at === 'after-submit' ? 1 : 0);
+    await pl.startBatcher();
+    await expectExactlyOnce(pl, events.map((e) => e.data.path), 2);
+    expect(pl.batcher.logged('driving an open batch forward (recovery)').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('watcher killed mid-poll: it resumes from Redis and every file is transferred once', async () => {
+    // Slow copies keep the tasks active long enough to kill the watcher while it polls them.
+    p = await startPipeline({ sim: { GLOBUS_SIM_BANDWIDTH_BYTES_PER_SEC: String(400 * 1024), GLOBUS_SIM_COPY_CONCURRENCY: '2' } });
+    const pl = p;
+    const events = await Promise.all(Array.from({ length: 20 }, (_, i) => pl.upload(i, { bytes: 100 * 1024 })));
+    for (const e of events) await pl.amqp.publish(e);
+    await waitFor('tasks being watched', async () => {
+      const r = await (await fetch(`http://127.0.0.1:${pl.ports.watcher}/api/v1/tasks?status=watching`)).json();
+      return r.total >= 1;
+    }, 30_000).catch(failWith(pl));
+    await new Promise((r) => setTimeout(r, 1_200)); // at least one poll cycle
+    await pl.watcher.kill9();
+    expect((await pl.tasks()).some((t) => t.status === 'ACTIVE')).toBe(true);
+    await new Promise((r) => setTimeout(r, 1_000));
+    await pl.startWatcher();
+    await expectExactlyOnce(pl, events.map((e) => e.data.path), 2);
+  });
+});

@@ -1,0 +1,151 @@
+import type { Redis } from 'ioredis';
+import type { TaskSubmittedData } from '@terra-transfer/contracts';
+
+/**
+ * A watched task's states, a closed set:
+ *   watching    registered; polled every cycle
+ *   completing  Globus reported it terminal; its files' events are being published (a restart publishes them again)
+ *   closed      every file has its event; `outcome` says how the task ended
+ * Transitions are single atomic Redis steps (Lua / MULTI).
+ */
+export type TaskState = 'watching' | 'completing' | 'closed';
+export const TASK_STATES: readonly TaskState[] = ['watching', 'completing', 'closed'];
+export type TaskOutcome = 'SUCCEEDED' | 'FAILED' | 'NOT_FOUND';
+
+export interface TaskRecord {
+  taskId: string;
+  state: TaskState;
+  data: TaskSubmittedData;
+  registeredAt: number;
+  globusStatus: string | null;
+  niceStatus: string | null;
+  troubledSince: number | null;
+  troubleReason: string | null;
+  cancelledFor: string | null;
+  outcome: TaskOutcome | null;
+  outcomeReason: string | null;
+  completedAt: number | null;
+  filesTransferred: number;
+  filesRequeued: number;
+  filesFailed: number;
+}
+
+/*
+ * register — KEYS: task hash, watching set, state zset. ARGV: taskId, data JSON, now.
+ * Result: 1 when registered, 0 when the task was known already (idempotent).
+ */
+const REGISTER = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'watching', 'data', ARGV[2], 'registeredAt', ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+return 1
+`;
+
+const CLOSED_TTL_S = 30 * 24 * 3600;
+
+interface Commands {
+  terraWatcherRegister(k1: string, k2: string, k3: string, taskId: string, data: string, now: number): Promise<number>;
+}
+
+export class TaskStore {
+  private readonly redis: Redis & Commands;
+
+  constructor(
+    redis: Redis,
+    private readonly prefix: string,
+  ) {
+    redis.defineCommand('terraWatcherRegister', { numberOfKeys: 3, lua: REGISTER });
+    this.redis = redis as Redis & Commands;
+  }
+
+  private key(id: string): string {
+    return `${this.prefix}:task:${id}`;
+  }
+  private stateKey(s: TaskState): string {
+    return `${this.prefix}:tasks:${s}`;
+  }
+  private get activeKey(): string {
+    return `${this.prefix}:tasks:active`;
+  }
+
+  async register(data: TaskSubmittedData, now = Date.now()): Promise<boolean> {
+    return (await this.redis.terraWatcherRegister(this.key(data.taskId), this.activeKey, this.stateKey('watching'), data.taskId, JSON.stringify(data), now)) === 1;
+  }
+
+  /** Tasks not closed (watching or completing). */
+  active(): Promise<string[]> {
+    return this.redis.smembers(this.activeKey);
+  }
+
+  async get(id: string): Promise<TaskRecord | null> {
+    const h = await this.redis.hgetall(this.key(id));
+    if (!h['state'] || !h['data']) return null;
+    const num = (v: string | undefined) => (v ? Number(v) : null);
+    return {
+      taskId: id,
+      state: h['state'] as TaskState,
+      data: JSON.parse(h['data']) as TaskSubmittedData,
+      registeredAt: Number(h['registeredAt']),
+      globusStatus: h['globusStatus'] || null,
+      niceStatus: h['niceStatus'] || null,
+      troubledSince: num(h['troubledSince']),
+      troubleReason: h['troubleReason'] || null,
+      cancelledFor: h['cancelledFor'] || null,
+      outcome: (h['outcome'] as TaskOutcome) || null,
+      outcomeReason: h['outcomeReason'] || null,
+      completedAt: num(h['completedAt']),
+      filesTransferred: Number(h['filesTransferred'] ?? 0),
+      filesRequeued: Number(h['filesRequeued'] ?? 0),
+      filesFailed: Number(h['filesFailed'] ?? 0),
+    };
+  }
+
+  /** Records what the last poll saw (status, and since when the task is troubled). */
+  async observe(id: string, globusStatus: string, niceStatus: string | null, troubledSince: number | null, troubleReason: string | null): Promise<void> {
+    await this.redis.hset(this.key(id), {
+      globusStatus, niceStatus: niceStatus ?? '', troubledSince: troubledSince ?? '', troubleReason: troubleReason ?? '',
+    });
+  }
+
+  async cancelled(id: string, reason: string): Promise<void> {
+    await this.redis.hset(this.key(id), 'cancelledFor', reason);
+  }
+
+  async completing(id: string, outcome: TaskOutcome, reason: string | null, now = Date.now()): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(this.key(id), { state: 'completing', outcome, outcomeReason: reason ?? '', globusStatus: outcome === 'NOT_FOUND' ? 'NOT_FOUND' : outcome })
+      .zrem(this.stateKey('watching'), id)
+      .zadd(this.stateKey('completing'), now, id)
+      .exec()
+      .then(check);
+  }
+
+  async closed(id: string, counts: { transferred: number; requeued: number; failed: number }, now = Date.now()): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(this.key(id), { state: 'closed', completedAt: now, filesTransferred: counts.transferred, filesRequeued: counts.requeued, filesFailed: counts.failed })
+      .expire(this.key(id), CLOSED_TTL_S)
+      .srem(this.activeKey, id)
+      .zrem(this.stateKey('completing'), id)
+      .zadd(this.stateKey('closed'), now, id)
+      .zremrangebyscore(this.stateKey('closed'), 0, now - CLOSED_TTL_S * 1000)
+      .exec()
+      .then(check);
+  }
+
+  /** Newest first. */
+  async list(state: TaskState, limit: number): Promise<string[]> {
+    return this.redis.zrevrange(this.stateKey(state), 0, limit - 1);
+  }
+
+  async count(state: TaskState): Promise<number> {
+    return this.redis.zcard(this.stateKey(state));
+  }
+}
+
+function check(res: Array<[Error | null, unknown]> | null): void {
+  if (!res) throw new Error('redis transaction aborted');
+  for (const [err] of res) if (err) throw err;
+}

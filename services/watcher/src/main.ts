@@ -1,0 +1,49 @@
+import { GlobusClient } from '@terra-transfer/globus';
+import { AmqpClient, Lifecycle, closeRedis, counter, createLogger, createRedis, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
+import { buildWatcherApp } from './app.js';
+import { spec } from './config.js';
+
+runMain('watcher', async () => {
+  const config = loadConfig(spec);
+  const logger = createLogger({ service: 'watcher', level: config.LOG_LEVEL });
+  const registry = createRegistry();
+  const lifecycle = new Lifecycle(logger);
+  lifecycle.handleSignals();
+
+  const calls = counter(registry, 'terra_transfer_globus_calls_total', 'Globus API calls (HTTP attempts) by endpoint and outcome', ['endpoint', 'outcome']);
+  const globus = new GlobusClient({
+    authUrl: config.GLOBUS_AUTH_URL,
+    transferUrl: config.GLOBUS_TRANSFER_URL,
+    clientId: config.GLOBUS_CLIENT_ID,
+    clientSecret: config.GLOBUS_CLIENT_SECRET,
+    scopes: config.GLOBUS_SCOPES,
+    rateLimitPerSec: config.GLOBUS_RATE_LIMIT,
+    logger,
+    onCall: (endpoint, outcome) => calls.inc({ endpoint, outcome }),
+  });
+  const redis = createRedis({ url: config.REDIS_URL, connectionName: 'watcher', logger });
+  const amqp = new AmqpClient({ url: config.AMQP_URL, prefix: config.AMQP_PREFIX, deliveryLimit: config.AMQP_DELIVERY_LIMIT, connectionName: 'watcher', logger, registry });
+  const { watcher, http, startConsuming } = await buildWatcherApp({
+    options: {
+      pollMinMs: config.POLL_MIN_MS, pollMaxMs: config.POLL_MAX_MS, stuckAfterMs: config.STUCK_AFTER_MS,
+      maxAttempts: config.MAX_ATTEMPTS, completionConcurrency: config.COMPLETION_CONCURRENCY,
+    },
+    redisPrefix: config.REDIS_PREFIX,
+    amqp,
+    redis,
+    globus,
+    logger,
+    registry,
+    apiToken: config.API_TOKEN,
+  });
+  // Run in reverse on shutdown: HTTP, poll loop, consumer drain, Redis. A completion cut short stays `completing` and is redone at the next start.
+  lifecycle.onShutdown('redis', () => closeRedis(redis));
+  lifecycle.onShutdown('amqp', () => amqp.close(config.SHUTDOWN_DRAIN_MS));
+  lifecycle.onShutdown('watcher', () => watcher.close());
+  await http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+  lifecycle.onShutdown('http', () => http.close());
+
+  await amqp.start();
+  startConsuming();
+  logger.info({ port: config.HTTP_PORT }, 'watcher running');
+});

@@ -1,0 +1,53 @@
+import { counter, gauge, histogram, type Logger, type Registry } from '@terra-transfer/platform';
+
+/** Named watcher occurrences: each logs and updates its metric. */
+export function watcherTelemetry(logger: Logger, registry: Registry) {
+  const registered = counter(registry, 'terra_transfer_tasks_registered_total', 'Tasks registered for watching, by how they came (broker, http)', ['via']);
+  const watching = gauge(registry, 'terra_transfer_tasks_watching', 'Tasks being watched (not closed)');
+  const closed = counter(registry, 'terra_transfer_tasks_closed_total', 'Tasks closed, by outcome', ['outcome']);
+  const duration = histogram(registry, 'terra_transfer_task_duration_seconds', 'From submission to the watcher seeing the task end', ['outcome'], [5, 15, 30, 60, 120, 300, 900, 1800, 3600, 7200, 21600, 86400]);
+  const cancelled = counter(registry, 'terra_transfer_tasks_cancelled_total', 'Troubled tasks the watcher cancelled, by problem', ['reason']);
+  const files = counter(registry, 'terra_transfer_files_completed_total', 'Files of finished tasks, by result (transferred, requeued, failed)', ['result']);
+  const failedFiles = counter(registry, 'terra_transfer_files_failed_total', 'Files given up after the last attempt (file.failed), by reason', ['reason']);
+  const interval = gauge(registry, 'terra_transfer_poll_interval_seconds', 'Current interval between task-list polls');
+  const log = logger.child({ component: 'watcher' });
+  return {
+    registered(taskId: string, via: 'broker' | 'http', files: number, isNew: boolean) {
+      if (isNew) registered.inc({ via });
+      log.info({ taskId, via, files, isNew }, isNew ? 'task registered' : 'task already known');
+    },
+    watching(n: number) {
+      watching.set(n);
+    },
+    interval(ms: number) {
+      interval.set(ms / 1000);
+    },
+    troubled(taskId: string, reason: string) {
+      log.warn({ taskId, reason }, 'task reports a problem');
+    },
+    cancelling(taskId: string, reason: string, forMs: number) {
+      cancelled.inc({ reason: reason.slice(0, 40) });
+      log.warn({ taskId, reason, troubledForS: Math.round(forMs / 1000) }, 'task troubled too long: cancelling it, its files will be sent again');
+    },
+    notFound(taskId: string) {
+      log.error({ taskId }, 'Globus does not know the task (404): its files are sent again');
+    },
+    completed(taskId: string, outcome: string, submittedAt: string, counts: { transferred: number; requeued: number; failed: number }) {
+      closed.inc({ outcome });
+      duration.observe({ outcome }, Math.max(0, (Date.now() - Date.parse(submittedAt)) / 1000));
+      files.inc({ result: 'transferred' }, counts.transferred);
+      files.inc({ result: 'requeued' }, counts.requeued);
+      files.inc({ result: 'failed' }, counts.failed);
+      log.info({ taskId, outcome, ...counts }, 'task closed');
+    },
+    fileFailed(path: string, reason: string, attempts: number, taskId: string) {
+      failedFiles.inc({ reason: reason.slice(0, 40) });
+      log.error({ path, reason, attempts, taskId }, 'file given up after its last attempt (file.failed)');
+    },
+    pollFailed(err: string, retryInMs: number) {
+      log.warn({ err, retryInMs }, 'poll failed; retrying');
+    },
+  };
+}
+
+export type WatcherTelemetry = ReturnType<typeof watcherTelemetry>;

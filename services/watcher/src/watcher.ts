@@ -1,0 +1,193 @@
+import { createEvent, type Message, type MessageType, type TaskSubmittedData } from '@terra-transfer/contracts';
+import { GlobusError, type GlobusClient } from '@terra-transfer/globus';
+import { classify, type AmqpClient, type Logger } from '@terra-transfer/platform';
+import type { TaskStore, TaskOutcome } from './adapters/task-store.js';
+import { decide, nextInterval, plan } from './core/decide.js';
+import type { WatcherTelemetry } from './telemetry.js';
+
+export type GlobusPort = Pick<GlobusClient, 'tasksById' | 'getTask' | 'allSuccessfulTransfers' | 'allSkippedErrors' | 'cancelTask'>;
+
+export interface WatcherOptions {
+  pollMinMs: number;
+  pollMaxMs: number;
+  stuckAfterMs: number;
+  maxAttempts: number;
+  completionConcurrency: number;
+}
+
+const FIELDS = ['task_id', 'status', 'nice_status', 'faults', 'files_transferred', 'subtasks_pending', 'fatal_error', 'is_ok'];
+/** Outgoing events in flight at once (publisher-confirm window). */
+const PUBLISH_WINDOW = 256;
+
+/**
+ * Watches every registered task with one task_list call per cycle (per 100
+ * tasks), at an adaptive interval, and closes finished tasks by publishing
+ * one event per file: file.transferred for what arrived, file.uploaded
+ * (source retry, next attempt) or file.failed for the rest. All state is in
+ * Redis, so a restart resumes where it stopped; a task is closed only after
+ * all its events are confirmed (a crash before that publishes them again,
+ * which consumers absorb).
+ */
+export class Watcher {
+  private readonly abort = new AbortController();
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private interval: number;
+  private readonly completing = new Set<string>();
+
+  constructor(
+    private readonly opts: WatcherOptions,
+    private readonly deps: { globus: GlobusPort; store: TaskStore; amqp: AmqpClient; telemetry: WatcherTelemetry; logger: Logger },
+  ) {
+    this.interval = opts.pollMinMs;
+  }
+
+  /** Registers a task (idempotent) and wakes the poll loop. */
+  async register(data: TaskSubmittedData, via: 'broker' | 'http'): Promise<void> {
+    const isNew = await this.deps.store.register(data);
+    this.deps.telemetry.registered(data.taskId, via, data.files.length, isNew);
+    if (isNew) {
+      this.interval = this.opts.pollMinMs;
+      this.wake?.();
+    }
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.abort.signal.aborted) {
+      let changed = false;
+      try {
+        changed = await this.pollOnce();
+        this.interval = nextInterval(this.interval, changed, this.opts.pollMinMs, this.opts.pollMaxMs);
+      } catch (err) {
+        this.interval = Math.min(this.opts.pollMaxMs, this.interval * 2);
+        this.deps.telemetry.pollFailed(classify(err).message, this.interval);
+      }
+      this.deps.telemetry.interval(this.interval);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.interval);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  /** One cycle: poll all watched tasks, act on each. Returns whether anything moved. */
+  async pollOnce(): Promise<boolean> {
+    const ids = await this.deps.store.active();
+    this.deps.telemetry.watching(ids.length);
+    if (ids.length === 0) return false;
+    const records = new Map((await Promise.all(ids.map((id) => this.deps.store.get(id)))).filter((r) => r !== null).map((r) => [r.taskId, r]));
+    // Tasks found mid-completion after a restart are completed again first.
+    for (const r of records.values()) if (r.state === 'completing') this.complete(r.taskId, r.outcome ?? 'FAILED', r.outcomeReason);
+    const watching = [...records.values()].filter((r) => r.state === 'watching');
+    if (watching.length === 0) return false;
+    const summaries = await this.deps.globus.tasksById(watching.map((r) => r.taskId), FIELDS);
+    const byId = new Map(summaries.map((s) => [s.task_id, s]));
+    let changed = false;
+    const now = Date.now();
+    for (const r of watching) {
+      const s = byId.get(r.taskId);
+      if (!s) {
+        changed = (await this.checkMissing(r.taskId)) || changed;
+        continue;
+      }
+      const d = decide(s, r.troubledSince, now, this.opts.stuckAfterMs);
+      if (s.status !== r.globusStatus || (s.nice_status ?? null) !== r.niceStatus) changed = true;
+      if (d.action === 'complete') {
+        await this.deps.store.completing(r.taskId, d.status, r.cancelledFor ?? d.reason);
+        this.complete(r.taskId, d.status, r.cancelledFor ?? d.reason);
+        changed = true;
+      } else if (d.action === 'cancel') {
+        if (!r.cancelledFor) {
+          this.deps.telemetry.cancelling(r.taskId, d.reason, now - (r.troubledSince ?? now));
+          await this.deps.store.cancelled(r.taskId, d.reason);
+          await this.deps.globus.cancelTask(r.taskId);
+        }
+      } else {
+        const troubledSince = d.troubled ? (r.troubledSince ?? now) : null;
+        if (d.troubled && r.troubledSince === null) this.deps.telemetry.troubled(r.taskId, d.reason ?? '');
+        await this.deps.store.observe(r.taskId, s.status ?? 'UNKNOWN', s.nice_status ?? null, troubledSince, d.reason);
+      }
+    }
+    return changed;
+  }
+
+  /** task_list leaves out tasks it does not know: ask for the one task; a 404 closes it. */
+  private async checkMissing(taskId: string): Promise<boolean> {
+    try {
+      const t = await this.deps.globus.getTask(taskId);
+      return t.status !== 'ACTIVE';
+    } catch (err) {
+      if (err instanceof GlobusError && err.isNotFound) {
+        this.deps.telemetry.notFound(taskId);
+        await this.deps.store.completing(taskId, 'NOT_FOUND', 'TASK_NOT_FOUND');
+        this.complete(taskId, 'NOT_FOUND', 'TASK_NOT_FOUND');
+        return true;
+      }
+      throw err;
+    }
+  }
+
+  /** Runs a completion in the background (bounded concurrency); a failure leaves the task `completing` for the next cycle. */
+  private complete(taskId: string, outcome: TaskOutcome, reason: string | null): void {
+    if (this.completing.has(taskId) || this.completing.size >= this.opts.completionConcurrency) return;
+    this.completing.add(taskId);
+    void this.completeNow(taskId, outcome, reason)
+      .catch((err) => this.deps.telemetry.pollFailed(`completing ${taskId}: ${classify(err).message}`, this.interval))
+      .finally(() => {
+        this.completing.delete(taskId);
+        this.wake?.();
+      });
+  }
+
+  async completeNow(taskId: string, outcome: TaskOutcome, reason: string | null): Promise<void> {
+    const r = await this.deps.store.get(taskId);
+    if (!r || r.state === 'closed') return;
+    const files = r.data.files;
+    const arrived = outcome === 'NOT_FOUND' ? [] : await this.deps.globus.allSuccessfulTransfers(taskId);
+    const skipped = new Map<string, string>();
+    if (outcome !== 'NOT_FOUND' && arrived.length < files.length) {
+      for (const e of await this.deps.globus.allSkippedErrors(taskId)) if (e.source_path) skipped.set(e.source_path, e.error_code);
+    }
+    const p = plan(files, arrived, skipped, reason, this.opts.maxAttempts);
+    const events: Array<Message<MessageType>> = [];
+    for (const { file, arrived: a } of p.transferred) {
+      events.push(createEvent('file.transferred', `file.transferred:${taskId}:${file.uploadId}`.slice(0, 512), {
+        site: file.site, sensor: file.sensor, path: file.path, sourcePath: file.sourcePath, destinationPath: a.destination_path ?? file.destinationPath,
+        size: file.size, mtimeMs: file.mtimeMs, checksum: a.checksum, checksumAlgorithm: a.checksum_algorithm, taskId, uploadId: file.uploadId, attempt: file.attempt,
+      }));
+    }
+    for (const { file } of p.requeue) {
+      events.push(createEvent('file.uploaded', `retry:${file.uploadId}:${file.attempt + 1}`.slice(0, 512), {
+        site: file.site, sensor: file.sensor, path: file.path, size: file.size, mtimeMs: file.mtimeMs, ftpTime: null,
+        source: 'retry', attempt: file.attempt + 1, uploadId: file.uploadId,
+      }));
+    }
+    for (const { file, reason: why } of p.failed) {
+      events.push(createEvent('file.failed', `file.failed:${file.uploadId}:${file.attempt}`.slice(0, 512), {
+        site: file.site, sensor: file.sensor, path: file.path, size: file.size, uploadId: file.uploadId, attempts: file.attempt,
+        reason: why, detail: `task ${taskId} ended ${outcome}${reason ? ` (${reason})` : ''}; attempt ${file.attempt} of ${this.opts.maxAttempts}`, lastTaskId: taskId,
+      }));
+      this.deps.telemetry.fileFailed(file.path, why, file.attempt, taskId);
+    }
+    for (let i = 0; i < events.length; i += PUBLISH_WINDOW) {
+      await Promise.all(events.slice(i, i + PUBLISH_WINDOW).map((e) => this.deps.amqp.publish(e)));
+    }
+    const counts = { transferred: p.transferred.length, requeued: p.requeue.length, failed: p.failed.length };
+    await this.deps.store.closed(taskId, counts);
+    this.deps.telemetry.completed(taskId, outcome, r.data.submittedAt, counts);
+  }
+}
