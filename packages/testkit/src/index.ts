@@ -192,4 +192,4 @@ export async function startPrivateRedis(): Promise<{ url: string; port: number; 
   };
 }
 
-export { ServiceProcess, serviceEntry } from './processes.js';
+export { startPrivateRabbit } from './rabbit.js';

@@ -5,7 +5,8 @@ import { Redis } from 'ioredis';
 import { createEvent, type FileUploaded } from '@terra-transfer/contracts';
 import { GlobusClient } from '@terra-transfer/globus';
 import { AmqpClient, createRegistry } from '@terra-transfer/platform';
-import { AMQP_URL, REDIS_URL, ServiceProcess, deleteKeys, deleteTopology, drainQueue, freePort, serviceEntry, tempDir, testLogger, uniquePrefix } from '@terra-transfer/testkit';
+import { ServiceProcess, serviceEntry } from '@terra-transfer/stack';
+import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, freePort, tempDir, testLogger, uniquePrefix } from '@terra-transfer/testkit';
 
 export const SRC = 'aaaaaaaa-0000-4000-8000-00000000000a';
 export const DST = 'bbbbbbbb-0000-4000-8000-00000000000b';

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** Path of a service's compiled entry point (build first: `make build`). */
+/** Path of a service’s compiled entry point (build first: `make build`). */
 export function serviceEntry(service: string): string {
   return fileURLToPath(new URL(`../../../services/${service}/dist/main.js`, import.meta.url));
 }

@@ -1,0 +1,174 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { appendFile, mkdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+
+/**
+ * A stand-in for the Maricopa field gantry and its FTP server: it writes
+ * sensor files into the cache in the original TERRA-REF layout (with a
+ * metadata.json per dataset), and appends one vsftpd-style xferlog line per
+ * transfer, rotating the log like logrotate (create + compress +
+ * delaycompress). Some lines are not completed uploads (aborted uploads,
+ * downloads) and some files are outside the whitelist, as on the real site.
+ */
+
+export interface SensorKind {
+  /** Directory under the cache root, e.g. MovingSensor/stereoTop */
+  dir: string;
+  /** Files per dataset (besides metadata.json) */
+  files: string[];
+  /** Timestamped dataset folders (…/date/date__hh-mm-ss-mmm/) or plain date folders */
+  timestamped: boolean;
+  bytes: number;
+}
+
+export const SENSORS: SensorKind[] = [
+  { dir: 'MovingSensor/stereoTop', files: ['left.bin', 'right.bin'], timestamped: true, bytes: 4096 },
+  { dir: 'MovingSensor/flirIrCamera', files: ['ir.bin'], timestamped: true, bytes: 2048 },
+  { dir: 'MovingSensor/scanner3DTop', files: ['east.ply', 'west.ply'], timestamped: true, bytes: 8192 },
+  { dir: 'LemnaTec/EnvironmentLogger', files: ['environmentlogger.json'], timestamped: false, bytes: 512 },
+];
+
+/** Whitelist entries that admit the sensors above. */
+export const WHITELIST = SENSORS.map((s) => s.dir);
+
+export interface Upload {
+  /** Path relative to the cache root */
+  rel: string;
+  /** Path as the FTP server logs it (ftpRoot + rel) */
+  ftpPath: string;
+  size: number;
+  /** 'c' complete or 'i' incomplete, as vsftpd logs it */
+  status: 'c' | 'i';
+  direction: 'i' | 'o';
+  /** Expected to become a file.uploaded (completed upload in a whitelisted directory) */
+  expected: boolean;
+}
+
+export interface GantryOptions {
+  cacheRoot: string;
+  /** Directory of the FTP server's log: xferlog, xferlog.1, xferlog.2.gz, … */
+  logDir: string;
+  /** The FTP user's root as logged (vsftpd logs chroot-relative paths) */
+  ftpRoot: string;
+  /** Rotate after this many lines (0 = never) */
+  rotateEvery: number;
+  /** Rotated files kept */
+  keep?: number;
+  /** Share of uploads that are aborted (logged `i`, partial file left) */
+  abortShare?: number;
+  /** Share of lines that are downloads (`o`) of existing files */
+  downloadShare?: number;
+  /** Share of uploads into a directory outside the whitelist */
+  outsideShare?: number;
+  start?: Date;
+  seed?: number;
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** vsftpd's xferlog time: day of month padded with a space. */
+export function xferTime(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
+}
+
+/** One line as vsftpd writes it (xferlog_std_format=YES); spaces in names become `_`. */
+export function xferLine(u: { ftpPath: string; size: number; direction: 'i' | 'o'; status: 'c' | 'i' }, when: Date, host = '192.168.10.21', user = 'gantry'): string {
+  return `${xferTime(when)} 1 ${host} ${u.size} ${u.ftpPath.replace(/ /g, '_')} b _ ${u.direction} r ${user} ftp 0 * ${u.status}`;
+}
+
+export class Gantry {
+  private n = 0;
+  private lines = 0;
+  private rnd: () => number;
+  private clock: number;
+  readonly uploads: Upload[] = [];
+  private completed: string[] = [];
+
+  constructor(private readonly o: GantryOptions) {
+    let s = o.seed ?? 42;
+    this.rnd = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    this.clock = (o.start ?? new Date('2026-11-24T06:00:00Z')).getTime();
+  }
+
+  get logPath(): string {
+    return join(this.o.logDir, 'xferlog');
+  }
+
+  /** Writes one dataset of a random sensor: its files and metadata.json, with a log line each. Returns the uploads. */
+  async dataset(): Promise<Upload[]> {
+    const sensor = SENSORS[Math.floor(this.rnd() * SENSORS.length)]!;
+    this.clock += 1000 + Math.floor(this.rnd() * 4000);
+    const t = new Date(this.clock);
+    const date = t.toISOString().slice(0, 10);
+    const ts = `${date}__${t.toISOString().slice(11, 19).replace(/:/g, '-')}-${String(t.getUTCMilliseconds()).padStart(3, '0')}`;
+    const outside = this.rnd() < (this.o.outsideShare ?? 0.02);
+    const base = outside ? `Unsorted/${sensor.dir.split('/')[1]}/${date}` : sensor.timestamped ? `${sensor.dir}/${date}/${ts}` : `${sensor.dir}/${date}`;
+    const names = sensor.timestamped ? [...sensor.files, `${ts}_metadata.json`] : sensor.files.map((f) => `${ts}_${f}`);
+    const out: Upload[] = [];
+    for (const name of names) {
+      const rel = `${base}/${name}`;
+      const aborted = this.rnd() < (this.o.abortShare ?? 0.02);
+      const full = name.endsWith('metadata.json') ? metadata(sensor.dir, ts) : Buffer.alloc(sensor.bytes + Math.floor(this.rnd() * sensor.bytes), `${rel} `);
+      const body = aborted ? full.subarray(0, Math.floor(full.length / 3)) : full;
+      const path = join(this.o.cacheRoot, rel);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, body);
+      await utimes(path, t, t);
+      const u: Upload = { rel, ftpPath: `${this.o.ftpRoot.replace(/\/$/, '')}/${rel}`, size: body.length, status: aborted ? 'i' : 'c', direction: 'i', expected: !aborted && !outside };
+      await this.log(u, t);
+      out.push(u);
+      if (u.status === 'c') this.completed.push(rel);
+      if (this.rnd() < (this.o.downloadShare ?? 0.02) && this.completed.length) {
+        const rel2 = this.completed[Math.floor(this.rnd() * this.completed.length)]!;
+        const d: Upload = { rel: rel2, ftpPath: `${this.o.ftpRoot.replace(/\/$/, '')}/${rel2}`, size: (await stat(join(this.o.cacheRoot, rel2)).catch(() => ({ size: 0 }))).size, status: 'c', direction: 'o', expected: false };
+        await this.log(d, t);
+        out.push(d);
+      }
+    }
+    this.uploads.push(...out);
+    return out;
+  }
+
+  private async log(u: Upload, t: Date): Promise<void> {
+    await mkdir(this.o.logDir, { recursive: true });
+    await appendFile(this.logPath, `${xferLine(u, t)}\n`);
+    this.lines++;
+    if (this.o.rotateEvery > 0 && this.lines % this.o.rotateEvery === 0) await this.rotate();
+  }
+
+  /** logrotate create + compress + delaycompress: xferlog → xferlog.1; xferlog.1 → xferlog.2.gz; … */
+  async rotate(): Promise<void> {
+    const keep = this.o.keep ?? 7;
+    const f = (i: number) => join(this.o.logDir, i === 1 ? 'xferlog.1' : `xferlog.${i}.gz`);
+    await rm(f(keep), { force: true });
+    for (let i = keep - 1; i >= 2; i--) await rename(f(i), f(i + 1)).catch(() => undefined);
+    if (await exists(f(1))) {
+      await pipeline(createReadStream(f(1)), createGzip(), createWriteStream(f(2)));
+      await rm(f(1));
+    }
+    await rename(this.logPath, f(1)).catch(() => undefined);
+    await writeFile(this.logPath, '');
+  }
+
+  /** Uploads that must become file.uploaded events. */
+  expected(): Upload[] {
+    return this.uploads.filter((u) => u.expected);
+  }
+}
+
+function metadata(sensor: string, ts: string): Buffer {
+  return Buffer.from(JSON.stringify({
+    lemnatec_measurement_metadata: {
+      gantry_system_variable_metadata: { time: ts, 'position x [m]': '207.4', 'position y [m]': '3.1', 'speed x [m/s]': '0.33' },
+      sensor_fixed_metadata: { 'sensor product name': sensor.split('/')[1], 'sensor serial number': 'D-001' },
+    },
+  }, null, 2));
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(() => true, () => false);
+}

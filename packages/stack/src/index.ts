@@ -1,0 +1,3 @@
+export { ServiceProcess, serviceEntry } from './process.js';
+export * from './gantry.js';
+export * from './stack.js';

@@ -1,0 +1,112 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ServiceProcess, serviceEntry } from './process.js';
+
+/** Ids and secrets of the local stack: the simulators accept exactly these. Not for production. */
+export const LOCAL = {
+  sourceEndpoint: 'aaaaaaaa-0000-4000-8000-00000000cafe',
+  destinationEndpoint: 'bbbbbbbb-0000-4000-8000-00000000beef',
+  globusClientId: 'cccccccc-0000-4000-8000-0000000c11e7',
+  globusClientSecret: 'local-globus-secret',
+  globusIdentity: 'dddddddd-0000-4000-8000-000000001d00',
+  apiToken: 'local-api-token',
+  simAdminToken: 'local-sim-admin-token',
+} as const;
+
+export interface ServiceSpec {
+  name: string;
+  port: number;
+  env: Record<string, string>;
+  /** Started before the services (simulators) */
+  infra?: boolean;
+}
+
+export interface StackLayout {
+  workDir: string;
+  cacheRoot: string;
+  destRoot: string;
+  logDir: string;
+  stateDir: string;
+}
+
+export function layout(workDir: string): StackLayout {
+  return { workDir, cacheRoot: join(workDir, 'cache'), destRoot: join(workDir, 'hpc'), logDir: join(workDir, 'ftp-log'), stateDir: join(workDir, 'state') };
+}
+
+/**
+ * The whole stack as separate processes, each started as in production
+ * (`node services/<name>/dist/main.js` with its environment): start, stop
+ * (SIGTERM), kill -9, restart. Simulators start first and stop last.
+ */
+export class Stack {
+  readonly procs = new Map<string, ServiceProcess>();
+
+  constructor(readonly specs: ServiceSpec[]) {
+    for (const s of specs) this.procs.set(s.name, new ServiceProcess(s.name, serviceEntry(s.name), { HTTP_PORT: String(s.port), ...s.env }));
+  }
+
+  spec(name: string): ServiceSpec {
+    const s = this.specs.find((x) => x.name === name);
+    if (!s) throw new Error(`no service ${name} in this stack`);
+    return s;
+  }
+
+  proc(name: string): ServiceProcess {
+    this.spec(name);
+    return this.procs.get(name)!;
+  }
+
+  url(name: string): string {
+    return `http://127.0.0.1:${this.spec(name).port}`;
+  }
+
+  async start(): Promise<void> {
+    for (const group of [this.specs.filter((s) => s.infra), this.specs.filter((s) => !s.infra)]) {
+      await Promise.all(group.map(async (s) => {
+        const p = this.procs.get(s.name)!;
+        if (!p.running) p.start();
+        await p.waitReady(s.port, 60_000);
+      }));
+    }
+  }
+
+  async restart(name: string): Promise<void> {
+    const p = this.proc(name);
+    if (!p.running) p.start();
+    await p.waitReady(this.spec(name).port, 60_000);
+  }
+
+  async kill9(name: string): Promise<void> {
+    await this.proc(name).kill9();
+  }
+
+  /** Graceful stop: services first (SIGTERM, they drain), simulators last. */
+  async stop(): Promise<void> {
+    await Promise.all(this.specs.filter((s) => !s.infra).map((s) => this.procs.get(s.name)!.stop()));
+    await Promise.all(this.specs.filter((s) => s.infra).map((s) => this.procs.get(s.name)!.stop()));
+  }
+
+  async killAll(): Promise<void> {
+    await Promise.all([...this.procs.values()].map((p) => p.kill9()));
+  }
+
+  /** Sum of a metric's samples (all label sets) on a service's /metrics, or 0 when unreachable. */
+  async metric(service: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+    try {
+      const text = await (await fetch(`${this.url(service)}/metrics`, { signal: AbortSignal.timeout(2_000) })).text();
+      let sum = 0;
+      for (const line of text.split('\n')) {
+        if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ')) continue;
+        if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+        sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+      }
+      return sum;
+    } catch {
+      return 0;
+    }
+  }
+}
+
+export async function prepareLayout(l: StackLayout): Promise<void> {
+  for (const d of [l.cacheRoot, l.destRoot, l.logDir, l.stateDir]) await mkdir(d, { recursive: true });
+}
