@@ -133,6 +133,35 @@ describe('recovery', () => {
   });
 });
 
+describe('channel closed by the broker', () => {
+  it('reopens the consumer channel and redelivers what was unacked', async () => {
+    const prefix = uniquePrefix('chan');
+    const c = client(prefix);
+    try {
+      await c.start();
+      const seen: string[] = [];
+      let breakIt = true;
+      const consumer = c.consume('batcherUploads', 'file.uploaded', async (e) => {
+        if (breakIt) {
+          breakIt = false;
+          // Acking an unknown delivery tag makes the broker close this channel (PRECONDITION_FAILED), as a consumer_timeout would.
+          (consumer as unknown as { channel: { ack(m: unknown): void } }).channel.ack({ fields: { deliveryTag: 999_999 } });
+          await new Promise((r) => setTimeout(r, 300));
+          throw new Error('channel is gone');
+        }
+        seen.push(e.id);
+      });
+      await c.publish(uploaded(1));
+      await waitFor('redelivery on the reopened channel', () => seen.includes('e-1'), 15_000);
+      await c.publish(uploaded(2));
+      await waitFor('later messages too', () => seen.includes('e-2'), 15_000);
+      expect(c.isConnected()).toBe(true);
+    } finally {
+      await deleteTopology(prefix);
+    }
+  });
+});
+
 describe('graceful shutdown', () => {
   it('SIGTERM finishes in-flight work and loses no message', async () => {
     const prefix = uniquePrefix('drain');

@@ -51,7 +51,7 @@ describe('crash safety (kill -9)', () => {
     const events = await Promise.all(Array.from({ length: 20 }, (_, i) => pl.upload(i, { bytes: 100 * 1024 })));
     for (const e of events) await pl.amqp.publish(e);
     await waitFor('tasks being watched', async () => {
-      const r = await (await fetch(`http://127.0.0.1:${pl.ports.watcher}/api/v1/tasks?status=watching`)).json();
+      const r = (await (await fetch(`http://127.0.0.1:${pl.ports.watcher}/api/v1/tasks?status=watching`)).json()) as { total: number };
       return r.total >= 1;
     }, 30_000).catch(failWith(pl));
     await new Promise((r) => setTimeout(r, 1_200)); // at least one poll cycle

@@ -36,7 +36,7 @@ describe('batcher + watcher with the Globus simulator', () => {
     expect(tasks.reduce((n, t) => n + (t.files_transferred ?? 0), 0)).toBe(25);
     // The watcher's API shows the tasks closed.
     const r = await fetch(`http://127.0.0.1:${pl.ports.watcher}/api/v1/tasks?status=closed`);
-    expect((await r.json()).total).toBe(3);
+    expect(((await r.json()) as { total: number }).total).toBe(3);
     // A file already transferred is not sent again when its event is redelivered.
     await pl.amqp.publish(events[0]!);
     await new Promise((r) => setTimeout(r, 1_500));
@@ -84,7 +84,7 @@ describe('batcher + watcher with the Globus simulator', () => {
     expect((await post({ taskId: 'x' }, 'wrong')).status).toBe(401);
     const bad = await post({ taskId: 'x' }, WATCHER_TOKEN);
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error).toBe('BAD_REQUEST');
+    expect(((await bad.json()) as { error: string }).error).toBe('BAD_REQUEST');
     expect((await fetch(`${url}/nope`)).status).toBe(404);
 
     // Someone starts a transfer by hand and tells the watcher about it.

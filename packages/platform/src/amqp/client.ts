@@ -77,6 +77,11 @@ export class AmqpClient {
     await this.waitConnected(Infinity);
   }
 
+  /** @internal The live connection, if any (consumers reopen their channel only on it). */
+  get connection(): ChannelModel | undefined {
+    return this.conn;
+  }
+
   isConnected(): boolean {
     return this.publisher !== undefined;
   }

@@ -65,9 +65,16 @@ export class Consumer<T extends MessageType> {
       const ch = await conn.createChannel();
       ch.on('error', () => undefined);
       ch.on('close', () => {
-        if (this.channel === ch) {
-          this.channel = undefined;
-          this.tag = undefined;
+        if (this.channel !== ch) return;
+        this.channel = undefined;
+        this.tag = undefined;
+        // The broker closed this channel alone (consumer_timeout, a precondition error) while the
+        // connection lives on: open a new one. A lost connection is handled by the reconnect loop.
+        if (!this.stopping && this.client.connection === conn) {
+          this.client.telemetry.channelReopened(this.queue);
+          setTimeout(() => {
+            if (!this.stopping && this.client.connection === conn && !this.channel) void this.attach(conn);
+          }, 200);
         }
       });
       await ch.prefetch(this.prefetch);

@@ -9,6 +9,7 @@ export function amqpTelemetry(logger: Logger, registry: Registry) {
   const consumed = counter(registry, 'terra_transfer_messages_consumed_total', 'Deliveries by queue and outcome (acked, requeued, dead_lettered)', ['queue', 'outcome']);
   const rejected = counter(registry, 'terra_transfer_messages_rejected_total', 'Malformed messages dead-lettered, by queue and contract error code', ['queue', 'code']);
   const handlerSeconds = histogram(registry, 'terra_transfer_message_handler_duration_seconds', 'Time a handler took per delivery', ['queue']);
+  const channelReopens = counter(registry, 'terra_transfer_amqp_channel_reopens_total', 'Consumer channels the broker closed while the connection lived, reopened', ['queue']);
   const log = logger.child({ component: 'amqp' });
   connected.set(0);
 
@@ -47,6 +48,10 @@ export function amqpTelemetry(logger: Logger, registry: Registry) {
     },
     ackLost(queue: string, messageId: string | undefined) {
       log.warn({ queue, messageId }, 'channel closed before ack; the broker will redeliver');
+    },
+    channelReopened(queue: string) {
+      channelReopens.inc({ queue });
+      log.warn({ queue }, 'broker closed the consumer channel; reopening it (unacked deliveries are redelivered)');
     },
     consumerStarted(queue: string, prefetch: number) {
       log.info({ queue, prefetch }, 'consuming');
