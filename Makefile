@@ -35,11 +35,33 @@ test: build services test-tools
 test-unit: build
 	@$(JEST) --ci packages
 
+# The whole pipeline on generated gantry uploads, live progress, then left running for inspection (Ctrl-C stops it).
+# DEMO_ARGS: --datasets N --rate PER_SEC --rotate-every LINES --exit
 demo: build services
-	@echo "Starting what exists so far (see README: the full demo arrives with the end-to-end issue)."
-	@node packages/platform/dist/demo.js
+	@node packages/stack/dist/demo.js $(DEMO_ARGS)
 
 clean:
 	rm -rf node_modules packages/*/node_modules services/*/node_modules packages/*/dist services/*/dist **/*.tsbuildinfo
 
 # --- targets added by feature work ---
+
+.PHONY: bench-globus-sim
+# Globus simulator throughput (small-file tasks, large files next to cp): one JSON line.
+bench-globus-sim: build
+	@node services/globus-sim/bench/bench.mjs
+
+bench-batcher: build services
+	@pnpm exec tsc -b services/batcher/bench
+	@node services/batcher/dist-bench/bench/bench-batcher.js
+
+.PHONY: bench-sweep
+# Cleaner sweep vs GNU find on a 1,000,000-file sensor tree under /tmp (reused for 24 h): one JSON line.
+bench-sweep: build services
+	@node services/cleaner/dist/bench/sweep-bench.js
+
+.PHONY: bench-clowder
+# clowder-ingest: files registered in Clowder per second (simulator at its default 3 ms latency, 2 workers): one JSON line.
+bench-clowder: build
+	@deploy/local/ensure-services.sh >&2
+	@pnpm exec tsc -b services/clowder-ingest/bench
+	@node services/clowder-ingest/dist-bench/bench/ingest-bench.js

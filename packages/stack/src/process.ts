@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** Path of a service’s compiled entry point (build first: `make build`). */
@@ -16,10 +17,14 @@ export class ServiceProcess {
   private lines: string[] = [];
   private exits = 0;
 
+  private logStream: WriteStream | undefined;
+
   constructor(
     readonly name: string,
     private readonly entry: string,
     public env: Record<string, string>,
+    /** Also append everything the process prints to this file. */
+    readonly logFile?: string,
   ) {}
 
   get pid(): number | undefined {
@@ -36,7 +41,9 @@ export class ServiceProcess {
       env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', ...this.env, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    if (this.logFile && !this.logStream) this.logStream = createWriteStream(this.logFile, { flags: 'a' });
     const keep = (d: Buffer) => {
+      this.logStream?.write(d);
       for (const l of d.toString().split('\n')) if (l) this.lines.push(l);
       if (this.lines.length > 400) this.lines.splice(0, this.lines.length - 400);
     };

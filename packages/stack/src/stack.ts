@@ -41,8 +41,14 @@ export function layout(workDir: string): StackLayout {
 export class Stack {
   readonly procs = new Map<string, ServiceProcess>();
 
-  constructor(readonly specs: ServiceSpec[]) {
-    for (const s of specs) this.procs.set(s.name, new ServiceProcess(s.name, serviceEntry(s.name), { HTTP_PORT: String(s.port), ...s.env }));
+  constructor(
+    readonly specs: ServiceSpec[],
+    /** When set, each process's output is also appended to <logDir>/<name>.log */
+    logDir?: string,
+  ) {
+    for (const s of specs) {
+      this.procs.set(s.name, new ServiceProcess(s.name, serviceEntry(s.name), { HTTP_PORT: String(s.port), ...s.env }, logDir ? join(logDir, `${s.name}.log`) : undefined));
+    }
   }
 
   spec(name: string): ServiceSpec {

@@ -1,0 +1,292 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import got, { HTTPError, RequestError, type Got, type Method } from 'got';
+import { ClowderProtocolError, ClowderRejectedError, ClowderUnavailableError, errorDetail, isRetryableStatus } from './errors.js';
+import {
+  isObjectId,
+  parseCollection,
+  parseCollectionSummary,
+  parseCreated,
+  parseDataset,
+  parseFile,
+  parseList,
+  parseMetadata,
+  parseSpace,
+  parseUpload,
+} from './parse.js';
+import type { Collection, CollectionSummary, Dataset, DatasetFile, MetadataRecord, PathPart, Space, UploadedFile } from './types.js';
+
+export interface ClowderClientOptions {
+  /** Clowder's base URL, without /api (e.g. https://terraref.ncsa.illinois.edu/clowder). */
+  url: string;
+  /** API key: sent as X-API-Key (≥1.5) and ?key= (older servers; the commKey works only as ?key=). */
+  key: string;
+  /** Optional local account, tried first by Clowder (a wrong password silently falls through to the key). */
+  basicAuth?: { user: string; password: string };
+  /** Per-request timeout. */
+  timeoutMs?: number;
+  /** Retries of idempotent requests on 5xx, 429 and connection errors. */
+  retries?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Keep-alive sockets per host. */
+  maxSockets?: number;
+  /** Called before each automatic retry (telemetry). */
+  onRetry?: (info: { route: string; attempt: number; status?: number; code?: string }) => void;
+}
+
+interface Call {
+  method: Method;
+  /** Path under /api/, without leading slash. */
+  path: string;
+  /** Low-cardinality name of the route, for errors and telemetry. */
+  route: string;
+  searchParams?: Record<string, string | number | boolean>;
+  json?: unknown;
+  form?: FormData;
+  /**
+   * Safe to repeat blindly: GETs and Clowder's $addToSet links. Creations,
+   * uploads and metadata posts are not (a 504 may hide a success), so they
+   * are never retried here; the caller re-checks, then repeats.
+   */
+  idempotent: boolean;
+}
+
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * A client for the Clowder 1.x routes clowder-ingest uses. It smooths the
+ * API's quirks (arrays vs strings, `collectionname`, JSON-string and text
+ * error bodies, all-string jsonCollection, `{"id"}` vs `{"ids"}`, 200
+ * `{"status":"error"}`) and applies the original uploader's retry rule.
+ */
+export class ClowderClient {
+  private readonly http: { idempotent: Got; once: Got };
+  private readonly agents: { http: HttpAgent; https: HttpsAgent };
+
+  constructor(private readonly opts: ClowderClientOptions) {
+    const maxSockets = opts.maxSockets ?? 32;
+    this.agents = { http: new HttpAgent({ keepAlive: true, maxSockets }), https: new HttpsAgent({ keepAlive: true, maxSockets }) };
+    const base = opts.retryBaseMs ?? 200;
+    const max = opts.retryMaxMs ?? 5_000;
+    const headers: Record<string, string> = { 'x-api-key': opts.key };
+    if (opts.basicAuth) headers['authorization'] = `Basic ${Buffer.from(`${opts.basicAuth.user}:${opts.basicAuth.password}`).toString('base64')}`;
+    const retrying = got.extend({
+      prefixUrl: `${opts.url.replace(/\/+$/, '')}/api/`,
+      headers,
+      agent: this.agents,
+      timeout: { request: opts.timeoutMs ?? 30_000 },
+      responseType: 'text',
+      throwHttpErrors: true,
+      retry: {
+        limit: opts.retries ?? 5,
+        methods: ['GET', 'POST', 'DELETE', 'PUT'],
+        statusCodes: [429, ...Array.from({ length: 100 }, (_, i) => 500 + i)],
+        errorCodes: ['ETIMEDOUT', 'ECONNRESET', 'EADDRINUSE', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'ENETUNREACH', 'EAI_AGAIN', 'EHOSTUNREACH'],
+        calculateDelay: ({ attemptCount, computedValue }) => (computedValue === 0 ? 0 : Math.min(max, base * 2 ** (attemptCount - 1)) * (0.5 + Math.random() / 2)),
+      },
+      hooks: {
+        beforeRetry: [
+          (err, retryCount) => {
+            const route = String((err.options.context as { route?: unknown } | undefined)?.route ?? 'unknown');
+            opts.onRetry?.({ route, attempt: retryCount, ...(err.response ? { status: err.response.statusCode } : {}), ...(err.code ? { code: err.code } : {}) });
+          },
+        ],
+      },
+    });
+    // Two instances built once (options are merged per instance, not per request, which matters at 1,000 requests/s).
+    this.http = { idempotent: retrying, once: retrying.extend({ retry: { limit: 0 } }) };
+  }
+
+  // ---------------------------------------------------------------- spaces
+
+  /** Spaces named exactly `name`. /api/spaces has no `exact`: the title is an anchored, escaped regex, then compared exactly. */
+  async findSpaces(name: string): Promise<Space[]> {
+    const v = await this.call({ method: 'GET', path: 'spaces', route: 'GET /spaces', searchParams: { title: `^${escapeRegex(name)}$`, limit: 0 }, idempotent: true });
+    return byOldest(parseList(v, 'spaces', parseSpace).filter((s) => s.name === name));
+  }
+
+  async createSpace(name: string, description: string): Promise<string> {
+    return parseCreated(await this.call({ method: 'POST', path: 'spaces', route: 'POST /spaces', json: { name, description }, idempotent: false }), 'space');
+  }
+
+  // ----------------------------------------------------------- collections
+
+  /** Collections named exactly `name` (exact=true, and compared again: older servers ignore `exact`), oldest (smallest id) first. */
+  async findCollections(name: string): Promise<CollectionSummary[]> {
+    const v = await this.call({ method: 'GET', path: 'collections', route: 'GET /collections', searchParams: { title: name, exact: true, limit: 0 }, idempotent: true });
+    return byOldest(parseList(v, 'collections', parseCollectionSummary).filter((c) => c.name === name));
+  }
+
+  async getCollection(id: string): Promise<Collection> {
+    return parseCollection(await this.call({ method: 'GET', path: `collections/${oid(id)}`, route: 'GET /collections/:id', idempotent: true }));
+  }
+
+  async childCollections(id: string): Promise<Collection[]> {
+    const v = await this.call({ method: 'GET', path: `collections/${oid(id)}/getChildCollections`, route: 'GET /collections/:id/getChildCollections', idempotent: true });
+    return parseList(v, 'child collections', parseCollection);
+  }
+
+  async collectionDatasets(id: string): Promise<Dataset[]> {
+    const v = await this.call({ method: 'GET', path: `collections/${oid(id)}/datasets`, route: 'GET /collections/:id/datasets', idempotent: true });
+    return parseList(v, 'collection datasets', parseDataset);
+  }
+
+  /** POST /api/collections: here `space` is a string (an unknown space id is a 500 in Clowder). */
+  async createCollection(c: { name: string; description?: string; space?: string }): Promise<string> {
+    const json: Record<string, string> = { name: c.name, description: c.description ?? '' };
+    if (c.space) json['space'] = oid(c.space);
+    return parseCreated(await this.call({ method: 'POST', path: 'collections', route: 'POST /collections', json, idempotent: false }), 'collection');
+  }
+
+  /** newCollectionWithParent: `{"id"}` even when the parent is missing (then silently unlinked); with `space` it becomes a root collection of that space. */
+  async createCollectionWithParent(c: { name: string; description?: string; parentId?: string; space?: string }): Promise<string> {
+    const json: Record<string, string> = { name: c.name, description: c.description ?? '' };
+    if (c.parentId) json['parentId'] = oid(c.parentId);
+    if (c.space) json['space'] = oid(c.space);
+    return parseCreated(await this.call({ method: 'POST', path: 'collections/newCollectionWithParent', route: 'POST /collections/newCollectionWithParent', json, idempotent: false }), 'collection');
+  }
+
+  /** $addToSet on both sides: safe to repeat. */
+  async addSubCollection(parentId: string, childId: string): Promise<void> {
+    await this.call({ method: 'POST', path: `collections/${oid(parentId)}/addSubCollection/${oid(childId)}`, route: 'POST /collections/:p/addSubCollection/:c', idempotent: true });
+  }
+
+  async addDatasetToCollection(collectionId: string, datasetId: string): Promise<void> {
+    await this.call({ method: 'POST', path: `collections/${oid(collectionId)}/datasets/${oid(datasetId)}`, route: 'POST /collections/:c/datasets/:d', idempotent: true });
+  }
+
+  async addCollectionToSpace(spaceId: string, collectionId: string): Promise<void> {
+    await this.call({ method: 'POST', path: `spaces/${oid(spaceId)}/addCollectionToSpace/${oid(collectionId)}`, route: 'POST /spaces/:s/addCollectionToSpace/:c', idempotent: true });
+  }
+
+  async addDatasetToSpace(spaceId: string, datasetId: string): Promise<void> {
+    await this.call({ method: 'POST', path: `spaces/${oid(spaceId)}/addDatasetToSpace/${oid(datasetId)}`, route: 'POST /spaces/:s/addDatasetToSpace/:d', idempotent: true });
+  }
+
+  // -------------------------------------------------------------- datasets
+
+  /** Datasets named exactly `name`, oldest first. */
+  async findDatasets(name: string): Promise<Dataset[]> {
+    const v = await this.call({ method: 'GET', path: 'datasets', route: 'GET /datasets', searchParams: { title: name, exact: true, limit: 0 }, idempotent: true });
+    return byOldest(parseList(v, 'datasets', parseDataset).filter((d) => d.name === name));
+  }
+
+  async getDataset(id: string): Promise<Dataset> {
+    return parseDataset(await this.call({ method: 'GET', path: `datasets/${oid(id)}`, route: 'GET /datasets/:id', idempotent: true }));
+  }
+
+  /** createempty: `space` and `collection` MUST be arrays (a string is silently ignored by Clowder). */
+  async createDataset(d: { name: string; description?: string; spaces?: string[]; collections?: string[] }): Promise<string> {
+    const json: Record<string, unknown> = { name: d.name, description: d.description ?? '' };
+    if (d.spaces?.length) json['space'] = d.spaces.map(oid);
+    if (d.collections?.length) json['collection'] = d.collections.map(oid);
+    return parseCreated(await this.call({ method: 'POST', path: 'datasets/createempty', route: 'POST /datasets/createempty', json, idempotent: false }), 'dataset');
+  }
+
+  async deleteDataset(id: string): Promise<void> {
+    await this.call({ method: 'DELETE', path: `datasets/${oid(id)}`, route: 'DELETE /datasets/:id', idempotent: true });
+  }
+
+  /** Files directly in the dataset; `filepath` is present only for Admin callers (use the commKey). */
+  async listFiles(datasetId: string): Promise<DatasetFile[]> {
+    const v = await this.call({ method: 'GET', path: `datasets/${oid(datasetId)}/listFiles`, route: 'GET /datasets/:id/listFiles', idempotent: true });
+    return parseList(v, 'files', parseFile);
+  }
+
+  /**
+   * Registers files by their path on Clowder's file system: one multipart
+   * request with a repeated `file` field `{"path":..}` (no bytes are sent).
+   * Clowder silently skips paths outside its `filesystem.sourcepaths`, so the
+   * result may hold fewer files than `parts`; `{"id"}` (one accepted) has no
+   * name. 400 "No files uploaded" means none was accepted.
+   */
+  async registerPaths(datasetId: string, parts: readonly PathPart[], opts: { extract?: boolean } = {}): Promise<UploadedFile[]> {
+    if (parts.length === 0) return [];
+    const form = new FormData();
+    for (const p of parts) form.append('file', JSON.stringify(p.md ? { path: p.path, md: p.md } : { path: p.path }));
+    const v = await this.call({
+      method: 'POST',
+      path: `uploadToDataset/${oid(datasetId)}`,
+      route: 'POST /uploadToDataset/:id',
+      searchParams: { extract: opts.extract ?? true },
+      form,
+      idempotent: false,
+    });
+    return parseUpload(v);
+  }
+
+  // -------------------------------------------------------------- metadata
+
+  async datasetMetadata(datasetId: string, opts: { extractor?: string } = {}): Promise<MetadataRecord[]> {
+    const v = await this.call({
+      method: 'GET',
+      path: `datasets/${oid(datasetId)}/metadata.jsonld`,
+      route: 'GET /datasets/:id/metadata.jsonld',
+      ...(opts.extractor ? { searchParams: { extractor: opts.extractor } } : {}),
+      idempotent: true,
+    });
+    return parseList(v, 'metadata', parseMetadata);
+  }
+
+  /** Appends a JSON-LD record (Clowder does not de-duplicate). Note: for datasets Clowder drops an array `@context`. */
+  async addDatasetMetadata(datasetId: string, body: { '@context'?: unknown; content: unknown; agent: MetadataRecord['agent'] }): Promise<void> {
+    const v = await this.call({ method: 'POST', path: `datasets/${oid(datasetId)}/metadata.jsonld`, route: 'POST /datasets/:id/metadata.jsonld', json: body, idempotent: false });
+    if (v !== 'Metadata successfully added to db') throw new ClowderProtocolError(`metadata post: unexpected answer ${JSON.stringify(v).slice(0, 200)}`);
+  }
+
+  /** Releases the keep-alive sockets. Idempotent. */
+  close(): void {
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+  }
+
+  private async call(c: Call): Promise<unknown> {
+    let body: string;
+    try {
+      const res = await (c.idempotent ? this.http.idempotent : this.http.once)(c.path, {
+        method: c.method,
+        searchParams: { key: this.opts.key, ...c.searchParams },
+        ...(c.json !== undefined ? { json: c.json } : {}),
+        ...(c.form !== undefined ? { body: c.form } : {}),
+        context: { route: c.route },
+      });
+      body = res.body;
+    } catch (err) {
+      throw this.translate(c, err);
+    }
+    let v: unknown;
+    try {
+      v = JSON.parse(body);
+    } catch {
+      throw new ClowderProtocolError(`${c.route}: answer is not JSON: ${body.slice(0, 200)}`);
+    }
+    // A failed Mongo insert is reported as 200 {"status":"error"}: nothing was created, try again.
+    if (v && typeof v === 'object' && !Array.isArray(v) && (v as { status?: unknown }).status === 'error' && !('id' in v)) {
+      throw new ClowderUnavailableError(200, `${c.route}: Clowder answered 200 {"status":"error"}`);
+    }
+    return v;
+  }
+
+  private translate(c: Call, err: unknown): Error {
+    if (err instanceof HTTPError) {
+      const status = err.response.statusCode;
+      const detail = errorDetail(String(err.response.body ?? ''));
+      if (isRetryableStatus(status)) return new ClowderUnavailableError(status, `${c.route}: ${status} ${detail}`, { cause: err });
+      return new ClowderRejectedError(status, detail, `${c.route}: ${status} ${detail}`);
+    }
+    if (err instanceof RequestError) return new ClowderUnavailableError(undefined, `${c.route}: ${err.code ?? ''} ${err.message}`.trim(), { cause: err });
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+/** Ids are checked before they go into a URL: a malformed one would be Clowder's 400 anyway. */
+function oid(id: string): string {
+  if (!isObjectId(id)) throw new ClowderProtocolError(`not an ObjectId: ${JSON.stringify(id).slice(0, 40)}`);
+  return id;
+}
+
+/** Oldest first: ObjectIds grow with creation time, so the smallest id is the one everybody converges on. */
+function byOldest<T extends { id: string }>(xs: T[]): T[] {
+  return xs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}

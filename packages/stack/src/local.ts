@@ -1,0 +1,130 @@
+import { join } from 'node:path';
+import { WHITELIST } from './gantry.js';
+import { LOCAL, Stack, layout, type ServiceSpec, type StackLayout } from './stack.js';
+
+export interface LocalStackOptions {
+  workDir: string;
+  /** AMQP and Redis name prefix */
+  prefix: string;
+  amqpUrl?: string;
+  redisUrl?: string;
+  /** Ports by service; default: the documented local ports (8081–8085, 8091–8092) */
+  ports?: Partial<Record<ServiceName, number>>;
+  /** Extra environment per service (tests, benchmarks) */
+  env?: Partial<Record<ServiceName, Record<string, string>>>;
+  logLevel?: string;
+  /** How the gantry's FTP server logs paths: this prefix stands for the cache root */
+  ftpRoot?: string;
+  /** Keep each service's output in <workDir>/logs/<service>.log */
+  logFiles?: boolean;
+}
+
+export const SERVICES = ['globus-sim', 'clowder-sim', 'log-tailer', 'batcher', 'watcher', 'cleaner', 'clowder-ingest'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export const DEFAULT_PORTS: Record<ServiceName, number> = {
+  'log-tailer': 8081, batcher: 8082, watcher: 8083, cleaner: 8084, 'clowder-ingest': 8085, 'globus-sim': 8091, 'clowder-sim': 8092,
+};
+
+export const CLOWDER_COMM_KEY = 'local-clowder-commkey';
+export const SITE = 'ua-mac';
+/** The site's folder on the HPC collection, and as Clowder sees it. */
+export const DEST_SITE_ROOT = `/${SITE}`;
+export const CLOWDER_SITE_ROOT = `/home/clowder/sites/${SITE}`;
+
+/**
+ * The whole pipeline on this machine, with working defaults: the gantry's
+ * cache and FTP log, the Globus simulator moving files from the cache to an
+ * "HPC" folder, the Clowder simulator, and the five services. Nothing needs
+ * configuring; every setting below is one a site would set.
+ */
+export function localStack(o: LocalStackOptions): { stack: Stack; layout: StackLayout } {
+  const l = layout(o.workDir);
+  const port = (s: ServiceName) => o.ports?.[s] ?? DEFAULT_PORTS[s];
+  const globusUrl = `http://127.0.0.1:${port('globus-sim')}`;
+  const common: Record<string, string> = {
+    LOG_LEVEL: o.logLevel ?? 'info',
+    AMQP_URL: o.amqpUrl ?? 'amqp://guest:guest@127.0.0.1:5672',
+    AMQP_PREFIX: o.prefix,
+    REDIS_URL: o.redisUrl ?? 'redis://127.0.0.1:6379',
+    REDIS_PREFIX: o.prefix,
+    HTTP_HOST: '127.0.0.1',
+    SITE,
+  };
+  const globus = {
+    GLOBUS_AUTH_URL: globusUrl,
+    GLOBUS_TRANSFER_URL: `${globusUrl}/v0.10`,
+    GLOBUS_CLIENT_ID: LOCAL.globusClientId,
+    GLOBUS_CLIENT_SECRET: LOCAL.globusClientSecret,
+  };
+  const whitelist = WHITELIST.join(',');
+  const specs: Array<ServiceSpec & { name: ServiceName }> = [
+    {
+      name: 'globus-sim', infra: true, port: port('globus-sim'),
+      env: {
+        LOG_LEVEL: common['LOG_LEVEL']!, HTTP_HOST: '127.0.0.1',
+        GLOBUS_SIM_ENDPOINTS: JSON.stringify({
+          [LOCAL.sourceEndpoint]: { root: l.cacheRoot, display_name: 'gantry cache (Maricopa)' },
+          [LOCAL.destinationEndpoint]: { root: l.destRoot, display_name: 'HPC file system' },
+        }),
+        GLOBUS_SIM_CLIENTS: JSON.stringify({ [LOCAL.globusClientId]: { secret: LOCAL.globusClientSecret, identity: LOCAL.globusIdentity, username: 'terra-transfer@clients.auth.globus.org' } }),
+        GLOBUS_SIM_STATE_DIR: join(l.stateDir, 'globus-sim'),
+        GLOBUS_SIM_ADMIN_TOKEN: LOCAL.simAdminToken,
+        GLOBUS_SIM_RETRY_INTERVAL_MS: '1000',
+      },
+    },
+    {
+      name: 'clowder-sim', infra: true, port: port('clowder-sim'),
+      env: {
+        LOG_LEVEL: common['LOG_LEVEL']!, HTTP_HOST: '127.0.0.1',
+        CLOWDER_SIM_DATA_DIR: join(l.stateDir, 'clowder-sim'),
+        CLOWDER_SIM_COMM_KEY: CLOWDER_COMM_KEY,
+        CLOWDER_SIM_SOURCEPATHS: '/home/clowder/sites',
+        CLOWDER_SIM_ADMIN_TOKEN: LOCAL.simAdminToken,
+      },
+    },
+    {
+      name: 'log-tailer', port: port('log-tailer'),
+      env: {
+        ...common,
+        XFERLOG_PATH: join(l.logDir, 'xferlog'),
+        CACHE_ROOT: l.cacheRoot,
+        FTP_ROOT: o.ftpRoot ?? '/gantry_data',
+        WHITELIST: whitelist,
+        STATE_DIR: join(l.stateDir, 'log-tailer'),
+        ROTATE_WAIT_MS: '10000',
+      },
+    },
+    {
+      name: 'batcher', port: port('batcher'),
+      env: {
+        ...common, ...globus,
+        CACHE_ROOT: l.cacheRoot,
+        SOURCE_ENDPOINT: LOCAL.sourceEndpoint,
+        SOURCE_ROOT: '/',
+        DESTINATIONS: JSON.stringify([{ name: 'hpc', endpoint: LOCAL.destinationEndpoint, root: DEST_SITE_ROOT }]),
+        BATCH_MAX_WAIT_MS: '2000',
+        API_TOKEN: LOCAL.apiToken,
+      },
+    },
+    {
+      name: 'watcher', port: port('watcher'),
+      env: { ...common, ...globus, API_TOKEN: LOCAL.apiToken, POLL_MIN_MS: '1000', POLL_MAX_MS: '5000' },
+    },
+    {
+      name: 'cleaner', port: port('cleaner'),
+      env: { ...common, CACHE_ROOT: l.cacheRoot, WHITELIST: whitelist, API_TOKEN: LOCAL.apiToken },
+    },
+    {
+      name: 'clowder-ingest', port: port('clowder-ingest'),
+      env: {
+        ...common,
+        CLOWDER_URL: `http://127.0.0.1:${port('clowder-sim')}`,
+        CLOWDER_KEY: CLOWDER_COMM_KEY,
+        INGEST_SITES: JSON.stringify({ [SITE]: { destinationRoot: DEST_SITE_ROOT, clowderRoot: CLOWDER_SITE_ROOT, localRoot: join(l.destRoot, SITE), space: SITE } }),
+      },
+    },
+  ];
+  for (const s of specs) Object.assign(s.env, o.env?.[s.name] ?? {});
+  return { stack: new Stack(specs, o.logFiles ? join(o.workDir, 'logs') : undefined), layout: l };
+}

@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import { TransientError, sleep, type Redis } from '@terra-transfer/platform';
+
+export type Kind = 'space' | 'collection' | 'dataset';
+
+/**
+ * Releases a lock only if the caller still owns it.
+ * KEYS[1] = lock key; ARGV[1] = the owner's fencing token.
+ * Returns 1 when released, 0 when the lock had expired or belongs to another owner.
+ */
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+
+/**
+ * Records an id once: the first writer wins and everyone reads the winner,
+ * so two workers that (after a lost lock) created two records still agree.
+ * KEYS[1] = hash; ARGV[1] = field; ARGV[2] = id. Returns the stored id.
+ */
+/**
+ * Extends a lock the caller still owns, so a live holder never loses it to expiry.
+ * KEYS[1] = lock key; ARGV[1] = fencing token; ARGV[2] = ttl in ms. Returns 1 when extended, 0 when lost.
+ */
+const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
+
+const SET_ONCE = `redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) return redis.call('HGET', KEYS[1], ARGV[1])`;
+
+/**
+ * What makes ingest exactly-once where Clowder enforces nothing: the name → id
+ * map per (kind, scope), per-dataset file records (path → file id), the
+ * upload intents (paths being registered: after a crash or a lost reply, the
+ * next owner checks listFiles for them), the metadata-attached flags, and
+ * short creation locks with fencing tokens.
+ */
+export class Ledger {
+  private readonly owner = randomBytes(6).toString('hex');
+  private seq = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly lockTtlMs: number,
+    private readonly lockWaitMs: number,
+  ) {
+    redis.defineCommand('terraLockRelease', { numberOfKeys: 1, lua: RELEASE });
+    redis.defineCommand('terraSetOnce', { numberOfKeys: 1, lua: SET_ONCE });
+    redis.defineCommand('terraLockExtend', { numberOfKeys: 1, lua: EXTEND });
+  }
+
+  private key(...parts: string[]): string {
+    return `${this.prefix}:clowder-ingest:${parts.join(':')}`;
+  }
+
+  /** Space names are global; collection and dataset names are scoped by space. */
+  async getId(kind: Kind, scope: string, name: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.key('ids', kind, scope), name)) ?? undefined;
+  }
+
+  async getIds(kind: Kind, scope: string, names: readonly string[]): Promise<Array<string | undefined>> {
+    if (names.length === 0) return [];
+    return (await this.redis.hmget(this.key('ids', kind, scope), ...names)).map((v) => v ?? undefined);
+  }
+
+  async setId(kind: Kind, scope: string, name: string, id: string): Promise<string> {
+    return (await (this.redis as unknown as { terraSetOnce: (k: string, f: string, v: string) => Promise<string> }).terraSetOnce(this.key('ids', kind, scope), name, id));
+  }
+
+  /** File ids already recorded for these paths of a dataset (undefined where none). */
+  async fileIds(datasetId: string, paths: readonly string[]): Promise<Array<string | undefined>> {
+    if (paths.length === 0) return [];
+    return (await this.redis.hmget(this.key('files', datasetId), ...paths)).map((v) => v ?? undefined);
+  }
+
+  /** False when Redis has no file record for the dataset (a new dataset, or Redis lost its data). */
+  async hasFileRecords(datasetId: string): Promise<boolean> {
+    return (await this.redis.exists(this.key('files', datasetId))) === 1;
+  }
+
+  /** Records file ids (first writer wins per path) and clears their intents, in one transaction. */
+  async recordFiles(datasetId: string, ids: ReadonlyMap<string, string>): Promise<void> {
+    if (ids.size === 0) return;
+    const m = this.redis.multi();
+    for (const [path, id] of ids) m.hsetnx(this.key('files', datasetId), path, id);
+    m.srem(this.key('intent', datasetId), ...ids.keys());
+    const res = await m.exec();
+    const failed = res?.find(([err]) => err);
+    if (!res || failed) throw new TransientError('REDIS_WRITE', `recording file ids failed: ${String(failed?.[0] ?? 'transaction aborted')}`);
+  }
+
+  /** Paths whose registration was started and not recorded (a crash or a lost reply in between). */
+  async intents(datasetId: string): Promise<string[]> {
+    return this.redis.smembers(this.key('intent', datasetId));
+  }
+
+  async addIntents(datasetId: string, paths: readonly string[]): Promise<void> {
+    if (paths.length) await this.redis.sadd(this.key('intent', datasetId), ...paths);
+  }
+
+  async clearIntents(datasetId: string, paths: readonly string[]): Promise<void> {
+    if (paths.length) await this.redis.srem(this.key('intent', datasetId), ...paths);
+  }
+
+  async metadataAttached(datasetId: string): Promise<boolean> {
+    return (await this.redis.exists(this.key('metadata', datasetId))) === 1;
+  }
+
+  /** Set before posting metadata: whoever finds it left over asks Clowder before posting again. */
+  async metadataIntent(datasetId: string): Promise<boolean> {
+    return (await this.redis.exists(this.key('metadata-intent', datasetId))) === 1;
+  }
+
+  async setMetadataIntent(datasetId: string): Promise<void> {
+    await this.redis.set(this.key('metadata-intent', datasetId), '1');
+  }
+
+  /** Sets the attached flag and clears the intent, in one transaction. */
+  async markMetadataAttached(datasetId: string, metadataPath: string): Promise<void> {
+    const res = await this.redis.multi().set(this.key('metadata', datasetId), metadataPath).del(this.key('metadata-intent', datasetId)).exec();
+    if (!res || res.some(([err]) => err)) throw new TransientError('REDIS_WRITE', 'recording the metadata flag failed');
+  }
+
+  /**
+   * Takes the lock `name` (SET NX PX with a unique fencing token), polling
+   * until `lockWaitMs`; resolves to its release function. The lock is renewed
+   * every third of `lockTtlMs` while held, so only a holder that died (or
+   * lost Redis for longer than the TTL) frees it, after `lockTtlMs`.
+   */
+  async lock(name: string, signal?: AbortSignal): Promise<() => Promise<void>> {
+    const key = this.key('lock', name);
+    const token = `${this.owner}:${++this.seq}`;
+    const deadline = Date.now() + this.lockWaitMs;
+    let wait = 5;
+    for (;;) {
+      if ((await this.redis.set(key, token, 'PX', this.lockTtlMs, 'NX')) === 'OK') {
+        let released = false;
+        // Renewed while held: the TTL only frees the locks of holders that died, never of slow ones.
+        const renew = setInterval(() => {
+          void (this.redis as unknown as { terraLockExtend: (k: string, t: string, ttl: number) => Promise<number> })
+            .terraLockExtend(key, token, this.lockTtlMs)
+            .catch(() => undefined);
+        }, Math.max(100, Math.floor(this.lockTtlMs / 3)));
+        renew.unref();
+        return async () => {
+          if (released) return;
+          released = true;
+          clearInterval(renew);
+          await (this.redis as unknown as { terraLockRelease: (k: string, t: string) => Promise<number> }).terraLockRelease(key, token);
+        };
+      }
+      if (Date.now() >= deadline || signal?.aborted) throw new TransientError('LOCK_TIMEOUT', `lock ${name} still held after ${this.lockWaitMs} ms`);
+      await sleep(wait * (0.5 + Math.random()), signal);
+      wait = Math.min(wait * 2, 100);
+    }
+  }
+}

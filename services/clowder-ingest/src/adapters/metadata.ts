@@ -1,0 +1,64 @@
+import { readFile } from 'node:fs/promises';
+import type { ClowderClient } from '@terra-transfer/clowder';
+import { PermanentError, TransientError } from '@terra-transfer/platform';
+import { alreadyAttached, datasetMetadataBody } from '../core/metadata.js';
+import type { IngestTelemetry } from '../telemetry.js';
+import type { Ledger } from './ledger.js';
+import { attempt } from './retry.js';
+
+/**
+ * Attaches a dataset's metadata.json as dataset metadata once: a Redis flag
+ * answers first; under the dataset's metadata lock, Clowder is asked whether a
+ * record from our agent exists (TERRA's check) before posting, unless the
+ * dataset was created by this process a moment ago and no post was left half
+ * done (an intent set before each post and cleared with the flag marks the
+ * crash window between posting and flagging).
+ */
+export class MetadataAttacher {
+  constructor(
+    private readonly clowder: ClowderClient,
+    private readonly ledger: Ledger,
+    private readonly telemetry: IngestTelemetry,
+    private readonly opts: { agentUserUrl: string; vocab: string; attempts: number; retryBaseMs: number; takeFresh?: (datasetId: string) => boolean },
+  ) {}
+
+  async attachOnce(datasetId: string, localPath: string, signal?: AbortSignal): Promise<void> {
+    if (await this.ledger.metadataAttached(datasetId)) return;
+    const release = await this.ledger.lock(`metadata:${datasetId}`, signal);
+    try {
+      if (await this.ledger.metadataAttached(datasetId)) return;
+      const content = await readJson(localPath);
+      // Ask Clowder first unless this process created the dataset a moment ago and nobody left a post half done.
+      const fresh = this.opts.takeFresh?.(datasetId) ?? false;
+      const leftover = await this.ledger.metadataIntent(datasetId);
+      await attempt(this.opts.attempts, this.opts.retryBaseMs, async (n) => {
+        if (n > 1 || leftover || !fresh) {
+          if (alreadyAttached(await this.clowder.datasetMetadata(datasetId), this.opts.agentUserUrl)) return;
+        }
+        await this.ledger.setMetadataIntent(datasetId);
+        await this.clowder.addDatasetMetadata(datasetId, datasetMetadataBody(content, this.opts.agentUserUrl, this.opts.vocab));
+        this.telemetry.metadataAttached();
+      }, signal);
+      await this.ledger.markMetadataAttached(datasetId, localPath);
+    } finally {
+      await release().catch(() => undefined);
+    }
+  }
+}
+
+/** The original marked a missing or unparseable metadata file as an ERROR (not retried). */
+async function readJson(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') throw new PermanentError('METADATA_UNREADABLE', `${path}: ${code}`);
+    throw new TransientError('METADATA_READ', `${path}: ${String(err)}`, { cause: err });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new PermanentError('METADATA_NOT_JSON', `${path}: ${(err as Error).message}`);
+  }
+}

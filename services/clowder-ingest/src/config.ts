@@ -1,0 +1,55 @@
+import { env, platformSettings } from '@terra-transfer/platform';
+
+export interface SiteSettings {
+  /** Root of the site's tree on the HPC file system (file.transferred `destinationPath` is under it). */
+  destinationRoot: string;
+  /** The same tree as Clowder sees it (its `filesystem.sourcepaths` must cover it): TERRA's `mounted_paths` rewrite. */
+  clowderRoot: string;
+  /** Where this worker reads the tree (metadata.json files), when the Globus destination path is not the local path; default destinationRoot. */
+  localRoot?: string;
+  /** Clowder space every collection and dataset of the site goes in (found or created by name). */
+  space: string;
+  /** Dataset names never registered (the original skipped its "LemnaTec - MovingSensor" pseudo-dataset). */
+  skipDatasets?: string[];
+  /** Path fragments never registered (the original skipped anything under "@Recycle"). */
+  skipPathContains?: string[];
+}
+
+const checkSites = (v: unknown): string | undefined => {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return 'must be a JSON object {site: {destinationRoot, clowderRoot, space}}';
+  for (const [site, s] of Object.entries(v as Record<string, unknown>)) {
+    const o = s as Record<string, unknown>;
+    if (!o || typeof o !== 'object') return `site ${site}: must be an object`;
+    for (const k of ['destinationRoot', 'clowderRoot']) if (typeof o[k] !== 'string' || !(o[k] as string).startsWith('/')) return `site ${site}: ${k} must be an absolute path`;
+    if (typeof o['space'] !== 'string' || o['space'] === '') return `site ${site}: space must be a non-empty string`;
+    if (o['localRoot'] !== undefined && (typeof o['localRoot'] !== 'string' || !o['localRoot'].startsWith('/'))) return `site ${site}: localRoot must be an absolute path`;
+  }
+  return undefined;
+};
+
+/** Every setting of clowder-ingest; nothing else reads process.env. */
+export const configSpec = {
+  ...platformSettings,
+  HTTP_PORT: env.int('HTTP port (health, readiness, metrics)', { default: 8087, min: 0, max: 65535 }),
+  CLOWDER_URL: env.url('Clowder base URL, without /api', { protocols: ['http', 'https'] }),
+  CLOWDER_KEY: env.string('Clowder key; must be the commKey or an admin key, so listFiles shows `filepath` (the duplicate check)', { secret: true }),
+  CLOWDER_TIMEOUT_MS: env.int('Timeout of one Clowder request', { default: 30_000, min: 100 }),
+  CLOWDER_RETRIES: env.int('Automatic retries of idempotent Clowder requests on 5xx/connection errors', { default: 6, min: 0, max: 20 }),
+  CLOWDER_RETRY_BASE_MS: env.int('First retry delay (doubles each time, with jitter)', { default: 100, min: 1 }),
+  CLOWDER_MAX_SOCKETS: env.int('Keep-alive sockets to Clowder', { default: 32, min: 1 }),
+  CLOWDER_EXTRACT: env.bool('Let Clowder notify its extractors on registration (extract=true, as TERRA did); false for pure registration', { default: true }),
+  CLOWDER_AGENT_USER_ID: env.string('Clowder user id named as the agent of dataset metadata (the commKey user is 000000000000000000000000)', {
+    default: '000000000000000000000000',
+    pattern: /^[0-9a-f]{24}$/,
+  }),
+  CLOWDER_METADATA_VOCAB: env.url('@vocab of the metadata JSON-LD context', { default: 'https://terraref.ncsa.illinois.edu/metadata/uamac#' }),
+  INGEST_SITES: env.json<Record<string, SiteSettings>>('Per-site path mapping and space', checkSites, {
+    default: { 'ua-mac': { destinationRoot: '/terraref/sites/ua-mac', clowderRoot: '/home/clowder/sites/ua-mac', space: 'ua-mac', skipDatasets: [], skipPathContains: ['@Recycle'] } },
+  }),
+  INGEST_PREFETCH: env.int('Deliveries in flight per worker (enough to fill per-dataset batches)', { default: 300, min: 1, max: 5000 }),
+  INGEST_BATCH_WINDOW_MS: env.int('How long files of one dataset are gathered into one uploadToDataset request', { default: 100, min: 0 }),
+  INGEST_BATCH_MAX_FILES: env.int('Most files in one uploadToDataset request', { default: 200, min: 1 }),
+  INGEST_LOCK_TTL_MS: env.int('Expiry of a creation lock (a crashed holder frees it after this)', { default: 30_000, min: 1000 }),
+  INGEST_LOCK_WAIT_MS: env.int('How long a worker waits for a lock before the delivery is retried later', { default: 60_000, min: 100 }),
+  INGEST_ATTEMPTS: env.int('Attempts of a check-then-create step before the delivery is requeued', { default: 5, min: 1, max: 50 }),
+} as const;

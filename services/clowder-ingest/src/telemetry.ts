@@ -1,0 +1,60 @@
+import { counter, histogram, type Logger, type Registry } from '@terra-transfer/platform';
+
+/** One function per named occurrence: it logs (structured) and updates its metric. No path or message is ever a label. */
+export function ingestTelemetry(logger: Logger, registry: Registry) {
+  const ingested = counter(registry, 'terra_transfer_clowder_files_ingested_total', 'Deliveries completed: file registered (or found registered) and file.ingested published');
+  const registered = counter(registry, 'terra_transfer_clowder_files_registered_total', 'Files registered in Clowder by path (new Clowder file records)');
+  const already = counter(registry, 'terra_transfer_clowder_files_already_registered_total', 'Files found already recorded (redelivered events): no request sent');
+  const reconciled = counter(registry, 'terra_transfer_clowder_files_reconciled_total', 'Files found in listFiles after a crash or lost reply, recorded instead of registered again');
+  const batch = histogram(registry, 'terra_transfer_clowder_upload_batch_files', 'Files per uploadToDataset request', [], [1, 2, 5, 10, 20, 50, 100, 200, 500]);
+  const created = counter(registry, 'terra_transfer_clowder_created_total', 'Spaces, collections and datasets created', ['kind']);
+  const found = counter(registry, 'terra_transfer_clowder_found_existing_total', 'Names found in Clowder by exact lookup instead of created (another worker, or a lost reply)', ['kind']);
+  const duplicates = counter(registry, 'terra_transfer_clowder_duplicates_total', 'Names seen more than once in Clowder after a creation (converged on the lowest id)', ['kind']);
+  const metadata = counter(registry, 'terra_transfer_clowder_metadata_attached_total', 'Dataset metadata records posted');
+  const skipped = counter(registry, 'terra_transfer_clowder_files_skipped_total', 'Files not registered by rule', ['reason']);
+  const retries = counter(registry, 'terra_transfer_clowder_request_retries_total', 'Automatic retries of idempotent Clowder requests', ['route']);
+  return {
+    ingested(site: string, datasetName: string, fileId: string): void {
+      ingested.inc();
+      logger.debug({ site, datasetName, fileId }, 'file ingested');
+    },
+    registered(accepted: number, sent: number): void {
+      registered.inc(accepted);
+      batch.observe(sent);
+      logger.debug({ accepted, sent }, 'files registered by path');
+    },
+    alreadyRegistered(n: number): void {
+      already.inc(n);
+    },
+    reconciled(n: number): void {
+      reconciled.inc(n);
+      logger.info({ files: n }, 'files found registered in Clowder after an interrupted request; recorded');
+    },
+    created(kind: string): void {
+      created.inc({ kind });
+    },
+    foundExisting(kind: string, count: number): void {
+      found.inc({ kind });
+      logger.info({ kind, count }, 'found existing Clowder record by exact name; reused');
+    },
+    duplicate(kind: string, name: string, count: number): void {
+      duplicates.inc({ kind });
+      logger.warn({ kind, name, count }, 'duplicate names in Clowder; converged on the lowest id');
+    },
+    metadataAttached(): void {
+      metadata.inc();
+    },
+    skipped(reason: string, path: string): void {
+      skipped.inc({ reason });
+      logger.info({ reason, path }, 'file skipped by rule');
+    },
+    retry(route: string, attempt: number, status?: number, code?: string): void {
+      retries.inc({ route });
+      logger.debug({ route, attempt, status, code }, 'retrying Clowder request');
+    },
+    ready(sites: string[]): void {
+      logger.info({ sites }, 'clowder-ingest consuming');
+    },
+  };
+}
+export type IngestTelemetry = ReturnType<typeof ingestTelemetry>;

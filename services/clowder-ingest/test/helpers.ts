@@ -1,0 +1,124 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createEvent, type Message } from '@terra-transfer/contracts';
+import { freePort, tempDir, waitFor } from '@terra-transfer/testkit';
+
+/** The workspace root, found from this file whether it runs from test/ (jest) or dist-bench/test/ (the bench). */
+function workspaceRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'pnpm-workspace.yaml'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('pnpm-workspace.yaml not found above the test helpers');
+    dir = up;
+  }
+  return dir;
+}
+const ROOT = workspaceRoot();
+export const SIM_MAIN = join(ROOT, 'services/clowder-sim/dist/main.js');
+export const INGEST_MAIN = join(ROOT, 'services/clowder-ingest/dist/main.js');
+export const COMM_KEY = 'r1ek3rs';
+export const SIM_ADMIN = 'sim-admin-token';
+
+export interface Proc {
+  proc: ChildProcess;
+  url: string;
+  port: number;
+  output: () => string;
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+}
+
+/** Starts a service from its compiled main and waits for /healthz (or /readyz). */
+export async function startProcess(main: string, env: Record<string, string>, probe: '/healthz' | '/readyz' = '/healthz', timeoutMs = 30_000): Promise<Proc> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [main], { env: { ...process.env, HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (b: Buffer) => {
+    out += b.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  proc.stdout!.on('data', keep);
+  proc.stderr!.on('data', keep);
+  const url = `http://127.0.0.1:${port}`;
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  try {
+    await waitFor(`${main} ${probe}`, async () => {
+      if (proc.exitCode !== null) throw new Error(`exited ${proc.exitCode}: ${out.slice(-2000)}`);
+      const r = await fetch(`${url}${probe}`).catch(() => undefined);
+      return r?.ok ?? false;
+    }, timeoutMs, 100);
+  } catch (err) {
+    proc.kill('SIGKILL');
+    throw new Error(`${String(err)}\n${out.slice(-3000)}`);
+  }
+  return {
+    proc,
+    url,
+    port,
+    output: () => out,
+    stop: async (signal = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      const t = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+}
+
+export async function startSim(env: Record<string, string> = {}) {
+  const dir = await tempDir('clowder-sim');
+  const p = await startProcess(SIM_MAIN, {
+    CLOWDER_SIM_DATA_DIR: dir.path,
+    CLOWDER_SIM_ADMIN_TOKEN: SIM_ADMIN,
+    CLOWDER_SIM_SOURCEPATHS: '/home/clowder/sites',
+    LOG_LEVEL: 'warn',
+    ...env,
+  });
+  const admin = async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(`${p.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${SIM_ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+    return r.json() as Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  };
+  return {
+    ...p,
+    dir,
+    summary: () => admin('GET', '/admin/summary') as Promise<Summary>,
+    setFaults: (f: Record<string, unknown>) => admin('PUT', '/admin/faults', f),
+    close: async () => {
+      await p.stop();
+      await dir.remove();
+    },
+  };
+}
+
+export interface Summary {
+  counts: { spaces: number; collections: number; datasets: number; files: number; metadata: number; distinctFilePaths: number; datasetsWithMetadata: number };
+  duplicates: { spaces: unknown[]; collections: unknown[]; datasets: unknown[]; filePaths: unknown[]; datasetMetadata: unknown[] };
+  filesInDatasets: number;
+}
+
+let seq = 0;
+/** A file.transferred event for a destination path (the other fields are plausible and unused by the ingest). */
+export function transferred(site: string, destinationPath: string, sensor = 'sensor'): Message<'file.transferred'> {
+  const n = ++seq;
+  return createEvent('file.transferred', `ft-${process.pid}-${n}-${destinationPath}`.slice(0, 500), {
+    site,
+    sensor,
+    path: `/gantry_data${destinationPath}`,
+    sourcePath: `/gantry_data${destinationPath}`,
+    destinationPath,
+    size: 1,
+    mtimeMs: 1_700_000_000_000,
+    checksum: null,
+    checksumAlgorithm: null,
+    taskId: 'task-1',
+    uploadId: `upload-${n}`,
+    attempt: 1,
+  });
+}
