@@ -65,3 +65,8 @@ bench-clowder: build
 	@deploy/local/ensure-services.sh >&2
 	@pnpm exec tsc -b services/clowder-ingest/bench
 	@node services/clowder-ingest/dist-bench/bench/ingest-bench.js
+
+# The chaos test's long form (CI runs a 40 s one inside `make test`).
+CHAOS_SECONDS ?= 600
+chaos: build services
+	@CHAOS_SECONDS=$(CHAOS_SECONDS) $(JEST) --ci test/chaos

@@ -9,13 +9,13 @@
  * what it verified, and leaves the stack running for inspection until Ctrl-C
  * (or stops it at once with --exit).
  */
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { deleteKeys, deleteTopology } from '@terra-transfer/testkit';
-import { destinationRelPath } from '@terra-transfer/site-layout';
 import { Gantry } from './gantry.js';
-import { CLOWDER_COMM_KEY, DEFAULT_PORTS, DEST_SITE_ROOT, SERVICES, localStack } from './local.js';
+import { CLOWDER_COMM_KEY, DEFAULT_PORTS, SERVICES, localStack } from './local.js';
+import { clean, verify } from './verify.js';
 import { LOCAL, prepareLayout } from './stack.js';
 
 const { values: args } = parseArgs({
@@ -137,32 +137,20 @@ if (tty) out('');
 
 // Verify what an operator would: every completed upload is at the destination with the same bytes, gone from the cache, and in Clowder once.
 const expected = gantry.expected();
-let atDestination = 0;
-let leftInCache = 0;
-for (const u of expected) {
-  const src = join(layout.cacheRoot, u.rel);
-  const dst = join(layout.destRoot, DEST_SITE_ROOT, destinationRelPath(u.rel));
-  if (await stat(src).then(() => true, () => false)) leftInCache++;
-  const body = await readFile(dst).catch(() => undefined);
-  if (body && body.length === u.size) atDestination++;
-}
-const summary = (await (await fetch(`http://127.0.0.1:${DEFAULT_PORTS['clowder-sim']}/admin/summary`, { headers: { authorization: `Bearer ${LOCAL.simAdminToken}` } })).json()) as {
-  counts: { collections: number; datasets: number; files: number; distinctFilePaths: number; datasetsWithMetadata: number };
-  duplicates: Record<string, unknown[]>;
-};
-const dupes = Object.values(summary.duplicates).reduce((n, d) => n + d.length, 0);
+const v = await verify(stack, layout, expected, { globusDetail: true });
 const c = await counts();
 const secs = (Date.now() - started) / 1000;
-const ok = atDestination === expected.length && leftInCache === 0 && summary.counts.distinctFilePaths >= expected.length && dupes === 0;
+const ok = clean(v);
 out('');
 out('Summary');
 out(`  log lines written            ${gantry.uploads.length} (${gantry.uploads.length - expected.length} not completed uploads in the whitelist: aborted, downloads, outside)`);
 out(`  completed uploads            ${expected.length}`);
 out(`  published / submitted        ${c.uploaded} / ${c.submitted}`);
 out(`  transferred / deleted        ${c.transferred} / ${c.deleted}`);
-out(`  at destination, same size    ${atDestination} of ${expected.length}`);
-out(`  left in the cache            ${leftInCache}`);
-out(`  Clowder                      ${summary.counts.collections} collections, ${summary.counts.datasets} datasets, ${summary.counts.files} files (${summary.counts.distinctFilePaths} paths), metadata on ${summary.counts.datasetsWithMetadata} datasets, ${dupes} duplicates`);
+out(`  at destination, same bytes   ${v.arrived} of ${expected.length}`);
+out(`  left in the cache            ${v.inCache.length}`);
+out(`  Globus                       ${v.globus.tasks} tasks, ${v.globus.filesTransferred} files moved, ${v.globus.pathsTransferredTwice.length} moved twice`);
+out(`  Clowder                      ${v.clowder.collections} collections, ${v.clowder.datasets} datasets, ${v.clowder.files} files (${v.clowder.distinctFilePaths} paths), metadata on ${v.clowder.datasetsWithMetadata} datasets, ${v.clowder.duplicates} duplicates`);
 out(`  log rotations                ${rotations}`);
 out(`  elapsed                      ${secs.toFixed(1)} s`);
 out(`  result                       ${ok ? 'OK: every completed upload arrived, was deleted from the cache and registered once' : 'NOT OK: see above and the logs'}`);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { appendFile, mkdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -39,6 +40,8 @@ export interface Upload {
   /** Path as the FTP server logs it (ftpRoot + rel) */
   ftpPath: string;
   size: number;
+  /** MD5 of the bytes written (what must arrive at the destination) */
+  md5: string;
   /** 'c' complete or 'i' incomplete, as vsftpd logs it */
   status: 'c' | 'i';
   direction: 'i' | 'o';
@@ -118,13 +121,14 @@ export class Gantry {
       await mkdir(dirname(path), { recursive: true });
       await writeFile(path, body);
       await utimes(path, t, t);
-      const u: Upload = { rel, ftpPath: `${this.o.ftpRoot.replace(/\/$/, '')}/${rel}`, size: body.length, status: aborted ? 'i' : 'c', direction: 'i', expected: !aborted && !outside };
+      const md5 = createHash('md5').update(body).digest('hex');
+      const u: Upload = { rel, ftpPath: `${this.o.ftpRoot.replace(/\/$/, '')}/${rel}`, size: body.length, md5, status: aborted ? 'i' : 'c', direction: 'i', expected: !aborted && !outside };
       await this.log(u, t);
       out.push(u);
       if (u.status === 'c') this.completed.push(rel);
       if (this.rnd() < (this.o.downloadShare ?? 0.02) && this.completed.length) {
         const rel2 = this.completed[Math.floor(this.rnd() * this.completed.length)]!;
-        const d: Upload = { rel: rel2, ftpPath: `${this.o.ftpRoot.replace(/\/$/, '')}/${rel2}`, size: (await stat(join(this.o.cacheRoot, rel2)).catch(() => ({ size: 0 }))).size, status: 'c', direction: 'o', expected: false };
+        const d: Upload = { rel: rel2, ftpPath: `${this.o.ftpRoot.replace(/\/$/, '')}/${rel2}`, size: (await stat(join(this.o.cacheRoot, rel2)).catch(() => ({ size: 0 }))).size, md5: '', status: 'c', direction: 'o', expected: false };
         await this.log(d, t);
         out.push(d);
       }
