@@ -56,8 +56,16 @@ bench-batcher: build services
 
 .PHONY: bench-sweep
 # Cleaner sweep vs GNU find on a 1,000,000-file sensor tree under /tmp (reused for 24 h): one JSON line.
-bench-sweep: build services
+bench-sweep: build
+	@deploy/local/ensure-services.sh >&2
 	@node services/cleaner/dist/bench/sweep-bench.js
+
+.PHONY: check-alerts
+# Prometheus alert rules: syntax and unit tests (installs promtool from Debian's prometheus package when missing).
+check-alerts:
+	@command -v promtool >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus >&2
+	@promtool check rules deploy/prometheus/alerts.yml
+	@promtool test rules deploy/prometheus/alerts.test.yml
 
 .PHONY: bench-clowder
 # clowder-ingest: files registered in Clowder per second (simulator at its default 3 ms latency, 2 workers): one JSON line.
@@ -70,3 +78,9 @@ bench-clowder: build
 CHAOS_SECONDS ?= 600
 chaos: build services
 	@CHAOS_SECONDS=$(CHAOS_SECONDS) $(JEST) --ci test/chaos
+
+# log-tailer: replay a generated 1,000,000-line xferlog (files on disk, name resolution on)
+# through the real tailer and the real broker; prints one JSON line.
+.PHONY: bench-tailer
+bench-tailer: build services
+	@node services/log-tailer/dist/bench/tailer-bench.js

@@ -59,27 +59,76 @@ return out
 
 /*
  * transition — KEYS[1]: file key. ARGV: from (comma-separated states, or "*"),
- * to, now, ttlMs (0 = keep), then field/value pairs to set.
- * Result: 1 if moved, 0 if the record was not in one of the `from` states
- * (or did not exist), so a redelivered step is a no-op.
+ * to, now, ttlMs (0 = keep), size, mtimeMs ("" and "" = any version), then
+ * field/value pairs to set.
+ * Result: 1 if moved, 0 if the record did not exist, was in none of the
+ * `from` states, or holds another version, so a redelivered step is a no-op.
  */
 const TRANSITION = `
-local state = redis.call('HGET', KEYS[1], 'state')
+local r = redis.call('HMGET', KEYS[1], 'state', 'size', 'mtimeMs')
+local state = r[1]
 if not state then return 0 end
+if ARGV[5] ~= '' and (r[2] ~= ARGV[5] or r[3] ~= ARGV[6]) then return 0 end
 if ARGV[1] ~= '*' then
   local ok = false
   for s in string.gmatch(ARGV[1], '[^,]+') do if s == state then ok = true end end
   if not ok then return 0 end
 end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'updatedAt', ARGV[3])
-for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 if tonumber(ARGV[4]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) else redis.call('PERSIST', KEYS[1]) end
 return 1
 `;
 
+/*
+ * pending — KEYS: file keys. ARGV: now, then 6 per file (size, mtimeMs,
+ * uploadId, attempt, site, sensor).
+ * Result: one 1/0 per file: 1 when the record now says pending for this
+ * version, 0 when this version is already further along (batched, in
+ * flight, transferred, deleted) and was left alone.
+ */
+const PENDING = `
+local now = ARGV[1]
+local out = {}
+for i, key in ipairs(KEYS) do
+  local b = 1 + (i - 1) * 6
+  local r = redis.call('HMGET', key, 'state', 'size', 'mtimeMs')
+  if r[1] and r[1] ~= 'pending' and r[1] ~= 'failed' and r[2] == ARGV[b + 1] and r[3] == ARGV[b + 2] then
+    out[i] = 0
+  else
+    redis.call('HSET', key, 'state', 'pending', 'size', ARGV[b + 1], 'mtimeMs', ARGV[b + 2], 'uploadId', ARGV[b + 3],
+      'attempt', ARGV[b + 4], 'site', ARGV[b + 5], 'sensor', ARGV[b + 6], 'batchId', '', 'taskId', '', 'checksum', '',
+      'reason', '', 'updatedAt', now)
+    redis.call('PERSIST', key)
+    out[i] = 1
+  end
+end
+return out
+`;
+
+/*
+ * versions — KEYS: file keys. ARGV: none. Read-only.
+ * Result: a flat array, 4 entries per key: state, size, mtimeMs, updatedAt
+ * (nil where the record or field does not exist).
+ */
+const VERSIONS = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local r = redis.call('HMGET', key, 'state', 'size', 'mtimeMs', 'updatedAt')
+  local b = (i - 1) * 4
+  out[b + 1] = r[1]; out[b + 2] = r[2]; out[b + 3] = r[3]; out[b + 4] = r[4]
+end
+return out
+`;
+
+/** The part of a record that says which version is where (the sweep's lookup). */
+export type VersionRecord = Pick<FileRecord, 'state' | 'size' | 'mtimeMs' | 'updatedAt'>;
+
 interface LedgerCommands {
   terraLedgerClaim(numKeys: number, ...args: Array<string | number>): Promise<string[]>;
   terraLedgerTransition(...args: Array<string | number>): Promise<number>;
+  terraLedgerPending(numKeys: number, ...args: Array<string | number>): Promise<number[]>;
+  terraLedgerVersions(numKeys: number, ...keys: string[]): Promise<Array<string | null>>;
 }
 
 type Fields = Partial<Record<'taskId' | 'batchId' | 'checksum' | 'reason' | 'attempt' | 'uploadId', string | number>>;
@@ -97,6 +146,8 @@ export class FileLedger {
   ) {
     client.defineCommand('terraLedgerClaim', { lua: CLAIM });
     client.defineCommand('terraLedgerTransition', { numberOfKeys: 1, lua: TRANSITION });
+    client.defineCommand('terraLedgerPending', { lua: PENDING });
+    client.defineCommand('terraLedgerVersions', { lua: VERSIONS });
     this.redis = client as Redis & LedgerCommands;
   }
 
@@ -121,13 +172,32 @@ export class FileLedger {
     });
   }
 
-  /** Records that a file.uploaded for this version was published (log-tailer, sweep, retries). Never moves a record backwards for the same version. */
-  async notePending(f: ClaimFile, now = Date.now()): Promise<void> {
-    const k = this.key(f.path);
-    const cur = await this.redis.hmget(k, 'state', 'size', 'mtimeMs');
-    if (cur[0] && cur[0] !== 'pending' && cur[0] !== 'failed' && cur[1] === String(f.size) && cur[2] === String(f.mtimeMs)) return;
-    await this.redis.hset(k, { state: 'pending', size: f.size, mtimeMs: f.mtimeMs, uploadId: f.uploadId, attempt: f.attempt, site: f.site, sensor: f.sensor, batchId: '', taskId: '', checksum: '', reason: '', updatedAt: now });
-    await this.redis.persist(k);
+  /** Records that a file.uploaded for this version was published (log-tailer, sweep, resends); atomic, and never moves a version that is further along back. */
+  async notePending(f: ClaimFile, now = Date.now()): Promise<boolean> {
+    return (await this.notePendingMany([f], now))[0] === true;
+  }
+
+  /** notePending for many files in one atomic step. */
+  async notePendingMany(files: readonly ClaimFile[], now = Date.now()): Promise<boolean[]> {
+    if (files.length === 0) return [];
+    const args: Array<string | number> = [now];
+    for (const f of files) args.push(f.size, f.mtimeMs, f.uploadId, f.attempt, f.site, f.sensor);
+    const res = await this.redis.terraLedgerPending(files.length, ...files.map((f) => this.key(f.path)), ...args);
+    return res.map((r) => r === 1);
+  }
+
+  /** Which version is where, for many paths at once (one read-only script call). */
+  async getVersions(paths: readonly string[]): Promise<Array<VersionRecord | null>> {
+    if (paths.length === 0) return [];
+    const flat = await this.redis.terraLedgerVersions(paths.length, ...paths.map((p) => this.key(p)));
+    const out: Array<VersionRecord | null> = new Array(paths.length);
+    for (let i = 0; i < paths.length; i++) {
+      const state = flat[i * 4];
+      out[i] = state && (FILE_STATES as readonly string[]).includes(state)
+        ? { state: state as FileState, size: Number(flat[i * 4 + 1]), mtimeMs: Number(flat[i * 4 + 2]), updatedAt: Number(flat[i * 4 + 3] ?? 0) }
+        : null;
+    }
+    return out;
   }
 
   /** Claims files for a batch, atomically per call. */
@@ -171,13 +241,14 @@ export class FileLedger {
    * the watcher (possibly at another site, with its own Redis) never writes
    * here. The record then expires after the configured TTL; a redelivery is a no-op.
    */
-  markDeleted(path: string, taskId: string, checksum: string | null, now = Date.now()): Promise<boolean> {
-    return this.transition(path, ['pending', 'batched', 'in_flight', 'transferred'], 'deleted', { taskId, checksum: checksum ?? '' }, now, this.deletedTtlMs);
+  markDeleted(path: string, version: FileVersion, taskId: string, checksum: string | null, now = Date.now()): Promise<boolean> {
+    return this.transition(path, ['pending', 'batched', 'in_flight', 'transferred'], 'deleted', { taskId, checksum: checksum ?? '' }, now, this.deletedTtlMs, version);
   }
 
-  private async transition(path: string, from: readonly FileState[] | '*', to: FileState, fields: Fields, now: number, ttlMs = 0): Promise<boolean> {
+  private async transition(path: string, from: readonly FileState[] | '*', to: FileState, fields: Fields, now: number, ttlMs = 0, version?: FileVersion): Promise<boolean> {
     const flat = Object.entries(fields).flatMap(([k, v]) => [k, String(v)]);
-    return (await this.redis.terraLedgerTransition(this.key(path), from === '*' ? '*' : from.join(','), to, now, ttlMs, ...flat)) === 1;
+    const v = version ? [String(version.size), String(version.mtimeMs)] : ['', ''];
+    return (await this.redis.terraLedgerTransition(this.key(path), from === '*' ? '*' : from.join(','), to, now, ttlMs, ...v, ...flat)) === 1;
   }
 
   private async many(paths: readonly string[], step: (p: string) => Promise<boolean>): Promise<number> {

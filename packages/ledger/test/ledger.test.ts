@@ -40,8 +40,9 @@ describe('FileLedger (real Redis)', () => {
     expect(await ledger.markTransferred('/cache/s/f1', 'task-1', 'abc')).toBe(true);
     expect(await ledger.markTransferred('/cache/s/f1', 'task-1', 'abc')).toBe(false); // redelivery: no-op
     expect((await ledger.claim('b3', [file(1)]))[0]!.outcome).toBe('transferred');
-    expect(await ledger.markDeleted('/cache/s/f1', 'task-1', 'abc')).toBe(true);
-    expect(await ledger.markDeleted('/cache/s/f1', 'task-1', 'abc')).toBe(false); // redelivery: no-op
+    expect(await ledger.markDeleted('/cache/s/f1', file(99), 'task-1', 'abc')).toBe(false); // another version: left alone
+    expect(await ledger.markDeleted('/cache/s/f1', file(1), 'task-1', 'abc')).toBe(true);
+    expect(await ledger.markDeleted('/cache/s/f1', file(1), 'task-1', 'abc')).toBe(false); // redelivery: no-op
     const r = await ledger.get('/cache/s/f1');
     expect(r).toMatchObject({ state: 'deleted', checksum: 'abc', taskId: 'task-1' });
     expect(isTransferred(r, file(1))).toBe(true);
@@ -85,6 +86,17 @@ describe('FileLedger (real Redis)', () => {
     expect((await ledger.get('/cache/s/f1'))!.state).toBe('batched');
     await ledger.notePending(file(1, { size: 500 }));
     expect(await ledger.get('/cache/s/f1')).toMatchObject({ state: 'pending', size: 500 });
+  });
+
+  it('notePendingMany and getVersions work on many paths at once', async () => {
+    await ledger.claim('b1', [file(2)]);
+    expect(await ledger.notePendingMany([file(1), file(2), file(3)])).toEqual([true, false, true]);
+    const v = await ledger.getVersions(['/cache/s/f1', '/cache/s/f2', '/cache/s/none']);
+    expect(v).toEqual([
+      { state: 'pending', size: 11, mtimeMs: 1001, updatedAt: expect.any(Number) },
+      { state: 'batched', size: 12, mtimeMs: 1002, updatedAt: expect.any(Number) },
+      null,
+    ]);
   });
 
   it('claims atomically when two batchers race for the same files', async () => {

@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, realpath, rmdir, unlink } from 'node:fs/promises';
+import { PermanentError } from '@terra-transfer/platform';
+import type { OnDisk } from '../core/deletion.js';
+import { insideRoot, removableParents } from '../core/paths.js';
+
+/** A cache path that passed every safety gate. */
+export interface Inspected {
+  /** Path relative to the cache root. */
+  rel: string;
+  /** The path the unlink uses: real parent directory + name. */
+  target: string;
+  disk: OnDisk;
+  /** mtime of each ancestor directory under the root (rel dir → mtimeMs), taken before anything was removed. */
+  dirMtimes: Map<string, number>;
+}
+
+const errno = (err: unknown) => (err as NodeJS.ErrnoException | undefined)?.code;
+
+function typeOf(st: import('node:fs').Stats): string {
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isDirectory()) return 'directory';
+  if (st.isFIFO()) return 'fifo';
+  if (st.isSocket()) return 'socket';
+  if (st.isBlockDevice() || st.isCharacterDevice()) return 'device';
+  return 'special file';
+}
+
+/**
+ * The cache root as the file system sees it, and the file-system operations the
+ * cleaner is allowed to do under it. Nothing here follows a symlink: every
+ * directory component is lstat-ed and a symlink anywhere in the path is a
+ * refusal, then the parent's realpath must still be inside the root.
+ */
+export class CacheFs {
+  private constructor(
+    /** Root as configured (events carry paths under it). */
+    readonly root: string,
+    /** Root after realpath (the root itself may be a symlink to the volume). */
+    readonly realRoot: string,
+  ) {}
+
+  static async open(root: string): Promise<CacheFs> {
+    return new CacheFs(root, await realpath(root));
+  }
+
+  /**
+   * Checks a cache path and reports what is there. Throws PermanentError
+   * UNSAFE_PATH when the path is outside the root lexically (`..`, another
+   * tree) or through a symlinked directory.
+   */
+  async inspect(abs: string): Promise<Inspected> {
+    const rel = insideRoot(this.root, abs);
+    if (rel === null) throw new PermanentError('UNSAFE_PATH', 'the path is not inside the cache root (or has . / .. / empty components); nothing is deleted');
+    const parts = rel.split('/');
+    const dirMtimes = new Map<string, number>();
+    let dir = this.realRoot;
+    for (let i = 0; i < parts.length - 1; i++) {
+      dir = `${dir}/${parts[i]}`;
+      let st;
+      try {
+        st = await lstat(dir);
+      } catch (err) {
+        if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return { rel, target: `${this.realRoot}/${rel}`, disk: { kind: 'missing' }, dirMtimes };
+        throw err;
+      }
+      if (st.isSymbolicLink()) throw new PermanentError('UNSAFE_PATH', `directory component ${parts.slice(0, i + 1).join('/')} is a symlink; symlinks are never followed`);
+      if (!st.isDirectory()) return { rel, target: `${this.realRoot}/${rel}`, disk: { kind: 'missing' }, dirMtimes };
+      dirMtimes.set(parts.slice(0, i + 1).join('/'), st.mtimeMs);
+    }
+    // Belt and braces: whatever the components looked like a moment ago, the real parent must be under the real root.
+    const parent = parts.length > 1 ? await realpath(dir).catch(() => null) : this.realRoot;
+    if (parent === null) return { rel, target: `${this.realRoot}/${rel}`, disk: { kind: 'missing' }, dirMtimes };
+    if (parent !== this.realRoot && !parent.startsWith(`${this.realRoot}/`)) throw new PermanentError('UNSAFE_PATH', 'the real parent directory is outside the cache root');
+    const target = `${parent}/${parts[parts.length - 1]}`;
+    return { rel, target, disk: await this.stat(target), dirMtimes };
+  }
+
+  /** lstat of the final component only (never follows it). */
+  async stat(target: string): Promise<OnDisk> {
+    try {
+      const st = await lstat(target);
+      if (!st.isFile()) return { kind: 'not_regular', type: typeOf(st) };
+      return { kind: 'file', size: st.size, mtimeMs: st.mtimeMs };
+    } catch (err) {
+      if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return { kind: 'missing' };
+      throw err;
+    }
+  }
+
+  /**
+   * Unlinks `target` if it is still a regular file with this size and mtime.
+   * The compare and the unlink are back to back (no await on anything else in
+   * between) to keep the re-upload window as small as the OS allows; there is
+   * no unlinkat-if-unchanged in POSIX. Returns what was there when it did not
+   * delete.
+   */
+  async unlinkIfUnchanged(target: string, expect: { size: number; mtimeMs: number }): Promise<{ deleted: true } | { deleted: false; disk: OnDisk }> {
+    const disk = await this.stat(target);
+    if (disk.kind !== 'file' || disk.size !== expect.size || Math.floor(disk.mtimeMs) !== Math.floor(expect.mtimeMs)) return { deleted: false, disk };
+    try {
+      await unlink(target);
+    } catch (err) {
+      if (errno(err) === 'ENOENT') return { deleted: false, disk: { kind: 'missing' } };
+      throw err;
+    }
+    return { deleted: true };
+  }
+
+  /**
+   * Removes the parents a deletion emptied, deepest first, up to `depth`
+   * levels; never the root or a whitelisted root. A directory modified within
+   * `graceMs` before the deletion is kept (an uploader may have just created
+   * it). rmdir only removes empty directories: a file arriving meanwhile stops it.
+   */
+  async removeEmptyParents(ins: Inspected, whitelist: readonly string[], depth: number, graceMs: number, now: number): Promise<string[]> {
+    const removed: string[] = [];
+    for (const dir of removableParents(ins.rel, whitelist, depth)) {
+      const mtime = ins.dirMtimes.get(dir);
+      if (mtime === undefined || now - mtime < graceMs) break;
+      try {
+        await rmdir(`${this.realRoot}/${dir}`);
+        removed.push(dir);
+      } catch {
+        // Not empty (the usual case), gone, or not ours to remove: the deletion itself stands either way.
+        break;
+      }
+    }
+    return removed;
+  }
+}
+
+/** Hex digest of a file (streamed). `algorithm` as Globus names it (MD5, SHA256…). */
+export async function fileChecksum(path: string, algorithm: string): Promise<string> {
+  const hash = createHash(algorithm.toLowerCase().replace(/-/g, ''));
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}

@@ -1,0 +1,113 @@
+import type { Message, MessageType } from '@terra-transfer/contracts';
+import { FileLedger } from '@terra-transfer/ledger';
+import { buildHttp, type AmqpClient, type Consumer, type HttpApp, type Logger, type Redis, type Registry } from '@terra-transfer/platform';
+import { CacheFs } from './adapters/cache-fs.js';
+import { cacheUsage } from './adapters/cache-usage.js';
+import { SweepStore } from './adapters/sweep-store.js';
+import type { CleanerConfig } from './config.js';
+import { createDeleter } from './deleter.js';
+import { sweepRoutes } from './routes/sweeps.js';
+import { Sweeper } from './sweeper.js';
+import { cleanerTelemetry } from './telemetry.js';
+
+export interface CleanerDeps {
+  config: CleanerConfig;
+  amqp: AmqpClient;
+  redis: Redis;
+  logger: Logger;
+  registry: Registry;
+}
+
+export interface Cleaner {
+  http: HttpApp;
+  sweeper: Sweeper;
+  handleTransferred: (event: Message<'file.transferred'>) => Promise<void>;
+  /** Starts consuming, the sweep schedule and the cache gauges. */
+  start(): Promise<void>;
+  /** Stops intake, the schedule and the running sweep. Idempotent; connections are closed by the caller. */
+  stop(): Promise<void>;
+}
+
+/** Builds the cleaner from its dependencies; never listens (main.ts does). */
+export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
+  const { config: c, amqp, redis, logger, registry } = deps;
+  const telemetry = cleanerTelemetry(logger, registry);
+  const fs = await CacheFs.open(c.CACHE_ROOT);
+  const ledger = new FileLedger(redis, c.REDIS_PREFIX, c.DELETED_TTL_HOURS * 3600_000);
+  const publish = <T extends MessageType>(event: Message<T>) => amqp.publish(event);
+
+  const handleTransferred = createDeleter(
+    {
+      site: c.SITE,
+      whitelist: c.WHITELIST,
+      deleteParentDepth: c.DELETE_PARENT_DEPTH,
+      emptyDirGraceMs: c.EMPTY_DIR_GRACE_SECONDS * 1000,
+      changedSettleMs: c.CHANGED_SETTLE_SECONDS * 1000,
+      verifyLocalChecksum: c.VERIFY_LOCAL_CHECKSUM,
+    },
+    { fs, ledger, publish, telemetry },
+  );
+
+  const sweeper = new Sweeper(
+    {
+      site: c.SITE,
+      cacheRoot: fs.root,
+      realRoot: fs.realRoot,
+      whitelist: c.WHITELIST,
+      minAgeMs: c.SWEEP_MIN_AGE_MINUTES * 60_000,
+      chunk: c.SWEEP_CHUNK,
+      publishWindow: c.SWEEP_PUBLISH_WINDOW,
+      lockTtlMs: c.SWEEP_LOCK_TTL_MS,
+      schedule: { intervalMs: c.SWEEP_INTERVAL_MINUTES * 60_000, dailyAt: c.SWEEP_DAILY_AT === 'off' ? null : c.SWEEP_DAILY_AT },
+    },
+    { ledger, redis, store: new SweepStore(redis, c.REDIS_PREFIX), publish, telemetry, logger },
+  );
+
+  const http = await buildHttp({
+    service: 'cleaner',
+    description: 'Deletes cache files after verified transfers; sweeps up files that were never sent.',
+    logger,
+    registry,
+    authToken: c.API_TOKEN || undefined,
+    checks: {
+      broker: () => amqp.isConnected(),
+      redis: () => redis.status === 'ready',
+      cache: async () => (await cacheUsage(fs.realRoot)).size > 0,
+    },
+  });
+  sweepRoutes(http, sweeper);
+
+  let consumer: Consumer<'file.transferred'> | undefined;
+  let usageTimer: NodeJS.Timeout | undefined;
+  let stopped: Promise<void> | undefined;
+
+  const refreshUsage = async () => {
+    try {
+      const u = await cacheUsage(fs.realRoot);
+      telemetry.cacheUsage(u.size, u.used, u.free);
+    } catch (err) {
+      telemetry.cacheUsageFailed(err);
+    }
+  };
+
+  return {
+    http,
+    sweeper,
+    handleTransferred,
+    async start() {
+      await refreshUsage();
+      await sweeper.restoreGauges();
+      usageTimer = setInterval(() => void refreshUsage(), c.STATFS_INTERVAL_SECONDS * 1000);
+      usageTimer.unref();
+      consumer = amqp.consume('cleanerTransfers', 'file.transferred', (event) => handleTransferred(event), { prefetch: c.PREFETCH });
+      sweeper.startSchedule();
+    },
+    stop() {
+      stopped ??= (async () => {
+        if (usageTimer) clearInterval(usageTimer);
+        await Promise.all([consumer?.stop(c.SHUTDOWN_DRAIN_MS), sweeper.close()]);
+      })();
+      return stopped;
+    },
+  };
+}

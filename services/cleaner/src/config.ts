@@ -1,0 +1,26 @@
+import { env, platformSettings, type ConfigOf } from '@terra-transfer/platform';
+
+/** Every setting of the cleaner, declared once. */
+export const cleanerSettings = {
+  ...platformSettings,
+  HTTP_PORT: env.int('HTTP port (health, readiness, metrics, API docs, sweep API)', { default: 9106, min: 0, max: 65535 }),
+  SITE: env.string('Site slug put on the events this service publishes', { default: 'ua-mac', pattern: /^[a-z0-9][a-z0-9-]*$/ }),
+  CACHE_ROOT: env.path('Root of the FTP cache; nothing outside it is ever deleted or swept'),
+  WHITELIST: env.list('Directories under CACHE_ROOT the sweep walks (and whose roots are never removed), comma-separated', { default: [] }),
+  API_TOKEN: env.string('Bearer token for POST /api/v1/sweeps; empty disables the write endpoint', { default: '', secret: true }),
+  PREFETCH: env.int('Unacked file.transferred deliveries handled at once', { default: 50, min: 1, max: 1000 }),
+  DELETE_PARENT_DEPTH: env.int('How many levels of parent directories, emptied by a deletion, are removed (never the cache root or a whitelisted root)', { default: 2, min: 0, max: 16 }),
+  EMPTY_DIR_GRACE_SECONDS: env.int('A parent directory is removed only if it was last modified longer ago than this before the deletion (an uploader may have just created it)', { default: 600, min: 0 }),
+  VERIFY_LOCAL_CHECKSUM: env.bool('Recompute the cache file checksum and compare it with the one Globus verified before deleting (doubles disk reads)', { default: false }),
+  CHANGED_SETTLE_SECONDS: env.int('A file changed since upload is sent again only when its mtime is at least this old (younger: an upload may be in progress; the log or the sweep sends it)', { default: 900, min: 0 }),
+  DELETED_TTL_HOURS: env.int('How long a ledger record stays after its file was deleted', { default: 720, min: 1 }),
+  SWEEP_MIN_AGE_MINUTES: env.int('The sweep sends files whose mtime is older than this and that were never sent (2 days)', { default: 2880, min: 1 }),
+  SWEEP_INTERVAL_MINUTES: env.int('Minutes between scheduled sweeps (daily by default); 0 disables the interval schedule', { default: 1440, min: 0 }),
+  SWEEP_DAILY_AT: env.string('Run the scheduled sweep daily at this UTC time (HH:MM) instead of by interval; "off" to use the interval', { default: 'off', pattern: /^(off|([01]\d|2[0-3]):[0-5]\d)$/ }),
+  SWEEP_CHUNK: env.int('Files per ledger lookup (one Redis pipeline) in the sweep', { default: 1000, min: 1, max: 100_000 }),
+  SWEEP_PUBLISH_WINDOW: env.int('Sweep publishes awaiting a broker confirm at once', { default: 500, min: 1, max: 10_000 }),
+  SWEEP_LOCK_TTL_MS: env.int('TTL of the cross-replica sweep lock (refreshed while the sweep runs)', { default: 30_000, min: 1000 }),
+  STATFS_INTERVAL_SECONDS: env.int('How often the cache file system usage gauges are refreshed', { default: 30, min: 1 }),
+} as const;
+
+export type CleanerConfig = ConfigOf<typeof cleanerSettings>;

@@ -1,0 +1,19 @@
+import { createHash } from 'node:crypto';
+
+const MAX_ID = 512;
+const digest = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 40);
+
+/**
+ * Upload id (and event id) of a file the cleaner sends: `sweep:<path>:<size>:<mtimeMs>`,
+ * deterministic so a second sweep of the same version is recognisable
+ * downstream. Paths too long for the 512-character id are hashed.
+ */
+export function sweepUploadId(path: string, size: number, mtimeMs: number): string {
+  const id = `sweep:${path}:${size}:${mtimeMs}`;
+  return id.length <= MAX_ID ? id : `sweep:sha256:${digest(`${path}\0${size}\0${mtimeMs}`)}:${size}:${mtimeMs}`;
+}
+
+/** Id of the file.deleted event for one verified version: the same on every redelivery. */
+export function deletedEventId(path: string, size: number, mtimeMs: number, taskId: string): string {
+  return `deleted:${digest(`${path}\0${size}\0${mtimeMs}\0${taskId}`)}`;
+}

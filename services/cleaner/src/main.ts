@@ -1,0 +1,36 @@
+import { AmqpClient, closeRedis, createLogger, createRedis, createRegistry, Lifecycle, loadConfig, runMain } from '@terra-transfer/platform';
+import { buildCleaner } from './app.js';
+import { cleanerSettings } from './config.js';
+
+runMain('cleaner', async () => {
+  const config = loadConfig(cleanerSettings);
+  const logger = createLogger({ service: 'cleaner', level: config.LOG_LEVEL });
+  const registry = createRegistry();
+  const lifecycle = new Lifecycle(logger);
+  lifecycle.handleSignals();
+
+  const redis = createRedis({ url: config.REDIS_URL, connectionName: 'cleaner', logger });
+  lifecycle.onShutdown('redis', () => closeRedis(redis));
+  const amqp = new AmqpClient({
+    url: config.AMQP_URL,
+    prefix: config.AMQP_PREFIX,
+    connectionName: 'cleaner',
+    logger,
+    registry,
+    deliveryLimit: config.AMQP_DELIVERY_LIMIT,
+  });
+  lifecycle.onShutdown('amqp', () => amqp.close(config.SHUTDOWN_DRAIN_MS));
+
+  const cleaner = await buildCleaner({ config, amqp, redis, logger, registry });
+  lifecycle.onShutdown('http', () => cleaner.http.close());
+  lifecycle.onShutdown('cleaner', () => cleaner.stop());
+
+  // Readiness before consumption: broker and Redis answer first.
+  await amqp.start();
+  await redis.ping();
+  await cleaner.http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+  await cleaner.start();
+  logger.info({ port: config.HTTP_PORT, cacheRoot: config.CACHE_ROOT, whitelist: config.WHITELIST }, 'cleaner started');
+  // As in the original, an empty whitelist admits nothing: the sweep would walk nothing.
+  if (config.WHITELIST.length === 0) logger.warn('WHITELIST is empty: sweeps find nothing');
+});

@@ -1,0 +1,107 @@
+import { counter, gauge, histogram, type Logger, type Registry } from '@terra-transfer/platform';
+import type { NoopOutcome } from './core/deletion.js';
+import type { CleanerErrorCode } from './errors.js';
+import type { SweepVerdict } from './core/sweep-policy.js';
+import type { SweepStatus } from './core/sweep-status.js';
+
+/** Outcomes of one file.transferred (closed set: the label of terra_transfer_cleaner_deletions_total). */
+export type DeletionOutcome =
+  | 'deleted'
+  /** Gone before we got to it, ledger still said transferred: bookkeeping finished. */
+  | 'finished_gone'
+  | NoopOutcome
+  /** Changed after upload: sent again as a new upload. */
+  | 'resent'
+  | 'refused_unverified'
+  | 'refused_unsafe_path'
+  | 'refused_not_regular'
+  | 'refused_checksum_mismatch';
+
+const REFUSAL_OUTCOME: Record<CleanerErrorCode, DeletionOutcome> = {
+  UNVERIFIED_TRANSFER: 'refused_unverified',
+  NOT_A_REGULAR_FILE: 'refused_not_regular',
+  UNSAFE_PATH: 'refused_unsafe_path',
+  CHECKSUM_MISMATCH: 'refused_checksum_mismatch',
+};
+
+/** Named occurrences of the cleaner: each logs and updates its metric; nothing else does either. */
+export function cleanerTelemetry(logger: Logger, registry: Registry) {
+  const deletions = counter(registry, 'terra_transfer_cleaner_deletions_total', 'file.transferred events handled by the cleaner, by outcome', ['outcome']);
+  const freed = counter(registry, 'terra_transfer_cleaner_freed_bytes_total', 'Bytes freed in the cache by deletions');
+  const dirsRemoved = counter(registry, 'terra_transfer_cleaner_dirs_removed_total', 'Empty parent directories removed after deletions');
+  const sweepSeconds = histogram(registry, 'terra_transfer_sweep_duration_seconds', 'Duration of finished sweeps, by trigger and result', ['trigger', 'result'], [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200]);
+  const sweepFiles = counter(registry, 'terra_transfer_sweep_files_total', 'Files the sweep walked past, by verdict (sent_* were published as file.uploaded)', ['verdict']);
+  const sweepsSkipped = counter(registry, 'terra_transfer_sweeps_skipped_total', 'Sweeps not started because another replica holds the sweep lock');
+  const lastSuccess = gauge(registry, 'terra_transfer_sweep_last_success_timestamp_seconds', 'When the last successful sweep finished (unix seconds)');
+  const running = gauge(registry, 'terra_transfer_sweep_running', '1 while this replica runs a sweep');
+  const oldest = gauge(registry, 'terra_transfer_cache_oldest_untransferred_file_age_seconds', 'Age, at the last sweep, of the oldest whitelisted cache file not known to be transferred (upper bound below the sweep threshold)');
+  const fsSize = gauge(registry, 'terra_transfer_cache_fs_size_bytes', 'Size of the cache file system');
+  const fsUsed = gauge(registry, 'terra_transfer_cache_fs_used_bytes', 'Used bytes of the cache file system');
+  const fsFree = gauge(registry, 'terra_transfer_cache_fs_free_bytes', 'Bytes available to unprivileged users (the FTP server) on the cache file system');
+  const fsErrors = counter(registry, 'terra_transfer_cache_fs_stat_errors_total', 'Failed statfs calls on the cache root');
+  const log = logger.child({ component: 'cleaner' });
+
+  return {
+    deleted(path: string, bytes: number, taskId: string, dirs: string[]) {
+      deletions.inc({ outcome: 'deleted' });
+      freed.inc(bytes);
+      if (dirs.length) dirsRemoved.inc(dirs.length);
+      log.info({ path, bytes, taskId, dirsRemoved: dirs.length }, 'file deleted from the cache');
+    },
+    finishedGone(path: string, taskId: string) {
+      deletions.inc({ outcome: 'finished_gone' });
+      log.info({ path, taskId }, 'file already gone; deletion bookkeeping finished');
+    },
+    noop(outcome: NoopOutcome, path: string, taskId: string) {
+      deletions.inc({ outcome });
+      log.info({ path, taskId, outcome }, 'nothing to delete');
+    },
+    resent(path: string, taskId: string, size: number, mtimeMs: number) {
+      deletions.inc({ outcome: 'resent' });
+      log.warn({ path, taskId, size, mtimeMs }, 'file changed after upload: kept and sent again as a new upload');
+    },
+    refused(code: CleanerErrorCode, path: string, reason: string) {
+      deletions.inc({ outcome: REFUSAL_OUTCOME[code] });
+      log.error({ path, code, reason }, 'deletion refused; the event is dead-lettered');
+    },
+    sweepStarted(id: string, trigger: string, minAgeMinutes: number) {
+      running.set(1);
+      log.info({ sweepId: id, trigger, minAgeMinutes }, 'sweep started');
+    },
+    sweepSkipped(trigger: string) {
+      sweepsSkipped.inc();
+      log.info({ trigger }, 'sweep not started: another one holds the lock');
+    },
+    sweepFiles(verdict: SweepVerdict, n: number) {
+      if (n > 0) sweepFiles.inc({ verdict }, n);
+    },
+    sweepFinished(s: SweepStatus) {
+      running.set(0);
+      sweepSeconds.observe({ trigger: s.trigger, result: s.state }, s.durationSeconds ?? 0);
+      if (s.state === 'succeeded') {
+        lastSuccess.set(Date.parse(s.finishedAt ?? s.updatedAt) / 1000);
+        oldest.set(s.oldestUntransferredAgeSeconds ?? 0);
+        log.info({ sweepId: s.id, durationSeconds: s.durationSeconds, counts: s.counts, oldestUntransferredAgeSeconds: s.oldestUntransferredAgeSeconds }, 'sweep finished');
+      } else {
+        log.error({ sweepId: s.id, durationSeconds: s.durationSeconds, counts: s.counts, error: s.error }, 'sweep failed');
+      }
+    },
+    /** At start-up: the gauges carry the last success recorded in Redis, so a restart does not reset them to 0 (and alert). */
+    sweepRestored(s: SweepStatus) {
+      lastSuccess.set(Date.parse(s.finishedAt ?? s.updatedAt) / 1000);
+      oldest.set(s.oldestUntransferredAgeSeconds ?? 0);
+      log.info({ sweepId: s.id, finishedAt: s.finishedAt }, 'last successful sweep restored from Redis');
+    },
+    cacheUsage(size: number, used: number, free: number) {
+      fsSize.set(size);
+      fsUsed.set(used);
+      fsFree.set(free);
+    },
+    cacheUsageFailed(err: unknown) {
+      fsErrors.inc();
+      log.warn({ err: String(err) }, 'statfs of the cache root failed');
+    },
+  };
+}
+
+export type CleanerTelemetry = ReturnType<typeof cleanerTelemetry>;

@@ -1,0 +1,99 @@
+import { lstat, mkdir, writeFile, utimes } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { createHash } from 'node:crypto';
+import { FileLedger } from '@terra-transfer/ledger';
+import { AmqpClient, closeRedis, createRedis, createRegistry, loadConfig, type Registry, type Redis } from '@terra-transfer/platform';
+import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, tempDir, testLogger, uniquePrefix } from '@terra-transfer/testkit';
+import { buildCleaner, type Cleaner } from '../src/app.js';
+import { cleanerSettings } from '../src/config.js';
+
+/** A message read from a queue (amqplib's GetMessage, without importing amqplib here). */
+type GetMessage = Awaited<ReturnType<typeof drainQueue>>[number];
+
+export const WHITELIST = ['MovingSensor/stereoTop', 'LemnaTec/EnvironmentLogger'];
+export const TOKEN = 'test-token-123';
+
+export interface Harness {
+  prefix: string;
+  root: string;
+  outside: string;
+  cleaner: Cleaner;
+  amqp: AmqpClient;
+  redis: Redis;
+  ledger: FileLedger;
+  registry: Registry;
+  /** Everything drained so far from a queue of the topology (drains again on each call). */
+  messages(queue: 'outcomes' | 'batcherUploads' | 'cleanerDlq'): Promise<GetMessage[]>;
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(env: Record<string, string> = {}, opts: { start?: boolean } = {}): Promise<Harness> {
+  const prefix = uniquePrefix('cleaner');
+  const dir = await tempDir('cleaner');
+  const root = `${dir.path}/cache`;
+  const outside = `${dir.path}/outside`;
+  await mkdir(root, { recursive: true });
+  await mkdir(outside, { recursive: true });
+  const config = loadConfig(cleanerSettings, {
+    AMQP_URL,
+    REDIS_URL,
+    AMQP_PREFIX: prefix,
+    REDIS_PREFIX: prefix,
+    HTTP_PORT: '0',
+    CACHE_ROOT: root,
+    WHITELIST: WHITELIST.join(','),
+    API_TOKEN: TOKEN,
+    SWEEP_INTERVAL_MINUTES: '0',
+    AMQP_DELIVERY_LIMIT: '3',
+    ...env,
+  });
+  const logger = testLogger();
+  const registry = createRegistry();
+  const redis = createRedis({ url: REDIS_URL, connectionName: 'cleaner-test', logger });
+  const amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'cleaner-test', logger, registry, deliveryLimit: 3 });
+  await amqp.start();
+  const cleaner = await buildCleaner({ config, amqp, redis, logger, registry });
+  if (opts.start !== false) await cleaner.start();
+  const seen: Record<string, GetMessage[]> = { outcomes: [], batcherUploads: [], cleanerDlq: [] };
+  return {
+    prefix,
+    root,
+    outside,
+    cleaner,
+    amqp,
+    redis,
+    registry,
+    ledger: new FileLedger(redis, prefix),
+    async messages(q) {
+      const name = q === 'cleanerDlq' ? amqp.topology.deadLetterQueue('cleanerTransfers') : amqp.topology.queue(q);
+      seen[q]!.push(...(await drainQueue(AMQP_URL, name)));
+      return seen[q]!;
+    },
+    async metric(name, labels = {}) {
+      const m = await registry.getSingleMetric(name)?.get();
+      const v = m?.values.find((x) => Object.entries(labels).every(([k, val]) => (x.labels as Record<string, unknown>)[k] === val));
+      return v?.value ?? 0;
+    },
+    async close() {
+      await cleaner.stop();
+      await cleaner.http.close();
+      await amqp.close(1000);
+      await closeRedis(redis);
+      await deleteTopology(prefix);
+      await deleteKeys(prefix);
+      await dir.remove();
+    },
+  };
+}
+
+/** Writes a file (creating its directories) and sets its mtime; returns size, mtime (as lstat reads it back, like the log-tailer would) and md5. */
+export async function putFile(path: string, content: string, mtimeMs: number): Promise<{ size: number; mtimeMs: number; md5: string }> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, content);
+  await utimes(path, mtimeMs / 1000, mtimeMs / 1000);
+  const st = await lstat(path);
+  return { size: st.size, mtimeMs: st.mtimeMs, md5: createHash('md5').update(content).digest('hex') };
+}
+
+export const body = (m: GetMessage) => JSON.parse(m.content.toString()) as { id: string; type: string; data: Record<string, unknown> };
