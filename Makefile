@@ -84,3 +84,7 @@ chaos: build services
 .PHONY: bench-tailer
 bench-tailer: build services
 	@node services/log-tailer/dist/bench/tailer-bench.js
+
+# Whole-pipeline throughput and latency on BENCH_FILES generated uploads (one JSON line on stdout).
+bench-e2e: build services
+	@node packages/stack/dist/bench-e2e.js

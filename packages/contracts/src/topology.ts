@@ -16,12 +16,13 @@ export const QUEUES = {
   /** Files that could not be transferred; kept for operators (inspect or shovel back). */
   failedFiles: { name: 'file-failed', bindings: ['file.failed'] },
   /**
-   * Terminal outcomes (deleted from the cache, registered in Clowder), so
-   * every publish is routable and the per-file status view can follow each
-   * file to its end.
+   * A tap of terminal outcomes (deleted from the cache, registered in
+   * Clowder): every publish is routable, and the demo, the benchmarks and
+   * operators can follow files to their end. Bounded (oldest dropped), not
+   * dead-lettered: nothing depends on consuming it.
    */
-  outcomes: { name: 'file-outcomes', bindings: ['file.deleted', 'file.ingested'] },
-} as const satisfies Record<string, { name: string; bindings: readonly MessageType[] }>;
+  outcomes: { name: 'file-outcomes', bindings: ['file.deleted', 'file.ingested'], tap: true },
+} as const satisfies Record<string, { name: string; bindings: readonly MessageType[]; tap?: true }>;
 
 export type QueueKey = keyof typeof QUEUES;
 
@@ -32,8 +33,8 @@ export interface Topology {
   deadLetterExchange: string;
   queue(key: QueueKey): string;
   deadLetterQueue(key: QueueKey): string;
-  /** Every consumer queue with its bindings, for declaration. */
-  queues(): Array<{ key: QueueKey; name: string; deadLetter: string; bindings: readonly MessageType[] }>;
+  /** Every consumer queue with its bindings, for declaration. `tap` queues are bounded and not dead-lettered. */
+  queues(): Array<{ key: QueueKey; name: string; deadLetter: string; bindings: readonly MessageType[]; tap: boolean }>;
 }
 
 /**
@@ -49,6 +50,6 @@ export function topology(prefix = 'terra'): Topology {
     queue,
     deadLetterQueue,
     queues: () =>
-      (Object.keys(QUEUES) as QueueKey[]).map((key) => ({ key, name: queue(key), deadLetter: deadLetterQueue(key), bindings: QUEUES[key].bindings })),
+      (Object.keys(QUEUES) as QueueKey[]).map((key) => ({ key, name: queue(key), deadLetter: deadLetterQueue(key), bindings: QUEUES[key].bindings, tap: 'tap' in QUEUES[key] })),
   };
 }

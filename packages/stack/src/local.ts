@@ -17,6 +17,8 @@ export interface LocalStackOptions {
   ftpRoot?: string;
   /** Keep each service's output in <workDir>/logs/<service>.log */
   logFiles?: boolean;
+  /** The FTP server's xferlog, when not <workDir>/ftp-log/xferlog (a real vsftpd's) */
+  xferlogPath?: string;
 }
 
 export const SERVICES = ['globus-sim', 'clowder-sim', 'log-tailer', 'batcher', 'watcher', 'cleaner', 'clowder-ingest'] as const;
@@ -87,7 +89,7 @@ export function localStack(o: LocalStackOptions): { stack: Stack; layout: StackL
       name: 'log-tailer', port: port('log-tailer'),
       env: {
         ...common,
-        XFERLOG_PATH: join(l.logDir, 'xferlog'),
+        XFERLOG_PATH: o.xferlogPath ?? join(l.logDir, 'xferlog'),
         CACHE_ROOT: l.cacheRoot,
         FTP_ROOT: o.ftpRoot ?? '/gantry_data',
         WHITELIST: whitelist,

@@ -19,6 +19,8 @@ export interface AmqpClientOptions {
   deliveryLimit?: number;
   /** How long a publish may wait for a connection and its confirm before it fails (transient). */
   publishTimeoutMs?: number;
+  /** Messages a tap queue (file-outcomes) keeps; the oldest are dropped beyond it. */
+  tapMaxLength?: number;
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
   heartbeatSeconds?: number;
@@ -61,6 +63,7 @@ export class AmqpClient {
       prefix: 'terra',
       deliveryLimit: 10,
       publishTimeoutMs: 30_000,
+      tapMaxLength: 200_000,
       reconnectMinMs: 200,
       reconnectMaxMs: 10_000,
       heartbeatSeconds: 10,
@@ -267,6 +270,11 @@ export class AmqpClient {
     await ch.assertExchange(t.eventsExchange, 'topic', { durable: true });
     await ch.assertExchange(t.deadLetterExchange, 'topic', { durable: true });
     for (const q of t.queues()) {
+      if (q.tap) {
+        await ch.assertQueue(q.name, { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-max-length': this.opts.tapMaxLength, 'x-overflow': 'drop-head' } });
+        for (const key of q.bindings) await ch.bindQueue(q.name, t.eventsExchange, key);
+        continue;
+      }
       await ch.assertQueue(q.deadLetter, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
       await ch.bindQueue(q.deadLetter, t.deadLetterExchange, q.name);
       await ch.assertQueue(q.name, {
