@@ -3,7 +3,7 @@ import { env, platformSettings, type ConfigOf } from '@terra-transfer/platform';
 /** Every setting of the cleaner, declared once. */
 export const cleanerSettings = {
   ...platformSettings,
-  HTTP_PORT: env.int('HTTP port (health, readiness, metrics, API docs, sweep API)', { default: 9106, min: 0, max: 65535 }),
+  HTTP_PORT: env.int('HTTP port (health, readiness, metrics, API docs, sweep API)', { default: 8084, min: 0, max: 65535 }),
   SITE: env.string('Site slug put on the events this service publishes', { default: 'ua-mac', pattern: /^[a-z0-9][a-z0-9-]*$/ }),
   CACHE_ROOT: env.path('Root of the FTP cache; nothing outside it is ever deleted or swept'),
   WHITELIST: env.list('Directories under CACHE_ROOT the sweep walks (and whose roots are never removed), comma-separated', { default: [] }),

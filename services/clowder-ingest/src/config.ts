@@ -30,7 +30,7 @@ const checkSites = (v: unknown): string | undefined => {
 /** Every setting of clowder-ingest; nothing else reads process.env. */
 export const configSpec = {
   ...platformSettings,
-  HTTP_PORT: env.int('HTTP port (health, readiness, metrics)', { default: 8087, min: 0, max: 65535 }),
+  HTTP_PORT: env.int('HTTP port (health, readiness, metrics, API docs)', { default: 8085, min: 0, max: 65535 }),
   CLOWDER_URL: env.url('Clowder base URL, without /api', { protocols: ['http', 'https'] }),
   CLOWDER_KEY: env.string('Clowder key; must be the commKey or an admin key, so listFiles shows `filepath` (the duplicate check)', { secret: true }),
   CLOWDER_TIMEOUT_MS: env.int('Timeout of one Clowder request', { default: 30_000, min: 100 }),

@@ -11,7 +11,7 @@ const isStringMap = (v: unknown) =>
 export const configSpec = {
   LOG_LEVEL: platformSettings.LOG_LEVEL,
   HTTP_HOST: platformSettings.HTTP_HOST,
-  HTTP_PORT: env.int('Port the simulated Clowder listens on', { default: 9000, min: 0, max: 65535 }),
+  HTTP_PORT: env.int('Port the simulated Clowder listens on', { default: 8092, min: 0, max: 65535 }),
   CLOWDER_SIM_DATA_DIR: env.path('Folder of the journal (journal.jsonl) and uploaded bytes; the state survives restarts', { default: '/var/tmp/terra-clowder-sim' }),
   CLOWDER_SIM_COMM_KEY: env.string('Clowder commKey: `?key=` with this value is the superadmin anonymous user', { default: 'r1ek3rs', secret: true }),
   CLOWDER_SIM_USERS: env.json<Array<{ id?: string; email: string; fullName?: string; password?: string; key?: string; admin?: boolean }>>(

@@ -39,7 +39,7 @@ function checkClients(v: unknown): string | undefined {
 export const settings = {
   LOG_LEVEL: platformSettings.LOG_LEVEL,
   HTTP_HOST: env.string('Address the simulator binds', { default: '127.0.0.1' }),
-  HTTP_PORT: env.int('Port of the simulator (Auth and Transfer on the same port)', { default: 8710, min: 0, max: 65535 }),
+  HTTP_PORT: env.int('Port of the simulator (Auth and Transfer on the same port)', { default: 8091, min: 0, max: 65535 }),
   GLOBUS_SIM_ENDPOINTS: env.json<Record<string, EndpointConfig>>('Endpoints (collections): {"<id>": {"root": "/abs/dir", "display_name": "...", "requires_data_access": false}}', checkEndpoints),
   GLOBUS_SIM_CLIENTS: env.json<Record<string, ClientConfig>>('Confidential clients: {"<client id>": {"secret": "...", "identity": "<uuid>", "username": "..."}}', checkClients, { secret: true }),
   GLOBUS_SIM_TOKEN_LIFETIME_SEC: env.int('expires_in of issued access tokens (Globus: 172800 = 48 h); short values force renewals in tests', { default: 172_800, min: 1 }),
