@@ -19,8 +19,9 @@ deps: pnpm
 build: deps
 	@pnpm exec tsc -b
 
+# Progress goes to stderr, so benchmark targets print only their JSON line on stdout.
 services:
-	@deploy/local/ensure-services.sh
+	@deploy/local/ensure-services.sh >&2
 
 docs: build
 	@node packages/contracts/dist/render-docs.js > docs/messages.md
@@ -50,6 +51,7 @@ clean:
 bench-globus-sim: build
 	@node services/globus-sim/bench/bench.mjs
 
+.PHONY: bench-batcher bench-e2e chaos
 bench-batcher: build services
 	@pnpm exec tsc -b services/batcher/bench
 	@node services/batcher/dist-bench/bench/bench-batcher.js
