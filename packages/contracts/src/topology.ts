@@ -22,6 +22,13 @@ export const QUEUES = {
    * dead-lettered: nothing depends on consuming it.
    */
   outcomes: { name: 'file-outcomes', bindings: ['file.deleted', 'file.ingested'], tap: true },
+  /**
+   * Log lines the log-tailer must not guess about (ambiguous names, paths
+   * outside the cache root): published raw to the dead-letter exchange with
+   * this queue's name as routing key, so they land in its DLQ, with the
+   * reason in headers, for an operator. Nothing is bound to the queue itself.
+   */
+  tailerRejects: { name: 'log-tailer.rejects', bindings: [] },
 } as const satisfies Record<string, { name: string; bindings: readonly MessageType[]; tap?: true }>;
 
 export type QueueKey = keyof typeof QUEUES;

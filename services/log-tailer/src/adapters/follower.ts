@@ -1,0 +1,371 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { CURSOR_VERSION, fingerprint, resumePlan, type Candidate, type CursorState, type FileCursor } from '../core/cursor.js';
+import { LineSplitter, type Line } from '../core/lines.js';
+import { Watermark } from '../core/watermark.js';
+import { GzReader, PlainReader, listCandidates, type ByteReader } from './log-files.js';
+
+/**
+ * The durable log reader. It follows the current log by path, and every file
+ * that stops being the current log (renamed by a `create` rotation, or the
+ * copy made by `copytruncate`) by identity, until it has been idle for the
+ * rotate-wait grace period: vsftpd opens the log per session with O_APPEND,
+ * so a long session keeps writing into the rotated file. Lines are handed to
+ * the sink in file order with their offsets; the sink settles them in each
+ * file's watermark once their effect is durable, and only settled offsets
+ * reach the cursor (`snapshot`).
+ */
+export interface FollowerOptions {
+  logPath: string;
+  rotatedSuffix: RegExp;
+  pollIntervalMs: number;
+  rotateWaitMs: number;
+  maxLineBytes: number;
+  readChunkBytes: number;
+  /** On a first start (no cursor), begin at the end of the current log instead of its start. */
+  startAtEnd: boolean;
+  /** How many let-go files the cursor remembers (so a restart does not read them again). */
+  retiredMemory?: number;
+}
+
+/** What the sink sees of a file. */
+export interface SourceView {
+  readonly fingerprint: string;
+  readonly path: string;
+  readonly watermark: Watermark;
+}
+
+export type LineSink = (source: SourceView, lines: Line[]) => Promise<void>;
+
+/** Occurrences the follower reports (telemetry implements them). */
+export interface FollowerEvents {
+  rotated(kind: 'rename' | 'copytruncate', path: string): void;
+  truncated(path: string, offset: number): void;
+  logUnavailable(path: string, reason: 'missing' | 'not_a_file' | 'unreadable', err?: unknown): void;
+  logBack(path: string): void;
+  resumed(path: string, offset: number, gz: boolean): void;
+  cursorLost(files: number): void;
+  partialLineDropped(path: string, offset: number, bytes: number): void;
+  fileReleased(path: string, offset: number): void;
+  readFailed(path: string, err: unknown): void;
+}
+
+class Source implements SourceView {
+  fingerprint: string;
+  readonly watermark: Watermark;
+  readonly splitter: LineSplitter;
+  lastGrowthAt = Date.now();
+  released = false;
+
+  constructor(
+    public fp: string | null,
+    public dev: number,
+    public ino: number,
+    public path: string,
+    public reader: ByteReader | undefined,
+    start: number,
+    maxLineBytes: number,
+  ) {
+    this.fingerprint = fp ?? '';
+    this.watermark = new Watermark(start);
+    this.splitter = new LineSplitter(start, maxLineBytes);
+  }
+
+  cursor(): FileCursor {
+    return { fingerprint: this.fp, dev: this.dev, ino: this.ino, path: this.path, offset: this.watermark.offset, retired: false };
+  }
+}
+
+export class Follower {
+  private readonly sources: Source[] = [];
+  private active: Source | undefined;
+  private retired: FileCursor[] = [];
+  private unavailable: 'missing' | 'not_a_file' | 'unreadable' | undefined;
+  private watcher: FSWatcher | undefined;
+  private wakeUp: (() => void) | undefined;
+  private woken = false;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private stopped: Promise<void> | undefined;
+
+  constructor(
+    private readonly opts: FollowerOptions,
+    private readonly sink: LineSink,
+    private readonly events: FollowerEvents,
+  ) {}
+
+  /** Finds where to resume (among the current and rotated logs) and starts following. */
+  async start(state: CursorState | 'unreadable' | undefined): Promise<void> {
+    const candidates = await listCandidates(this.opts.logPath, this.opts.rotatedSuffix, (p, err) => this.events.readFailed(p, err));
+    const plan = resumePlan(state, candidates, this.opts.startAtEnd);
+    if (plan.lost) this.events.cursorLost(candidates.length);
+    this.retired = state && state !== 'unreadable' ? state.files.filter((f) => f.retired) : [];
+    for (let i = 0; i < candidates.length; i++) {
+      const start = plan.starts[i];
+      if (start === null || start === undefined) continue;
+      await this.openCandidate(candidates[i]!, start, i === candidates.length - 1 && candidates[i]!.path === this.opts.logPath);
+    }
+    try {
+      // Low latency: wake on any change in the log's directory; the poll is the fallback.
+      this.watcher = watch(dirname(this.opts.logPath), { persistent: false }, () => this.wake());
+      this.watcher.on('error', () => undefined);
+    } catch {
+      this.watcher = undefined;
+    }
+    this.loop = this.run();
+  }
+
+  /** The durable position of every file in play, for the checkpoint. */
+  snapshot(): CursorState {
+    const live = this.sources.filter((s) => !s.released).map((s) => s.cursor());
+    return { version: CURSOR_VERSION, files: [...this.retired, ...live] };
+  }
+
+  /** Bytes read but not yet settled, over all files (the cursor lag). */
+  lagBytes(): number {
+    let n = 0;
+    for (const s of this.sources) n += Math.max(0, s.splitter.consumed - s.watermark.offset);
+    return n;
+  }
+
+  /** Files currently open (the current log and rotated ones still drained). */
+  openFiles(): number {
+    return this.sources.length;
+  }
+
+  /** Stops reading (lines already handed to the sink are the sink's to settle) and closes the files. Idempotent. */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.stopping = true;
+      this.watcher?.close();
+      this.wake();
+      await this.loop?.catch(() => undefined);
+      for (const s of this.sources) await s.reader?.close();
+    })();
+    return this.stopped;
+  }
+
+  /** Runs one full pass now (tests use it to avoid sleeping). */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      this.woken = false;
+      try {
+        await this.pass();
+      } catch (err) {
+        this.events.readFailed(this.opts.logPath, err);
+      }
+      if (this.stopping) break;
+      if (!this.woken) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, this.opts.pollIntervalMs);
+          this.wakeUp = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        this.wakeUp = undefined;
+      }
+    }
+  }
+
+  private async pass(): Promise<void> {
+    await this.checkCurrent();
+    // Oldest first: a rotated file's lines go out before the current log's.
+    for (const s of [...this.sources]) {
+      if (this.stopping) return;
+      await this.drain(s);
+    }
+    this.releaseIdle();
+  }
+
+  private async openCandidate(c: Candidate, start: number | 'end', isCurrent: boolean): Promise<void> {
+    let reader: ByteReader;
+    let offset = start === 'end' ? 0 : start;
+    if (c.gz) {
+      reader = new GzReader(c.path, offset, this.opts.readChunkBytes);
+    } else {
+      const { reader: r, stats } = await PlainReader.open(c.path, offset, this.opts.readChunkBytes);
+      if (start === 'end') offset = await lastLineEnd(r, stats.size);
+      else if (stats.size < offset) {
+        // Shorter than where we stopped, yet the same first line: truncated
+        // and rewritten while we were down. Read it all again.
+        this.events.truncated(c.path, offset);
+        offset = 0;
+      }
+      r.position = offset;
+      reader = r;
+    }
+    const s = new Source(c.fingerprint, c.dev, c.ino, c.path, reader, offset, this.opts.maxLineBytes);
+    this.sources.push(s);
+    this.events.resumed(c.path, offset, c.gz);
+    if (isCurrent) this.active = s;
+  }
+
+  /** Looks at what is at the log path now: the same file, a new one (rotated), a shorter one (truncated), or nothing. */
+  private async checkCurrent(): Promise<void> {
+    const path = this.opts.logPath;
+    let st;
+    try {
+      st = await stat(path);
+    } catch (err) {
+      this.markUnavailable((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable', err);
+      return;
+    }
+    if (!st.isFile()) {
+      this.markUnavailable('not_a_file');
+      return;
+    }
+    const a = this.active;
+    if (a && a.dev === st.dev && a.ino === st.ino) {
+      if (a.reader instanceof PlainReader && (await this.isTruncated(a, st.size))) await this.onTruncated(a);
+      else return;
+    } else if (a) {
+      // A new file at the path: `create` rotation. Keep draining the old one by its open descriptor.
+      this.events.rotated('rename', path);
+      a.lastGrowthAt = Date.now();
+      this.active = undefined;
+    }
+    await this.openCurrent();
+  }
+
+  private async openCurrent(): Promise<void> {
+    const path = this.opts.logPath;
+    try {
+      const { reader, stats } = await PlainReader.open(path, 0, this.opts.readChunkBytes);
+      const s = new Source(null, stats.dev, stats.ino, path, reader, 0, this.opts.maxLineBytes);
+      this.sources.push(s);
+      this.active = s;
+      if (this.unavailable) this.events.logBack(path);
+      this.unavailable = undefined;
+    } catch (err) {
+      this.markUnavailable((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (err as NodeJS.ErrnoException).code === 'ENOTFILE' ? 'not_a_file' : 'unreadable', err);
+    }
+  }
+
+  private markUnavailable(reason: 'missing' | 'not_a_file' | 'unreadable', err?: unknown): void {
+    if (this.active) {
+      // Deleted or replaced: what was written to it is still readable through our descriptor.
+      this.active.lastGrowthAt = Date.now();
+      this.active = undefined;
+    }
+    if (this.unavailable !== reason) this.events.logUnavailable(this.opts.logPath, reason, err);
+    this.unavailable = reason;
+  }
+
+  private async isTruncated(s: Source, size: number): Promise<boolean> {
+    if (size < (s.reader?.position ?? 0)) return true;
+    if (s.fp === null || !(s.reader instanceof PlainReader)) return false;
+    // Same size or longer, but a different first line: truncated and refilled between two looks.
+    const fp = fingerprint(await s.reader.head().catch(() => Buffer.alloc(0)));
+    return fp !== null && fp !== s.fp;
+  }
+
+  /**
+   * The current log got shorter. With copytruncate, its old content now lives
+   * in a rotated copy with the same fingerprint: the source moves onto that
+   * copy and reads on from where it was, so lines written between our last
+   * read and the copy are not lost. Without a copy the unread tail is gone.
+   */
+  private async onTruncated(a: Source): Promise<void> {
+    const from = a.reader?.position ?? 0;
+    const copy = a.fp === null ? undefined : (await listCandidates(this.opts.logPath, this.opts.rotatedSuffix, () => undefined)).find((c) => c.path !== this.opts.logPath && c.fingerprint === a.fp);
+    await a.reader?.close();
+    if (copy) {
+      this.events.rotated('copytruncate', copy.path);
+      if (copy.gz) {
+        a.reader = new GzReader(copy.path, from, this.opts.readChunkBytes);
+      } else {
+        const { reader } = await PlainReader.open(copy.path, from, this.opts.readChunkBytes);
+        a.reader = reader;
+      }
+      a.dev = copy.dev;
+      a.ino = copy.ino;
+      a.path = copy.path;
+    } else {
+      this.events.truncated(this.opts.logPath, from);
+      a.reader = undefined;
+    }
+    a.lastGrowthAt = Date.now();
+    this.active = undefined;
+  }
+
+  private async drain(s: Source): Promise<void> {
+    const r = s.reader;
+    if (!r) return;
+    for (;;) {
+      if (this.stopping) return;
+      let chunk: Buffer | null;
+      try {
+        chunk = await r.read();
+      } catch (err) {
+        this.events.readFailed(s.path, err);
+        return;
+      }
+      if (!chunk) {
+        if (r instanceof GzReader && r.error) this.events.readFailed(s.path, r.error);
+        return;
+      }
+      s.lastGrowthAt = Date.now();
+      const lines = s.splitter.push(chunk);
+      if (lines.length === 0) continue;
+      if (s.fp === null) {
+        // First complete line of a new file: its fingerprint now exists and never changes.
+        // Read through our own descriptor: the path may already name a newer file.
+        if (r instanceof PlainReader) s.fp = fingerprint(await r.head().catch(() => Buffer.alloc(0)));
+        if (s.fp === null) {
+          this.events.readFailed(s.path, new Error('no fingerprint for a file with lines'));
+          return;
+        }
+        s.fingerprint = s.fp;
+      }
+      await this.sink(s, lines);
+    }
+  }
+
+  /** Lets go of rotated files that were idle for the grace period and whose lines are all settled. */
+  private releaseIdle(): void {
+    const now = Date.now();
+    for (let i = this.sources.length - 1; i >= 0; i--) {
+      const s = this.sources[i]!;
+      if (s === this.active) continue;
+      const ended = !s.reader || s.reader.ended;
+      if (!ended && now - s.lastGrowthAt < this.opts.rotateWaitMs) continue;
+      if (s.watermark.pending > 0) continue;
+      const partial = s.splitter.abandonPartial();
+      if (partial) this.events.partialLineDropped(s.path, partial.start, partial.bytes);
+      void s.reader?.close();
+      s.released = true;
+      this.sources.splice(i, 1);
+      this.events.fileReleased(s.path, s.watermark.offset);
+      if (s.fp !== null) {
+        this.retired.push({ ...s.cursor(), retired: true });
+        const keep = this.opts.retiredMemory ?? 32;
+        if (this.retired.length > keep) this.retired.splice(0, this.retired.length - keep);
+      }
+    }
+  }
+}
+
+/** Offset after the last newline at or before `size` (so a start at the end never begins mid-line). */
+async function lastLineEnd(r: PlainReader, size: number): Promise<number> {
+  let pos = size;
+  const step = 4096;
+  while (pos > 0) {
+    const from = Math.max(0, pos - step);
+    r.position = from;
+    const chunk = await r.read();
+    if (!chunk) break;
+    const view = chunk.subarray(0, pos - from);
+    const nl = view.lastIndexOf(10);
+    if (nl !== -1) return from + nl + 1;
+    pos = from;
+  }
+  return 0;
+}
+

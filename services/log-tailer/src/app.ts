@@ -1,0 +1,259 @@
+import { createEvent } from '@terra-transfer/contracts';
+import { DEAD_LETTER_HEADERS, classify, sleep, type AmqpClient, type Logger, type Registry } from '@terra-transfer/platform';
+import { isHidden, isWhitelisted, sensorOf } from '@terra-transfer/site-layout';
+import { uploadId, type CursorState } from './core/cursor.js';
+import type { Line } from './core/lines.js';
+import { kindOf, parseXferlog, zonedToUtc } from './core/xferlog.js';
+import type { CursorStore } from './adapters/cursor-store.js';
+import { Follower, type FollowerOptions, type SourceView } from './adapters/follower.js';
+import type { Resolver } from './adapters/resolver.js';
+import { tailerTelemetry, type TailerTelemetry } from './telemetry.js';
+
+export interface TailerDeps {
+  site: string;
+  timeZone: string;
+  whitelist: readonly string[];
+  follower: FollowerOptions;
+  publishWindow: number;
+  checkpointIntervalMs: number;
+  checkpointEveryLines: number;
+  amqp: AmqpClient;
+  /** Queue (bound to the dead-letter exchange by its name) for lines the tailer must not guess about. */
+  rejectsQueue: string;
+  resolver: Resolver;
+  store: CursorStore;
+  logger: Logger;
+  registry: Registry;
+}
+
+/**
+ * The tailer: log lines in, confirmed file.uploaded events out. A line is
+ * settled in its file's watermark (and so may enter the durable cursor) only
+ * once its event is confirmed by the broker, or when it needs no event.
+ * Publishes run concurrently up to the window; a failed publish is retried
+ * until it succeeds or the tailer stops (then the line stays unsettled and is
+ * read again after the restart).
+ */
+export class Tailer {
+  readonly telemetry: TailerTelemetry;
+  private readonly follower: Follower;
+  private inFlight = 0;
+  private slotWaiters: Array<() => void> = [];
+  private idleWaiters: Array<() => void> = [];
+  private settledSinceSave = 0;
+  private lastSaved = '';
+  private saving: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private stopped: Promise<void> | undefined;
+  private readonly stopSignal = new AbortController();
+
+  constructor(private readonly deps: TailerDeps) {
+    this.telemetry = tailerTelemetry(deps.logger, deps.registry);
+    this.follower = new Follower(deps.follower, (source, lines) => this.onLines(source, lines), this.telemetry.follower);
+  }
+
+  /** Loads the cursor, finds its files again and starts following. The broker must be connected. */
+  async start(): Promise<void> {
+    let state: CursorState | 'unreadable' | undefined;
+    try {
+      state = await this.deps.store.load();
+    } catch (err) {
+      this.telemetry.cursorUnreadable(this.deps.store.path, err);
+      state = 'unreadable';
+    }
+    await this.follower.start(state);
+    // Record the files we start from at once: a crash before the first
+    // settled line must not turn the next start into a first start (which
+    // would ignore rotated files written to in between).
+    await this.checkpoint(true);
+    this.timer = setInterval(() => {
+      this.telemetry.gauges(this.follower.lagBytes(), this.follower.openFiles());
+      void this.checkpoint();
+    }, this.deps.checkpointIntervalMs);
+  }
+
+  /** Wakes the reader at once (tests, or a caller that knows the log grew). */
+  poke(): void {
+    this.follower.wake();
+  }
+
+  /** The cursor as it would be saved now. */
+  snapshot(): CursorState {
+    return this.follower.snapshot();
+  }
+
+  /**
+   * Stops reading, waits up to `drainMs` for the publishes in flight, then
+   * saves the cursor a last time. Idempotent.
+   */
+  stop(drainMs = 10_000): Promise<void> {
+    this.stopped ??= (async () => {
+      this.stopping = true;
+      for (const w of this.slotWaiters.splice(0)) w();
+      await this.follower.stop();
+      if (this.inFlight > 0) await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), sleep(drainMs)]);
+      this.stopSignal.abort();
+      if (this.timer) clearInterval(this.timer);
+      await this.checkpoint(true);
+    })();
+    return this.stopped;
+  }
+
+  /** Saves the cursor if it moved (and enough time or lines passed); one save at a time. */
+  async checkpoint(force = false): Promise<void> {
+    if (this.saving) {
+      await this.saving;
+      if (!force) return;
+    }
+    const state = this.follower.snapshot();
+    const text = JSON.stringify(state);
+    if (text === this.lastSaved) return;
+    this.saving = (async () => {
+      try {
+        await this.deps.store.save(state);
+        this.lastSaved = text;
+        this.settledSinceSave = 0;
+        this.telemetry.checkpoint('saved');
+      } catch (err) {
+        this.telemetry.checkpoint('failed', err);
+      }
+    })();
+    try {
+      await this.saving;
+    } finally {
+      this.saving = undefined;
+    }
+  }
+
+  private async onLines(source: SourceView, lines: Line[]): Promise<void> {
+    for (const line of lines) {
+      // Stopping: the rest stay unsettled, so the cursor ends before them and they are read again.
+      if (this.stopping) return;
+      const body = this.decide(source, line);
+      if (!body) continue;
+      if (!(await this.acquireSlot())) return;
+      const ticket = source.watermark.add(line.end);
+      void this.publishUntilConfirmed(body).then((ok) => {
+        if (ok) {
+          source.watermark.settle(ticket);
+          if (body.kind === 'event') this.telemetry.published();
+          if (++this.settledSinceSave >= this.deps.checkpointEveryLines) void this.checkpoint();
+        }
+        this.releaseSlot();
+      });
+    }
+  }
+
+  /** What a line needs: nothing (it is settled at once), an event, or a dead letter. */
+  private decide(source: SourceView, line: Line): Publish | undefined {
+    const wm = source.watermark;
+    const t = this.telemetry;
+    if (line.tooLong) {
+      t.skipped('too_long', source.path, line.start, { bytes: line.end - line.start - 1 });
+      wm.add(line.end, true);
+      return undefined;
+    }
+    const parsed = parseXferlog(line.text);
+    if (!parsed.ok) {
+      if (parsed.reason !== 'empty') t.skipped('unparseable', source.path, line.start, { reason: parsed.reason, head: printable(line.text.slice(0, 120)) });
+      wm.add(line.end, true);
+      return undefined;
+    }
+    const r = parsed.record;
+    const kind = kindOf(r);
+    if (kind !== 'upload') {
+      t.skipped(kind, source.path, line.start);
+      wm.add(line.end, true);
+      return undefined;
+    }
+    if (isHidden(r.filename)) {
+      t.skipped('hidden', source.path, line.start);
+      wm.add(line.end, true);
+      return undefined;
+    }
+    const res = this.deps.resolver.resolve(r.filename, r.username);
+    const id = uploadId(source.fingerprint, line.start);
+    if (res.kind === 'gone') {
+      t.skipped('gone', source.path, line.start, { file: printable(r.filename) });
+      wm.add(line.end, true);
+      return undefined;
+    }
+    if (res.kind === 'ambiguous' || res.kind === 'rejected') {
+      const code = res.kind === 'ambiguous' ? 'AMBIGUOUS_NAME' : 'PATH_REJECTED';
+      const detail = res.kind === 'ambiguous' ? `${res.matches.length} files match: ${res.matches.slice(0, 5).join(', ')}` : res.reason;
+      t.skipped(res.kind, source.path, line.start, { file: printable(r.filename), detail });
+      return { kind: 'reject', id, code, detail, line: line.text };
+    }
+    if (isHidden(res.relPath)) {
+      t.skipped('hidden', source.path, line.start);
+      wm.add(line.end, true);
+      return undefined;
+    }
+    if (!isWhitelisted(res.relPath, this.deps.whitelist)) {
+      t.skipped('not_whitelisted', source.path, line.start);
+      wm.add(line.end, true);
+      return undefined;
+    }
+    const event = createEvent('file.uploaded', id, {
+      site: this.deps.site,
+      sensor: sensorOf(res.relPath),
+      path: res.path,
+      size: res.stats.size,
+      mtimeMs: res.stats.mtimeMs,
+      ftpTime: new Date(zonedToUtc(r.wallMs, this.deps.timeZone)).toISOString(),
+      source: 'xferlog',
+      attempt: 1,
+      uploadId: id,
+    });
+    return { kind: 'event', event };
+  }
+
+  /** Publishes until the broker confirms; false only when the tailer stops first. */
+  private async publishUntilConfirmed(p: Publish): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (p.kind === 'event') await this.deps.amqp.publish(p.event);
+        else {
+          await this.deps.amqp.publishRaw(this.deps.amqp.topology.deadLetterExchange, this.deps.rejectsQueue, Buffer.from(p.line, 'latin1'), {
+            messageId: p.id,
+            contentType: 'text/plain',
+            headers: { [DEAD_LETTER_HEADERS.code]: p.code, [DEAD_LETTER_HEADERS.detail]: p.detail.slice(0, 1000), [DEAD_LETTER_HEADERS.at]: new Date().toISOString() },
+          });
+        }
+        return true;
+      } catch (err) {
+        const c = classify(err);
+        this.telemetry.publishFailed(c.code, attempt, c.message);
+        if (this.stopSignal.signal.aborted) return false;
+        await sleep(Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)), this.stopSignal.signal);
+        if (this.stopSignal.signal.aborted) return false;
+      }
+    }
+  }
+
+  private async acquireSlot(): Promise<boolean> {
+    while (this.inFlight >= this.deps.publishWindow) {
+      if (this.stopping) return false;
+      await new Promise<void>((r) => this.slotWaiters.push(r));
+    }
+    if (this.stopping) return false;
+    this.inFlight++;
+    return true;
+  }
+
+  private releaseSlot(): void {
+    this.inFlight--;
+    this.slotWaiters.shift()?.();
+    if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+}
+
+type Publish =
+  | { kind: 'event'; event: ReturnType<typeof createEvent<'file.uploaded'>> }
+  | { kind: 'reject'; id: string; code: string; detail: string; line: string };
+
+/** A log-safe rendering of bytes that may be anything. */
+function printable(s: string): string {
+  return s.replace(/[^\x20-\x7e]/g, '?');
+}

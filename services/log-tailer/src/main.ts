@@ -1,0 +1,71 @@
+import { join } from 'node:path';
+import { AmqpClient, Lifecycle, buildHttp, createLogger, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
+import { Tailer } from './app.js';
+import { settings } from './config.js';
+import { rotatedSuffixRegex } from './core/rotation.js';
+import { isValidTimeZone } from './core/xferlog.js';
+import { CursorStore } from './adapters/cursor-store.js';
+import { Resolver } from './adapters/resolver.js';
+
+runMain('log-tailer', async () => {
+  const config = loadConfig(settings);
+  const logger = createLogger({ service: 'log-tailer', level: config.LOG_LEVEL });
+  if (!isValidTimeZone(config.XFERLOG_TIMEZONE)) throw new Error(`XFERLOG_TIMEZONE: unknown time zone ${config.XFERLOG_TIMEZONE}`);
+  const rotatedSuffix = rotatedSuffixRegex(config.XFERLOG_ROTATED_SUFFIX);
+  if (config.WHITELIST.length === 0) logger.warn('WHITELIST is empty: no upload will be published');
+
+  const registry = createRegistry();
+  const lifecycle = new Lifecycle(logger);
+  const amqp = new AmqpClient({
+    url: config.AMQP_URL,
+    prefix: config.AMQP_PREFIX,
+    connectionName: 'log-tailer',
+    logger,
+    registry,
+    deliveryLimit: config.AMQP_DELIVERY_LIMIT,
+  });
+  lifecycle.onShutdown('amqp', () => amqp.close(config.SHUTDOWN_DRAIN_MS));
+
+  const tailer = new Tailer({
+    site: config.SITE,
+    timeZone: config.XFERLOG_TIMEZONE,
+    whitelist: config.WHITELIST,
+    follower: {
+      logPath: config.XFERLOG_PATH,
+      rotatedSuffix,
+      pollIntervalMs: config.POLL_INTERVAL_MS,
+      rotateWaitMs: config.ROTATE_WAIT_MS,
+      maxLineBytes: config.MAX_LINE_BYTES,
+      readChunkBytes: config.READ_CHUNK_BYTES,
+      startAtEnd: config.START_AT === 'end',
+    },
+    publishWindow: config.PUBLISH_WINDOW,
+    checkpointIntervalMs: config.CHECKPOINT_INTERVAL_MS,
+    checkpointEveryLines: config.CHECKPOINT_EVERY_LINES,
+    amqp,
+    rejectsQueue: amqp.topology.queue('tailerRejects'),
+    resolver: new Resolver(config.CACHE_ROOT, { ftpRoot: config.FTP_ROOT, userRoots: config.FTP_USER_ROOTS }),
+    store: new CursorStore(join(config.STATE_DIR, `${config.XFERLOG_PATH.replace(/[^A-Za-z0-9._-]+/g, '_')}.cursor.json`)),
+    logger,
+    registry,
+  });
+
+  let started = false;
+  const http = await buildHttp({
+    service: 'log-tailer',
+    description: 'Publishes every completed FTP upload found in the xferlog as file.uploaded.',
+    logger,
+    registry,
+    checks: { broker: () => amqp.isConnected(), tailing: () => started },
+  });
+  lifecycle.onShutdown('http', () => http.close());
+  lifecycle.handleSignals();
+  await http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+
+  // Readiness before intake: read nothing until the broker answers.
+  await amqp.start();
+  await tailer.start();
+  lifecycle.onShutdown('tailer', () => tailer.stop(config.SHUTDOWN_DRAIN_MS));
+  started = true;
+  logger.info({ log: config.XFERLOG_PATH, cacheRoot: config.CACHE_ROOT, whitelist: config.WHITELIST }, 'log-tailer started');
+});

@@ -1,0 +1,105 @@
+import { counter, gauge, type Logger, type Registry } from '@terra-transfer/platform';
+import type { FollowerEvents } from './adapters/follower.js';
+
+/** What happened to a log line: a small fixed set (a metric label). */
+export type LineOutcome =
+  | 'published'
+  | 'incomplete_upload'
+  | 'download'
+  | 'delete'
+  | 'hidden'
+  | 'not_whitelisted'
+  | 'gone'
+  | 'ambiguous'
+  | 'rejected'
+  | 'unparseable'
+  | 'too_long';
+
+/** One function per named occurrence: it logs (structured) and updates its metric. */
+export function tailerTelemetry(logger: Logger, registry: Registry) {
+  const lines = counter(registry, 'terra_transfer_xferlog_lines_total', 'xferlog lines read, by outcome', ['outcome']);
+  const published = counter(registry, 'terra_transfer_xferlog_events_published_total', 'file.uploaded events confirmed by the broker');
+  const unresolved = counter(registry, 'terra_transfer_xferlog_unresolved_names_total', 'Logged names that did not resolve to exactly one file in the cache', ['reason']);
+  const lag = gauge(registry, 'terra_transfer_xferlog_cursor_lag_bytes', 'Bytes read from the logs but not yet settled in the durable cursor');
+  const openFiles = gauge(registry, 'terra_transfer_xferlog_open_files', 'Log files being read (current and rotated ones still drained)');
+  const rotations = counter(registry, 'terra_transfer_xferlog_rotations_total', 'Log rotations seen', ['kind']);
+  const truncations = counter(registry, 'terra_transfer_xferlog_truncations_total', 'Logs found shorter than where reading stood, without a rotated copy');
+  const unavailable = counter(registry, 'terra_transfer_xferlog_unavailable_total', 'Times the log path stopped naming a readable file', ['reason']);
+  const checkpoints = counter(registry, 'terra_transfer_xferlog_checkpoints_total', 'Cursor checkpoints, by result', ['result']);
+  const cursorLost = counter(registry, 'terra_transfer_xferlog_cursor_lost_total', 'Starts where no file of the stored cursor was found (all logs read again)');
+  const publishFailures = counter(registry, 'terra_transfer_xferlog_publish_failures_total', 'Publishes that failed and will be retried', ['code']);
+  const readFailures = counter(registry, 'terra_transfer_xferlog_read_failures_total', 'Errors reading a log file');
+  const partial = counter(registry, 'terra_transfer_xferlog_partial_lines_dropped_total', 'Unterminated last lines of released rotated files');
+
+  const follower: FollowerEvents = {
+    rotated(kind, path) {
+      rotations.inc({ kind });
+      logger.info({ kind, path }, 'log rotated');
+    },
+    truncated(path, offset) {
+      truncations.inc();
+      logger.warn({ path, offset }, 'log truncated without a rotated copy: unread lines after this offset are lost');
+    },
+    logUnavailable(path, reason, err) {
+      unavailable.inc({ reason });
+      logger.warn({ path, reason, err: err ? String(err) : undefined }, 'log path does not name a readable file; still draining the previous one');
+    },
+    logBack(path) {
+      logger.info({ path }, 'log path names a readable file again');
+    },
+    resumed(path, offset, gz) {
+      logger.info({ path, offset, gz }, 'reading log');
+    },
+    cursorLost(files) {
+      cursorLost.inc();
+      logger.error({ files }, 'none of the cursor\'s files was found: reading every log from the start (duplicates keep their ids)');
+    },
+    partialLineDropped(path, offset, bytes) {
+      partial.inc();
+      logger.warn({ path, offset, bytes }, 'rotated log released with an unterminated last line');
+    },
+    fileReleased(path, offset) {
+      logger.info({ path, offset }, 'rotated log drained and released');
+    },
+    readFailed(path, err) {
+      readFailures.inc();
+      logger.error({ path, err: String(err) }, 'reading a log failed');
+    },
+  };
+
+  return {
+    follower,
+    /** A line that needed no event (or could not have one). Normal skips log at debug; bad input at warn with its offset. */
+    skipped(outcome: Exclude<LineOutcome, 'published'>, path: string, offset: number, detail?: Record<string, unknown>) {
+      lines.inc({ outcome });
+      if (outcome === 'unparseable' || outcome === 'too_long' || outcome === 'gone' || outcome === 'ambiguous' || outcome === 'rejected') {
+        if (outcome === 'gone' || outcome === 'ambiguous' || outcome === 'rejected') unresolved.inc({ reason: outcome });
+        logger.warn({ outcome, log: path, offset, ...detail }, 'xferlog line not published');
+      } else {
+        logger.debug({ outcome, log: path, offset, ...detail }, 'xferlog line skipped');
+      }
+    },
+    published(n = 1) {
+      lines.inc({ outcome: 'published' }, n);
+      published.inc(n);
+    },
+    publishFailed(code: string, attempt: number, err: string) {
+      publishFailures.inc({ code });
+      if (attempt === 1 || attempt % 20 === 0) logger.warn({ code, attempt, err }, 'publish failed; retrying');
+    },
+    checkpoint(result: 'saved' | 'failed', err?: unknown) {
+      checkpoints.inc({ result });
+      if (result === 'failed') logger.error({ err: String(err) }, 'cursor checkpoint failed; will retry');
+    },
+    cursorUnreadable(path: string, err: unknown) {
+      cursorLost.inc();
+      logger.error({ path, err: String(err) }, 'stored cursor is unreadable: reading every log from the start');
+    },
+    gauges(lagBytes: number, files: number) {
+      lag.set(lagBytes);
+      openFiles.set(files);
+    },
+  };
+}
+
+export type TailerTelemetry = ReturnType<typeof tailerTelemetry>;
