@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PNPM_VERSION := $(shell node -p "require('./package.json').packageManager.split('@')[1]")
 JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
 
-.PHONY: all pnpm deps build services test-tools test test-unit demo docs clean
+.PHONY: all pnpm deps build services test-tools typecheck-tests test test-unit demo docs clean
 
 all: build
 
@@ -30,7 +30,11 @@ docs: build
 test-tools:
 	@for s in test/setup/*.sh; do if [ -x "$$s" ]; then "$$s"; fi; done
 
-test: build services test-tools
+# The tests themselves are type-checked too (jest runs them through swc, which does not check types).
+typecheck-tests: deps
+	@pnpm exec tsc -p tsconfig.tests.json
+
+test: build typecheck-tests services test-tools
 	@$(JEST) --ci
 
 test-unit: build
