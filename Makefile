@@ -34,7 +34,7 @@ test-tools:
 typecheck-tests: deps
 	@pnpm exec tsc -p tsconfig.tests.json
 
-test: build typecheck-tests services test-tools
+test: build typecheck-tests check-alerts services test-tools
 	@$(JEST) --ci
 
 test-unit: build
@@ -69,7 +69,8 @@ bench-sweep: build
 .PHONY: check-alerts
 # Prometheus alert rules: syntax and unit tests (installs promtool from Debian's prometheus package when missing).
 check-alerts:
-	@command -v promtool >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus >&2
+	@command -v promtool >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus >&2 \
+	  || { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus >&2; }
 	@promtool check rules deploy/prometheus/alerts.yml
 	@promtool test rules deploy/prometheus/alerts.test.yml
 
