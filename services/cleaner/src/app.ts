@@ -56,6 +56,7 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
       whitelist: c.WHITELIST,
       minAgeMs: c.SWEEP_MIN_AGE_MINUTES * 60_000,
       chunk: c.SWEEP_CHUNK,
+      walker: c.SWEEP_WALKER,
       publishWindow: c.SWEEP_PUBLISH_WINDOW,
       lockTtlMs: c.SWEEP_LOCK_TTL_MS,
       schedule: { intervalMs: c.SWEEP_INTERVAL_MINUTES * 60_000, dailyAt: c.SWEEP_DAILY_AT === 'off' ? null : c.SWEEP_DAILY_AT },

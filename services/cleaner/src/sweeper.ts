@@ -6,6 +6,7 @@ import type { Logger } from '@terra-transfer/platform';
 import { joinPath, sensorOf } from '@terra-transfer/site-layout';
 import type { SweepStore } from './adapters/sweep-store.js';
 import { walkOldFiles } from './adapters/walk-source.js';
+import { findOldFiles } from './adapters/find-source.js';
 import type { WalkStats, WalkedFile } from './adapters/walker.js';
 import { sweepUploadId } from './core/ids.js';
 import { nextSweepAt, type Schedule } from './core/schedule.js';
@@ -23,6 +24,8 @@ export interface SweeperOptions {
   whitelist: readonly string[];
   minAgeMs: number;
   chunk: number;
+  /** Who walks the tree: GNU find (default, ~2× faster on large trees) or the Node walker in a worker thread. */
+  walker?: 'find' | 'node';
   publishWindow: number;
   lockTtlMs: number;
   schedule: Schedule;
@@ -207,7 +210,8 @@ export class Sweeper {
           }
         }
       };
-      for await (const m of walkOldFiles({ realRoot: opts.realRoot, whitelist: opts.whitelist, minAgeMs: opts.minAgeMs, now, chunk: opts.chunk })) {
+      const walk = opts.walker === 'node' ? walkOldFiles : findOldFiles;
+      for await (const m of walk({ realRoot: opts.realRoot, whitelist: opts.whitelist, minAgeMs: opts.minAgeMs, now, chunk: opts.chunk })) {
         counts.scanned = m.scanned;
         tally.young = m.young;
         Object.assign(walkStats, m.stats);
