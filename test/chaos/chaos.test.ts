@@ -83,7 +83,8 @@ it(`loses nothing, deletes nothing early and duplicates nothing under ${SECONDS}
     expect(clean(verdict)).toBe(true);
     expect(expected.length).toBeGreaterThan(SECONDS * 3);
     process.stderr.write(`chaos: ${expected.length} uploads, ${verdict.globus.tasks} Globus tasks, ${verdict.clowder.datasets} datasets; ${events.length} events: ${events.join(', ')}\n`);
-    expect(events.filter((e) => e.includes('kill -9')).length).toBeGreaterThanOrEqual(Math.floor(SECONDS / 5));
+    // A kill, its restart and the pause between take 3–7 s: at least one per 10 s of chaos.
+    expect(events.filter((e) => e.includes('kill -9')).length).toBeGreaterThanOrEqual(Math.floor(SECONDS / 10));
   } catch (err) {
     const logs = [...stack.procs.values()].map((p) => `--- ${p.name}:\n${p.output().split('\n').slice(-15).join('\n')}`).join('\n');
     throw new Error(`${String(err)}\nchaos: ${events.join(', ')}\nverdict: ${JSON.stringify({ ...verdict, missing: verdict?.missing.slice(0, 10), inCache: verdict?.inCache.slice(0, 10) })}\n${logs}`);
