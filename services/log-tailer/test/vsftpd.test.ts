@@ -78,6 +78,9 @@ it('publishes every completed whitelisted upload across create and copytruncate 
 
   // Rotation 1: create + compress + delaycompress (xferlog → xferlog.1).
   await logrotate(confCreate, stateFile);
+  // Each rotation is seen before the next one (two rotations between two looks would be one rename to the tailer).
+  const renames = () => metric(t!.registry, 'terra_transfer_xferlog_rotations_total', { kind: 'rename' });
+  await waitFor('first rotation noticed', async () => (await renames()) >= 1, 15_000, 50);
   for (let i = 0; i < 5; i++) await upload(WL, `mid-${i}.bin`, true); // new sessions: the new xferlog
   await longUpload('long-1.bin'); // the long session: still the rotated xferlog.1
   await aborted('aborted-2.bin');
@@ -85,6 +88,7 @@ it('publishes every completed whitelisted upload across create and copytruncate 
 
   // Rotation 2: xferlog.1 → xferlog.2.gz (delayed compression), xferlog → xferlog.1.
   await logrotate(confCreate, stateFile);
+  await waitFor('second rotation noticed', async () => (await renames()) >= 2, 15_000, 50);
   for (let i = 0; i < 5; i++) await upload(WL, `late-${i}.bin`, true);
   await longUpload('long-3.bin'); // written to an inode that no longer has a name
 
