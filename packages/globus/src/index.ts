@@ -4,3 +4,4 @@ export { TokenSource, TRANSFER_SCOPE, transferScope, type TokenResponse } from '
 export { RateLimiter } from './rate-limit.js';
 export { decideRetry, backoffMs, SDK_RETRY_POLICY, type RetryPolicy, type RetryDecision, type AttemptOutcome } from './retry.js';
 export * from './types.js';
+export { globusSettings, globusClientFromConfig, type GlobusConfig } from './settings.js';

@@ -1,3 +1,4 @@
+import { globusSettings } from '@terra-transfer/globus';
 import { env, platformSettings } from '@terra-transfer/platform';
 import { validateDestinations, type Destination } from './core/destinations.js';
 
@@ -21,12 +22,7 @@ export const spec = {
   MAX_PENDING_TASKS: env.int('Stop consuming while the Globus identity has this many unfinished tasks (Globus caps it at 100)', { default: 90, min: 1, max: 1000 }),
   TASK_DEADLINE_HOURS: env.number('Deadline set on each task', { default: 24, min: 0.0003 }),
   SKIP_SOURCE_ERRORS: env.bool('Let a task finish when a source file vanished (the watcher resends or fails those files) instead of faulting until its deadline', { default: true }),
-  GLOBUS_AUTH_URL: env.url('Globus Auth base URL', { default: 'https://auth.globus.org' }),
-  GLOBUS_TRANSFER_URL: env.url('Globus Transfer API base URL (…/v0.10)', { default: 'https://transfer.api.globus.org/v0.10' }),
-  GLOBUS_CLIENT_ID: env.string('Globus confidential client id'),
-  GLOBUS_CLIENT_SECRET: env.string('Globus confidential client secret', { secret: true }),
-  GLOBUS_SCOPES: env.list('Scopes requested for the token (add data_access scopes of GCSv5 mapped collections)', { default: ['urn:globus:auth:scope:transfer.api.globus.org:all'] }),
-  GLOBUS_RATE_LIMIT: env.number('Globus API requests per second at most', { default: 20, min: 0.1 }),
+  ...globusSettings,
   WATCHER_URL: env.string('Base URL of a watcher at another site, told about each task by HTTP (empty: task.submitted on the broker only)', { default: '-' }),
   WATCHER_TOKEN: env.string('Bearer token for the watcher at another site', { default: '-', secret: true }),
   API_TOKEN: env.string('Bearer token for this service’s write endpoints', { default: '-', secret: true }),

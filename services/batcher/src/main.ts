@@ -1,5 +1,5 @@
-import { GlobusClient } from '@terra-transfer/globus';
-import { AmqpClient, Lifecycle, closeRedis, counter, createLogger, createRedis, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
+import { globusClientFromConfig } from '@terra-transfer/globus';
+import { AmqpClient, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
 import { buildBatcherApp } from './app.js';
 import { spec } from './config.js';
 
@@ -10,17 +10,7 @@ runMain('batcher', async () => {
   const lifecycle = new Lifecycle(logger);
   lifecycle.handleSignals();
 
-  const calls = counter(registry, 'terra_transfer_globus_calls_total', 'Globus API calls (HTTP attempts) by endpoint and outcome', ['endpoint', 'outcome']);
-  const globus = new GlobusClient({
-    authUrl: config.GLOBUS_AUTH_URL,
-    transferUrl: config.GLOBUS_TRANSFER_URL,
-    clientId: config.GLOBUS_CLIENT_ID,
-    clientSecret: config.GLOBUS_CLIENT_SECRET,
-    scopes: config.GLOBUS_SCOPES,
-    rateLimitPerSec: config.GLOBUS_RATE_LIMIT,
-    logger,
-    onCall: (endpoint, outcome) => calls.inc({ endpoint, outcome }),
-  });
+  const globus = globusClientFromConfig(config, logger, registry);
   const redis = createRedis({ url: config.REDIS_URL, connectionName: 'batcher', logger });
   lifecycle.onShutdown('redis', () => closeRedis(redis));
   const amqp = new AmqpClient({ url: config.AMQP_URL, prefix: config.AMQP_PREFIX, deliveryLimit: config.AMQP_DELIVERY_LIMIT, connectionName: 'batcher', logger, registry });

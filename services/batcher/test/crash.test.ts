@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { AMQP_URL, queueDepth, waitFor } from '@terra-transfer/testkit';
-import { startPipeline, type Pipeline } from './harness.js';
+import { failWith, startPipeline, type Pipeline } from './harness.js';
 
 let p: Pipeline | undefined;
 afterEach(async () => {
@@ -8,11 +8,6 @@ afterEach(async () => {
   p = undefined;
 });
 
-function failWith(pl: Pipeline) {
-  return (err: unknown) => {
-    throw new Error(`${String(err)}\n--- batcher:\n${pl.batcher.output()}\n--- watcher:\n${pl.watcher.output()}`);
-  };
-}
 
 /** Every file arrived once: one task per batch, Globus moved each file once, and each file's bytes are at the destination. */
 async function expectExactlyOnce(pl: Pipeline, paths: string[], batches: number) {

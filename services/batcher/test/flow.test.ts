@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { queueDepth, waitFor, AMQP_URL } from '@terra-transfer/testkit';
-import { DST, SRC, WATCHER_TOKEN, startPipeline, type Pipeline } from './harness.js';
+import { DST, SRC, WATCHER_TOKEN, failWith, startPipeline, type Pipeline } from './harness.js';
 
 let p: Pipeline | undefined;
 afterEach(async () => {
@@ -8,11 +8,6 @@ afterEach(async () => {
   p = undefined;
 });
 
-function failWith(pl: Pipeline) {
-  return (err: unknown) => {
-    throw new Error(`${String(err)}\n--- batcher:\n${pl.batcher.output()}\n--- watcher:\n${pl.watcher.output()}`);
-  };
-}
 
 describe('batcher + watcher with the Globus simulator', () => {
   it('files flow from file.uploaded to one file.transferred each, in tasks of at most BATCH_MAX_FILES', async () => {

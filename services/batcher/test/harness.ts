@@ -126,3 +126,10 @@ export async function startPipeline(opts: { sim?: Record<string, string>; batche
   if (opts.startServices !== false) await Promise.all([p.startBatcher(), p.startWatcher()]);
   return p;
 }
+
+/** Rethrows with the services' last output, so a failure says what they were doing. */
+export function failWith(pl: Pipeline) {
+  return (err: unknown): never => {
+    throw new Error(`${String(err)}\n--- batcher:\n${pl.batcher.output()}\n--- watcher:\n${pl.watcher.output()}`);
+  };
+}

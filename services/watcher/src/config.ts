@@ -1,3 +1,4 @@
+import { globusSettings } from '@terra-transfer/globus';
 import { env, platformSettings } from '@terra-transfer/platform';
 
 /** Every setting of the watcher, declared once. */
@@ -5,12 +6,9 @@ export const spec = {
   ...platformSettings,
   HTTP_PORT: env.int('HTTP port (task API, health, readiness, metrics, API docs)', { default: 8083, min: 0, max: 65535 }),
   API_TOKEN: env.string('Bearer token for POST /api/v1/tasks', { secret: true }),
-  GLOBUS_AUTH_URL: env.url('Globus Auth base URL', { default: 'https://auth.globus.org' }),
-  GLOBUS_TRANSFER_URL: env.url('Globus Transfer API base URL (…/v0.10)', { default: 'https://transfer.api.globus.org/v0.10' }),
-  GLOBUS_CLIENT_ID: env.string('Globus confidential client id (the identity that owns the tasks)'),
-  GLOBUS_CLIENT_SECRET: env.string('Globus confidential client secret', { secret: true }),
-  GLOBUS_SCOPES: env.list('Scopes requested for the token', { default: ['urn:globus:auth:scope:transfer.api.globus.org:all'] }),
-  GLOBUS_RATE_LIMIT: env.number('Globus API requests per second at most (this service’s share of the identity’s 20/s)', { default: 10, min: 0.1 }),
+  ...globusSettings,
+  // The watcher's share of the identity's 20 requests/s (the batcher runs beside it).
+  GLOBUS_RATE_LIMIT: { ...globusSettings.GLOBUS_RATE_LIMIT, default: 10 },
   POLL_MIN_MS: env.int('Shortest interval between two task-list polls (Globus asks for ≥ 1 s)', { default: 2_000, min: 1_000 }),
   POLL_MAX_MS: env.int('Longest interval: the poll backs off to this while nothing changes', { default: 60_000, min: 1_000 }),
   STUCK_AFTER_MS: env.int('A task with faults (FILE_NOT_FOUND, …) or INACTIVE for this long is cancelled and its files sent again', { default: 2 * 3600_000, min: 1_000 }),
