@@ -80,6 +80,8 @@ class Source implements SourceView {
 export class Follower {
   private readonly sources: Source[] = [];
   private active: Source | undefined;
+  /** The file that was at the log path when the path went missing (a rotation seen mid-way). */
+  private displaced: Source | undefined;
   private retired: FileCursor[] = [];
   private unavailable: 'missing' | 'not_a_file' | 'unreadable' | undefined;
   private watcher: FSWatcher | undefined;
@@ -230,7 +232,11 @@ export class Follower {
       this.events.rotated('rename', path);
       a.lastGrowthAt = Date.now();
       this.active = undefined;
+    } else if (this.displaced && (this.displaced.dev !== st.dev || this.displaced.ino !== st.ino)) {
+      // We looked between logrotate's rename and its create (the path was missing for a moment): still a rotation.
+      this.events.rotated('rename', path);
     }
+    this.displaced = undefined;
     await this.openCurrent();
   }
 
@@ -252,6 +258,7 @@ export class Follower {
     if (this.active) {
       // Deleted or replaced: what was written to it is still readable through our descriptor.
       this.active.lastGrowthAt = Date.now();
+      this.displaced = this.active;
       this.active = undefined;
     }
     if (this.unavailable !== reason) this.events.logUnavailable(this.opts.logPath, reason, err);
