@@ -20,5 +20,5 @@ describe('startPrivateRabbit', () => {
     } finally {
       await r.stop();
     }
-  });
+  }, 150_000);
 });

@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from './index.js';
 
 const exec = promisify(execFile);
 
@@ -34,7 +35,9 @@ async function waitPort(port: number, open: boolean, timeoutMs: number): Promise
  */
 export async function startPrivateRabbit(): Promise<{ url: string; port: number; restart: () => Promise<void>; stop: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'terra-rabbit-'));
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  // Ports the OS just handed out (free now), not random ones that may collide with passive FTP ranges and the like.
+  const port = await freePort();
+  const distPort = await freePort();
   const node = `terra-${randomBytes(3).toString('hex')}@localhost`;
   for (const d of ['mnesia', 'log']) await mkdir(join(dir, d));
   await writeFile(join(dir, 'enabled_plugins'), '[].\n');
@@ -47,7 +50,7 @@ export async function startPrivateRabbit(): Promise<{ url: string; port: number;
     ...process.env,
     RABBITMQ_NODENAME: node,
     RABBITMQ_NODE_PORT: String(port),
-    RABBITMQ_DIST_PORT: String(port + 10_000),
+    RABBITMQ_DIST_PORT: String(distPort),
     RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
     RABBITMQ_LOG_BASE: join(dir, 'log'),
     RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
