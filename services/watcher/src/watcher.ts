@@ -89,7 +89,7 @@ export class Watcher {
     const ids = await this.deps.store.active();
     this.deps.telemetry.watching(ids.length);
     if (ids.length === 0) return false;
-    const records = new Map((await Promise.all(ids.map((id) => this.deps.store.get(id)))).filter((r) => r !== null).map((r) => [r.taskId, r]));
+    const records = new Map((await this.deps.store.statuses(ids)).map((r) => [r.taskId, r]));
     // Tasks found mid-completion after a restart are completed again first.
     for (const r of records.values()) if (r.state === 'completing') this.complete(r.taskId, r.outcome ?? 'FAILED', r.outcomeReason);
     const watching = [...records.values()].filter((r) => r.state === 'watching');

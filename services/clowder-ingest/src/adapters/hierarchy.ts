@@ -18,6 +18,14 @@ export interface HierarchyOptions {
  * lowest id, then records it. Concurrent handlers in one process share one
  * promise per name.
  */
+/** How to find, create, re-link and discard one named Clowder object. */
+interface EnsureOps {
+  find: () => Promise<string[]>;
+  create: () => Promise<string>;
+  relink?: (id: string) => Promise<void>;
+  discard?: (id: string) => Promise<void>;
+}
+
 export class Hierarchy {
   private readonly inflight = new Map<string, Promise<string>>();
   /** Converged ids never change, so they are kept in memory too. */
@@ -86,7 +94,7 @@ export class Hierarchy {
     scope: string,
     name: string,
     signal: AbortSignal | undefined,
-    ops: { find: () => Promise<string[]>; create: () => Promise<string>; relink?: (id: string) => Promise<void>; discard?: (id: string) => Promise<void> },
+    ops: EnsureOps,
   ): Promise<string> {
     const memo = `${kind}\u0000${scope}\u0000${name}`;
     const known = this.known.get(memo);
@@ -116,7 +124,7 @@ export class Hierarchy {
     scope: string,
     name: string,
     signal: AbortSignal | undefined,
-    ops: { find: () => Promise<string[]>; create: () => Promise<string>; relink?: (id: string) => Promise<void>; discard?: (id: string) => Promise<void> },
+    ops: EnsureOps,
   ): Promise<string> {
     const cached = await this.ledger.getId(kind, scope, name);
     if (cached) return cached;

@@ -92,7 +92,12 @@ export function event(code: string, description: string, details: string, isErro
 
 /** SUCCEEDED: completion_time set; is_ok and the nice_* fields become null (SDK fixture). */
 export function markSucceeded(doc: Task, nowMs: number): void {
-  doc.status = 'SUCCEEDED';
+  close(doc, 'SUCCEEDED', nowMs);
+}
+
+/** What every terminal status shares: completion time set, nothing pending, is_ok and the nice_* fields null. */
+function close(doc: Task, status: 'SUCCEEDED' | 'FAILED', nowMs: number): void {
+  doc.status = status;
   doc.completion_time = isoTime(nowMs);
   doc.subtasks_pending = 0;
   doc.subtasks_retrying = 0;
@@ -105,20 +110,12 @@ export function markSucceeded(doc: Task, nowMs: number): void {
 
 /** FAILED (canceled or expired): fatal_error from the fatal event; pending subtasks become canceled/expired. */
 export function markFailed(doc: Task, code: 'CANCELED' | 'EXPIRED', description: string, nowMs: number): void {
-  doc.status = 'FAILED';
-  doc.completion_time = isoTime(nowMs);
   doc.fatal_error = { code, description };
   // Retrying subtasks are a subset of the pending ones.
   const left = doc.subtasks_pending;
   if (code === 'CANCELED') doc.subtasks_canceled += left;
   else doc.subtasks_expired += left;
-  doc.subtasks_pending = 0;
-  doc.subtasks_retrying = 0;
-  doc.is_ok = null;
-  doc.nice_status = null;
-  doc.nice_status_short_description = null;
-  doc.nice_status_details = null;
-  doc.nice_status_expires_in = null;
+  close(doc, 'FAILED', nowMs);
 }
 
 export const isTerminal = (doc: Task): boolean => doc.status !== 'ACTIVE' && doc.status !== 'INACTIVE';

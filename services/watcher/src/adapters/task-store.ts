@@ -12,6 +12,11 @@ export type TaskState = 'watching' | 'completing' | 'closed';
 export const TASK_STATES: readonly TaskState[] = ['watching', 'completing', 'closed'];
 export type TaskOutcome = 'SUCCEEDED' | 'FAILED' | 'NOT_FOUND';
 
+/** What a poll cycle needs of a task: everything but its file manifest. */
+export type TaskStatus = Omit<TaskRecord, 'data' | 'registeredAt' | 'completedAt' | 'filesTransferred' | 'filesRequeued' | 'filesFailed'>;
+
+const STATUS_FIELDS = ['state', 'globusStatus', 'niceStatus', 'troubledSince', 'troubleReason', 'cancelledFor', 'outcome', 'outcomeReason'] as const;
+
 export interface TaskRecord {
   taskId: string;
   state: TaskState;
@@ -99,6 +104,29 @@ export class TaskStore {
       filesRequeued: Number(h['filesRequeued'] ?? 0),
       filesFailed: Number(h['filesFailed'] ?? 0),
     };
+  }
+
+  /**
+   * The status of many tasks in one pipeline, without their manifests (a
+   * manifest holds up to hundreds of files; a poll cycle needs none of them).
+   */
+  async statuses(ids: readonly string[]): Promise<TaskStatus[]> {
+    if (ids.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hmget(this.key(id), ...STATUS_FIELDS);
+    const res = (await pipe.exec()) ?? [];
+    const out: TaskStatus[] = [];
+    res.forEach(([err, v], i) => {
+      if (err) throw err;
+      const [state, globusStatus, niceStatus, troubledSince, troubleReason, cancelledFor, outcome, outcomeReason] = v as Array<string | null>;
+      if (!state) return;
+      out.push({
+        taskId: ids[i]!, state: state as TaskState, globusStatus: globusStatus || null, niceStatus: niceStatus || null,
+        troubledSince: troubledSince ? Number(troubledSince) : null, troubleReason: troubleReason || null, cancelledFor: cancelledFor || null,
+        outcome: (outcome as TaskOutcome) || null, outcomeReason: outcomeReason || null,
+      });
+    });
+    return out;
   }
 
   /** Records what the last poll saw (status, and since when the task is troubled). */
