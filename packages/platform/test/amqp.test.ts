@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { AmqpClient, DEAD_LETTER_HEADERS, PermanentError, TransientError, createRegistry } from '@terra-transfer/platform';
@@ -43,6 +44,35 @@ describe('AmqpClient against the real broker', () => {
     // The channel is still usable afterwards.
     await c.publish(uploaded(2));
     expect(await queueDepth(AMQP_URL, c.topology.queue('batcherUploads'))).toBe(1);
+  });
+
+  it('fails a publish whose confirm does not come in time, and fails the ones in flight on close', async () => {
+    // A TCP relay to the real broker that can stop passing the broker's frames (so its confirms never arrive).
+    const relay = await pausableRelay(new URL(AMQP_URL));
+    try {
+      const registry = createRegistry();
+      const url = new URL(AMQP_URL);
+      url.host = `127.0.0.1:${relay.port}`;
+      const c = client(prefix, { url: url.toString(), registry, publishTimeoutMs: 600 });
+      await c.start();
+      await c.publish(uploaded(1));
+      relay.holdBrokerFrames = true;
+      const t0 = Date.now();
+      await expect(c.publish(uploaded(2))).rejects.toMatchObject({ code: 'PUBLISH_TIMEOUT', retryable: true });
+      const took = Date.now() - t0;
+      expect(took).toBeGreaterThanOrEqual(550);
+      expect(took).toBeLessThan(600 + 1_000);
+      expect(await registry.metrics()).toMatch(/terra_transfer_messages_published_total\{routing_key="file.uploaded",outcome="failed"\} 1/);
+      // Still unconfirmed when the client closes: rejected, never left hanging.
+      // The broker does not answer the close handshake either: the client drops the socket after its bound.
+      const inFlight = c.publish(uploaded(3), { timeoutMs: 60_000 });
+      const c0 = Date.now();
+      await c.close(100);
+      expect(Date.now() - c0).toBeLessThan(5_000);
+      await expect(inFlight).rejects.toMatchObject({ code: expect.stringMatching(/^(BROKER_CLOSED|PUBLISH_NACKED)$/), retryable: true });
+    } finally {
+      relay.close();
+    }
   });
 
   it('dead-letters a message that keeps failing once the delivery limit is reached', async () => {
@@ -200,3 +230,34 @@ describe('graceful shutdown', () => {
     }
   });
 });
+
+/** A TCP relay to `target`; while `holdBrokerFrames` is set, bytes from the broker are held back (dropped). */
+async function pausableRelay(target: URL): Promise<{ port: number; holdBrokerFrames: boolean; close: () => void }> {
+  const sockets = new Set<Socket>();
+  const relay = {
+    port: 0,
+    holdBrokerFrames: false,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+  const server = createServer((client) => {
+    const broker = createConnection(Number(target.port || 5672), target.hostname);
+    sockets.add(client).add(broker);
+    client.on('data', (d) => broker.write(d));
+    broker.on('data', (d) => {
+      if (!relay.holdBrokerFrames) client.write(d);
+    });
+    for (const s of [client, broker]) {
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        client.destroy();
+        broker.destroy();
+      });
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  relay.port = (server.address() as { port: number }).port;
+  return relay;
+}

@@ -127,6 +127,8 @@ export class Tailer {
   }
 
   private async onLines(source: SourceView, lines: Line[]): Promise<void> {
+    // These lines are read: directory facts looked up from now on are newer than every one of them.
+    this.deps.resolver.beginBatch();
     for (const line of lines) {
       // Stopping: the rest stay unsettled, so the cursor ends before them and they are read again.
       if (this.stopping) return;

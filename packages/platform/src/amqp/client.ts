@@ -34,7 +34,18 @@ export const DEAD_LETTER_HEADERS = {
   at: 'x-terra-dead-lettered-at',
 } as const;
 
-const PUBLISH_SEQ = 'x-terra-publish-seq';
+/** How often overdue publisher confirms are looked for (a publish timeout fires at most this late). */
+const CONFIRM_SWEEP_MS = 250;
+
+/** How long close() waits for the broker's answer to connection.close before it drops the socket. */
+const CLOSE_HANDSHAKE_MS = 2_000;
+
+interface Unconfirmed {
+  deadline: number;
+  settled: boolean;
+  /** Settles it as failed (timed out, or the client closed). */
+  fail: (code: 'PUBLISH_TIMEOUT' | 'BROKER_CLOSED', why: string) => void;
+}
 
 /**
  * One broker connection per service: a confirm channel for publishing, one
@@ -52,6 +63,8 @@ export class AmqpClient {
   private readonly returned = new Set<string>();
   private readonly consumers = new Set<Consumer<MessageType>>();
   private waiters: Array<() => void> = [];
+  private readonly unconfirmed = new Set<Unconfirmed>();
+  private sweepTimer: NodeJS.Timeout | undefined;
   private seq = 0;
   private closing = false;
   private closed: Promise<void> | undefined;
@@ -104,9 +117,18 @@ export class AmqpClient {
    * PermanentError UNROUTABLE when no queue is bound (basic.return), and with a
    * TransientError when the broker nacks, the connection is down or the
    * confirm does not come in time: the caller must not count it as sent.
+   *
+   * The client owns `correlationId` on publish: it carries the publish
+   * sequence (`<pid>-<n>`) that matches a basic.return to its publish.
    */
-  async publishRaw(exchange: string, routingKey: string, body: Buffer, props: Options.Publish = {}, opts: { timeoutMs?: number } = {}): Promise<void> {
+  publishRaw(exchange: string, routingKey: string, body: Buffer, props: Options.Publish = {}, opts: { timeoutMs?: number } = {}): Promise<void> {
     const deadline = Date.now() + (opts.timeoutMs ?? this.opts.publishTimeoutMs);
+    // The common case (connected, write buffer not full) without an await in between.
+    if (this.publisher && !this.drained) return this.send(this.publisher, exchange, routingKey, body, props, deadline);
+    return this.publishWhenReady(exchange, routingKey, body, props, deadline);
+  }
+
+  private async publishWhenReady(exchange: string, routingKey: string, body: Buffer, props: Options.Publish, deadline: number): Promise<void> {
     for (;;) {
       const ch = await this.waitConnected(deadline - Date.now());
       if (this.drained) {
@@ -114,39 +136,58 @@ export class AmqpClient {
         if (Date.now() >= deadline) throw new TransientError('PUBLISH_TIMEOUT', `publish to ${routingKey}: write buffer did not drain in time`);
         continue;
       }
-      const seq = `${process.pid}-${++this.seq}`;
-      const headers = { ...(props.headers as Record<string, unknown> | undefined), [PUBLISH_SEQ]: seq };
-      await new Promise<void>((resolve, reject) => {
-        let settled = false;
-        const timer = setTimeout(() => {
-          settled = true;
+      return this.send(ch, exchange, routingKey, body, props, deadline);
+    }
+  }
+
+  private send(ch: ConfirmChannel, exchange: string, routingKey: string, body: Buffer, props: Options.Publish, deadline: number): Promise<void> {
+    const seq = `${process.pid}-${++this.seq}`;
+    return new Promise<void>((resolve, reject) => {
+      const pending: Unconfirmed = {
+        deadline,
+        settled: false,
+        fail: (code, why) => {
+          pending.settled = true;
           this.telemetry.published(routingKey, 'failed');
-          reject(new TransientError('PUBLISH_TIMEOUT', `publish to ${routingKey}: no confirm within the timeout`));
-        }, Math.max(1, deadline - Date.now()));
-        const onConfirm = (err: unknown) => {
-          const wasReturned = this.returned.delete(seq);
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          if (wasReturned) {
-            this.telemetry.published(routingKey, 'unroutable');
-            reject(new PermanentError('UNROUTABLE', `no queue is bound to ${exchange} for routing key ${routingKey}`));
-          } else if (err) {
-            this.telemetry.published(routingKey, 'nacked');
-            reject(new TransientError('PUBLISH_NACKED', `broker did not confirm the publish to ${routingKey}: ${String(err)}`));
-          } else {
-            this.telemetry.published(routingKey, 'confirmed');
-            resolve();
-          }
-        };
-        try {
-          const ok = ch.publish(exchange, routingKey, body, { ...props, headers, persistent: true, mandatory: true }, onConfirm);
-          if (!ok) this.drained ??= new Promise<void>((r) => ch.once('drain', () => { this.drained = undefined; r(); }));
-        } catch (err) {
-          onConfirm(err);
+          reject(new TransientError(code, `publish to ${routingKey}: ${why}`));
+        },
+      };
+      const onConfirm = (err: unknown) => {
+        const wasReturned = this.returned.delete(seq);
+        if (pending.settled) return;
+        pending.settled = true;
+        this.unconfirmed.delete(pending);
+        if (wasReturned) {
+          this.telemetry.published(routingKey, 'unroutable');
+          reject(new PermanentError('UNROUTABLE', `no queue is bound to ${exchange} for routing key ${routingKey}`));
+        } else if (err) {
+          this.telemetry.published(routingKey, 'nacked');
+          reject(new TransientError('PUBLISH_NACKED', `broker did not confirm the publish to ${routingKey}: ${String(err)}`));
+        } else {
+          this.telemetry.published(routingKey, 'confirmed');
+          resolve();
         }
-      });
-      return;
+      };
+      this.unconfirmed.add(pending);
+      this.sweepTimer ??= setInterval(() => this.sweepUnconfirmed(), CONFIRM_SWEEP_MS).unref();
+      try {
+        const ok = ch.publish(exchange, routingKey, body, { ...props, correlationId: seq, persistent: true, mandatory: true }, onConfirm);
+        if (!ok) this.drained ??= new Promise<void>((r) => ch.once('drain', () => { this.drained = undefined; r(); }));
+      } catch (err) {
+        onConfirm(err);
+      }
+    });
+  }
+
+  /** Fails the publishes whose confirm is overdue (one timer for all of them, not one per publish), or all of them. */
+  private sweepUnconfirmed(all = false): void {
+    const now = Date.now();
+    for (const p of this.unconfirmed) {
+      if (!all && p.deadline > now) continue;
+      this.unconfirmed.delete(p);
+      if (p.settled) continue;
+      if (all) p.fail('BROKER_CLOSED', 'the AMQP client closed before the broker confirmed it');
+      else p.fail('PUBLISH_TIMEOUT', 'no confirm within the timeout');
     }
   }
 
@@ -173,8 +214,10 @@ export class AmqpClient {
       this.conn = undefined;
       this.publisher = undefined;
       for (const w of this.waiters.splice(0)) w();
-      if (conn) await conn.close().catch(() => undefined);
+      if (conn) await closeWithin(conn, CLOSE_HANDSHAKE_MS);
       await this.loop?.catch(() => undefined);
+      if (this.sweepTimer) clearInterval(this.sweepTimer);
+      this.sweepUnconfirmed(true);
     })();
     return this.closed;
   }
@@ -216,7 +259,7 @@ export class AmqpClient {
         const pub = await conn.createConfirmChannel();
         pub.on('error', () => undefined);
         pub.on('return', (msg) => {
-          const seq = msg.properties.headers?.[PUBLISH_SEQ];
+          const seq: unknown = msg.properties.correlationId;
           if (typeof seq === 'string') this.returned.add(seq);
         });
         const lost = new Promise<string>((resolve) => {
@@ -292,6 +335,24 @@ export class AmqpClient {
     }
     await ch.close();
   }
+}
+
+/**
+ * Closes the connection with the broker's handshake, or, when the broker does
+ * not answer within `ms`, by dropping the socket: a broker that stopped
+ * answering must not hold a shutdown.
+ */
+async function closeWithin(conn: ChannelModel, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const answered = await Promise.race([
+    conn.close().then(() => true, () => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  // With an error: amqplib learns of a socket's end only through 'error' or 'end'.
+  if (!answered) (conn.connection as unknown as { stream?: { destroy(err: Error): void } }).stream?.destroy(new Error(`the broker did not answer connection.close within ${ms} ms`));
 }
 
 /** Heartbeats detect a dead peer; amqplib takes them from the URL. */

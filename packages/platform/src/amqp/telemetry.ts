@@ -11,6 +11,7 @@ export function amqpTelemetry(logger: Logger, registry: Registry) {
   const handlerSeconds = histogram(registry, 'terra_transfer_message_handler_duration_seconds', 'Time a handler took per delivery', ['queue']);
   const channelReopens = counter(registry, 'terra_transfer_amqp_channel_reopens_total', 'Consumer channels the broker closed while the connection lived, reopened', ['queue']);
   const log = logger.child({ component: 'amqp' });
+  const publishedBy = new Map<string, ReturnType<typeof published.labels>>();
   connected.set(0);
 
   return {
@@ -30,7 +31,11 @@ export function amqpTelemetry(logger: Logger, registry: Registry) {
       log.warn({ reason }, 'broker blocked the connection (resource alarm); publishes wait');
     },
     published(routingKey: string, outcome: 'confirmed' | 'nacked' | 'unroutable' | 'failed') {
-      published.inc({ routing_key: routingKey, outcome });
+      // One labelled child per (key, outcome): this runs once per publish.
+      const key = `${routingKey}\u0000${outcome}`;
+      let child = publishedBy.get(key);
+      if (!child) publishedBy.set(key, (child = published.labels({ routing_key: routingKey, outcome })));
+      child.inc();
       if (outcome !== 'confirmed') log.warn({ routingKey, outcome }, 'publish not confirmed');
     },
     handled(queue: string, seconds: number) {

@@ -1,4 +1,4 @@
-import { readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { hasWildcards, loggedNameMatches, lossyKey, mapLoggedPath, type PathMapping } from '../core/lossy-name.js';
 
 /**
@@ -11,10 +11,16 @@ import { hasWildcards, loggedNameMatches, lossyKey, mapLoggedPath, type PathMapp
  * guessed. The found file's real path (symlinks resolved) must still be under
  * the cache root.
  *
+ * Directory facts (the walk to a parent directory, a listing, a real path) are looked up again at
+ * most once per batch (`beginBatch`, and at least every `maxFactAgeMs`): the
+ * caller starts a batch after reading its lines, so every line of the batch
+ * was written (its upload completed) before the facts used for it were
+ * taken. The file itself is looked at (lstat) on every line, so a file
+ * deleted or replaced by a symlink is never missed; a symlink is resolved
+ * whole and checked against the root.
+ *
  * Synchronous on purpose: a few stat/readdir calls on local disk per line are
- * cheaper than the thread-pool round trips of the async API, and directory
- * listings are cached, checked against the directory's mtime and ctime on
- * every use (never guessed from a stale listing).
+ * cheaper than the thread-pool round trips of the async API.
  */
 export type Resolution =
   | { kind: 'found'; path: string; relPath: string; stats: Stats }
@@ -22,107 +28,199 @@ export type Resolution =
   | { kind: 'ambiguous'; matches: string[] }
   | { kind: 'rejected'; reason: 'outside_ftp_root' | 'escapes_root' | 'empty' | 'outside_cache_root' | 'not_a_file' };
 
-interface Listing {
+interface DirFacts {
+  epoch: number;
   mtimeMs: number;
   ctimeMs: number;
-  /** Entries by lossy key: the only names a logged component can match (see lossyKey). */
-  byKey: Map<string, Buffer[]>;
+  /**
+   * Entry names (bytes as latin1 strings: compact, and every byte kept) by
+   * lossy key, the only names a logged component can match (see lossyKey);
+   * read on first need.
+   */
+  byKey: Map<string, string | string[]> | undefined;
+  names: number;
+  /** The directory's real path; undefined until asked, null when it cannot be resolved. */
+  real: string | null | undefined;
+}
+
+const SLASH = Buffer.from('/');
+
+/** The byte path of entry `name` (bytes as a latin1 string) of directory `dir`. */
+function child(dir: Buffer, name: string): Buffer {
+  return Buffer.concat([dir, SLASH, Buffer.from(name, 'latin1')]);
 }
 
 export class Resolver {
   private readonly root: string;
   private readonly rootBytes: Buffer;
-  private readonly listings = new Map<string, Listing>();
+  private readonly dirs = new Map<string, DirFacts>();
+  private names = 0;
+  /** This batch's walks: the directories a mapped parent path (components joined by `/`) can name. */
+  private walks = new Map<string, Buffer[]>();
+  private epoch = 0;
+  private epochAt = Date.now();
 
   constructor(
     cacheRoot: string,
     private readonly mapping: PathMapping,
-    private readonly maxListings = 2048,
+    private readonly maxDirs = 2048,
+    private readonly maxFactAgeMs = 1000,
+    /** Listed names kept over all directories (memory stays bounded whatever the cache holds). */
+    private readonly maxNames = 200_000,
   ) {
     this.root = realpathSync(cacheRoot);
     this.rootBytes = Buffer.from(this.root);
   }
 
+  /** Starts a batch: call it after reading the lines it is for. Facts from earlier batches are checked again before use. */
+  beginBatch(): void {
+    this.epoch++;
+    this.epochAt = Date.now();
+    this.walks = new Map();
+  }
+
   resolve(loggedName: string, username: string): Resolution {
+    if (Date.now() - this.epochAt > this.maxFactAgeMs) this.beginBatch();
     const mapped = mapLoggedPath(loggedName, username, this.mapping);
     if (!mapped.ok) return { kind: 'rejected', reason: mapped.reason };
-    // Candidate directories (as byte paths), narrowed one component at a time.
-    let dirs: Buffer[] = [this.rootBytes];
     const comps = mapped.components;
-    for (let i = 0; i < comps.length; i++) {
-      const comp = comps[i]!;
-      const next: Buffer[] = [];
-      for (const dir of dirs) {
-        if (!hasWildcards(comp)) {
-          next.push(join(dir, Buffer.from(comp, 'latin1')));
-          continue;
-        }
-        const listing = this.list(dir);
-        if (!listing) continue;
-        for (const name of listing.byKey.get(lossyKey(comp)) ?? []) if (loggedNameMatches(comp, name)) next.push(join(dir, name));
-      }
-      dirs = next;
-      if (dirs.length === 0) return { kind: 'gone' };
+    const last = comps.length - 1;
+    // Candidate parent directories (as byte paths), narrowed one component at a time; once per batch.
+    const walkKey = comps.slice(0, last).join('/');
+    let dirs = this.walks.get(walkKey);
+    if (!dirs) {
+      dirs = [this.rootBytes];
+      for (let i = 0; i < last && dirs.length > 0; i++) dirs = this.step(dirs, comps[i]!);
+      if (this.walks.size < this.maxDirs) this.walks.set(walkKey, dirs);
     }
-    const files: Array<{ path: Buffer; stats: Stats }> = [];
+    if (dirs.length === 0) return { kind: 'gone' };
+    const leaf = comps[last]!;
+    const files: Array<{ dir: Buffer; name: string; stats: Stats }> = [];
     let notFile = false;
-    for (const p of dirs) {
-      let st: Stats;
-      try {
-        st = statSync(p);
-      } catch {
-        continue;
+    for (const dir of dirs) {
+      for (const name of this.candidates(dir, leaf)) {
+        const st = lstatSync(child(dir, name), { throwIfNoEntry: false });
+        if (!st) continue;
+        if (st.isFile() || st.isSymbolicLink()) files.push({ dir, name, stats: st });
+        else notFile = true;
       }
-      if (st.isFile()) files.push({ path: p, stats: st });
-      else notFile = true;
     }
     if (files.length === 0) return notFile ? { kind: 'rejected', reason: 'not_a_file' } : { kind: 'gone' };
-    if (files.length > 1) return { kind: 'ambiguous', matches: files.map((f) => f.path.toString('utf8')) };
-    const { path, stats } = files[0]!;
+    if (files.length > 1) return { kind: 'ambiguous', matches: files.map((f) => child(f.dir, f.name).toString('utf8')) };
+    const { dir, name } = files[0]!;
+    let { stats } = files[0]!;
     let real: string;
-    try {
-      real = realpathSync.native(path as unknown as string);
-    } catch {
-      return { kind: 'gone' };
+    if (stats.isSymbolicLink()) {
+      // A link: resolve it whole, then it must still be a regular file under the root.
+      const full = child(dir, name);
+      try {
+        real = realpathSync.native(full as unknown as string);
+        stats = statSync(real);
+      } catch {
+        return { kind: 'gone' };
+      }
+      if (!stats.isFile()) return { kind: 'rejected', reason: 'not_a_file' };
+    } else {
+      const realDir = this.realDir(dir);
+      if (realDir === null) return { kind: 'gone' };
+      real = `${realDir}/${Buffer.from(name, 'latin1').toString('utf8')}`;
     }
     if (!real.startsWith(`${this.root}/`)) return { kind: 'rejected', reason: 'outside_cache_root' };
     return { kind: 'found', path: real, relPath: real.slice(this.root.length + 1), stats };
   }
 
-  /** Entries of a directory, from the cache while the directory is unchanged. */
-  private list(dir: Buffer): Listing | undefined {
+  /** The directories a logged component can name under each of `dirs`. */
+  private step(dirs: Buffer[], comp: string): Buffer[] {
+    const next: Buffer[] = [];
+    for (const dir of dirs) for (const name of this.candidates(dir, comp)) next.push(child(dir, name));
+    return next;
+  }
+
+  /** The entries of `dir` a logged component can stand for: itself when it has no wildcard, else the listing's matches. */
+  private candidates(dir: Buffer, comp: string): string[] {
+    if (!hasWildcards(comp)) return [comp];
+    const byKey = this.listing(dir);
+    if (!byKey) return [];
+    const entry = byKey.get(lossyKey(comp));
+    if (entry === undefined) return [];
+    if (typeof entry === 'string') return loggedNameMatches(comp, entry) ? [entry] : [];
+    return entry.filter((name) => loggedNameMatches(comp, name));
+  }
+
+  /** Facts about a directory, checked (stat) at most once per batch; undefined when it is not a directory now. */
+  private facts(dir: Buffer): DirFacts | undefined {
     const key = dir.toString('latin1');
-    let st;
-    try {
-      // Number stats (sub-microsecond resolution as doubles): cheaper than bigint ones on every line.
-      st = statSync(dir);
-    } catch {
-      this.listings.delete(key);
+    const cached = this.dirs.get(key);
+    if (cached && cached.epoch === this.epoch) return cached;
+    // Number stats (sub-microsecond resolution as doubles): cheaper than bigint ones.
+    const st = statSync(dir, { throwIfNoEntry: false });
+    if (!st || !st.isDirectory()) {
+      if (cached) this.forget(key, cached);
       return undefined;
     }
-    if (!st.isDirectory()) return undefined;
-    const cached = this.listings.get(key);
-    if (cached && cached.mtimeMs === st.mtimeMs && cached.ctimeMs === st.ctimeMs) return cached;
-    let names: Buffer[];
+    if (cached && cached.mtimeMs === st.mtimeMs && cached.ctimeMs === st.ctimeMs) {
+      cached.epoch = this.epoch;
+      // Entries unchanged, but a directory above may have been moved or replaced: resolve again when asked.
+      cached.real = undefined;
+      return cached;
+    }
+    const facts: DirFacts = { epoch: this.epoch, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, byKey: undefined, names: 0, real: undefined };
+    if (cached) this.forget(key, cached);
+    this.dirs.set(key, facts);
+    this.evict();
+    return facts;
+  }
+
+  /** Entries of a directory by lossy key, from the cache while the directory is unchanged. */
+  private listing(dir: Buffer): Map<string, string | string[]> | undefined {
+    const f = this.facts(dir);
+    if (!f) return undefined;
+    if (f.byKey) return f.byKey;
+    let names: string[];
     try {
-      names = readdirSync(dir, { encoding: 'buffer' });
+      names = readdirSync(dir, { encoding: 'latin1' });
     } catch {
       return undefined;
     }
-    const byKey = new Map<string, Buffer[]>();
+    const byKey = new Map<string, string | string[]>();
     for (const name of names) {
       const k = lossyKey(name);
-      const list = byKey.get(k);
-      if (list) list.push(name);
-      else byKey.set(k, [name]);
+      const entry = byKey.get(k);
+      if (entry === undefined) byKey.set(k, name);
+      else if (typeof entry === 'string') byKey.set(k, [entry, name]);
+      else entry.push(name);
     }
-    const listing = { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, byKey };
-    if (this.listings.size >= this.maxListings) this.listings.delete(this.listings.keys().next().value!);
-    this.listings.set(key, listing);
-    return listing;
+    f.byKey = byKey;
+    f.names = names.length;
+    this.names += names.length;
+    this.evict(f);
+    return byKey;
   }
-}
 
-function join(dir: Buffer, name: Buffer): Buffer {
-  return Buffer.concat([dir, Buffer.from('/'), name]);
+  /** Drops the oldest directories beyond the bounds (never `keep`, the one in use). */
+  private evict(keep?: DirFacts): void {
+    for (const [key, f] of this.dirs) {
+      if (this.dirs.size <= this.maxDirs && this.names <= this.maxNames) return;
+      if (f !== keep) this.forget(key, f);
+    }
+  }
+
+  private forget(key: string, f: DirFacts): void {
+    this.dirs.delete(key);
+    this.names -= f.names;
+  }
+
+  /** A directory's real path (symlinks resolved), once per batch; null when it is gone. */
+  private realDir(dir: Buffer): string | null {
+    const f = this.facts(dir);
+    if (!f) return null;
+    if (f.real === undefined) {
+      try {
+        f.real = realpathSync.native(dir as unknown as string);
+      } catch {
+        f.real = null;
+      }
+    }
+    return f.real;
+  }
 }

@@ -24,12 +24,12 @@ export function hasWildcards(component: string): boolean {
   return component.includes('_') || component.includes('?');
 }
 
-/** True when the real name `name` (raw bytes) could have been logged as `logged` (latin1). */
-export function loggedNameMatches(logged: string, name: Uint8Array): boolean {
+/** True when the real name `name` (raw bytes, or bytes as a latin1 string) could have been logged as `logged` (latin1). */
+export function loggedNameMatches(logged: string, name: Uint8Array | string): boolean {
   if (name.length !== logged.length) return false;
   for (let i = 0; i < name.length; i++) {
     const l = logged.charCodeAt(i);
-    const b = name[i]!;
+    const b = typeof name === 'string' ? name.charCodeAt(i) : name[i]!;
     if (l === b) continue;
     if (l === 0x5f ? !underscoreMatches(b) : l === 0x3f ? !questionMatches(b) : true) return false;
   }
@@ -44,14 +44,13 @@ export function loggedNameMatches(logged: string, name: Uint8Array): boolean {
  * instead of scanning every entry.
  */
 export function lossyKey(name: Uint8Array | string): string {
-  const n = name.length;
-  let out = '';
-  for (let i = 0; i < n; i++) {
-    const b = typeof name === 'string' ? name.charCodeAt(i) : name[i]!;
-    out += b === 0x20 || b === 0x5f || b === 0x3f || b < 0x20 || b >= 0x7f ? '*' : String.fromCharCode(b);
-  }
-  return out;
+  const s = typeof name === 'string' ? name : Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString('latin1');
+  // One flat string (a Map key that stays small), not one concatenation per byte.
+  return s.replace(REPLACEABLE, '*');
 }
+
+/** Bytes a writer may have replaced, or may have written in place of another: space, `_`, `?`, control and non-ASCII. */
+const REPLACEABLE = /[\x00-\x20?_\x7f-\uffff]/g;
 
 export interface PathMapping {
   /** Prefix of logged paths that stands for the cache root (usually `/`: vsftpd logs chroot-relative paths). */

@@ -47,15 +47,33 @@ const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4,
 const DAYS = new Set(['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']);
 
 const SP = 32;
-const fail = (reason: ParseFailure): ParseResult => ({ ok: false, reason });
+const FAILURES: Record<ParseFailure, ParseResult> = {
+  empty: Object.freeze({ ok: false, reason: 'empty' }),
+  bad_time: Object.freeze({ ok: false, reason: 'bad_time' }),
+  bad_field: Object.freeze({ ok: false, reason: 'bad_field' }),
+  too_few_fields: Object.freeze({ ok: false, reason: 'too_few_fields' }),
+};
+const fail = (reason: ParseFailure): ParseResult => FAILURES[reason];
+
+/** A three-letter name as one number (for lookups without slicing the line). */
+const code3 = (s: string, at: number) => (s.charCodeAt(at) << 16) | (s.charCodeAt(at + 1) << 8) | s.charCodeAt(at + 2);
+const DAY_CODES = new Set([...DAYS].map((d) => code3(d, 0)));
+const MONTH_CODES = new Map(Object.entries(MONTHS).map(([m, i]) => [code3(m, 0), i]));
 
 function isDigits(s: string): boolean {
-  if (s.length === 0 || s.length > 15) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
+  return digitsValue(s, 0, s.length) >= 0;
+}
+
+/** The value of s[from, to) when it is 1 to 15 ASCII digits, else -1. */
+function digitsValue(s: string, from: number, to: number): number {
+  if (to <= from || to - from > 15) return -1;
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
   }
-  return true;
+  return v;
 }
 
 function twoDigits(s: string, at: number): number {
@@ -78,8 +96,8 @@ function digit(s: string, at: number): number {
 
 /** Time from fixed positions of a ctime layout; -1 when invalid. */
 function fixedTime(s: string): number {
-  if (!DAYS.has(s.slice(0, 3))) return -1;
-  const month = MONTHS[s.slice(4, 7)];
+  if (!DAY_CODES.has(code3(s, 0))) return -1;
+  const month = MONTH_CODES.get(code3(s, 4));
   if (month === undefined) return -1;
   const d1 = s.charCodeAt(8) === SP ? 0 : digit(s, 8);
   const d2 = digit(s, 9);
@@ -116,27 +134,32 @@ function tokenTime(wd: string, mon: string, day: string, hms: string, year: stri
   return Date.UTC(y, month, d, h, mi, sec);
 }
 
-interface Middle {
-  filename: string;
-  type: string;
-  action: string;
-  dir: string;
-  mode: string;
-  username: string;
-}
+/*
+ * Field boundaries as [start, end) offsets into the line, in scratch arrays
+ * reused by every call (parsing is synchronous, so no call sees another's):
+ * the line is sliced only for the fields the record keeps.
+ */
+/** The 8 fields read from the left: weekday, month, day, time, year, seconds, host, bytes. */
+const LEFT = new Int32Array(16);
+/** The 4 fields read from the right: status, auth user id, auth method, service. */
+const RIGHT = new Int32Array(8);
+/** The middle: filename end, type, action start and end, direction, mode, username start and end. */
+const MID = new Int32Array(8);
 
-function isTokenAt(s: string, at: number, end: number, allowed: string): number {
-  // Returns the index just after a one-char token from `allowed` followed by a space, or -1.
+function isTokenAt(s: string, at: number, end: number, a: number, b: number, c = -1): number {
+  // Returns the index just after a one-char token (a, b or c) followed by a space, or -1.
   if (at + 1 >= end) return -1;
-  return allowed.includes(s[at]!) && s.charCodeAt(at + 1) === SP ? at + 2 : -1;
+  const ch = s.charCodeAt(at);
+  return (ch === a || ch === b || ch === c) && s.charCodeAt(at + 1) === SP ? at + 2 : -1;
 }
 
-function splitMiddle(s: string, from: number, to: number): Middle | undefined {
+/** Finds "filename type action direction mode username" in s[from, to); fills MID. */
+function splitMiddle(s: string, from: number, to: number): boolean {
   let sp = s.indexOf(' ', from);
   while (sp !== -1 && sp < to) {
     let p = sp;
     while (p < to && s.charCodeAt(p) === SP) p++;
-    const afterType = isTokenAt(s, p, to, 'ab');
+    const afterType = isTokenAt(s, p, to, 97, 98); // a b
     if (afterType !== -1) {
       let q = afterType;
       while (q < to && s.charCodeAt(q) === SP) q++;
@@ -144,25 +167,36 @@ function splitMiddle(s: string, from: number, to: number): Middle | undefined {
       if (flagEnd !== -1 && flagEnd < to && flagEnd - q >= 1 && flagEnd - q <= 8) {
         let r = flagEnd;
         while (r < to && s.charCodeAt(r) === SP) r++;
-        const afterDir = isTokenAt(s, r, to, 'oid');
+        const afterDir = isTokenAt(s, r, to, 111, 105, 100); // o i d
         if (afterDir !== -1) {
           let t = afterDir;
           while (t < to && s.charCodeAt(t) === SP) t++;
+          const m = s.charCodeAt(t);
           // The access mode is followed by a space and the username (possibly empty: then `to` is right there).
-          if (t < to && 'agr'.includes(s[t]!) && (t + 1 === to || s.charCodeAt(t + 1) === SP)) {
+          if (t < to && (m === 97 || m === 103 || m === 114) && (t + 1 === to || s.charCodeAt(t + 1) === SP)) {
             let u = t + 1;
             while (u < to && s.charCodeAt(u) === SP) u++;
             let ue = to;
             while (ue > u && s.charCodeAt(ue - 1) === SP) ue--;
-            return { filename: s.slice(from, sp), type: s[p]!, action: s.slice(q, flagEnd), dir: s[r]!, mode: s[t]!, username: s.slice(u, ue) };
+            MID[0] = sp;
+            MID[1] = p;
+            MID[2] = q;
+            MID[3] = flagEnd;
+            MID[4] = r;
+            MID[5] = t;
+            MID[6] = u;
+            MID[7] = ue;
+            return true;
           }
         }
       }
     }
     sp = s.indexOf(' ', p);
   }
-  return undefined;
+  return false;
 }
+
+const field = (s: string, a: Int32Array, i: number) => s.slice(a[2 * i]!, a[2 * i + 1]!);
 
 /**
  * Parses one line (without its newline; a trailing `\r` is tolerated).
@@ -179,30 +213,31 @@ export function parseXferlog(input: string): ParseResult {
   // day padded with a space or a zero): fixed positions, no slicing. Anything
   // else (runs of spaces, odd padding) goes through the tokenizer below.
   let wallMs = -1;
-  const left: string[] = [];
+  let n = 0;
   if (pos === 0 && end > 25 && input.charCodeAt(3) === SP && input.charCodeAt(7) === SP && input.charCodeAt(10) === SP && input.charCodeAt(19) === SP && input.charCodeAt(24) === SP && input.charCodeAt(25) !== SP) {
     wallMs = fixedTime(input);
     if (wallMs < 0) return fail('bad_time');
     pos = 24;
-    left.push('', '', '', '', '');
+    n = 5;
   }
-  while (left.length < 8) {
+  for (; n < 8; n++) {
     while (pos < end && input.charCodeAt(pos) === SP) pos++;
     if (pos >= end) return fail('too_few_fields');
     const sp = input.indexOf(' ', pos);
     const stop = sp === -1 || sp > end ? end : sp;
-    left.push(input.slice(pos, stop));
+    LEFT[2 * n] = pos;
+    LEFT[2 * n + 1] = stop;
     pos = stop;
   }
   // Right: status, auth user id, auth method, service (read backwards).
-  const right: string[] = [];
   let rpos = end;
-  while (right.length < 4) {
+  for (let k = 0; k < 4; k++) {
     while (rpos > pos && input.charCodeAt(rpos - 1) === SP) rpos--;
     if (rpos <= pos) return fail('too_few_fields');
     const sp = input.lastIndexOf(' ', rpos - 1);
     const start = sp < pos ? pos : sp + 1;
-    right.push(input.slice(start, rpos));
+    RIGHT[2 * k] = start;
+    RIGHT[2 * k + 1] = rpos;
     rpos = start;
   }
   // Middle: "filename type action direction mode username". The first place
@@ -210,39 +245,42 @@ export function parseXferlog(input: string): ParseResult {
   // filename with spaces from some other writer still parses); the rest, up
   // to the right fields, is the username (which may hold spaces).
   while (pos < rpos && input.charCodeAt(pos) === SP) pos++;
-  const mid = splitMiddle(input, pos, rpos);
-  if (!mid) return fail('too_few_fields');
-  const { filename, type, action, dir, mode, username } = mid;
-  const [wd, mon, day, hms, year, xt, host, size] = left as [string, string, string, string, string, string, string, string];
+  const filenameStart = pos;
+  if (!splitMiddle(input, filenameStart, rpos)) return fail('too_few_fields');
   if (wallMs < 0) {
-    wallMs = tokenTime(wd, mon, day, hms, year);
+    wallMs = tokenTime(field(input, LEFT, 0), field(input, LEFT, 1), field(input, LEFT, 2), field(input, LEFT, 3), field(input, LEFT, 4));
     if (wallMs < 0) return fail('bad_time');
   }
 
-  if (!isDigits(xt) || !isDigits(size)) return fail('bad_field');
-  if (host.length === 0 || host.length > 64) return fail('bad_field');
+  const xt = digitsValue(input, LEFT[10]!, LEFT[11]!);
+  const size = digitsValue(input, LEFT[14]!, LEFT[15]!);
+  if (xt < 0 || size < 0) return fail('bad_field');
+  const hostLength = LEFT[13]! - LEFT[12]!;
+  if (hostLength === 0 || hostLength > 64) return fail('bad_field');
 
-  const [status, authUser, authMethod, service] = right as [string, string, string, string];
-  if (status !== 'c' && status !== 'i') return fail('bad_field');
-  if (authMethod !== '0' && authMethod !== '1') return fail('bad_field');
+  // Status and auth method are single characters.
+  const status = RIGHT[1]! - RIGHT[0]! === 1 ? input.charCodeAt(RIGHT[0]!) : 0;
+  if (status !== 99 && status !== 105) return fail('bad_field'); // c i
+  const authMethod = RIGHT[5]! - RIGHT[4]! === 1 ? input.charCodeAt(RIGHT[4]!) : 0;
+  if (authMethod !== 48 && authMethod !== 49) return fail('bad_field'); // 0 1
 
   return {
     ok: true,
     record: {
       wallMs,
-      transferSeconds: Number(xt),
-      remoteHost: host,
-      bytes: Number(size),
-      filename,
-      transferType: type as 'a' | 'b',
-      actionFlag: action,
-      direction: dir as Direction,
-      accessMode: mode as 'a' | 'g' | 'r',
-      username,
-      service,
-      authMethod,
-      authUserId: authUser,
-      completion: status,
+      transferSeconds: xt,
+      remoteHost: field(input, LEFT, 6),
+      bytes: size,
+      filename: input.slice(filenameStart, MID[0]!),
+      transferType: input[MID[1]!] as 'a' | 'b',
+      actionFlag: input.slice(MID[2]!, MID[3]!),
+      direction: input[MID[4]!] as Direction,
+      accessMode: input[MID[5]!] as 'a' | 'g' | 'r',
+      username: input.slice(MID[6]!, MID[7]!),
+      service: field(input, RIGHT, 3),
+      authMethod: authMethod === 48 ? '0' : '1',
+      authUserId: field(input, RIGHT, 1),
+      completion: status === 99 ? 'c' : 'i',
     },
   };
 }
