@@ -73,7 +73,8 @@ export function collectionChain(info: SensorInfo): string[] {
 
 /** True when any path component is hidden (starts with a dot). */
 export function isHidden(relPath: string): boolean {
-  return relPath.split('/').some((p) => p.startsWith('.'));
+  // A component starts with a dot: at the start, or right after a slash.
+  return relPath.startsWith('.') || relPath.includes('/.');
 }
 
 /**

@@ -41,6 +41,8 @@ describe('whitelist and hidden files', () => {
     expect(isHidden('a/.b/c')).toBe(true);
     expect(isHidden('a/b/.c.swp')).toBe(true);
     expect(isHidden('a/b/c.d')).toBe(false);
+    expect(isHidden('.hidden/x')).toBe(true);
+    expect(isHidden('a/b./c')).toBe(false);
   });
 });
 

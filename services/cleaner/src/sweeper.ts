@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createEvent } from '@terra-transfer/contracts';
-import type { FileLedger, VersionRecord } from '@terra-transfer/ledger';
+import type { ClaimFile, FileLedger, VersionRecord } from '@terra-transfer/ledger';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@terra-transfer/platform';
 import { joinPath, sensorOf } from '@terra-transfer/site-layout';
@@ -168,34 +168,69 @@ export class Sweeper {
       }, () => undefined);
     }, Math.max(500, Math.floor(opts.lockTtlMs / 3)));
 
+    // Publishes in flight, and ledger writes of confirmed sends (batched: one script call per NOTE_BATCH files).
     const inflight = new Set<Promise<void>>();
     let publishError: unknown;
+    let notes: ClaimFile[] = [];
+    const track = (p: Promise<void>) => {
+      const finished = () => {
+        inflight.delete(t);
+        const waiters = slotWaiters;
+        slotWaiters = [];
+        for (const w of waiters) w();
+      };
+      const t: Promise<void> = p.then(finished, (err: unknown) => {
+        publishError ??= err;
+        finished();
+      });
+      inflight.add(t);
+    };
+    let slotWaiters: Array<() => void> = [];
+    /** Resolves when a publish or ledger write in flight finishes. */
+    const slotFreed = () => new Promise<void>((r) => slotWaiters.push(r));
+    const flushNotes = () => {
+      if (notes.length === 0) return;
+      const batch = notes;
+      notes = [];
+      track(deps.ledger.notePendingMany(batch).then(() => undefined));
+    };
     const send = (f: WalkedFile) => {
       const path = joinPath(opts.cacheRoot, f.rel);
       // The raw lstat value, as the log-tailer publishes it, so both sources name a version alike.
       const mtimeMs = f.mtimeMs;
       const uploadId = sweepUploadId(path, f.size, mtimeMs);
       const sensor = sensorOf(f.rel);
-      const p = (async () => {
-        await deps.publish(createEvent('file.uploaded', uploadId, { site: opts.site, sensor, path, size: f.size, mtimeMs, ftpTime: null, source: 'sweep', attempt: 1, uploadId }));
-        // Recorded after the confirm: a crash in between means the next sweep sends the same id again, which downstream recognises.
-        await deps.ledger.notePending({ path, size: f.size, mtimeMs, uploadId, attempt: 1, site: opts.site, sensor });
-      })().then(
-        () => void inflight.delete(p),
-        (err: unknown) => {
-          inflight.delete(p);
-          publishError ??= err;
-        },
+      track(
+        deps.publish(createEvent('file.uploaded', uploadId, { site: opts.site, sensor, path, size: f.size, mtimeMs, ftpTime: null, source: 'sweep', attempt: 1, uploadId })).then(() => {
+          // Recorded after the confirm: a crash in between means the next sweep sends the same id again, which downstream recognises.
+          notes.push({ path, size: f.size, mtimeMs, uploadId, attempt: 1, site: opts.site, sensor });
+          if (notes.length >= NOTE_BATCH) flushNotes();
+        }),
       );
-      inflight.add(p);
+    };
+    /** Waits for every publish and ledger write, the last partial batch of notes included. */
+    const drain = async () => {
+      while (inflight.size > 0) await Promise.all(inflight);
+      flushNotes();
+      while (inflight.size > 0) await Promise.all(inflight);
     };
 
     let final: SweepStatus;
     const tally = Object.fromEntries(SWEEP_VERDICTS.map((v) => [v, 0])) as Record<SweepVerdict, number>;
+    // The walk reads ahead of the decisions (up to MAX_CHUNKS_AHEAD chunks, their ledger lookups
+    // already asked for), so find never waits on a pipe while publishes wait for confirms.
+    const ahead: Chunk[] = [];
+    let walkDone = false;
+    let walkError: unknown;
+    let stopWalk = false;
+    const walkAbort = new AbortController();
+    let wakeDecider: (() => void) | undefined;
+    let wakeWalker: (() => void) | undefined;
+    const wake = (w: (() => void) | undefined) => w?.();
+    let walker: Promise<void> | undefined;
     try {
       const now = startedAt;
       let lastProgress = this.now();
-      let prev: Chunk | undefined;
       const settle = async (c: Chunk) => {
         const records = await c.records;
         for (let i = 0; i < c.old.length; i++) {
@@ -204,29 +239,47 @@ export class Sweeper {
           tally[v]++;
           if (isUntransferred(v) && f.mtimeMs < oldestMtime) oldestMtime = f.mtimeMs;
           if (isSend(v)) {
-            while (inflight.size >= opts.publishWindow) await Promise.race(inflight);
+            while (inflight.size >= opts.publishWindow) await slotFreed();
             if (publishError) throw publishError;
             send(f);
           }
         }
       };
       const walk = opts.walker === 'node' ? walkOldFiles : findOldFiles;
-      for await (const m of walk({ realRoot: opts.realRoot, whitelist: opts.whitelist, minAgeMs: opts.minAgeMs, now, chunk: opts.chunk })) {
-        counts.scanned = m.scanned;
-        tally.young = m.young;
-        Object.assign(walkStats, m.stats);
-        // Young files are not looked up: they count as untransferred (an upper bound, see the gauge's help).
-        if (m.oldestYoungMtimeMs !== null && m.oldestYoungMtimeMs < oldestMtime) oldestMtime = m.oldestYoungMtimeMs;
-        // The lookup of this chunk runs while the previous chunk is decided (and the worker walks on).
-        let cur: Chunk | undefined;
-        if (m.type === 'chunk' && m.files.length) {
-          counts.old += m.files.length;
-          const records = deps.ledger.getVersions(m.files.map((f) => joinPath(opts.cacheRoot, f.rel)));
-          records.catch(() => undefined); // awaited in settle(); this only stops an unhandled-rejection report meanwhile
-          cur = { old: m.files, records };
+      walker = (async () => {
+        try {
+          for await (const m of walk({ realRoot: opts.realRoot, whitelist: opts.whitelist, minAgeMs: opts.minAgeMs, now, chunk: opts.chunk, signal: walkAbort.signal })) {
+            counts.scanned = m.scanned;
+            tally.young = m.young;
+            Object.assign(walkStats, m.stats);
+            // Young files are not looked up: they count as untransferred (an upper bound, see the gauge's help).
+            if (m.oldestYoungMtimeMs !== null && m.oldestYoungMtimeMs < oldestMtime) oldestMtime = m.oldestYoungMtimeMs;
+            if (m.type === 'chunk' && m.files.length) {
+              counts.old += m.files.length;
+              const records = deps.ledger.getVersions(m.files.map((f) => joinPath(opts.cacheRoot, f.rel)));
+              records.catch(() => undefined); // awaited in settle(); this only stops an unhandled-rejection report meanwhile
+              ahead.push({ old: m.files, records });
+              wake(wakeDecider);
+            }
+            while (ahead.length >= MAX_CHUNKS_AHEAD && !stopWalk) await new Promise<void>((r) => (wakeWalker = r));
+            if (stopWalk) return; // leaving the loop stops the walk (find is killed)
+          }
+        } catch (err) {
+          walkError = err;
+        } finally {
+          walkDone = true;
+          wake(wakeDecider);
         }
-        if (prev) await settle(prev);
-        prev = cur;
+      })();
+      for (;;) {
+        const c = ahead.shift();
+        if (!c) {
+          if (walkDone) break;
+          await new Promise<void>((r) => (wakeDecider = r));
+          continue;
+        }
+        wake(wakeWalker);
+        await settle(c);
         if (publishError) throw publishError;
         if (lockLost) throw new Error('sweep lock lost (expired or taken over); stopping');
         if (this.abort.signal.aborted) throw new Error('service shutting down; sweep stopped');
@@ -236,13 +289,18 @@ export class Sweeper {
           await deps.store.saveStatus(status('running')).catch((err: unknown) => deps.logger.warn({ err: String(err) }, 'could not save sweep progress'));
         }
       }
-      if (prev) await settle(prev);
-      await Promise.all(inflight);
+      if (walkError) throw walkError;
+      await drain();
       if (publishError) throw publishError;
       Object.assign(counts, pickCounts(tally));
       final = status('succeeded');
     } catch (err) {
-      await Promise.allSettled(inflight);
+      stopWalk = true;
+      walkAbort.abort();
+      wake(wakeWalker);
+      await walker;
+      // What was confirmed is still recorded, so the next sweep does not send it again.
+      await drain().catch(() => undefined);
       Object.assign(counts, pickCounts(tally));
       final = status('failed', err instanceof Error ? err.message : String(err));
     } finally {
@@ -255,6 +313,12 @@ export class Sweeper {
     return final;
   }
 }
+
+/** Confirmed sends recorded in the ledger per script call. */
+const NOTE_BATCH = 500;
+
+/** Chunks the walk may read ahead of the decisions (memory: this many chunks of old files). */
+const MAX_CHUNKS_AHEAD = 16;
 
 interface Chunk {
   old: WalkedFile[];

@@ -134,16 +134,23 @@ export class Tailer {
       if (this.stopping) return;
       const body = this.decide(source, line);
       if (!body) continue;
-      if (!(await this.acquireSlot())) return;
+      // A slot in the publish window: at once while there is room (no await per line), else wait for one.
+      if (this.inFlight < this.deps.publishWindow) this.inFlight++;
+      else if (!(await this.acquireSlot())) return;
       const ticket = source.watermark.add(line.end);
-      void this.publishUntilConfirmed(body).then((ok) => {
+      const done = (ok: boolean) => {
         if (ok) {
           source.watermark.settle(ticket);
           if (body.kind === 'event') this.telemetry.published();
           if (++this.settledSinceSave >= this.deps.checkpointEveryLines) void this.checkpoint();
         }
         this.releaseSlot();
-      });
+      };
+      // First attempt without an async wrapper (this runs once per line); retries go through the loop.
+      this.publishOnce(body).then(
+        () => done(true),
+        (err: unknown) => void this.publishUntilConfirmed(body, err).then(done),
+      );
     }
   }
 
@@ -211,25 +218,29 @@ export class Tailer {
     return { kind: 'event', event };
   }
 
-  /** Publishes until the broker confirms; false only when the tailer stops first. */
-  private async publishUntilConfirmed(p: Publish): Promise<boolean> {
+  private publishOnce(p: Publish): Promise<void> {
+    if (p.kind === 'event') return this.deps.amqp.publish(p.event);
+    return this.deps.amqp.publishRaw(this.deps.amqp.topology.deadLetterExchange, this.deps.rejectsQueue, Buffer.from(p.line, 'latin1'), {
+      messageId: p.id,
+      contentType: 'text/plain',
+      headers: { [DEAD_LETTER_HEADERS.code]: p.code, [DEAD_LETTER_HEADERS.detail]: p.detail.slice(0, 1000), [DEAD_LETTER_HEADERS.at]: new Date().toISOString() },
+    });
+  }
+
+  /** After a failed first attempt: publishes until the broker confirms; false only when the tailer stops first. */
+  private async publishUntilConfirmed(p: Publish, firstError: unknown): Promise<boolean> {
+    let err = firstError;
     for (let attempt = 1; ; attempt++) {
+      const c = classify(err);
+      this.telemetry.publishFailed(c.code, attempt, c.message);
+      if (this.stopSignal.signal.aborted) return false;
+      await sleep(Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)), this.stopSignal.signal);
+      if (this.stopSignal.signal.aborted) return false;
       try {
-        if (p.kind === 'event') await this.deps.amqp.publish(p.event);
-        else {
-          await this.deps.amqp.publishRaw(this.deps.amqp.topology.deadLetterExchange, this.deps.rejectsQueue, Buffer.from(p.line, 'latin1'), {
-            messageId: p.id,
-            contentType: 'text/plain',
-            headers: { [DEAD_LETTER_HEADERS.code]: p.code, [DEAD_LETTER_HEADERS.detail]: p.detail.slice(0, 1000), [DEAD_LETTER_HEADERS.at]: new Date().toISOString() },
-          });
-        }
+        await this.publishOnce(p);
         return true;
-      } catch (err) {
-        const c = classify(err);
-        this.telemetry.publishFailed(c.code, attempt, c.message);
-        if (this.stopSignal.signal.aborted) return false;
-        await sleep(Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)), this.stopSignal.signal);
-        if (this.stopSignal.signal.aborted) return false;
+      } catch (e) {
+        err = e;
       }
     }
   }

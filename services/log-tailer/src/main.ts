@@ -1,3 +1,5 @@
+// First: heap settings before the service allocates (see v8-heap.ts).
+import './v8-heap.js';
 import { join } from 'node:path';
 import { AmqpClient, Lifecycle, buildHttp, createLogger, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
 import { Tailer } from './app.js';

@@ -19,6 +19,9 @@ export type LineOutcome =
 export function tailerTelemetry(logger: Logger, registry: Registry) {
   const lines = counter(registry, 'terra_transfer_xferlog_lines_total', 'xferlog lines read, by outcome', ['outcome']);
   const published = counter(registry, 'terra_transfer_xferlog_events_published_total', 'file.uploaded events confirmed by the broker');
+  // Labelled children looked up once (these run once per line).
+  const linesPublished = lines.labels({ outcome: 'published' });
+  const linesBy: Partial<Record<LineOutcome, ReturnType<typeof lines.labels>>> = {};
   const unresolved = counter(registry, 'terra_transfer_xferlog_unresolved_names_total', 'Logged names that did not resolve to exactly one file in the cache', ['reason']);
   const lag = gauge(registry, 'terra_transfer_xferlog_cursor_lag_bytes', 'Bytes read from the logs but not yet settled in the durable cursor');
   const openFiles = gauge(registry, 'terra_transfer_xferlog_open_files', 'Log files being read (current and rotated ones still drained)');
@@ -71,7 +74,7 @@ export function tailerTelemetry(logger: Logger, registry: Registry) {
     follower,
     /** A line that needed no event (or could not have one). Normal skips log at debug; bad input at warn with its offset. */
     skipped(outcome: Exclude<LineOutcome, 'published'>, path: string, offset: number, detail?: Record<string, unknown>) {
-      lines.inc({ outcome });
+      (linesBy[outcome] ??= lines.labels({ outcome })).inc();
       if (outcome === 'unparseable' || outcome === 'too_long' || outcome === 'gone' || outcome === 'ambiguous' || outcome === 'rejected') {
         if (outcome === 'gone' || outcome === 'ambiguous' || outcome === 'rejected') unresolved.inc({ reason: outcome });
         logger.warn({ outcome, log: path, offset, ...detail }, 'xferlog line not published');
@@ -80,7 +83,7 @@ export function tailerTelemetry(logger: Logger, registry: Registry) {
       }
     },
     published(n = 1) {
-      lines.inc({ outcome: 'published' }, n);
+      linesPublished.inc(n);
       published.inc(n);
     },
     publishFailed(code: string, attempt: number, err: string) {

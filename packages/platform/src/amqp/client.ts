@@ -40,6 +40,9 @@ const CONFIRM_SWEEP_MS = 250;
 /** How long close() waits for the broker's answer to connection.close before it drops the socket. */
 const CLOSE_HANDSHAKE_MS = 2_000;
 
+/** Publish properties as send() passes them on: persistent, mandatory, with the sequence in correlationId. */
+type SendProps = Options.Publish & { correlationId: string; persistent: true; mandatory: true };
+
 interface Unconfirmed {
   deadline: number;
   settled: boolean;
@@ -103,13 +106,18 @@ export class AmqpClient {
   }
 
   /** Publishes an event (validated by createEvent) and resolves once the broker confirmed it. */
-  async publish<T extends MessageType>(event: Message<T>, opts: { timeoutMs?: number } = {}): Promise<void> {
-    await this.publishRaw(this.topology.eventsExchange, event.type, Buffer.from(JSON.stringify(event)), {
+  publish<T extends MessageType>(event: Message<T>, opts: { timeoutMs?: number } = {}): Promise<void> {
+    // Every field send() sets is already here, so setting it keeps the object's shape.
+    const props: SendProps = {
       messageId: event.id,
       type: event.type,
       contentType: 'application/json',
       timestamp: Math.floor(Date.parse(event.time) / 1000),
-    }, opts);
+      correlationId: '',
+      persistent: true,
+      mandatory: true,
+    };
+    return this.publishOwned(this.topology.eventsExchange, event.type, Buffer.from(JSON.stringify(event)), props, opts);
   }
 
   /**
@@ -122,13 +130,18 @@ export class AmqpClient {
    * sequence (`<pid>-<n>`) that matches a basic.return to its publish.
    */
   publishRaw(exchange: string, routingKey: string, body: Buffer, props: Options.Publish = {}, opts: { timeoutMs?: number } = {}): Promise<void> {
+    return this.publishOwned(exchange, routingKey, body, { ...props, correlationId: '', persistent: true, mandatory: true }, opts);
+  }
+
+  /** Publishes with properties the client owns (it sets the sequence in them). */
+  private publishOwned(exchange: string, routingKey: string, body: Buffer, props: SendProps, opts: { timeoutMs?: number }): Promise<void> {
     const deadline = Date.now() + (opts.timeoutMs ?? this.opts.publishTimeoutMs);
     // The common case (connected, write buffer not full) without an await in between.
     if (this.publisher && !this.drained) return this.send(this.publisher, exchange, routingKey, body, props, deadline);
     return this.publishWhenReady(exchange, routingKey, body, props, deadline);
   }
 
-  private async publishWhenReady(exchange: string, routingKey: string, body: Buffer, props: Options.Publish, deadline: number): Promise<void> {
+  private async publishWhenReady(exchange: string, routingKey: string, body: Buffer, props: SendProps, deadline: number): Promise<void> {
     for (;;) {
       const ch = await this.waitConnected(deadline - Date.now());
       if (this.drained) {
@@ -140,8 +153,9 @@ export class AmqpClient {
     }
   }
 
-  private send(ch: ConfirmChannel, exchange: string, routingKey: string, body: Buffer, props: Options.Publish, deadline: number): Promise<void> {
+  private send(ch: ConfirmChannel, exchange: string, routingKey: string, body: Buffer, props: SendProps, deadline: number): Promise<void> {
     const seq = `${process.pid}-${++this.seq}`;
+    props.correlationId = seq;
     return new Promise<void>((resolve, reject) => {
       const pending: Unconfirmed = {
         deadline,
@@ -171,7 +185,7 @@ export class AmqpClient {
       this.unconfirmed.add(pending);
       this.sweepTimer ??= setInterval(() => this.sweepUnconfirmed(), CONFIRM_SWEEP_MS).unref();
       try {
-        const ok = ch.publish(exchange, routingKey, body, { ...props, correlationId: seq, persistent: true, mandatory: true }, onConfirm);
+        const ok = ch.publish(exchange, routingKey, body, props, onConfirm);
         if (!ok) this.drained ??= new Promise<void>((r) => ch.once('drain', () => { this.drained = undefined; r(); }));
       } catch (err) {
         onConfirm(err);
@@ -254,6 +268,7 @@ export class AmqpClient {
           return;
         }
         conn.on('error', () => undefined); // 'close' follows and carries the story
+        corkWrites(conn);
         conn.on('blocked', (reason: string) => this.telemetry.blocked(reason));
         await this.declareTopology(conn);
         const pub = await conn.createConfirmChannel();
@@ -335,6 +350,29 @@ export class AmqpClient {
     }
     await ch.close();
   }
+}
+
+/**
+ * amqplib writes every frame set to the socket on its own (a syscall per
+ * message); its multiplexer writes whatever is ready in one pass, so corking
+ * the socket around that pass turns a burst of publishes into one writev.
+ * This reaches into amqplib's internals (the version is pinned) and does
+ * nothing when they are not shaped as expected: it only saves syscalls.
+ */
+function corkWrites(conn: ChannelModel): void {
+  const c = conn.connection as unknown as { muxer?: { _readIncoming?: () => void }; stream?: { cork?: () => void; uncork?: () => void } };
+  const mux = c.muxer;
+  const stream = c.stream;
+  if (!mux || typeof mux._readIncoming !== 'function' || typeof stream?.cork !== 'function' || typeof stream.uncork !== 'function') return;
+  const pass = mux._readIncoming.bind(mux);
+  mux._readIncoming = () => {
+    stream.cork!();
+    try {
+      pass();
+    } finally {
+      stream.uncork!();
+    }
+  };
 }
 
 /**

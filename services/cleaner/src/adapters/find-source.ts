@@ -49,6 +49,8 @@ export async function* findOldFiles(p: WalkParams): AsyncGenerator<WalkMessage> 
     '-o', '(', '!', '-type', 'd', '-printf', 'S\\0', ')',
   ];
   const find = spawn('find', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stop = () => void find.kill('SIGKILL');
+  p.signal?.addEventListener('abort', stop, { once: true });
   let stderr = '';
   find.stderr.setEncoding('utf8');
   find.stderr.on('data', (d: string) => {
@@ -104,6 +106,7 @@ export async function* findOldFiles(p: WalkParams): AsyncGenerator<WalkMessage> 
     if (batch.length) yield { type: 'chunk', files: batch, ...totals() };
     yield { type: 'done', ...totals() };
   } finally {
+    p.signal?.removeEventListener('abort', stop);
     if (find.exitCode === null) find.kill('SIGKILL');
   }
 }

@@ -30,6 +30,8 @@ export interface WalkParams {
   chunk: number;
   /** Chunks allowed in the queue between the threads. */
   maxQueued?: number;
+  /** Stops the walk at once (the generator then ends with an error the caller ignores). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -69,6 +71,8 @@ export async function* walkOldFiles(p: WalkParams): AsyncGenerator<WalkMessage> 
     failure = err;
     wake?.();
   });
+  const stop = () => void worker.terminate();
+  p.signal?.addEventListener('abort', stop, { once: true });
   worker.on('exit', (code) => {
     exited = true;
     if (code !== 0) failure ??= new Error(`sweep walker exited with code ${code}`);
@@ -91,6 +95,7 @@ export async function* walkOldFiles(p: WalkParams): AsyncGenerator<WalkMessage> 
       wake = undefined;
     }
   } finally {
+    p.signal?.removeEventListener('abort', stop);
     if (!exited) await worker.terminate();
   }
 }

@@ -179,7 +179,7 @@ try {
     BENCH_PREFIX: prefix,
     BENCH_WHITELIST: WHITELIST.join(','),
   });
-  const s = JSON.parse(sweep.stdout.trim().split('\n').pop()!) as { seconds: number; state: string; error: string | null; counts: Record<string, number>; peak_rss_mb: number; sampled_peak_rss_mb: number; rss_before_sweep_mb: number };
+  const s = JSON.parse(sweep.stdout.trim().split('\n').pop()!) as { seconds: number; state: string; error: string | null; counts: Record<string, number>; peak_rss_mb: number; sampled_peak_rss_mb: number; rss_before_sweep_mb: number; cpu_seconds: Record<string, number>; find_cpu_seconds: number };
   log(`sweep: ${s.seconds.toFixed(2)} s, ${JSON.stringify(s.counts)}`);
   if (s.state !== 'succeeded') throw new Error(`sweep failed: ${s.error}`);
   // The sweep's old files must be exactly what find counts.
@@ -196,6 +196,7 @@ try {
     peak_rss_mb: s.peak_rss_mb,
     rss_before_sweep_mb: s.rss_before_sweep_mb,
     files_per_second: Math.round(s.counts['scanned']! / s.seconds),
+    cpu_seconds: { ...s.cpu_seconds, find: s.find_cpu_seconds },
   })}\n`);
 } finally {
   await deleteTopology(prefix).catch(() => undefined);

@@ -4,6 +4,7 @@
  */
 import { FileLedger } from '@terra-transfer/ledger';
 import { AmqpClient, closeRedis, createLogger, createRedis, createRegistry } from '@terra-transfer/platform';
+import { readdirSync, readFileSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { SweepStore } from '../adapters/sweep-store.js';
 import { cleanerSettings } from '../config.js';
@@ -50,6 +51,26 @@ const sweeper = new Sweeper(
   { ledger: new FileLedger(redis, prefix), redis, store: new SweepStore(redis, prefix), publish: (e) => amqp.publish(e), telemetry: cleanerTelemetry(logger, registry), logger },
 );
 
+/** CPU seconds used so far by the processes named (broker, Redis), from /proc: where the sweep's time goes. */
+const TICK = 100; // USER_HZ
+const findTicks = new Map<string, number>();
+const cpuOf = (pattern: RegExp, perPid?: Map<string, number>): number => {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!pattern.test(readFileSync(`/proc/${pid}/comm`, 'utf8').trim())) continue;
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      const t = Number(fields[11]) + Number(fields[12]);
+      ticks += t;
+      perPid?.set(pid, t);
+    } catch { /* gone */ }
+  }
+  return ticks / TICK;
+};
+const others = () => ({ broker: cpuOf(/^beam\.smp$/), redis: cpuOf(/^redis-server$/) });
+const findSampler = setInterval(() => cpuOf(/^find$/, findTicks), 200);
+const othersBefore = others();
+const selfBefore = process.cpuUsage();
 const rssBefore = process.memoryUsage.rss();
 const t0 = process.hrtime.bigint();
 const started = await sweeper.start('api');
@@ -58,6 +79,9 @@ const result = await started.done;
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 clearInterval(sampler);
 peakSampled = Math.max(peakSampled, process.memoryUsage.rss());
+clearInterval(findSampler);
+const selfCpu = process.cpuUsage(selfBefore);
+const othersAfter = others();
 await amqp.close(1000);
 await closeRedis(redis);
 process.stdout.write(`${JSON.stringify({
@@ -72,4 +96,17 @@ process.stdout.write(`${JSON.stringify({
   // Main thread only (the walker's isolate is not included).
   peak_heap_total_mb: Math.round((peakHeap / 1048576) * 10) / 10,
   peak_external_mb: Math.round((peakExternal / 1048576) * 10) / 10,
+  // CPU seconds during the sweep: this process (walker thread included), the broker and Redis (whole
+  // processes, so anything else they served meanwhile too); find's own is in find_cpu_seconds.
+  cpu_seconds: {
+    sweep: round1((selfCpu.user + selfCpu.system) / 1e6),
+    broker: round1(othersAfter.broker - othersBefore.broker),
+    redis: round1(othersAfter.redis - othersBefore.redis),
+  },
+  // find is this process's child: its CPU as last seen by a 200 ms sampler (so slightly low).
+  find_cpu_seconds: round1([...findTicks.values()].reduce((a, b) => a + b, 0) / TICK),
 })}\n`);
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}

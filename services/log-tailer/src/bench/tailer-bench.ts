@@ -1,11 +1,14 @@
 /**
  * `make bench-tailer`: replays a generated xferlog against the real broker and
  * prints one JSON line.
- *   parse_lines_per_sec          parseXferlog alone, on lines already in memory (after one warm-up pass)
+ *   parse_lines_per_sec          parseXferlog alone, on lines already in memory: after one warm-up
+ *                                pass, the best of three timed rounds of LINES parses
  *   publish_lines_per_sec        the real service (dist/main.js): from spawn until its durable
  *                                cursor (confirmed lines only) reaches the end of the log
  *   broker_confirmed_msgs_per_sec the broker's ceiling in the same run: same count, same message
- *                                size, same quorum queue, same confirm window, no log
+ *                                size, same quorum queue, same confirm window, no log; measured
+ *                                before and after the service's run, the higher of the two
+ *                                (both in broker_runs_msgs_per_sec)
  *   peak_rss_mb                  peak resident set (VmHWM) of the log-tailer process
  * Settings (env): BENCH_LINES (1,000,000), BENCH_FILES (distinct files on disk, 100,000),
  * BENCH_WINDOW (publish window, 1000), AMQP_URL.
@@ -48,7 +51,8 @@ async function main(): Promise<void> {
   const queue = `${prefix}.batcher.file-uploaded`;
   const logger = createLogger({ service: 'bench-tailer', level: 'silent' });
   const registry = createRegistry();
-  const amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'bench-tailer', logger, registry, publishTimeoutMs: 120_000 });
+  let amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'bench-tailer', logger, registry, publishTimeoutMs: 120_000 });
+  const amqpClients = [amqp];
   // The queue would otherwise hold every message (on a broker others share): purge as we go, in both runs alike.
   const admin = await amqplib.connect(AMQP_URL);
   const adminCh = await admin.createChannel();
@@ -86,13 +90,44 @@ async function main(): Promise<void> {
     // are done, after a warm-up pass (the service is long-running: steady state counts).
     const sample = Array.from({ length: Math.min(100_000, LINES) }, (_, i) => lineOf(i).slice(0, -1));
     for (const line of sample) parseXferlog(line);
-    let okCount = 0;
-    const p0 = process.hrtime.bigint();
-    for (let done = 0; done < LINES; ) {
-      for (let k = 0; k < sample.length && done < LINES; k++, done++) if (parseXferlog(sample[k]!).ok) okCount++;
+    // Three timed rounds; the best counts (the others are in parse_runs_lines_per_sec).
+    const parseRuns: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      let okCount = 0;
+      const p0 = process.hrtime.bigint();
+      for (let done = 0; done < LINES; ) {
+        for (let k = 0; k < sample.length && done < LINES; k++, done++) if (parseXferlog(sample[k]!).ok) okCount++;
+      }
+      parseRuns.push(LINES / (Number(process.hrtime.bigint() - p0) / 1e9));
+      if (okCount !== LINES) throw new Error(`parser rejected ${LINES - okCount} generated lines`);
     }
-    const parseSec = Number(process.hrtime.bigint() - p0) / 1e9;
-    if (okCount !== LINES) throw new Error(`parser rejected ${LINES - okCount} generated lines`);
+
+    // The broker's ceiling: same count, same body size, same queue, same window, no log.
+    // Measured before and after the service's run; the higher figure counts (the
+    // broker slows as its quorum log grows, and the ratio must not gain from that).
+    await amqp.start();
+    const sampleEvent = createEvent('file.uploaded', `xferlog:0123456789abcdef:${size}`, {
+      site: 'ua-mac', sensor: 'stereoTop', path: join(cache, dirOf(FILES - 1), nameOf(FILES - 1)), size: 0, mtimeMs: Date.now(),
+      ftpTime: '2016-08-02T09:43:00.000Z', source: 'xferlog', attempt: 1, uploadId: `xferlog:0123456789abcdef:${size}`,
+    });
+    const brokerCeiling = async (): Promise<number> => {
+      let inFlight = 0;
+      const waiters: Array<() => void> = [];
+      const b0 = process.hrtime.bigint();
+      for (let i = 0; i < LINES; i++) {
+        while (inFlight >= WINDOW) await new Promise<void>((r) => waiters.push(r));
+        inFlight++;
+        void amqp.publish(sampleEvent).then(() => {
+          inFlight--;
+          waiters.shift()?.();
+        });
+      }
+      while (inFlight > 0) await new Promise<void>((r) => waiters.push(r));
+      return LINES / (Number(process.hrtime.bigint() - b0) / 1e9);
+    };
+    say('broker ceiling run (before)');
+    const ceilingBefore = await brokerCeiling();
+    await amqp.close(1000);
 
     // 3. Log → confirmed publish, by the real service as deployed (dist/main.js in
     // its own process, so its RSS is its own): timed from spawn until its
@@ -149,38 +184,25 @@ async function main(): Promise<void> {
       await exited;
     }
     if (published !== LINES) throw new Error(`the service published ${published} of ${LINES} lines`);
-    await amqp.start();
-
-    // 4. The broker's ceiling: same count, same body size, same queue, same window, no log.
-    say('broker ceiling run');
-    const sampleEvent = createEvent('file.uploaded', `xferlog:0123456789abcdef:${size}`, {
-      site: 'ua-mac', sensor: 'stereoTop', path: join(cache, dirOf(FILES - 1), nameOf(FILES - 1)), size: 0, mtimeMs: Date.now(),
-      ftpTime: '2016-08-02T09:43:00.000Z', source: 'xferlog', attempt: 1, uploadId: `xferlog:0123456789abcdef:${size}`,
-    });
-    let inFlight = 0;
-    let waiters: Array<() => void> = [];
-    const b0 = process.hrtime.bigint();
-    for (let i = 0; i < LINES; i++) {
-      while (inFlight >= WINDOW) await new Promise<void>((r) => waiters.push(r));
-      inFlight++;
-      void amqp.publish(sampleEvent).then(() => {
-        inFlight--;
-        waiters.shift()?.();
-      });
-    }
-    while (inFlight > 0) await new Promise<void>((r) => waiters.push(r));
-    waiters = [];
-    const brokerSec = Number(process.hrtime.bigint() - b0) / 1e9;
+    const amqpAfter = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'bench-tailer', logger, registry: createRegistry(), publishTimeoutMs: 120_000 });
+    amqpClients.push(amqpAfter);
+    await amqpAfter.start();
+    amqp = amqpAfter;
+    say('broker ceiling run (after)');
+    const ceilingAfter = await brokerCeiling();
+    const brokerRate = Math.max(ceilingBefore, ceilingAfter);
 
     const result = {
       lines: LINES,
       files_on_disk: FILES,
       log_bytes: size,
       publish_window: WINDOW,
-      parse_lines_per_sec: Math.round(LINES / parseSec),
+      parse_lines_per_sec: Math.round(Math.max(...parseRuns)),
+      parse_runs_lines_per_sec: parseRuns.map(Math.round),
       publish_lines_per_sec: Math.round(LINES / tailSec),
-      broker_confirmed_msgs_per_sec: Math.round(LINES / brokerSec),
-      publish_vs_broker: Math.round((tailSec > 0 ? brokerSec / tailSec : 0) * 1000) / 1000,
+      broker_confirmed_msgs_per_sec: Math.round(brokerRate),
+      broker_runs_msgs_per_sec: [Math.round(ceilingBefore), Math.round(ceilingAfter)],
+      publish_vs_broker: Math.round((LINES / tailSec / brokerRate) * 1000) / 1000,
       message_bytes: Buffer.byteLength(JSON.stringify(sampleEvent)),
       peak_rss_mb: Math.round(peakRssKb / 1024),
       rss_mb_at_quarters: rssAt,
@@ -188,7 +210,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     clearInterval(purger);
-    await amqp.close(1000).catch(() => undefined);
+    for (const c of amqpClients) await c.close(1000).catch(() => undefined);
     try {
       for (const q of [queue, `${queue}.dlq`, ...topology(prefix).queues().flatMap((t) => [t.name, t.deadLetter])]) await adminCh.deleteQueue(q).catch(() => undefined);
     } catch { /* best effort */ }

@@ -58,6 +58,9 @@ describe('mapLoggedPath', () => {
     const m = { ftpRoot: '/', userRoots: { lemnatec: 'LemnaTec' } };
     expect(mapLoggedPath('/EnvironmentLogger/a.json', 'lemnatec', m)).toEqual({ ok: true, components: ['LemnaTec', 'EnvironmentLogger', 'a.json'] });
     expect(mapLoggedPath('EnvironmentLogger/a.json', 'lemnatec', m)).toEqual({ ok: true, components: ['LemnaTec', 'EnvironmentLogger', 'a.json'] });
+    // `..` stays inside the user's own root, as it does in the chrooted session.
+    expect(mapLoggedPath('/x/../../Other/a.json', 'lemnatec', m)).toEqual({ ok: false, reason: 'escapes_root' });
+    expect(mapLoggedPath('/x/../a.json', 'lemnatec', m)).toEqual({ ok: true, components: ['LemnaTec', 'a.json'] });
   });
   it('resolves . and .. lexically and rejects climbing above the root', () => {
     expect(mapLoggedPath('/a/./b/../c.bin', 'u', mapping)).toEqual({ ok: true, components: ['a', 'c.bin'] });

@@ -69,24 +69,40 @@ export type MapResult = { ok: true; components: string[] } | { ok: false; reason
  */
 export function mapLoggedPath(filename: string, username: string, mapping: PathMapping): MapResult {
   let p = filename;
-  const root = mapping.ftpRoot.replace(/\/+$/, '');
-  if (p.startsWith('/')) {
-    if (root !== '') {
-      if (p !== root && !p.startsWith(`${root}/`)) return { ok: false, reason: 'outside_ftp_root' };
-      p = p.slice(root.length);
-    }
+  let rootLength = mapping.ftpRoot.length;
+  while (rootLength > 0 && mapping.ftpRoot.charCodeAt(rootLength - 1) === SLASH) rootLength--;
+  if (rootLength > 0 && p.charCodeAt(0) === SLASH) {
+    const root = mapping.ftpRoot.slice(0, rootLength);
+    if (!p.startsWith(root) || (p.length > rootLength && p.charCodeAt(rootLength) !== SLASH)) return { ok: false, reason: 'outside_ftp_root' };
+    p = p.slice(rootLength);
   }
-  const userRoot = Object.hasOwn(mapping.userRoots, username) ? mapping.userRoots[username]! : '';
   const out: string[] = [];
-  for (const part of [...userRoot.split('/'), ...p.split('/')]) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (out.length === 0) return { ok: false, reason: 'escapes_root' };
-      out.pop();
-      continue;
-    }
-    out.push(part);
-  }
+  const userRoot = Object.hasOwn(mapping.userRoots, username) ? mapping.userRoots[username]! : '';
+  if (!pushComponents(out, userRoot, 0)) return { ok: false, reason: 'escapes_root' };
+  // A chrooted user's `..` never climbs above its own root.
+  if (!pushComponents(out, p, out.length)) return { ok: false, reason: 'escapes_root' };
   if (out.length === 0) return { ok: false, reason: 'empty' };
   return { ok: true, components: out };
+}
+
+const SLASH = 47;
+
+/** Appends the components of `path`, resolving `.` and `..`; false when `..` would go below `floor` components. */
+function pushComponents(out: string[], path: string, floor: number): boolean {
+  let from = 0;
+  while (from <= path.length) {
+    let to = path.indexOf('/', from);
+    if (to === -1) to = path.length;
+    const n = to - from;
+    if (n === 0 || (n === 1 && path.charCodeAt(from) === 46)) {
+      // empty or `.`
+    } else if (n === 2 && path.charCodeAt(from) === 46 && path.charCodeAt(from + 1) === 46) {
+      if (out.length <= floor) return false;
+      out.pop();
+    } else {
+      out.push(path.slice(from, to));
+    }
+    from = to + 1;
+  }
+  return true;
 }
