@@ -318,7 +318,7 @@ export class Sweeper {
 const NOTE_BATCH = 500;
 
 /** Chunks the walk may read ahead of the decisions (memory: this many chunks of old files). */
-const MAX_CHUNKS_AHEAD = 16;
+const MAX_CHUNKS_AHEAD = 4;
 
 interface Chunk {
   old: WalkedFile[];

@@ -117,7 +117,7 @@ it('loses nothing and duplicates only unconfirmed lines across kill -9, rotation
       closeSync(fd);
     }
   };
-  const writer = (async () => {
+  const writeAll = async () => {
     const fd = () => openSync(log, 'a');
     while (written < TOTAL) {
       const w = fd();
@@ -140,11 +140,13 @@ it('loses nothing and duplicates only unconfirmed lines across kill -9, rotation
       await new Promise((r) => setTimeout(r, 15));
     }
     if (session !== undefined) closeSync(session);
-  })();
+  };
 
   start();
-  // The deployment moment: the first cursor is on disk. Kills start after it.
+  // The deployment moment: the first cursor is on disk. Uploads and kills start after it (a first
+  // start, with no cursor, reads the current log only: rotated logs from before it are not its to send).
   await waitFor('first cursor', () => { try { return readFileSync(cursorFile).length > 0; } catch { return false; } }, 20_000);
+  const writer = writeAll();
   let kills = 0;
   let writing = true;
   void writer.then(() => (writing = false));

@@ -29,6 +29,17 @@ export function mtimeMsFromFind(t: string): number {
   return Number(t.slice(0, dot)) * 1e3 + nsec / 1e6;
 }
 
+/** The whole seconds of a `%T@` value in buf[from, to) (digits up to the dot). */
+function wholeSeconds(buf: Buffer, from: number, to: number): number {
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const c = buf[i]!;
+    if (c < 0x30 || c > 0x39) break;
+    v = v * 10 + (c - 0x30);
+  }
+  return v;
+}
+
 export async function* findOldFiles(p: WalkParams): AsyncGenerator<WalkMessage> {
   const roots = topLevel(p.whitelist).map((rel) => `${p.realRoot}/${rel}`);
   const stats: WalkStats = { unreadableDirs: 0, skippedSpecial: 0, hidden: 0 };
@@ -73,11 +84,14 @@ export async function* findOldFiles(p: WalkParams): AsyncGenerator<WalkMessage> 
       for (let nul = buf.indexOf(0, start); nul !== -1; nul = buf.indexOf(0, start)) {
         const kind = buf[start];
         if (kind === 0x59 /* Y */) {
-          const m = mtimeMsFromFind(buf.toString('latin1', start + 1, nul));
           scanned++;
           young++;
           sinceYield++;
-          if (oldestYoungMtimeMs === null || m < oldestYoungMtimeMs) oldestYoungMtimeMs = m;
+          // Most young files cannot be the oldest: compare whole seconds from the bytes, parse exactly only when needed.
+          if (oldestYoungMtimeMs === null || wholeSeconds(buf, start + 1, nul) * 1e3 <= oldestYoungMtimeMs) {
+            const m = mtimeMsFromFind(buf.toString('latin1', start + 1, nul));
+            if (oldestYoungMtimeMs === null || m < oldestYoungMtimeMs) oldestYoungMtimeMs = m;
+          }
         } else if (kind === 0x4f /* O */) {
           const rec = buf.toString('utf8', start + 1, nul);
           const s1 = rec.indexOf(' ');
