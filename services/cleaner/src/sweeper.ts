@@ -222,11 +222,10 @@ export class Sweeper {
     const ahead: Chunk[] = [];
     let walkDone = false;
     let walkError: unknown;
-    let stopWalk = false;
+    // Aborted when the sweep fails: the walk stops at once (find killed, worker terminated).
     const walkAbort = new AbortController();
     let wakeDecider: (() => void) | undefined;
     let wakeWalker: (() => void) | undefined;
-    const wake = (w: (() => void) | undefined) => w?.();
     let walker: Promise<void> | undefined;
     try {
       const now = startedAt;
@@ -259,16 +258,16 @@ export class Sweeper {
               const records = deps.ledger.getVersions(m.files.map((f) => joinPath(opts.cacheRoot, f.rel)));
               records.catch(() => undefined); // awaited in settle(); this only stops an unhandled-rejection report meanwhile
               ahead.push({ old: m.files, records });
-              wake(wakeDecider);
+              wakeDecider?.();
             }
-            while (ahead.length >= MAX_CHUNKS_AHEAD && !stopWalk) await new Promise<void>((r) => (wakeWalker = r));
-            if (stopWalk) return; // leaving the loop stops the walk (find is killed)
+            while (ahead.length >= MAX_CHUNKS_AHEAD && !walkAbort.signal.aborted) await new Promise<void>((r) => (wakeWalker = r));
+            if (walkAbort.signal.aborted) return;
           }
         } catch (err) {
           walkError = err;
         } finally {
           walkDone = true;
-          wake(wakeDecider);
+          wakeDecider?.();
         }
       })();
       for (;;) {
@@ -278,7 +277,7 @@ export class Sweeper {
           await new Promise<void>((r) => (wakeDecider = r));
           continue;
         }
-        wake(wakeWalker);
+        wakeWalker?.();
         await settle(c);
         if (publishError) throw publishError;
         if (lockLost) throw new Error('sweep lock lost (expired or taken over); stopping');
@@ -295,9 +294,8 @@ export class Sweeper {
       Object.assign(counts, pickCounts(tally));
       final = status('succeeded');
     } catch (err) {
-      stopWalk = true;
       walkAbort.abort();
-      wake(wakeWalker);
+      wakeWalker?.();
       await walker;
       // What was confirmed is still recorded, so the next sweep does not send it again.
       await drain().catch(() => undefined);

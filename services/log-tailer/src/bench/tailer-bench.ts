@@ -51,8 +51,7 @@ async function main(): Promise<void> {
   const queue = `${prefix}.batcher.file-uploaded`;
   const logger = createLogger({ service: 'bench-tailer', level: 'silent' });
   const registry = createRegistry();
-  let amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'bench-tailer', logger, registry, publishTimeoutMs: 120_000 });
-  const amqpClients = [amqp];
+  const amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'bench-tailer', logger, registry, publishTimeoutMs: 120_000 });
   // The queue would otherwise hold every message (on a broker others share): purge as we go, in both runs alike.
   const admin = await amqplib.connect(AMQP_URL);
   const adminCh = await admin.createChannel();
@@ -127,7 +126,6 @@ async function main(): Promise<void> {
     };
     say('broker ceiling run (before)');
     const ceilingBefore = await brokerCeiling();
-    await amqp.close(1000);
 
     // 3. Log → confirmed publish, by the real service as deployed (dist/main.js in
     // its own process, so its RSS is its own): timed from spawn until its
@@ -184,10 +182,6 @@ async function main(): Promise<void> {
       await exited;
     }
     if (published !== LINES) throw new Error(`the service published ${published} of ${LINES} lines`);
-    const amqpAfter = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'bench-tailer', logger, registry: createRegistry(), publishTimeoutMs: 120_000 });
-    amqpClients.push(amqpAfter);
-    await amqpAfter.start();
-    amqp = amqpAfter;
     say('broker ceiling run (after)');
     const ceilingAfter = await brokerCeiling();
     const brokerRate = Math.max(ceilingBefore, ceilingAfter);
@@ -210,7 +204,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     clearInterval(purger);
-    for (const c of amqpClients) await c.close(1000).catch(() => undefined);
+    await amqp.close(1000).catch(() => undefined);
     try {
       for (const q of [queue, `${queue}.dlq`, ...topology(prefix).queues().flatMap((t) => [t.name, t.deadLetter])]) await adminCh.deleteQueue(q).catch(() => undefined);
     } catch { /* best effort */ }
