@@ -32,6 +32,7 @@ export function tailerTelemetry(logger: Logger, registry: Registry) {
   const cursorLost = counter(registry, 'terra_transfer_xferlog_cursor_lost_total', 'Starts where no file of the stored cursor was found (all logs read again)');
   const publishFailures = counter(registry, 'terra_transfer_xferlog_publish_failures_total', 'Publishes that failed and will be retried', ['code']);
   const readFailures = counter(registry, 'terra_transfer_xferlog_read_failures_total', 'Errors reading a log file');
+  const unsettled = counter(registry, 'terra_transfer_xferlog_listing_unsettled_total', 'Starts whose look at the rotated logs kept being disturbed by rotations (it went on with the last look)');
   const partial = counter(registry, 'terra_transfer_xferlog_partial_lines_dropped_total', 'Unterminated last lines of released rotated files');
 
   const follower: FollowerEvents = {
@@ -67,6 +68,10 @@ export function tailerTelemetry(logger: Logger, registry: Registry) {
     readFailed(path, err) {
       readFailures.inc();
       logger.error({ path, err: String(err) }, 'reading a log failed');
+    },
+    listingUnsettled(path) {
+      unsettled.inc();
+      logger.warn({ path }, 'rotations kept moving the logs while the start listed them: going on with the last listing (a file renamed mid-listing is seen twice, never missed)');
     },
   };
 

@@ -189,8 +189,6 @@ it('loses nothing and duplicates only unconfirmed lines across kill -9, rotation
   const missing = [];
   for (let i = 0; i < TOTAL; i++) if (!count.has(i)) missing.push(i);
   // On failure, CRASH_LOG_FILE=<path> keeps the tailers' logs and the cursors seen at each kill.
-  if (missing.length && process.env['CRASH_LOG_FILE']) writeFileSync(process.env['CRASH_LOG_FILE'], `${logs}\nKILLS\n${cursorsAtKill.map((c) => JSON.stringify(c)).join('\n')}\n`);
-  expect(missing).toEqual([]);
 
   // Duplicates only for lines some kill's cursor did not cover, at most once per such kill.
   const covered = (c: CursorState, fp: string, offset: number) => c.files.some((f) => f.fingerprint === fp && f.offset > offset);
@@ -201,6 +199,10 @@ it('loses nothing and duplicates only unconfirmed lines across kill -9, rotation
     const uncovered = cursorsAtKill.filter((c) => !covered(c, fp!, Number(off))).length;
     if (n > 1 + uncovered) violations.push(`${id} published ${n} times, uncovered at ${uncovered} kills`);
   }
+  if ((missing.length || violations.length) && process.env['CRASH_LOG_FILE']) {
+    writeFileSync(process.env['CRASH_LOG_FILE'], `${logs}\nKILLS\n${cursorsAtKill.map((c) => JSON.stringify(c)).join('\n')}\nMISSING ${missing.join(',')}\nVIOLATIONS\n${violations.join('\n')}\n`);
+  }
+  expect(missing).toEqual([]);
   expect(violations).toEqual([]);
   // Same path published under two ids would mean a line was read twice at different positions.
   const dupByPath = [...count.values()].filter((n) => n > 1).length;

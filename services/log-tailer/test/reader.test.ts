@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { tempDir, waitFor } from '@terra-transfer/testkit';
 import { Follower, type FollowerEvents, type SourceView } from '../src/adapters/follower.js';
+import { closeCandidates, openCandidates } from '../src/adapters/log-files.js';
+import { fingerprint } from '../src/core/cursor.js';
 import { CursorStore } from '../src/adapters/cursor-store.js';
 import type { CursorState } from '../src/core/cursor.js';
 import type { Line } from '../src/core/lines.js';
@@ -177,6 +179,89 @@ it('restart after downtime spanning several rotations, some gzip-compressed: res
   expect(first.fp).toBe(h.seen[0]!.fp);
   expect(first.start).toBe(Buffer.byteLength(range(0, 100).map(line).join('')));
   await h2.follower.stop();
+});
+
+it('a restart while logrotate is compressing (xferlog.1 and its .2.gz both there) reads nothing twice', async () => {
+  const h = harness(log, 100);
+  writeFileSync(log, '');
+  await h.follower.start(undefined);
+  const shift = () => {
+    for (let g = 5; g >= 2; g--) {
+      try {
+        renameSync(`${log}.${g}.gz`, `${log}.${g + 1}.gz`);
+      } catch { /* absent */ }
+    }
+  };
+  const compress = () => writeFileSync(`${log}.2.gz`, gzipSync(readFileSync(`${log}.1`)));
+  for (let i = 0; i < 40; i++) appendFileSync(log, line(i));
+  await waitFor('A0', () => h.seen.length >= 40);
+  renameSync(log, `${log}.1`);
+  writeFileSync(log, '');
+  for (let i = 40; i < 80; i++) appendFileSync(log, line(i));
+  await waitFor('A', () => h.seen.length >= 80);
+  shift();
+  compress();
+  rmSync(`${log}.1`);
+  renameSync(log, `${log}.1`);
+  writeFileSync(log, '');
+  for (let i = 80; i < 120; i++) appendFileSync(log, line(i));
+  await waitFor('B', () => h.seen.length >= 120);
+  // Both rotated files drained and released: the cursor remembers them as done.
+  await waitFor('released', () => h.follower.snapshot().files.filter((f) => f.retired).length === 2, 5_000);
+  await waitFor('settled', () => h.follower.snapshot().files.at(-1)!.offset === readFileSync(log).length);
+  const state = h.follower.snapshot();
+  await h.follower.stop();
+
+  // Down, mid-rotation: .2.gz → .3.gz done, .1 compressed to .2.gz, .1 not removed yet.
+  shift();
+  compress();
+  const h2 = harness(log);
+  await h2.follower.start(state);
+  for (let i = 120; i < 130; i++) appendFileSync(log, line(i));
+  await waitFor('new lines', () => h2.seen.length >= 10, 5_000);
+  await new Promise((r) => setTimeout(r, 200));
+  expect(sorted(h2.numbers())).toEqual(range(120, 130));
+});
+
+it('the start\'s listing survives a rotation in the middle of it: every file is found, each once', async () => {
+  const write = (path: string, from: number, to: number) => writeFileSync(path, range(from, to).map(line).join(''));
+  write(`${log}.1`, 0, 10); // A
+  write(log, 10, 20); // B
+  const fpOf = (from: number, to: number) => fingerprint(Buffer.from(range(from, to).map(line).join('')));
+  let rotated = 0;
+  const suffix = rotatedSuffixRegex(DEFAULT_ROTATED_SUFFIX);
+  const { candidates, stable } = await openCandidates(log, suffix, () => undefined, {
+    afterOpen: () => {
+      // Once, right after the first file was opened: a rename rotation.
+      if (rotated++ > 0) return;
+      renameSync(`${log}.1`, `${log}.2`);
+      renameSync(log, `${log}.1`);
+      write(log, 20, 30); // C
+    },
+  });
+  expect(stable).toBe(true);
+  expect(candidates.map((c) => [c.path, c.fingerprint])).toEqual([
+    [`${log}.2`, fpOf(0, 10)],
+    [`${log}.1`, fpOf(10, 20)],
+    [log, fpOf(20, 30)],
+  ]);
+  await closeCandidates(candidates);
+
+  // Rotations that never stop: it gives up after its attempts, says so, and still returns each file once.
+  let n = 30;
+  const again = await openCandidates(log, suffix, () => undefined, {
+    attempts: 2,
+    afterOpen: (p) => {
+      if (p !== log) return;
+      renameSync(log, `${log}.${n}`);
+      write(log, n, n + 10);
+      n += 10;
+    },
+  });
+  expect(again.stable).toBe(false);
+  const fps = again.candidates.map((c) => c.fingerprint);
+  expect(new Set(fps).size).toBe(fps.length);
+  await closeCandidates(again.candidates);
 });
 
 it('a file shorter than a line keeps one fingerprint as it grows', async () => {

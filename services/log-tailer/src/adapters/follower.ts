@@ -1,10 +1,10 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { CURSOR_VERSION, fingerprint, resumePlan, type Candidate, type CursorState, type FileCursor } from '../core/cursor.js';
+import { CURSOR_VERSION, fingerprint, resumePlan, type CursorState, type FileCursor } from '../core/cursor.js';
 import { LineSplitter, type Line } from '../core/lines.js';
 import { Watermark } from '../core/watermark.js';
-import { GzReader, PlainReader, listCandidates, type ByteReader } from './log-files.js';
+import { GzReader, PlainReader, closeCandidates, openCandidates, type ByteReader, type OpenCandidate } from './log-files.js';
 
 /**
  * The durable log reader. It follows the current log by path, and every file
@@ -49,6 +49,8 @@ export interface FollowerEvents {
   partialLineDropped(path: string, offset: number, bytes: number): void;
   fileReleased(path: string, offset: number): void;
   readFailed(path: string, err: unknown): void;
+  /** Rotations kept moving files while the start looked for them; it went on with its last look. */
+  listingUnsettled(path: string): void;
 }
 
 class Source implements SourceView {
@@ -99,15 +101,18 @@ export class Follower {
 
   /** Finds where to resume (among the current and rotated logs) and starts following. */
   async start(state: CursorState | 'unreadable' | undefined): Promise<void> {
-    const candidates = await listCandidates(this.opts.logPath, this.opts.rotatedSuffix, (p, err) => this.events.readFailed(p, err));
+    const { candidates, stable } = await openCandidates(this.opts.logPath, this.opts.rotatedSuffix, (p, err) => this.events.readFailed(p, err));
+    if (!stable) this.events.listingUnsettled(this.opts.logPath);
     const plan = resumePlan(state, candidates, this.opts.startAtEnd);
     if (plan.lost) this.events.cursorLost(candidates.length);
     this.retired = state && state !== 'unreadable' ? state.files.filter((f) => f.retired) : [];
+    const unused: OpenCandidate[] = [];
     for (let i = 0; i < candidates.length; i++) {
       const start = plan.starts[i];
-      if (start === null || start === undefined) continue;
-      await this.openCandidate(candidates[i]!, start, i === candidates.length - 1 && candidates[i]!.path === this.opts.logPath);
+      if (start === null || start === undefined) unused.push(candidates[i]!);
+      else await this.openCandidate(candidates[i]!, start, i === candidates.length - 1 && candidates[i]!.path === this.opts.logPath);
     }
+    await closeCandidates(unused);
     try {
       // Low latency: wake on any change in the log's directory; the poll is the fallback.
       this.watcher = watch(dirname(this.opts.logPath), { persistent: false }, () => this.wake());
@@ -186,17 +191,20 @@ export class Follower {
     this.releaseIdle();
   }
 
-  private async openCandidate(c: Candidate, start: number | 'end', isCurrent: boolean): Promise<void> {
+  /** Follows a file found at start, through the descriptor the listing opened (so it is the file the plan was made for). */
+  private async openCandidate(c: OpenCandidate, start: number | 'end', isCurrent: boolean): Promise<void> {
     let reader: ByteReader;
     let offset = start === 'end' ? 0 : start;
     if (c.gz) {
-      reader = new GzReader(c.path, offset, this.opts.readChunkBytes);
+      reader = new GzReader(c.handle, offset, this.opts.readChunkBytes);
     } else {
-      const { reader: r, stats } = await PlainReader.open(c.path, offset, this.opts.readChunkBytes);
-      if (start === 'end') offset = await lastLineEnd(r, stats.size);
-      else if (stats.size < offset) {
+      const r = PlainReader.of(c.handle, offset, this.opts.readChunkBytes);
+      if (start === 'end') offset = await lastLineEnd(r, (await r.stat()).size);
+      else if (c.size < offset && !isCurrent) {
         // Shorter than where we stopped, yet the same first line: truncated
-        // and rewritten while we were down. Read it all again.
+        // and rewritten while we were down. Read it all again. (The current
+        // log is left at the offset: the first pass sees it shorter and looks
+        // for a copytruncate copy holding the unread lines.)
         this.events.truncated(c.path, offset);
         offset = 0;
       }
@@ -281,16 +289,16 @@ export class Follower {
    */
   private async onTruncated(a: Source): Promise<void> {
     const from = a.reader?.position ?? 0;
-    const copy = a.fp === null ? undefined : (await listCandidates(this.opts.logPath, this.opts.rotatedSuffix, () => undefined)).find((c) => c.path !== this.opts.logPath && c.fingerprint === a.fp);
+    let copy: OpenCandidate | undefined;
+    if (a.fp !== null) {
+      const { candidates } = await openCandidates(this.opts.logPath, this.opts.rotatedSuffix, () => undefined);
+      copy = candidates.find((c) => c.path !== this.opts.logPath && c.fingerprint === a.fp);
+      await closeCandidates(candidates.filter((c) => c !== copy));
+    }
     await a.reader?.close();
     if (copy) {
       this.events.rotated('copytruncate', copy.path);
-      if (copy.gz) {
-        a.reader = new GzReader(copy.path, from, this.opts.readChunkBytes);
-      } else {
-        const { reader } = await PlainReader.open(copy.path, from, this.opts.readChunkBytes);
-        a.reader = reader;
-      }
+      a.reader = copy.gz ? new GzReader(copy.handle, from, this.opts.readChunkBytes) : PlainReader.of(copy.handle, from, this.opts.readChunkBytes);
       a.dev = copy.dev;
       a.ino = copy.ino;
       a.path = copy.path;

@@ -1,8 +1,9 @@
-import { createReadStream, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { FINGERPRINT_MAX_BYTES, fingerprint, type Candidate } from '../core/cursor.js';
+import { FINGERPRINT_MAX_BYTES, distinctCandidates, fingerprint, type Candidate } from '../core/cursor.js';
 import { rotatedGenerations } from '../core/rotation.js';
 
 /** Reads a file's bytes in order, from a start offset; plain files keep growing, gzip files end. */
@@ -42,6 +43,11 @@ export class PlainReader implements ByteReader {
     }
   }
 
+  /** A reader over a file already open (it takes the handle over). */
+  static of(fh: FileHandle, position: number, chunkBytes: number): PlainReader {
+    return new PlainReader(fh, position, chunkBytes);
+  }
+
   async read(): Promise<Buffer | null> {
     const { bytesRead } = await this.fh.read(this.buf, 0, this.buf.length, this.position);
     if (bytesRead === 0) return null;
@@ -78,8 +84,10 @@ export class GzReader implements ByteReader {
   private readonly destroy: () => void;
   private corrupt: unknown;
 
-  constructor(path: string, private skip: number, chunkBytes: number) {
-    const file = createReadStream(path, { highWaterMark: chunkBytes });
+  /** Reads the open file `fh` (and closes it when done with it) from its start. */
+  constructor(fh: FileHandle, private skip: number, chunkBytes: number, ownsHandle = true) {
+    // Positioned reads of our own: a fs stream closes the descriptor when destroyed, whatever autoClose says.
+    const file = Readable.from(chunksOf(fh, chunkBytes), { objectMode: false });
     const gunzip = createGunzip({ chunkSize: chunkBytes });
     file.on('error', (err) => gunzip.destroy(err));
     file.pipe(gunzip);
@@ -87,6 +95,7 @@ export class GzReader implements ByteReader {
     this.destroy = () => {
       file.destroy();
       gunzip.destroy();
+      if (ownsHandle) void fh.close().catch(() => undefined);
     };
   }
 
@@ -129,19 +138,26 @@ export class GzReader implements ByteReader {
   }
 }
 
-/** The first bytes of a file (uncompressed for .gz), enough for its fingerprint. */
-export async function readHead(path: string, gz: boolean): Promise<Buffer> {
-  if (!gz) {
-    const fh = await open(path, 'r');
-    try {
-      const buf = Buffer.alloc(FINGERPRINT_MAX_BYTES);
-      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-      return buf.subarray(0, bytesRead);
-    } finally {
-      await fh.close();
-    }
+/** An open file's bytes from its start, by positioned reads (the handle is left open). */
+async function* chunksOf(fh: FileHandle, chunkBytes: number): AsyncGenerator<Buffer> {
+  let pos = 0;
+  for (;;) {
+    const buf = Buffer.allocUnsafe(chunkBytes);
+    const { bytesRead } = await fh.read(buf, 0, chunkBytes, pos);
+    if (bytesRead === 0) return;
+    pos += bytesRead;
+    yield buf.subarray(0, bytesRead);
   }
-  const r = new GzReader(path, 0, 16 * 1024);
+}
+
+/** The first bytes of an open file (uncompressed for .gz), enough for its fingerprint. */
+export async function readHead(fh: FileHandle, gz: boolean): Promise<Buffer> {
+  if (!gz) {
+    const buf = Buffer.alloc(FINGERPRINT_MAX_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead);
+  }
+  const r = new GzReader(fh, 0, 16 * 1024, false);
   try {
     const parts: Buffer[] = [];
     let n = 0;
@@ -157,29 +173,90 @@ export async function readHead(path: string, gz: boolean): Promise<Buffer> {
   }
 }
 
-/** The log's rotated generations and the log itself, oldest first, with their identities. Unreadable ones are skipped. */
-export async function listCandidates(logPath: string, suffix: RegExp, onSkip: (path: string, err: unknown) => void): Promise<Candidate[]> {
+/** A log file found at start, held open: whatever is renamed afterwards, this is the file that was looked at. */
+export interface OpenCandidate extends Candidate {
+  readonly handle: FileHandle;
+  readonly size: number;
+}
+
+export function closeCandidates(list: readonly OpenCandidate[]): Promise<void> {
+  return Promise.all(list.map((c) => c.handle.close().catch(() => undefined))).then(() => undefined);
+}
+
+export interface ListOptions {
+  /** Looks before giving up on a listing that no rotation disturbed. */
+  attempts?: number;
+  /** Test seam: runs after each file is opened (a test rotates the log from here). */
+  afterOpen?: (path: string) => void | Promise<void>;
+}
+
+/**
+ * The log's rotated generations and the log itself, oldest first, each held
+ * open with its identity, one entry per file. Unreadable ones are skipped.
+ *
+ * A rotation can run while we look. Names are visited newest first (the
+ * current log, then .1, .2.gz, …), the direction in which rotation moves a
+ * file, so a file renamed mid-listing is seen twice rather than missed; the
+ * listing is then taken again until the directory and every opened file's
+ * name stayed the same from start to end (`stable`). The files are held open,
+ * so a rotation after the listing cannot swap one for another: the follower
+ * sees it as a rotation. Second sights of one file are dropped
+ * (`distinctCandidates`).
+ */
+export async function openCandidates(logPath: string, suffix: RegExp, onSkip: (path: string, err: unknown) => void, opts: ListOptions = {}): Promise<{ candidates: OpenCandidate[]; stable: boolean }> {
   const dir = dirname(logPath);
   const base = basename(logPath);
-  let names: string[] = [];
-  try {
-    names = await readdir(dir);
-  } catch (err) {
-    onSkip(dir, err);
-  }
-  const paths = [...rotatedGenerations(base, names, suffix).map((r) => ({ path: join(dir, r.name), gz: r.gz })), { path: logPath, gz: false }];
-  const out: Candidate[] = [];
-  for (const p of paths) {
+  const attempts = opts.attempts ?? 5;
+  const generations = async (report: boolean): Promise<string[]> => {
     try {
-      const st = await stat(p.path);
-      if (!st.isFile()) {
-        onSkip(p.path, Object.assign(new Error('not a regular file'), { code: 'ENOTFILE' }));
-        continue;
-      }
-      out.push({ path: p.path, dev: st.dev, ino: st.ino, gz: p.gz, fingerprint: fingerprint(await readHead(p.path, p.gz)) });
+      return rotatedGenerations(base, await readdir(dir), suffix).map((r) => r.name);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') onSkip(p.path, err);
+      if (report) onSkip(dir, err);
+      return [];
+    }
+  };
+  for (let attempt = 1; ; attempt++) {
+    const names = await generations(true);
+    const paths = [...names.map((n) => ({ path: join(dir, n), gz: n.endsWith('.gz') })), { path: logPath, gz: false }].reverse();
+    const opened: OpenCandidate[] = [];
+    for (const p of paths) {
+      let fh: FileHandle | undefined;
+      try {
+        fh = await open(p.path, 'r');
+        const st = await fh.stat();
+        if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTFILE' });
+        opened.push({ path: p.path, dev: st.dev, ino: st.ino, gz: p.gz, size: st.size, fingerprint: fingerprint(await readHead(fh, p.gz)), handle: fh });
+        fh = undefined;
+        await opts.afterOpen?.(p.path);
+      } catch (err) {
+        await fh?.close().catch(() => undefined);
+        // The current log missing is the follower's to report; a rotated one vanishing is a rotation.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') onSkip(p.path, err);
+      }
+    }
+    opened.reverse();
+    const stable = await unchanged(names, opened, () => generations(false));
+    if (stable || attempt >= attempts) {
+      const { keep, dropped } = distinctCandidates(opened, logPath);
+      await closeCandidates(dropped);
+      return { candidates: keep, stable };
+    }
+    await closeCandidates(opened);
+    await new Promise((r) => setTimeout(r, 20 * attempt));
+  }
+}
+
+/** True when the directory holds the same generations as before and every opened file is still at its name. */
+async function unchanged(names: readonly string[], opened: readonly OpenCandidate[], list: () => Promise<string[]>): Promise<boolean> {
+  const now = await list();
+  if (now.length !== names.length || now.some((n, i) => n !== names[i])) return false;
+  for (const c of opened) {
+    try {
+      const st = await stat(c.path);
+      if (st.dev !== c.dev || st.ino !== c.ino) return false;
+    } catch {
+      return false;
     }
   }
-  return out;
+  return true;
 }

@@ -1,4 +1,4 @@
-import { CURSOR_VERSION, decodeCursor, encodeCursor, fingerprint, resumePlan, uploadId, type Candidate, type CursorState } from './cursor.js';
+import { CURSOR_VERSION, decodeCursor, distinctCandidates, encodeCursor, fingerprint, resumePlan, uploadId, type Candidate, type CursorState } from './cursor.js';
 
 const line = (s: string) => Buffer.from(`${s}\n`);
 
@@ -83,5 +83,36 @@ describe('resumePlan', () => {
     const cands = [c('x.1', C, 3), c('x', D, 4)];
     expect(resumePlan(st(e(A, 1, 5)), cands, false)).toEqual({ starts: [0, 0], lost: true });
     expect(resumePlan('unreadable', cands, false)).toEqual({ starts: [0, 0], lost: true });
+  });
+});
+
+describe('distinctCandidates', () => {
+  const c = (path: string, fp: string | null, ino: number, gz = false): Candidate => ({ path, dev: 1, ino, gz, fingerprint: fp });
+  const A = 'aaaaaaaaaaaaaaaa';
+  const B = 'bbbbbbbbbbbbbbbb';
+  const paths = (r: { keep: Candidate[] }) => r.keep.map((x) => x.path);
+
+  it('keeps every file when each is seen once', () => {
+    const cands = [c('x.2.gz', A, 1, true), c('x.1', B, 2), c('x', null, 3)];
+    expect(distinctCandidates(cands, 'x')).toEqual({ keep: cands, dropped: [] });
+  });
+
+  it('a rotated log and the gzip logrotate is writing of it: the plain file', () => {
+    const r = distinctCandidates([c('x.2.gz', A, 5, true), c('x.1', A, 2), c('x', B, 3)], 'x');
+    expect(paths(r)).toEqual(['x.1', 'x']);
+    expect(r.dropped.map((x) => x.path)).toEqual(['x.2.gz']);
+  });
+
+  it('the current log and its copytruncate copy: the current log', () => {
+    expect(paths(distinctCandidates([c('x.1', A, 9), c('x', A, 2)], 'x'))).toEqual(['x']);
+  });
+
+  it('one file seen at two names (renamed mid-listing): once, and never every copy dropped', () => {
+    expect(paths(distinctCandidates([c('x.1', A, 2), c('x', A, 2)], 'x'))).toEqual(['x']);
+    // Same inode at two rotated names plus a gzip copy of the same content: exactly one survives.
+    const r = distinctCandidates([c('x.3.gz', A, 7, true), c('x.2', A, 2), c('x.1', A, 2)], 'x');
+    expect(paths(r)).toEqual(['x.1']);
+    // Files without a first line yet are told apart by inode only.
+    expect(paths(distinctCandidates([c('x.1', null, 4), c('x', null, 3)], 'x'))).toEqual(['x.1', 'x']);
   });
 });

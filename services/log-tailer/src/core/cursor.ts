@@ -95,6 +95,39 @@ export interface Candidate {
 }
 
 /**
+ * One entry per file among the candidates (oldest → newest). A listing can
+ * see one file twice: at two names when a rotation renames it while we look
+ * (same dev+inode), or as two copies of one content (same fingerprint): a
+ * rotated log next to the gzip logrotate is still writing, or the current
+ * log next to its copytruncate copy. Reading both would publish the same
+ * lines twice under two ids, or, for a half-written gzip, fail mid-way.
+ * Kept: the current log, then a plain file over a gzip one, then the newer
+ * name. Returns the kept candidates in their order and the dropped ones.
+ */
+export function distinctCandidates<C extends Candidate>(candidates: readonly C[], currentPath: string): { keep: C[]; dropped: C[] } {
+  const rank = (c: C) => (c.path === currentPath && !c.gz ? 2 : c.gz ? 0 : 1);
+  const dropped: C[] = [];
+  // By identity first, then by content among what is left (one pass over both keys could drop every copy).
+  const pick = (list: readonly C[], key: (c: C) => string | null): C[] => {
+    const winner = new Map<string, C>();
+    for (const c of list) {
+      const k = key(c);
+      if (k === null) continue;
+      const w = winner.get(k);
+      if (!w || rank(c) >= rank(w)) winner.set(k, c); // later in the list is the newer name
+    }
+    const kept: C[] = [];
+    for (const c of list) {
+      const k = key(c);
+      (k === null || winner.get(k) === c ? kept : dropped).push(c);
+    }
+    return kept;
+  };
+  const keep = pick(pick(candidates, (c) => `${c.dev}:${c.ino}`), (c) => c.fingerprint);
+  return { keep, dropped };
+}
+
+/**
  * Where to resume after a start, given the stored cursor and the log files
  * that exist now, ordered oldest → newest (the current log last).
  *
