@@ -87,7 +87,7 @@ it(`loses nothing, deletes nothing early and duplicates nothing under ${SECONDS}
     expect(events.filter((e) => e.includes('kill -9')).length).toBeGreaterThanOrEqual(Math.floor(SECONDS / 10));
   } catch (err) {
     const logs = [...stack.procs.values()].map((p) => `--- ${p.name}:\n${p.output().split('\n').slice(-15).join('\n')}`).join('\n');
-    throw new Error(`${String(err)}\nchaos: ${events.join(', ')}\nverdict: ${JSON.stringify({ ...verdict, missing: verdict?.missing.slice(0, 10), inCache: verdict?.inCache.slice(0, 10) })}\n${logs}`);
+    throw new Error(`${String(err)}\nchaos: ${events.join(', ')}\nverdict: ${JSON.stringify({ ...verdict, missing: verdict?.missing.slice(0, 10), inCache: verdict?.inCache.slice(0, 10) })}\n${logs}\n--- private RabbitMQ:\n${await rabbit.logTail(15)}`);
   } finally {
     await stack.killAll();
     await Promise.all([rabbit.stop(), redis.stop()]);

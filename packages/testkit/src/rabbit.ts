@@ -1,11 +1,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { chown, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './index.js';
+import amqplib from 'amqplib';
 
 const exec = promisify(execFile);
 
@@ -29,15 +29,47 @@ async function waitPort(port: number, open: boolean, timeoutMs: number): Promise
 }
 
 /**
+ * A port below the kernel's ephemeral range (32768+) that is free now. Ports
+ * from listen(0), which other tests and services take all the time, and the
+ * local ends of outgoing connections all come from the ephemeral range; a
+ * broker that takes seconds to boot must not race them for its port.
+ */
+async function quietPort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
+
+/**
  * A private RabbitMQ node (own node name, ports and data directory) for a
  * test that restarts the broker: the machine's broker, which other tests
  * use at the same time, is never touched. Its data survives `restart()`.
  */
-export async function startPrivateRabbit(): Promise<{ url: string; port: number; restart: () => Promise<void>; stop: () => Promise<void> }> {
+export async function startPrivateRabbit(): Promise<{ url: string; port: number; restart: () => Promise<void>; stop: () => Promise<void>; logTail: (lines?: number) => Promise<string> }> {
+  // A start that fails (a port taken during the boot, a node that dies in it) is tried again on other ports.
+  for (let attempt = 1; ; attempt++) {
+    const node = await privateRabbit();
+    try {
+      await node.start();
+      return node;
+    } catch (err) {
+      const tail = await node.logTail(30);
+      await node.stop().catch(() => undefined);
+      if (attempt >= 3) throw new Error(`private RabbitMQ did not start: ${String(err)}\n${tail}`);
+    }
+  }
+}
+
+async function privateRabbit() {
   const dir = await mkdtemp(join(tmpdir(), 'terra-rabbit-'));
-  // Ports the OS just handed out (free now), not random ones that may collide with passive FTP ranges and the like.
-  const port = await freePort();
-  const distPort = await freePort();
+  const port = await quietPort();
+  const distPort = await quietPort();
   const node = `terra-${randomBytes(3).toString('hex')}@localhost`;
   for (const d of ['mnesia', 'log']) await mkdir(join(dir, d));
   await writeFile(join(dir, 'enabled_plugins'), '[].\n');
@@ -57,6 +89,7 @@ export async function startPrivateRabbit(): Promise<{ url: string; port: number;
     RABBITMQ_PID_FILE: join(dir, 'pid'),
     RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq'),
   };
+  const url = `amqp://guest:guest@127.0.0.1:${port}`;
   const start = async () => {
     await new Promise<void>((resolve, reject) => {
       const p = spawn('rabbitmq-server', ['-detached'], { env, stdio: 'ignore' });
@@ -64,15 +97,30 @@ export async function startPrivateRabbit(): Promise<{ url: string; port: number;
       p.once('exit', () => resolve());
     });
     await waitPort(port, true, 60_000);
+    // Something listening is not yet our node booted: ask the node itself, then speak AMQP to the port.
+    await exec('rabbitmqctl', ['-n', node, 'await_startup', '-t', '60'], { env, timeout: 70_000 });
+    const conn = await amqplib.connect(url);
+    await conn.close();
   };
   const stop = async () => {
     await exec('rabbitmqctl', ['-n', node, 'stop'], { env, timeout: 60_000 }).catch(() => undefined);
     await waitPort(port, false, 30_000);
   };
-  await start();
+  /** The last lines of the node's own log (for a test's failure message). */
+  const logTail = async (lines = 20): Promise<string> => {
+    try {
+      const logs = (await readdir(join(dir, 'log'))).filter((f) => f.endsWith('.log'));
+      const text = (await Promise.all(logs.map((f) => readFile(join(dir, 'log', f), 'utf8')))).join('\n');
+      return text.split('\n').slice(-lines).join('\n');
+    } catch (err) {
+      return `(no RabbitMQ log: ${String(err)})`;
+    }
+  };
   return {
-    url: `amqp://guest:guest@127.0.0.1:${port}`,
+    url,
     port,
+    start,
+    logTail,
     restart: async () => {
       await stop();
       await start();
