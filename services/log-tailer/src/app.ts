@@ -47,6 +47,8 @@ export class Tailer {
   private stopping = false;
   private stopped: Promise<void> | undefined;
   private readonly stopSignal = new AbortController();
+  private lastSensorDir: string | undefined;
+  private lastSensor = '';
 
   constructor(private readonly deps: TailerDeps) {
     this.telemetry = tailerTelemetry(deps.logger, deps.registry);
@@ -206,7 +208,7 @@ export class Tailer {
     }
     const event = createEvent('file.uploaded', id, {
       site: this.deps.site,
-      sensor: sensorOf(res.relPath),
+      sensor: this.sensorOf(res.relPath),
       path: res.path,
       size: res.stats.size,
       mtimeMs: res.stats.mtimeMs,
@@ -216,6 +218,16 @@ export class Tailer {
       uploadId: id,
     });
     return { kind: 'event', event };
+  }
+
+  /** sensorOf depends on the directory only, and consecutive lines mostly share one: remembered for the last directory. */
+  private sensorOf(relPath: string): string {
+    const dir = relPath.slice(0, relPath.lastIndexOf('/') + 1);
+    if (dir !== this.lastSensorDir) {
+      this.lastSensorDir = dir;
+      this.lastSensor = sensorOf(relPath);
+    }
+    return this.lastSensor;
   }
 
   private publishOnce(p: Publish): Promise<void> {

@@ -49,6 +49,29 @@ it('maps a chrooted user onto its directory of the cache', () => {
   expect(resolver().resolve(`/${DAY}/f.bin`, 'maricopa')).toMatchObject({ kind: 'found', relPath: `gantry/${DAY}/f.bin` });
 });
 
+it('reuses a walk only for the same directory part, user and batch: other users, `..` leaves and other roots resolve on their own', () => {
+  mkdirSync(join(cache, 'gantry', DAY), { recursive: true });
+  writeFileSync(join(cache, 'gantry', DAY, 'f.bin'), 'g');
+  writeFileSync(join(cache, DAY, 'f.bin'), 'plain');
+  writeFileSync(join(cache, DAY, 'h.bin'), '');
+  const r = resolver();
+  // One batch, consecutive lines naming the same logged directory.
+  expect(r.resolve(`/${DAY}/f.bin`, 'u')).toMatchObject({ kind: 'found', relPath: `${DAY}/f.bin` });
+  expect(r.resolve(`/${DAY}/f.bin`, 'maricopa')).toMatchObject({ kind: 'found', relPath: `gantry/${DAY}/f.bin` });
+  expect(r.resolve(`/${DAY}/h.bin`, 'maricopa')).toEqual({ kind: 'gone' });
+  expect(r.resolve(`/${DAY}/h.bin`, 'u')).toMatchObject({ kind: 'found', relPath: `${DAY}/h.bin` });
+  // A leaf that moves the parent: `..` and `.` are mapped, not appended.
+  expect(r.resolve(`/${DAY}/..`, 'u')).toEqual({ kind: 'rejected', reason: 'not_a_file' });
+  expect(r.resolve(`/${DAY}/.`, 'u')).toEqual({ kind: 'rejected', reason: 'not_a_file' });
+  expect(r.resolve(`/${DAY}/f.bin`, 'u')).toMatchObject({ kind: 'found', relPath: `${DAY}/f.bin` });
+  // An FTP root that is a prefix of the directory part, and a name beside it outside the root.
+  const rooted = new Resolver(cache, { ftpRoot: '/data', userRoots: {} }, 2048, 60_000);
+  expect(rooted.resolve(`/data/${DAY}/f.bin`, 'u')).toMatchObject({ kind: 'found', relPath: `${DAY}/f.bin` });
+  expect(rooted.resolve(`/data/${DAY}/h.bin`, 'u')).toMatchObject({ kind: 'found', relPath: `${DAY}/h.bin` });
+  expect(rooted.resolve('/dataX/f.bin', 'u')).toEqual({ kind: 'rejected', reason: 'outside_ftp_root' });
+  expect(rooted.resolve('/data', 'u')).toEqual({ kind: 'rejected', reason: 'empty' });
+});
+
 it('never follows a symlink out of the cache root, for a file or a directory', () => {
   symlinkSync(join(outside, 'secret.bin'), join(cache, DAY, 'link.bin'));
   symlinkSync(outside, join(cache, DAY, 'linked_dir'));

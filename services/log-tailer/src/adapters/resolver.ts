@@ -44,19 +44,42 @@ interface DirFacts {
 }
 
 const SLASH = Buffer.from('/');
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** A directory a walk reached: its byte path, that path with a `/` after it, and its key in the facts map (computed once per walk). */
+interface DirRef {
+  bytes: Buffer;
+  prefix: Buffer;
+  key: string;
+}
+
+function dirRef(bytes: Buffer): DirRef {
+  return { bytes, prefix: Buffer.concat([bytes, SLASH]), key: bytes.toString('latin1') };
+}
 
 /** The byte path of entry `name` (bytes as a latin1 string) of directory `dir`. */
-function child(dir: Buffer, name: string): Buffer {
-  return Buffer.concat([dir, SLASH, Buffer.from(name, 'latin1')]);
+function child(dir: DirRef, name: string): Buffer {
+  return Buffer.concat([dir.prefix, Buffer.from(name, 'latin1')]);
+}
+
+/** The last walk, for the next line naming the same directory: the logged name up to its last `/`, and the user. */
+interface WalkMemo {
+  epoch: number;
+  dirPart: string;
+  username: string;
+  dirs: DirRef[];
 }
 
 export class Resolver {
   private readonly root: string;
-  private readonly rootBytes: Buffer;
+  private readonly rootRef: DirRef;
   private readonly dirs = new Map<string, DirFacts>();
   private names = 0;
   /** This batch's walks: the directories a mapped parent path (components joined by `/`) can name. */
-  private walks = new Map<string, Buffer[]>();
+  private walks = new Map<string, DirRef[]>();
+  private memo: WalkMemo | undefined;
+  /** Reused for the per-line lstat's path (the call copies it). */
+  private scratch = Buffer.allocUnsafe(4096);
   private epoch = 0;
   private epochAt = Date.now();
 
@@ -69,7 +92,7 @@ export class Resolver {
     private readonly maxNames = 200_000,
   ) {
     this.root = realpathSync(cacheRoot);
-    this.rootBytes = Buffer.from(this.root);
+    this.rootRef = dirRef(Buffer.from(this.root));
   }
 
   /** Starts a batch: call it after reading the lines it is for. Facts from earlier batches are checked again before use. */
@@ -81,25 +104,40 @@ export class Resolver {
 
   resolve(loggedName: string, username: string): Resolution {
     if (Date.now() - this.epochAt > this.maxFactAgeMs) this.beginBatch();
-    const mapped = mapLoggedPath(loggedName, username, this.mapping);
-    if (!mapped.ok) return { kind: 'rejected', reason: mapped.reason };
-    const comps = mapped.components;
-    const last = comps.length - 1;
-    // Candidate parent directories (as byte paths), narrowed one component at a time; once per batch.
-    const walkKey = comps.slice(0, last).join('/');
-    let dirs = this.walks.get(walkKey);
-    if (!dirs) {
-      dirs = [this.rootBytes];
-      for (let i = 0; i < last && dirs.length > 0; i++) dirs = this.step(dirs, comps[i]!);
-      if (this.walks.size < this.maxDirs) this.walks.set(walkKey, dirs);
+    let dirs: DirRef[];
+    let leaf: string;
+    // Consecutive lines mostly name files of one directory: the same logged directory part, user and
+    // batch give the same walk, so the last one is reused (only for a plain leaf, and a directory part
+    // that holds the whole FTP root, so the mapping of the leaf cannot change the parent).
+    const cut = loggedName.lastIndexOf('/');
+    const dirPart = loggedName.slice(0, cut + 1);
+    leaf = loggedName.slice(cut + 1);
+    const m = this.memo;
+    if (m && m.epoch === this.epoch && m.dirPart === dirPart && m.username === username && plainLeaf(leaf)) {
+      dirs = m.dirs;
+    } else {
+      const mapped = mapLoggedPath(loggedName, username, this.mapping);
+      if (!mapped.ok) return { kind: 'rejected', reason: mapped.reason };
+      const comps = mapped.components;
+      const last = comps.length - 1;
+      // Candidate parent directories, narrowed one component at a time; once per batch.
+      const walkKey = comps.slice(0, last).join('/');
+      let walked = this.walks.get(walkKey);
+      if (!walked) {
+        walked = [this.rootRef];
+        for (let i = 0; i < last && walked.length > 0; i++) walked = this.step(walked, comps[i]!);
+        if (this.walks.size < this.maxDirs) this.walks.set(walkKey, walked);
+      }
+      dirs = walked;
+      leaf = comps[last]!;
+      this.memo = cut > this.mapping.ftpRoot.length && plainLeaf(loggedName.slice(cut + 1)) ? { epoch: this.epoch, dirPart, username, dirs } : undefined;
     }
     if (dirs.length === 0) return { kind: 'gone' };
-    const leaf = comps[last]!;
-    const files: Array<{ dir: Buffer; name: string; stats: Stats }> = [];
+    const files: Array<{ dir: DirRef; name: string; stats: Stats }> = [];
     let notFile = false;
     for (const dir of dirs) {
       for (const name of this.candidates(dir, leaf)) {
-        const st = lstatSync(child(dir, name), { throwIfNoEntry: false });
+        const st = lstatSync(this.entryPath(dir, name), { throwIfNoEntry: false });
         if (!st) continue;
         if (st.isFile() || st.isSymbolicLink()) files.push({ dir, name, stats: st });
         else notFile = true;
@@ -123,21 +161,31 @@ export class Resolver {
     } else {
       const realDir = this.realDir(dir);
       if (realDir === null) return { kind: 'gone' };
-      real = `${realDir}/${Buffer.from(name, 'latin1').toString('utf8')}`;
+      // Bytes as latin1 → UTF-8 text; an ASCII name reads the same either way.
+      real = `${realDir}/${NON_ASCII.test(name) ? Buffer.from(name, 'latin1').toString('utf8') : name}`;
     }
     if (!real.startsWith(`${this.root}/`)) return { kind: 'rejected', reason: 'outside_cache_root' };
     return { kind: 'found', path: real, relPath: real.slice(this.root.length + 1), stats };
   }
 
+  /** The byte path of entry `name` of `dir`, in a buffer reused by the next call (for a call that copies it at once). */
+  private entryPath(dir: DirRef, name: string): Buffer {
+    const need = dir.prefix.length + name.length; // latin1: one byte per char
+    if (need > this.scratch.length) return child(dir, name);
+    dir.prefix.copy(this.scratch, 0);
+    this.scratch.write(name, dir.prefix.length, 'latin1');
+    return this.scratch.subarray(0, need);
+  }
+
   /** The directories a logged component can name under each of `dirs`. */
-  private step(dirs: Buffer[], comp: string): Buffer[] {
-    const next: Buffer[] = [];
-    for (const dir of dirs) for (const name of this.candidates(dir, comp)) next.push(child(dir, name));
+  private step(dirs: DirRef[], comp: string): DirRef[] {
+    const next: DirRef[] = [];
+    for (const dir of dirs) for (const name of this.candidates(dir, comp)) next.push(dirRef(child(dir, name)));
     return next;
   }
 
   /** The entries of `dir` a logged component can stand for: itself when it has no wildcard, else the listing's matches. */
-  private candidates(dir: Buffer, comp: string): string[] {
+  private candidates(dir: DirRef, comp: string): string[] {
     if (!hasWildcards(comp)) return [comp];
     const byKey = this.listing(dir);
     if (!byKey) return [];
@@ -148,12 +196,12 @@ export class Resolver {
   }
 
   /** Facts about a directory, checked (stat) at most once per batch; undefined when it is not a directory now. */
-  private facts(dir: Buffer): DirFacts | undefined {
-    const key = dir.toString('latin1');
+  private facts(dir: DirRef): DirFacts | undefined {
+    const key = dir.key;
     const cached = this.dirs.get(key);
     if (cached && cached.epoch === this.epoch) return cached;
     // Number stats (sub-microsecond resolution as doubles): cheaper than bigint ones.
-    const st = statSync(dir, { throwIfNoEntry: false });
+    const st = statSync(dir.bytes, { throwIfNoEntry: false });
     if (!st || !st.isDirectory()) {
       if (cached) this.forget(key, cached);
       return undefined;
@@ -172,13 +220,13 @@ export class Resolver {
   }
 
   /** Entries of a directory by lossy key, from the cache while the directory is unchanged. */
-  private listing(dir: Buffer): Map<string, string | string[]> | undefined {
+  private listing(dir: DirRef): Map<string, string | string[]> | undefined {
     const f = this.facts(dir);
     if (!f) return undefined;
     if (f.byKey) return f.byKey;
     let names: string[];
     try {
-      names = readdirSync(dir, { encoding: 'latin1' });
+      names = readdirSync(dir.bytes, { encoding: 'latin1' });
     } catch {
       return undefined;
     }
@@ -211,16 +259,21 @@ export class Resolver {
   }
 
   /** A directory's real path (symlinks resolved), once per batch; null when it is gone. */
-  private realDir(dir: Buffer): string | null {
+  private realDir(dir: DirRef): string | null {
     const f = this.facts(dir);
     if (!f) return null;
     if (f.real === undefined) {
       try {
-        f.real = realpathSync.native(dir as unknown as string);
+        f.real = realpathSync.native(dir.bytes as unknown as string);
       } catch {
         f.real = null;
       }
     }
     return f.real;
   }
+}
+
+/** A leaf that maps to itself (not empty, `.` or `..`), so the parent directories do not depend on it. */
+function plainLeaf(leaf: string): boolean {
+  return leaf !== '' && leaf !== '.' && leaf !== '..';
 }

@@ -9,9 +9,12 @@
  *                                size, same quorum queue, same confirm window, no log; measured
  *                                before and after the service's run, the higher of the two
  *                                (both in broker_runs_msgs_per_sec)
+ *   service_cpu_us_per_line      CPU (user + system) the log-tailer process used per line, in µs
+ *   ceiling_client_cpu_us_per_msg the same for the ceiling runs' publisher (before, after)
  *   peak_rss_mb                  peak resident set (VmHWM) of the log-tailer process
  * Settings (env): BENCH_LINES (1,000,000), BENCH_FILES (distinct files on disk, 100,000),
- * BENCH_WINDOW (publish window, 1000), AMQP_URL.
+ * BENCH_WINDOW (publish window, 1000), BENCH_CHECKPOINT_MS (the service's CHECKPOINT_INTERVAL_MS; unset:
+ * its default, 500), AMQP_URL.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -33,6 +36,8 @@ const FILES = Math.min(LINES, Number(process.env['BENCH_FILES'] ?? 100_000));
 const WINDOW = Number(process.env['BENCH_WINDOW'] ?? 1000);
 const AMQP_URL = process.env['AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
 const PER_DIR = 1000;
+/** The service's checkpoint interval (BENCH_CHECKPOINT_MS); unset, the service's default. */
+const CHECKPOINT_MS = process.env['BENCH_CHECKPOINT_MS'];
 /** V8 flags for the service process (BENCH_NODE_FLAGS, space-separated), e.g. a heap cap. */
 const NODE_FLAGS = (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
@@ -44,6 +49,13 @@ const lineOf = (i: number) => {
   const f = i % FILES;
   return `Tue Aug  2 09:43:${String(i % 60).padStart(2, '0')} 2016 1 ::ffff:150.135.84.81 ${1000 + (i % 5000)} /${dirOf(f)}/${nameOf(f)} b _ i r lemnatec ftp 0 * c\n`;
 };
+
+/** User + system CPU seconds a process has used so far (/proc/<pid>/stat, clock ticks of 1/100 s). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
 async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'terra-bench-tailer-'));
@@ -109,7 +121,9 @@ async function main(): Promise<void> {
       site: 'ua-mac', sensor: 'stereoTop', path: join(cache, dirOf(FILES - 1), nameOf(FILES - 1)), size: 0, mtimeMs: Date.now(),
       ftpTime: '2016-08-02T09:43:00.000Z', source: 'xferlog', attempt: 1, uploadId: `xferlog:0123456789abcdef:${size}`,
     });
+    const ceilingCpuUs: number[] = [];
     const brokerCeiling = async (): Promise<number> => {
+      const cpu0 = process.cpuUsage();
       let inFlight = 0;
       const waiters: Array<() => void> = [];
       const b0 = process.hrtime.bigint();
@@ -122,6 +136,8 @@ async function main(): Promise<void> {
         });
       }
       while (inFlight > 0) await new Promise<void>((r) => waiters.push(r));
+      const cpu = process.cpuUsage(cpu0);
+      ceilingCpuUs.push(Math.round(((cpu.user + cpu.system) / LINES) * 10) / 10);
       return LINES / (Number(process.hrtime.bigint() - b0) / 1e9);
     };
     say('broker ceiling run (before)');
@@ -139,12 +155,13 @@ async function main(): Promise<void> {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: {
         ...process.env, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', AMQP_URL, AMQP_PREFIX: prefix, LOG_LEVEL: 'error', XFERLOG_PATH: log, CACHE_ROOT: cache,
-        WHITELIST: 'MovingSensor/stereoTop', STATE_DIR: stateDir, PUBLISH_WINDOW: String(WINDOW), CHECKPOINT_INTERVAL_MS: '100',
+        WHITELIST: 'MovingSensor/stereoTop', STATE_DIR: stateDir, PUBLISH_WINDOW: String(WINDOW), ...(CHECKPOINT_MS ? { CHECKPOINT_INTERVAL_MS: CHECKPOINT_MS } : {}),
       },
     });
     const rssAt: number[] = [];
     let peakRssKb = 0;
     let tailSec = 0;
+    let serviceCpuSec = 0;
     let published = 0;
     let lastQuarter = 0;
     let lastOff = -1;
@@ -173,6 +190,7 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 50));
       }
       tailSec = Number(process.hrtime.bigint() - t0) / 1e9;
+      serviceCpuSec = await cpuSeconds(child.pid!);
       // Every line became a confirmed event (the service's own counter).
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       published = Number(/^terra_transfer_xferlog_events_published_total (\d+)/m.exec(metrics)?.[1] ?? -1);
@@ -198,6 +216,10 @@ async function main(): Promise<void> {
       broker_runs_msgs_per_sec: [Math.round(ceilingBefore), Math.round(ceilingAfter)],
       publish_vs_broker: Math.round((LINES / tailSec / brokerRate) * 1000) / 1000,
       message_bytes: Buffer.byteLength(JSON.stringify(sampleEvent)),
+      // CPU the service used per line (user + system), far less sensitive than rates to a busy machine.
+      service_cpu_us_per_line: Math.round((serviceCpuSec / LINES) * 1e7) / 10,
+      // The same for the ceiling runs' publisher (this process, before and after): what publishing alone costs.
+      ceiling_client_cpu_us_per_msg: ceilingCpuUs,
       peak_rss_mb: Math.round(peakRssKb / 1024),
       rss_mb_at_quarters: rssAt,
     };
