@@ -11,6 +11,7 @@
  *                                (both in broker_runs_msgs_per_sec)
  *   service_cpu_us_per_line      CPU (user + system) the log-tailer process used per line, in µs
  *   ceiling_client_cpu_us_per_msg the same for the ceiling runs' publisher (before, after)
+ *   broker_cpu_us_per_msg        RabbitMQ's CPU (every beam.smp) per message: ceiling before, service run, ceiling after
  *   peak_rss_mb                  peak resident set (VmHWM) of the log-tailer process
  * Settings (env): BENCH_LINES (1,000,000), BENCH_FILES (distinct files on disk, 100,000),
  * BENCH_WINDOW (publish window, 1000), BENCH_CHECKPOINT_MS (the service's CHECKPOINT_INTERVAL_MS; unset:
@@ -49,6 +50,18 @@ const lineOf = (i: number) => {
   const f = i % FILES;
   return `Tue Aug  2 09:43:${String(i % 60).padStart(2, '0')} 2016 1 ::ffff:150.135.84.81 ${1000 + (i % 5000)} /${dirOf(f)}/${nameOf(f)} b _ i r lemnatec ftp 0 * c\n`;
 };
+
+/** CPU seconds used so far by every RabbitMQ node on this machine (beam.smp processes). */
+async function brokerCpuSeconds(): Promise<number> {
+  const { readdir } = await import('node:fs/promises');
+  let total = 0;
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
+    if (comm.trim() === 'beam.smp') total += await cpuSeconds(Number(pid)).catch(() => 0);
+  }
+  return total;
+}
 
 /** User + system CPU seconds a process has used so far (/proc/<pid>/stat, clock ticks of 1/100 s). */
 async function cpuSeconds(pid: number): Promise<number> {
@@ -122,8 +135,11 @@ async function main(): Promise<void> {
       ftpTime: '2016-08-02T09:43:00.000Z', source: 'xferlog', attempt: 1, uploadId: `xferlog:0123456789abcdef:${size}`,
     });
     const ceilingCpuUs: number[] = [];
+    /** Broker CPU per message: ceiling before, the service's run, ceiling after. */
+    const brokerCpuUs: number[] = [];
     const brokerCeiling = async (): Promise<number> => {
       const cpu0 = process.cpuUsage();
+      const broker0 = await brokerCpuSeconds();
       let inFlight = 0;
       const waiters: Array<() => void> = [];
       const b0 = process.hrtime.bigint();
@@ -138,6 +154,7 @@ async function main(): Promise<void> {
       while (inFlight > 0) await new Promise<void>((r) => waiters.push(r));
       const cpu = process.cpuUsage(cpu0);
       ceilingCpuUs.push(Math.round(((cpu.user + cpu.system) / LINES) * 10) / 10);
+      brokerCpuUs.push(Math.round((((await brokerCpuSeconds()) - broker0) / LINES) * 1e7) / 10);
       return LINES / (Number(process.hrtime.bigint() - b0) / 1e9);
     };
     say('broker ceiling run (before)');
@@ -150,6 +167,7 @@ async function main(): Promise<void> {
     const stateDir = join(root, 'state');
     const cursorFile = join(stateDir, `${log.replace(/[^A-Za-z0-9._-]+/g, '_')}.cursor.json`);
     const port = await freePort();
+    const brokerAtServiceStart = await brokerCpuSeconds();
     const t0 = process.hrtime.bigint();
     const child = spawn(process.execPath, [...NODE_FLAGS, MAIN], {
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -191,6 +209,7 @@ async function main(): Promise<void> {
       }
       tailSec = Number(process.hrtime.bigint() - t0) / 1e9;
       serviceCpuSec = await cpuSeconds(child.pid!);
+      brokerCpuUs.push(Math.round((((await brokerCpuSeconds()) - brokerAtServiceStart) / LINES) * 1e7) / 10);
       // Every line became a confirmed event (the service's own counter).
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       published = Number(/^terra_transfer_xferlog_events_published_total (\d+)/m.exec(metrics)?.[1] ?? -1);
@@ -220,6 +239,8 @@ async function main(): Promise<void> {
       service_cpu_us_per_line: Math.round((serviceCpuSec / LINES) * 1e7) / 10,
       // The same for the ceiling runs' publisher (this process, before and after): what publishing alone costs.
       ceiling_client_cpu_us_per_msg: ceilingCpuUs,
+      // RabbitMQ's CPU per message: ceiling before, the service's run, ceiling after.
+      broker_cpu_us_per_msg: brokerCpuUs,
       peak_rss_mb: Math.round(peakRssKb / 1024),
       rss_mb_at_quarters: rssAt,
     };
