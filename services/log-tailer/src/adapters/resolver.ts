@@ -64,7 +64,6 @@ function child(dir: DirRef, name: string): Buffer {
 
 /** The last walk, for the next line naming the same directory: the logged name up to its last `/`, and the user. */
 interface WalkMemo {
-  epoch: number;
   dirPart: string;
   username: string;
   dirs: DirRef[];
@@ -100,20 +99,21 @@ export class Resolver {
     this.epoch++;
     this.epochAt = Date.now();
     this.walks = new Map();
+    this.memo = undefined;
   }
 
   resolve(loggedName: string, username: string): Resolution {
     if (Date.now() - this.epochAt > this.maxFactAgeMs) this.beginBatch();
     let dirs: DirRef[];
-    let leaf: string;
-    // Consecutive lines mostly name files of one directory: the same logged directory part, user and
-    // batch give the same walk, so the last one is reused (only for a plain leaf, and a directory part
-    // that holds the whole FTP root, so the mapping of the leaf cannot change the parent).
+    // Consecutive lines mostly name files of one directory: the same logged directory part and user
+    // in one batch give the same walk, so the last one is reused (only for a plain leaf, and a directory
+    // part that holds the whole FTP root, so the mapping of the leaf cannot change the parent).
     const cut = loggedName.lastIndexOf('/');
     const dirPart = loggedName.slice(0, cut + 1);
-    leaf = loggedName.slice(cut + 1);
+    const loggedLeaf = loggedName.slice(cut + 1);
+    let leaf = loggedLeaf;
     const m = this.memo;
-    if (m && m.epoch === this.epoch && m.dirPart === dirPart && m.username === username && plainLeaf(leaf)) {
+    if (m && m.dirPart === dirPart && m.username === username && plainLeaf(loggedLeaf)) {
       dirs = m.dirs;
     } else {
       const mapped = mapLoggedPath(loggedName, username, this.mapping);
@@ -130,7 +130,7 @@ export class Resolver {
       }
       dirs = walked;
       leaf = comps[last]!;
-      this.memo = cut > this.mapping.ftpRoot.length && plainLeaf(loggedName.slice(cut + 1)) ? { epoch: this.epoch, dirPart, username, dirs } : undefined;
+      this.memo = cut > this.mapping.ftpRoot.length && plainLeaf(loggedLeaf) ? { dirPart, username, dirs } : undefined;
     }
     if (dirs.length === 0) return { kind: 'gone' };
     const files: Array<{ dir: DirRef; name: string; stats: Stats }> = [];

@@ -21,7 +21,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,7 +53,6 @@ const lineOf = (i: number) => {
 
 /** CPU seconds used so far by every RabbitMQ node on this machine (beam.smp processes). */
 async function brokerCpuSeconds(): Promise<number> {
-  const { readdir } = await import('node:fs/promises');
   let total = 0;
   for (const pid of await readdir('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
