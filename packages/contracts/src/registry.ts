@@ -8,7 +8,16 @@ import { FileDeleted } from './messages/file-deleted.js';
 import { FileIngested } from './messages/file-ingested.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
-if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (v) => ISO.test(v) && !Number.isNaN(Date.parse(v)));
+/** The last value that passed: publishers stamp many events in one millisecond, so most checks repeat it. */
+let lastDateTime = '';
+if (!FormatRegistry.Has('date-time')) {
+  FormatRegistry.Set('date-time', (v) => {
+    if (v === lastDateTime) return true;
+    if (!ISO.test(v) || Number.isNaN(Date.parse(v))) return false;
+    lastDateTime = v;
+    return true;
+  });
+}
 
 /** Every event type the system carries, at its current version. The routing key is the type. */
 export const MESSAGES = {
@@ -76,7 +85,20 @@ export function decode<T extends MessageType>(expected: T | readonly T[] | undef
 }
 
 /** Builds an event in its envelope and validates it, so nothing invalid is ever published. */
-export function createEvent<T extends MessageType>(type: T, id: string, data: MessageData<T>, time: Date = new Date()): Message<T> {
-  const event = { type, version: MESSAGES[type].properties.version.const, id, time: time.toISOString(), data };
+export function createEvent<T extends MessageType>(type: T, id: string, data: MessageData<T>, time?: Date): Message<T> {
+  const event = { type, version: MESSAGES[type].properties.version.const, id, time: time ? time.toISOString() : isoNow(), data };
   return validate(type, event);
+}
+
+let nowMs = -1;
+let nowIso = '';
+
+/** The current time as ISO 8601, formatted once per millisecond (events are created many to a millisecond). */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== nowMs) {
+    nowMs = ms;
+    nowIso = new Date(ms).toISOString();
+  }
+  return nowIso;
 }

@@ -49,6 +49,8 @@ export class Tailer {
   private readonly stopSignal = new AbortController();
   private lastSensorDir: string | undefined;
   private lastSensor = '';
+  private lastWallMs = NaN;
+  private lastFtpTime = '';
 
   constructor(private readonly deps: TailerDeps) {
     this.telemetry = tailerTelemetry(deps.logger, deps.registry);
@@ -212,12 +214,21 @@ export class Tailer {
       path: res.path,
       size: res.stats.size,
       mtimeMs: res.stats.mtimeMs,
-      ftpTime: new Date(zonedToUtc(r.wallMs, this.deps.timeZone)).toISOString(),
+      ftpTime: this.ftpTime(r.wallMs),
       source: 'xferlog',
       attempt: 1,
       uploadId: id,
     });
     return { kind: 'event', event };
+  }
+
+  /** The line's time in UTC as ISO 8601; consecutive lines mostly share their second, so the last one is remembered. */
+  private ftpTime(wallMs: number): string {
+    if (wallMs !== this.lastWallMs) {
+      this.lastWallMs = wallMs;
+      this.lastFtpTime = new Date(zonedToUtc(wallMs, this.deps.timeZone)).toISOString();
+    }
+    return this.lastFtpTime;
   }
 
   /** sensorOf depends on the directory only, and consecutive lines mostly share one: remembered for the last directory. */

@@ -1,4 +1,4 @@
-import { counter, gauge, type Logger, type Registry } from '@terra-transfer/platform';
+import { counter, gauge, tally, type Logger, type Registry, type Tally } from '@terra-transfer/platform';
 import type { FollowerEvents } from './adapters/follower.js';
 
 /** What happened to a log line: a small fixed set (a metric label). */
@@ -19,9 +19,10 @@ export type LineOutcome =
 export function tailerTelemetry(logger: Logger, registry: Registry) {
   const lines = counter(registry, 'terra_transfer_xferlog_lines_total', 'xferlog lines read, by outcome', ['outcome']);
   const published = counter(registry, 'terra_transfer_xferlog_events_published_total', 'file.uploaded events confirmed by the broker');
-  // Labelled children looked up once (these run once per line).
-  const linesPublished = lines.labels({ outcome: 'published' });
-  const linesBy: Partial<Record<LineOutcome, ReturnType<typeof lines.labels>>> = {};
+  // Tallies (these run once per line): folded into the counters when they are read.
+  const linesPublished = tally(lines, { outcome: 'published' });
+  const eventsPublished = tally(published);
+  const linesBy: Partial<Record<LineOutcome, Tally>> = {};
   const unresolved = counter(registry, 'terra_transfer_xferlog_unresolved_names_total', 'Logged names that did not resolve to exactly one file in the cache', ['reason']);
   const lag = gauge(registry, 'terra_transfer_xferlog_cursor_lag_bytes', 'Bytes read from the logs but not yet settled in the durable cursor');
   const openFiles = gauge(registry, 'terra_transfer_xferlog_open_files', 'Log files being read (current and rotated ones still drained)');
@@ -79,7 +80,7 @@ export function tailerTelemetry(logger: Logger, registry: Registry) {
     follower,
     /** A line that needed no event (or could not have one). Normal skips log at debug; bad input at warn with its offset. */
     skipped(outcome: Exclude<LineOutcome, 'published'>, path: string, offset: number, detail?: Record<string, unknown>) {
-      (linesBy[outcome] ??= lines.labels({ outcome })).inc();
+      (linesBy[outcome] ??= tally(lines, { outcome })).inc();
       if (outcome === 'unparseable' || outcome === 'too_long' || outcome === 'gone' || outcome === 'ambiguous' || outcome === 'rejected') {
         if (outcome === 'gone' || outcome === 'ambiguous' || outcome === 'rejected') unresolved.inc({ reason: outcome });
         logger.warn({ outcome, log: path, offset, ...detail }, 'xferlog line not published');
@@ -89,7 +90,7 @@ export function tailerTelemetry(logger: Logger, registry: Registry) {
     },
     published(n = 1) {
       linesPublished.inc(n);
-      published.inc(n);
+      eventsPublished.inc(n);
     },
     publishFailed(code: string, attempt: number, err: string) {
       publishFailures.inc({ code });

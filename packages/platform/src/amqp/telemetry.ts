@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { counter, gauge, histogram, type Registry } from '../metrics.js';
+import { counter, gauge, histogram, tally, type Registry, type Tally } from '../metrics.js';
 
 /** Named AMQP occurrences: each one logs and updates its metric, nothing else does either. */
 export function amqpTelemetry(logger: Logger, registry: Registry) {
@@ -11,7 +11,8 @@ export function amqpTelemetry(logger: Logger, registry: Registry) {
   const handlerSeconds = histogram(registry, 'terra_transfer_message_handler_duration_seconds', 'Time a handler took per delivery', ['queue']);
   const channelReopens = counter(registry, 'terra_transfer_amqp_channel_reopens_total', 'Consumer channels the broker closed while the connection lived, reopened', ['queue']);
   const log = logger.child({ component: 'amqp' });
-  const publishedBy = new Map<string, ReturnType<typeof published.labels>>();
+  const publishedBy = new Map<string, Tally>();
+  const ackedBy = new Map<string, Tally>();
   connected.set(0);
 
   return {
@@ -31,16 +32,18 @@ export function amqpTelemetry(logger: Logger, registry: Registry) {
       log.warn({ reason }, 'broker blocked the connection (resource alarm); publishes wait');
     },
     published(routingKey: string, outcome: 'confirmed' | 'nacked' | 'unroutable' | 'failed') {
-      // One labelled child per (key, outcome): this runs once per publish.
+      // One tally per (key, outcome): this runs once per publish.
       const key = `${routingKey}\u0000${outcome}`;
-      let child = publishedBy.get(key);
-      if (!child) publishedBy.set(key, (child = published.labels({ routing_key: routingKey, outcome })));
-      child.inc();
+      let t = publishedBy.get(key);
+      if (!t) publishedBy.set(key, (t = tally(published, { routing_key: routingKey, outcome })));
+      t.inc();
       if (outcome !== 'confirmed') log.warn({ routingKey, outcome }, 'publish not confirmed');
     },
     handled(queue: string, seconds: number) {
       handlerSeconds.observe({ queue }, seconds);
-      consumed.inc({ queue, outcome: 'acked' });
+      let t = ackedBy.get(queue);
+      if (!t) ackedBy.set(queue, (t = tally(consumed, { queue, outcome: 'acked' })));
+      t.inc();
     },
     requeued(queue: string, messageId: string | undefined, deliveryCount: number, code: string, err: string) {
       consumed.inc({ queue, outcome: 'requeued' });

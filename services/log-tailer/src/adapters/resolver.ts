@@ -71,6 +71,8 @@ interface WalkMemo {
 
 export class Resolver {
   private readonly root: string;
+  /** The root with a `/` after it: what every real path found must start with. */
+  private readonly rootSlash: string;
   private readonly rootRef: DirRef;
   private readonly dirs = new Map<string, DirFacts>();
   private names = 0;
@@ -91,6 +93,7 @@ export class Resolver {
     private readonly maxNames = 200_000,
   ) {
     this.root = realpathSync(cacheRoot);
+    this.rootSlash = `${this.root}/`;
     this.rootRef = dirRef(Buffer.from(this.root));
   }
 
@@ -133,6 +136,14 @@ export class Resolver {
       this.memo = cut > this.mapping.ftpRoot.length && plainLeaf(loggedLeaf) ? { dirPart, username, dirs } : undefined;
     }
     if (dirs.length === 0) return { kind: 'gone' };
+    if (dirs.length === 1 && !hasWildcards(leaf)) {
+      // The common case, one directory and a literal name: one lstat, nothing to collect.
+      const dir = dirs[0]!;
+      const st = lstatSync(this.entryPath(dir, leaf), { throwIfNoEntry: false });
+      if (!st) return { kind: 'gone' };
+      if (!st.isFile() && !st.isSymbolicLink()) return { kind: 'rejected', reason: 'not_a_file' };
+      return this.found(dir, leaf, st);
+    }
     const files: Array<{ dir: DirRef; name: string; stats: Stats }> = [];
     let notFile = false;
     for (const dir of dirs) {
@@ -145,8 +156,13 @@ export class Resolver {
     }
     if (files.length === 0) return notFile ? { kind: 'rejected', reason: 'not_a_file' } : { kind: 'gone' };
     if (files.length > 1) return { kind: 'ambiguous', matches: files.map((f) => child(f.dir, f.name).toString('utf8')) };
-    const { dir, name } = files[0]!;
-    let { stats } = files[0]!;
+    const { dir, name, stats } = files[0]!;
+    return this.found(dir, name, stats);
+  }
+
+  /** The one file a name resolved to (entry `name` of `dir`, lstat `stats`): its real path, which must be under the root. */
+  private found(dir: DirRef, name: string, lstats: Stats): Resolution {
+    let stats = lstats;
     let real: string;
     if (stats.isSymbolicLink()) {
       // A link: resolve it whole, then it must still be a regular file under the root.
@@ -164,7 +180,7 @@ export class Resolver {
       // Bytes as latin1 → UTF-8 text; an ASCII name reads the same either way.
       real = `${realDir}/${NON_ASCII.test(name) ? Buffer.from(name, 'latin1').toString('utf8') : name}`;
     }
-    if (!real.startsWith(`${this.root}/`)) return { kind: 'rejected', reason: 'outside_cache_root' };
+    if (!real.startsWith(this.rootSlash)) return { kind: 'rejected', reason: 'outside_cache_root' };
     return { kind: 'found', path: real, relPath: real.slice(this.root.length + 1), stats };
   }
 
