@@ -43,11 +43,17 @@ it('the find walker and the Node walker see exactly the same files (hidden prune
     await put('MovingSensor/stereoTop/2016-08-02/.hidden/inside.bin', 'h', now - 5 * DAY);
     await put('MovingSensor/stereoTop/2016-08-02/.dotfile', 'h', now - 5 * DAY);
     await put('LemnaTec/EnvironmentLogger/2016-04-05/env.json', '{}', now - 4 * DAY);
+    // Entries of a whitelisted root itself (the find walker's starting points): a file, a hidden one, a link.
+    await put('LemnaTec/EnvironmentLogger/top-level.json', '{1}', now - 6 * DAY);
+    await put('LemnaTec/EnvironmentLogger/.top-hidden.json', 'h', now - 6 * DAY);
+    await put('MovingSensor/stereoTop/2016-08-03/ts/other-day.bin', 'day3', now - 3 * DAY);
+    await put('MovingSensor/stereoTop/2016-08-04/ts/young-day.bin', 'day4', now - 2000);
     await put('Unsorted/not-whitelisted.bin', 'n', now - 9 * DAY);
     await writeFile(join(outside.path, 'secret.bin'), 'must not be seen');
     await utimes(join(outside.path, 'secret.bin'), (now - 9 * DAY) / 1000, (now - 9 * DAY) / 1000);
     await symlink(join(outside.path, 'secret.bin'), join(root, 'MovingSensor/stereoTop/2016-08-02/ts/link-to-file.bin'));
     await symlink(outside.path, join(root, 'MovingSensor/stereoTop/2016-08-02/link-to-dir'));
+    await symlink(outside.path, join(root, 'MovingSensor/stereoTop/link-at-top'));
     execFileSync('mkfifo', [join(root, 'MovingSensor/stereoTop/2016-08-02/ts/a.fifo')]);
     const params = { realRoot: root, whitelist: ['MovingSensor/stereoTop', 'LemnaTec/EnvironmentLogger'], minAgeMs: 2 * DAY, now, chunk: 2 };
 
@@ -57,11 +63,13 @@ it('the find walker and the Node walker see exactly the same files (hidden prune
     const mt = (rel: string) => lstatSync(join(root, rel)).mtimeMs;
     expect(viaFind.files).toEqual([
       `LemnaTec/EnvironmentLogger/2016-04-05/env.json 2 ${mt('LemnaTec/EnvironmentLogger/2016-04-05/env.json')}`,
+      `LemnaTec/EnvironmentLogger/top-level.json 3 ${mt('LemnaTec/EnvironmentLogger/top-level.json')}`,
+      `MovingSensor/stereoTop/2016-08-03/ts/other-day.bin 4 ${mt('MovingSensor/stereoTop/2016-08-03/ts/other-day.bin')}`,
       `MovingSensor/stereoTop/2016-08-02/ts/name with space\nand newline.bin 1 ${mt('MovingSensor/stereoTop/2016-08-02/ts/name with space\nand newline.bin')}`,
       `MovingSensor/stereoTop/2016-08-02/ts/old.bin 3 ${mt('MovingSensor/stereoTop/2016-08-02/ts/old.bin')}`,
     ].sort());
     expect(viaNode).toEqual(viaFind);
-    expect(viaFind).toMatchObject({ scanned: 4, young: 1, stats: { hidden: 2, skippedSpecial: 3 } });
+    expect(viaFind).toMatchObject({ scanned: 7, young: 2, stats: { hidden: 3, skippedSpecial: 4, unreadableDirs: 0 } });
   } finally {
     await dir.remove();
     await outside.remove();
