@@ -1,4 +1,4 @@
-import { counter, createRegistry, tally } from './metrics.js';
+import { Counter, counter, createRegistry, tally } from './metrics.js';
 
 describe('tally', () => {
   it('folds its increments into the counter whenever the counter is read', async () => {
@@ -27,4 +27,10 @@ describe('tally', () => {
     tally(b).inc(2);
     expect((await a.get()).values[0]!.value).toBe(5);
   });
+});
+
+it('refuses a counter that counter() did not make (nothing would fold the tally in)', () => {
+  const registry = createRegistry();
+  const foreign = new Counter({ name: 'terra_transfer_test_foreign_total', help: 'x', registers: [registry] });
+  expect(() => tally(foreign)).toThrow(/not made by counter\(\)/);
 });

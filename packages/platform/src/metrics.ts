@@ -47,7 +47,7 @@ export interface Tally {
  */
 export function tally<L extends string>(c: Counter<L>, labels: Partial<Record<L, string | number>> = {}): Tally {
   const flush = talliesOf.get(c);
-  if (!flush) return { inc: (n = 1) => c.inc(labels, n) };
+  if (!flush) throw new Error('tally: a counter was not made by counter(), so nothing would fold the tally in');
   let pending = 0;
   flush.push(() => {
     if (pending === 0) return;

@@ -194,3 +194,4 @@ export async function startPrivateRedis(): Promise<{ url: string; port: number; 
 
 export { startPrivateRabbit } from './rabbit.js';
 export * from './ftp.js';
+export * from './proc-cpu.js';

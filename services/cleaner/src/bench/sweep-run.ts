@@ -4,7 +4,7 @@
  */
 import { FileLedger } from '@terra-transfer/ledger';
 import { AmqpClient, closeRedis, createLogger, createRedis, createRegistry } from '@terra-transfer/platform';
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpuSecondsByName, totalCpuSecondsByName } from '@terra-transfer/testkit';
 import { realpath } from 'node:fs/promises';
 import { SweepStore } from '../adapters/sweep-store.js';
 import { cleanerSettings } from '../config.js';
@@ -51,24 +51,13 @@ const sweeper = new Sweeper(
   { ledger: new FileLedger(redis, prefix), redis, store: new SweepStore(redis, prefix), publish: (e) => amqp.publish(e), telemetry: cleanerTelemetry(logger, registry), logger },
 );
 
-/** CPU seconds used so far by the processes named (broker, Redis), from /proc: where the sweep's time goes. */
-const TICK = 100; // USER_HZ
-const findTicks = new Map<string, number>();
-const cpuOf = (pattern: RegExp, perPid?: Map<string, number>): number => {
-  let ticks = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (!pattern.test(readFileSync(`/proc/${pid}/comm`, 'utf8').trim())) continue;
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      const t = Number(fields[11]) + Number(fields[12]);
-      ticks += t;
-      perPid?.set(pid, t);
-    } catch { /* gone */ }
-  }
-  return ticks / TICK;
-};
-const others = () => ({ broker: cpuOf(/^beam\.smp$/), redis: cpuOf(/^redis-server$/) });
-const findSampler = setInterval(() => cpuOf(/^find$/, findTicks), 200);
+/** find's CPU seconds by pid, as last seen by a sampler (find is a child that exits before the end). */
+const findCpu = new Map<string, number>();
+/** CPU seconds used so far by the broker and Redis, from /proc: where the sweep's time goes. */
+const others = () => ({ broker: totalCpuSecondsByName(/^beam\.smp$/), redis: totalCpuSecondsByName(/^redis-server$/) });
+const findSampler = setInterval(() => {
+  for (const [pid, sec] of cpuSecondsByName(/^find$/)) findCpu.set(pid, sec);
+}, 200);
 const othersBefore = others();
 const selfBefore = process.cpuUsage();
 const rssBefore = process.memoryUsage.rss();
@@ -104,7 +93,7 @@ process.stdout.write(`${JSON.stringify({
     redis: round1(othersAfter.redis - othersBefore.redis),
   },
   // find is this process's child: its CPU as last seen by a 200 ms sampler (so slightly low).
-  find_cpu_seconds: round1([...findTicks.values()].reduce((a, b) => a + b, 0) / TICK),
+  find_cpu_seconds: round1([...findCpu.values()].reduce((a, b) => a + b, 0)),
 })}\n`);
 
 function round1(x: number): number {

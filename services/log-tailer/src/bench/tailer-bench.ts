@@ -21,13 +21,14 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqplib from 'amqplib';
 import { createEvent } from '@terra-transfer/contracts';
 import { AmqpClient, createLogger, createRegistry } from '@terra-transfer/platform';
+import { processCpuSeconds, totalCpuSecondsByName } from '@terra-transfer/testkit';
 import { topology } from '@terra-transfer/contracts';
 import { decodeCursor } from '../core/cursor.js';
 import { parseXferlog } from '../core/xferlog.js';
@@ -52,22 +53,7 @@ const lineOf = (i: number) => {
 };
 
 /** CPU seconds used so far by every RabbitMQ node on this machine (beam.smp processes). */
-async function brokerCpuSeconds(): Promise<number> {
-  let total = 0;
-  for (const pid of await readdir('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
-    if (comm.trim() === 'beam.smp') total += await cpuSeconds(Number(pid)).catch(() => 0);
-  }
-  return total;
-}
-
-/** User + system CPU seconds a process has used so far (/proc/<pid>/stat, clock ticks of 1/100 s). */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
+const brokerCpuSeconds = () => totalCpuSecondsByName(/^beam\.smp$/);
 
 async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'terra-bench-tailer-'));
@@ -138,7 +124,7 @@ async function main(): Promise<void> {
     const brokerCpuUs: number[] = [];
     const brokerCeiling = async (): Promise<number> => {
       const cpu0 = process.cpuUsage();
-      const broker0 = await brokerCpuSeconds();
+      const broker0 = brokerCpuSeconds();
       let inFlight = 0;
       const waiters: Array<() => void> = [];
       const b0 = process.hrtime.bigint();
@@ -153,7 +139,7 @@ async function main(): Promise<void> {
       while (inFlight > 0) await new Promise<void>((r) => waiters.push(r));
       const cpu = process.cpuUsage(cpu0);
       ceilingCpuUs.push(Math.round(((cpu.user + cpu.system) / LINES) * 10) / 10);
-      brokerCpuUs.push(Math.round((((await brokerCpuSeconds()) - broker0) / LINES) * 1e7) / 10);
+      brokerCpuUs.push(Math.round(((brokerCpuSeconds() - broker0) / LINES) * 1e7) / 10);
       return LINES / (Number(process.hrtime.bigint() - b0) / 1e9);
     };
     say('broker ceiling run (before)');
@@ -166,7 +152,7 @@ async function main(): Promise<void> {
     const stateDir = join(root, 'state');
     const cursorFile = join(stateDir, `${log.replace(/[^A-Za-z0-9._-]+/g, '_')}.cursor.json`);
     const port = await freePort();
-    const brokerAtServiceStart = await brokerCpuSeconds();
+    const brokerAtServiceStart = brokerCpuSeconds();
     const t0 = process.hrtime.bigint();
     const child = spawn(process.execPath, [...NODE_FLAGS, MAIN], {
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -207,8 +193,8 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 50));
       }
       tailSec = Number(process.hrtime.bigint() - t0) / 1e9;
-      serviceCpuSec = await cpuSeconds(child.pid!);
-      brokerCpuUs.push(Math.round((((await brokerCpuSeconds()) - brokerAtServiceStart) / LINES) * 1e7) / 10);
+      serviceCpuSec = processCpuSeconds(child.pid!) ?? NaN;
+      brokerCpuUs.push(Math.round(((brokerCpuSeconds() - brokerAtServiceStart) / LINES) * 1e7) / 10);
       // Every line became a confirmed event (the service's own counter).
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       published = Number(/^terra_transfer_xferlog_events_published_total (\d+)/m.exec(metrics)?.[1] ?? -1);

@@ -1,0 +1,41 @@
+import { readFileSync, readdirSync } from 'node:fs';
+
+/** Clock ticks per second in /proc (USER_HZ). */
+const TICKS = 100;
+
+/** CPU seconds (user + system) process `pid` has used so far, from /proc/<pid>/stat; null once it is gone. */
+export function processCpuSeconds(pid: number | string): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds used so far by each running process whose name (/proc/<pid>/comm) matches, by pid. Benchmarks use it to say where the time went. */
+export function cpuSecondsByName(pattern: RegExp): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let comm: string;
+    try {
+      comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      continue; // gone
+    }
+    if (!pattern.test(comm)) continue;
+    const s = processCpuSeconds(pid);
+    if (s !== null) out.set(pid, s);
+  }
+  return out;
+}
+
+/** The sum of cpuSecondsByName. */
+export function totalCpuSecondsByName(pattern: RegExp): number {
+  let total = 0;
+  for (const s of cpuSecondsByName(pattern).values()) total += s;
+  return total;
+}
