@@ -4,6 +4,7 @@ import { buildHttp, type AmqpClient, type Consumer, type HttpApp, type Logger, t
 import { CacheFs } from './adapters/cache-fs.js';
 import { cacheUsage } from './adapters/cache-usage.js';
 import { SweepStore } from './adapters/sweep-store.js';
+import { assertTreeWalkBuilt } from './adapters/walk-process.js';
 import type { CleanerConfig } from './config.js';
 import { createDeleter } from './deleter.js';
 import { sweepRoutes } from './routes/sweeps.js';
@@ -33,6 +34,7 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
   const { config: c, amqp, redis, logger, registry } = deps;
   const telemetry = cleanerTelemetry(logger, registry);
   const fs = await CacheFs.open(c.CACHE_ROOT);
+  if (c.SWEEP_WALKER === 'tree-walk') await assertTreeWalkBuilt();
   const ledger = new FileLedger(redis, c.REDIS_PREFIX, c.DELETED_TTL_HOURS * 3600_000);
   const publish = <T extends MessageType>(event: Message<T>) => amqp.publish(event);
 

@@ -17,7 +17,7 @@ export const cleanerSettings = {
   SWEEP_MIN_AGE_MINUTES: env.int('The sweep sends files whose mtime is older than this and that were never sent (2 days)', { default: 2880, min: 1 }),
   SWEEP_INTERVAL_MINUTES: env.int('Minutes between scheduled sweeps (daily by default); 0 disables the interval schedule', { default: 1440, min: 0 }),
   SWEEP_DAILY_AT: env.string('Run the scheduled sweep daily at this UTC time (HH:MM) instead of by interval; "off" to use the interval', { default: 'off', pattern: /^(off|([01]\d|2[0-3]):[0-5]\d)$/ }),
-  SWEEP_WALKER: env.enum(['find', 'node'] as const, 'Who walks the cache in a sweep: GNU find streaming its output (faster: fstatat) or the Node walker in a worker thread', { default: 'find' }),
+  SWEEP_WALKER: env.enum(['tree-walk', 'find', 'node'] as const, "Who walks the cache in a sweep: the project's tree-walk (native/tree-walk.c, fewest system calls), GNU find, or the Node walker in a worker thread", { default: 'tree-walk' }),
   SWEEP_CHUNK: env.int('Files per ledger lookup (one Redis pipeline) in the sweep', { default: 1000, min: 1, max: 100_000 }),
   SWEEP_PUBLISH_WINDOW: env.int('Sweep publishes awaiting a broker confirm at once', { default: 500, min: 1, max: 10_000 }),
   SWEEP_LOCK_TTL_MS: env.int('TTL of the cross-replica sweep lock (refreshed while the sweep runs)', { default: 30_000, min: 1000 }),

@@ -5,8 +5,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '@terra-transfer/platform';
 import { joinPath, sensorOf } from '@terra-transfer/site-layout';
 import type { SweepStore } from './adapters/sweep-store.js';
-import { walkOldFiles } from './adapters/walk-source.js';
-import { findOldFiles } from './adapters/find-source.js';
+import { walkOldFiles, type WalkMessage, type WalkParams } from './adapters/walk-source.js';
+import { findOldFiles, treeWalkOldFiles } from './adapters/walk-process.js';
 import type { WalkStats, WalkedFile } from './adapters/walker.js';
 import { sweepUploadId } from './core/ids.js';
 import { nextSweepAt, type Schedule } from './core/schedule.js';
@@ -24,8 +24,8 @@ export interface SweeperOptions {
   whitelist: readonly string[];
   minAgeMs: number;
   chunk: number;
-  /** Who walks the tree: GNU find (default, ~2× faster on large trees) or the Node walker in a worker thread. */
-  walker?: 'find' | 'node';
+  /** Who walks the tree: the project's tree-walk (default), GNU find, or the Node walker in a worker thread. */
+  walker?: SweepWalker;
   publishWindow: number;
   lockTtlMs: number;
   schedule: Schedule;
@@ -244,7 +244,7 @@ export class Sweeper {
           }
         }
       };
-      const walk = opts.walker === 'node' ? walkOldFiles : findOldFiles;
+      const walk = WALKERS[opts.walker ?? 'tree-walk'];
       walker = (async () => {
         try {
           for await (const m of walk({ realRoot: opts.realRoot, whitelist: opts.whitelist, minAgeMs: opts.minAgeMs, now, chunk: opts.chunk, signal: walkAbort.signal })) {
@@ -311,6 +311,14 @@ export class Sweeper {
     return final;
   }
 }
+
+export type SweepWalker = 'tree-walk' | 'find' | 'node';
+
+const WALKERS: Record<SweepWalker, (p: WalkParams) => AsyncGenerator<WalkMessage>> = {
+  'tree-walk': (p) => treeWalkOldFiles(p),
+  find: findOldFiles,
+  node: walkOldFiles,
+};
 
 /** Confirmed sends recorded in the ledger per script call. */
 const NOTE_BATCH = 500;

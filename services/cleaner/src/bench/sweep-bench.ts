@@ -3,7 +3,8 @@
  * sensor layout under /tmp, gives part of the old files a ledger record, then
  * times GNU `find <root> -type f -mmin +2880` and one sweep (a child process,
  * publishing to a throwaway prefix on the real broker) on the same tree, and
- * prints one JSON line. Progress goes to stderr.
+ * prints one JSON line. Progress goes to stderr. The sweep uses the service's
+ * default walker (tree-walk); BENCH_WALKER=find|node measures another.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
@@ -179,13 +180,14 @@ try {
     BENCH_PREFIX: prefix,
     BENCH_WHITELIST: WHITELIST.join(','),
   });
-  const s = JSON.parse(sweep.stdout.trim().split('\n').pop()!) as { seconds: number; state: string; error: string | null; counts: Record<string, number>; peak_rss_mb: number; sampled_peak_rss_mb: number; rss_before_sweep_mb: number; cpu_seconds: Record<string, number>; find_cpu_seconds: number };
+  const s = JSON.parse(sweep.stdout.trim().split('\n').pop()!) as { seconds: number; state: string; error: string | null; counts: Record<string, number>; peak_rss_mb: number; sampled_peak_rss_mb: number; rss_before_sweep_mb: number; cpu_seconds: Record<string, number>; walker: string; walk_cpu_seconds: number };
   log(`sweep: ${s.seconds.toFixed(2)} s, ${JSON.stringify(s.counts)}`);
   if (s.state !== 'succeeded') throw new Error(`sweep failed: ${s.error}`);
   // The sweep's old files must be exactly what find counts.
   if (s.counts['old'] !== find.lines) throw new Error(`sweep saw ${s.counts['old']} old files, find ${find.lines}`);
 
   process.stdout.write(`${JSON.stringify({
+    walker: s.walker,
     files: s.counts['scanned'],
     old_files: find.lines,
     ledger_records: records,
@@ -196,7 +198,7 @@ try {
     peak_rss_mb: s.peak_rss_mb,
     rss_before_sweep_mb: s.rss_before_sweep_mb,
     files_per_second: Math.round(s.counts['scanned']! / s.seconds),
-    cpu_seconds: { ...s.cpu_seconds, find: s.find_cpu_seconds },
+    cpu_seconds: { ...s.cpu_seconds, walk: s.walk_cpu_seconds },
   })}\n`);
 } finally {
   await deleteTopology(prefix).catch(() => undefined);

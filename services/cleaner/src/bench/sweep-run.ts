@@ -8,7 +8,7 @@ import { cpuSecondsByName, totalCpuSecondsByName } from '@terra-transfer/testkit
 import { realpath } from 'node:fs/promises';
 import { SweepStore } from '../adapters/sweep-store.js';
 import { cleanerSettings } from '../config.js';
-import { Sweeper } from '../sweeper.js';
+import { Sweeper, type SweepWalker } from '../sweeper.js';
 import { cleanerTelemetry } from '../telemetry.js';
 
 const env = (k: string, d?: string): string => {
@@ -18,6 +18,8 @@ const env = (k: string, d?: string): string => {
 };
 
 const root = env('BENCH_ROOT');
+const walkerKind = env('BENCH_WALKER', cleanerSettings.SWEEP_WALKER.default) as SweepWalker;
+if (!['tree-walk', 'find', 'node'].includes(walkerKind)) throw new Error(`BENCH_WALKER: tree-walk, find or node, not ${walkerKind}`);
 const prefix = env('BENCH_PREFIX');
 const logger = createLogger({ service: 'cleaner-bench', level: 'warn', destination: process.stderr });
 const registry = createRegistry();
@@ -45,18 +47,19 @@ const sweeper = new Sweeper(
     // The service's defaults unless overridden.
     chunk: Number(env('BENCH_CHUNK', String(cleanerSettings.SWEEP_CHUNK.default))),
     publishWindow: Number(env('BENCH_PUBLISH_WINDOW', String(cleanerSettings.SWEEP_PUBLISH_WINDOW.default))),
+    walker: walkerKind,
     lockTtlMs: 30_000,
     schedule: { intervalMs: 0, dailyAt: null },
   },
   { ledger: new FileLedger(redis, prefix), redis, store: new SweepStore(redis, prefix), publish: (e) => amqp.publish(e), telemetry: cleanerTelemetry(logger, registry), logger },
 );
 
-/** find's CPU seconds by pid, as last seen by a sampler (find is a child that exits before the end). */
-const findCpu = new Map<string, number>();
+/** The walk process's CPU seconds by pid, as last seen by a sampler (it is a child that exits before the end). */
+const walkCpu = new Map<string, number>();
 /** CPU seconds used so far by the broker and Redis, from /proc: where the sweep's time goes. */
 const others = () => ({ broker: totalCpuSecondsByName(/^beam\.smp$/), redis: totalCpuSecondsByName(/^redis-server$/) });
-const findSampler = setInterval(() => {
-  for (const [pid, sec] of cpuSecondsByName(/^find$/)) findCpu.set(pid, sec);
+const walkSampler = setInterval(() => {
+  for (const [pid, sec] of cpuSecondsByName(/^(find|tree-walk)$/)) walkCpu.set(pid, sec);
 }, 200);
 const othersBefore = others();
 const selfBefore = process.cpuUsage();
@@ -68,7 +71,7 @@ const result = await started.done;
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 clearInterval(sampler);
 peakSampled = Math.max(peakSampled, process.memoryUsage.rss());
-clearInterval(findSampler);
+clearInterval(walkSampler);
 const selfCpu = process.cpuUsage(selfBefore);
 const othersAfter = others();
 await amqp.close(1000);
@@ -86,14 +89,16 @@ process.stdout.write(`${JSON.stringify({
   peak_heap_total_mb: Math.round((peakHeap / 1048576) * 10) / 10,
   peak_external_mb: Math.round((peakExternal / 1048576) * 10) / 10,
   // CPU seconds during the sweep: this process (walker thread included), the broker and Redis (whole
-  // processes, so anything else they served meanwhile too); find's own is in find_cpu_seconds.
+  // processes, so anything else they served meanwhile too); the walk process's own is in walk_cpu_seconds.
   cpu_seconds: {
     sweep: round1((selfCpu.user + selfCpu.system) / 1e6),
     broker: round1(othersAfter.broker - othersBefore.broker),
     redis: round1(othersAfter.redis - othersBefore.redis),
   },
-  // find is this process's child: its CPU as last seen by a 200 ms sampler (so slightly low).
-  find_cpu_seconds: round1([...findCpu.values()].reduce((a, b) => a + b, 0)),
+  walker: walkerKind,
+  // The walk process (tree-walk or find) is this process's child: its CPU as last seen by a 200 ms sampler (so slightly low).
+  // The Node walker's is in this process's own.
+  walk_cpu_seconds: round1([...walkCpu.values()].reduce((a, b) => a + b, 0)),
 })}\n`);
 
 function round1(x: number): number {
