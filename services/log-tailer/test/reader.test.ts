@@ -23,11 +23,13 @@ interface Seen { n: number; text: string; fp: string; start: number; path: strin
 /** Every follower a test starts, stopped after it even when it fails (a running one would keep jest alive). */
 const running: Follower[] = [];
 
-function harness(logPath: string, rotateWaitMs = 300) {
+function harness(logPath: string, rotateWaitMs = 300, beforeBatch?: (batch: number) => Promise<void>) {
   const seen: Seen[] = [];
   const events: Array<[string, ...unknown[]]> = [];
   const ev = new Proxy({} as FollowerEvents, { get: (_t, name: string) => (...args: unknown[]) => events.push([name, ...args]) });
+  let batches = 0;
   const sink = async (s: SourceView, lines: Line[]) => {
+    await beforeBatch?.(batches++);
     for (const l of lines) {
       seen.push({ n: l.tooLong ? -2 : numberOf(l.text), text: l.text, fp: s.fingerprint, start: l.start, path: s.path });
       const t = s.watermark.add(l.end);
@@ -120,6 +122,39 @@ it('copytruncate while running: switches to the copy, then reads the truncated l
   await waitFor('all lines', () => h.seen.length >= 65, 10_000);
   await new Promise((r) => setTimeout(r, 150));
   expect(sorted(h.numbers())).toEqual(range(0, 65));
+  await h.follower.stop();
+});
+
+it('copytruncate between two reads of one drain: the rest comes from the copy, never from the refilled log under the old ids', async () => {
+  // The first batch is held (as a slow confirm holds it) while logrotate copies, truncates, and the
+  // log refills past our offset; the next read at that offset would see the new content.
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let holding = false;
+  const h = harness(log, 300, async (batch) => {
+    if (batch === 0) {
+      holding = true;
+      await held;
+    }
+  });
+  for (let i = 0; i < 200; i++) appendFileSync(log, line(i)); // ~20 KB: several 8 KiB reads
+  await h.follower.start(undefined);
+  await waitFor('first batch held', () => holding);
+  copyFileSync(log, `${log}.1`);
+  const fd = openSync(log, 'r+');
+  ftruncateSync(fd, 0);
+  closeSync(fd);
+  for (let i = 1000; i < 1300; i++) appendFileSync(log, line(i)); // ~30 KB: longer than where we were
+  release();
+  const want = [...range(0, 200), ...range(1000, 1300)];
+  await waitFor('all lines', () => h.seen.length >= want.length, 10_000);
+  await new Promise((r) => setTimeout(r, 150));
+  expect(sorted(h.numbers())).toEqual(want);
+  // Old lines carry the old file's fingerprint (read from it or its copy), new ones the new file's.
+  const fpOld = fingerprint(Buffer.from(line(0)));
+  expect(h.seen.filter((x) => x.n < 1000).every((x) => x.fp === fpOld)).toBe(true);
+  expect(h.seen.filter((x) => x.n >= 1000).every((x) => x.fp === fingerprint(Buffer.from(line(1000))))).toBe(true);
+  expect(h.events.some(([e, k]) => e === 'rotated' && k === 'copytruncate')).toBe(true);
   await h.follower.stop();
 });
 

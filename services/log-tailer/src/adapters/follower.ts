@@ -282,10 +282,11 @@ export class Follower {
   }
 
   /**
-   * The current log got shorter. With copytruncate, its old content now lives
-   * in a rotated copy with the same fingerprint: the source moves onto that
-   * copy and reads on from where it was, so lines written between our last
-   * read and the copy are not lost. Without a copy the unread tail is gone.
+   * The file got shorter, or its first line changed (emptied and refilled).
+   * With copytruncate, its old content now lives in a rotated copy with the
+   * same fingerprint: the source moves onto that copy and reads on from where
+   * it was, so lines written between our last read and the copy are not
+   * lost. Without a copy the unread tail is gone.
    */
   private async onTruncated(a: Source): Promise<void> {
     const from = a.reader?.position ?? 0;
@@ -303,18 +304,19 @@ export class Follower {
       a.ino = copy.ino;
       a.path = copy.path;
     } else {
-      this.events.truncated(this.opts.logPath, from);
+      this.events.truncated(a.path, from);
       a.reader = undefined;
     }
     a.lastGrowthAt = Date.now();
-    this.active = undefined;
+    if (this.active === a) this.active = undefined;
   }
 
   private async drain(s: Source): Promise<void> {
-    const r = s.reader;
-    if (!r) return;
     for (;;) {
-      if (this.stopping) return;
+      // Read through s.reader each time: a truncation found below may move the source onto the copy.
+      const r = s.reader;
+      if (!r || this.stopping) return;
+      const before = r.position;
       let chunk: Buffer | null;
       try {
         chunk = await r.read();
@@ -325,6 +327,15 @@ export class Follower {
       if (!chunk) {
         if (r instanceof GzReader && r.error) this.events.readFailed(s.path, r.error);
         return;
+      }
+      // copytruncate can empty and refill the file between two reads (or between the start's
+      // look and the first read): the bytes at our offset would then be the new content, under
+      // this file's ids, and the copy's would be skipped. The head still holding this file's first
+      // line proves they are not; otherwise go back to `before` and look for the copy there.
+      if (r instanceof PlainReader && s.fp !== null && !(await headIntact(r, s.fp))) {
+        r.position = before;
+        await this.onTruncated(s);
+        continue;
       }
       s.lastGrowthAt = Date.now();
       const lines = s.splitter.push(chunk);
@@ -365,6 +376,17 @@ export class Follower {
       }
     }
   }
+}
+
+/** True unless the open file's first line is no longer the one it was fingerprinted by (a head that cannot be read proves nothing). */
+async function headIntact(r: PlainReader, fp: string): Promise<boolean> {
+  let head: Buffer;
+  try {
+    head = await r.head();
+  } catch {
+    return true;
+  }
+  return fingerprint(head) === fp;
 }
 
 /** Offset after the last newline at or before `size` (so a start at the end never begins mid-line). */
