@@ -21,8 +21,11 @@
  *
  * Guarantees: symlinks are never followed (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW);
  * a root that is not a directory (a symlink included) is reported as S;
- * memory is one 32 KiB listing buffer per level of depth and the current
- * path (grown as needed, no PATH_MAX limit); one descriptor per level.
+ * memory is one 16 KiB listing buffer (on the heap) per level of depth and
+ * the current path (grown as needed, no PATH_MAX limit); one descriptor per
+ * level. Directories deeper than MAX_DEPTH levels below a root are reported
+ * as E and not entered, so a runaway tree costs at most MAX_DEPTH buffers and
+ * descriptors instead of crashing the walk.
  * Exit status: 0 when the walk finished (unreadable directories are E
  * records), 2 on bad arguments, 3 when stdout fails.
  */
@@ -46,6 +49,10 @@ struct dirent64_raw {
 };
 
 enum { DT_UNKNOWN_ = 0, DT_DIR_ = 4, DT_REG_ = 8 };
+enum { LIST_BYTES = 16384 };
+#define MAX_DEPTH 1024
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static char out[1 << 16];
 static size_t out_len;
@@ -97,12 +104,15 @@ static void path_reserve(size_t need) {
 /* Old when mtime < cutoff, compared exactly in nanoseconds (as Node's `now - mtimeMs > minAgeMs`). */
 static int64_t cutoff_ns;
 
-static void report_unreadable(size_t len, int err) {
+static void report(size_t len, const char *why) {
   put("E", 1);
   put(path, len);
   put(": ", 2);
-  const char *why = strerror(err);
   put(why, strlen(why) + 1);
+}
+
+static void report_unreadable(size_t len, int err) {
+  report(len, strerror(err));
 }
 
 static void put_file(const struct stat *st, size_t dir_len, const char *name, size_t name_len) {
@@ -120,10 +130,14 @@ static void put_file(const struct stat *st, size_t dir_len, const char *name, si
   put(name, name_len + 1);
 }
 
-static void walk_dir(int dfd, size_t len);
+static void walk_dir(int dfd, size_t len, int depth);
 
 /* Opens path[0, len) (already in the buffer) relative to parent_fd and walks it. */
-static void enter(int parent_fd, const char *name, size_t len) {
+static void enter(int parent_fd, const char *name, size_t len, int depth) {
+  if (depth > MAX_DEPTH) {
+    report(len, "deeper than " STR(MAX_DEPTH) " levels below the whitelisted directory: not walked");
+    return;
+  }
   int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     /* Replaced by a symlink or a file since it was listed: not followed. */
@@ -131,20 +145,24 @@ static void enter(int parent_fd, const char *name, size_t len) {
     else report_unreadable(len, errno);
     return;
   }
-  walk_dir(fd, len);
+  walk_dir(fd, len, depth);
   close(fd);
 }
 
-static void walk_dir(int dfd, size_t len) {
-  char buf[32768];
+static void walk_dir(int dfd, size_t len, int depth) {
+  char *buf = malloc(LIST_BYTES);
+  if (!buf) {
+    report_unreadable(len, ENOMEM);
+    return;
+  }
   for (;;) {
-    long n = syscall(SYS_getdents64, dfd, buf, sizeof buf);
+    long n = syscall(SYS_getdents64, dfd, buf, LIST_BYTES);
     if (n < 0) {
       if (errno == EINTR) continue;
       report_unreadable(len, errno);
-      return;
+      break;
     }
-    if (n == 0) return;
+    if (n == 0) break;
     for (long off = 0; off < n;) {
       struct dirent64_raw *d = (struct dirent64_raw *)(buf + off);
       off += d->d_reclen;
@@ -174,13 +192,14 @@ static void walk_dir(int dfd, size_t len) {
         path_reserve(len + 1 + name_len + 1);
         path[len] = '/';
         memcpy(path + len + 1, name, name_len + 1);
-        enter(dfd, name, len + 1 + name_len);
+        enter(dfd, name, len + 1 + name_len, depth + 1);
         path[len] = '\0';
       } else {
         put("S", 2);
       }
     }
   }
+  free(buf);
 }
 
 int main(int argc, char **argv) {
@@ -202,7 +221,7 @@ int main(int argc, char **argv) {
     path_reserve(len + 1);
     memcpy(path, argv[i], len);
     path[len] = '\0';
-    enter(AT_FDCWD, path, len);
+    enter(AT_FDCWD, path, len, 0);
   }
   flush_out();
   return 0;

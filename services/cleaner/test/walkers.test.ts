@@ -148,6 +148,26 @@ it('tree-walk: paths longer than PATH_MAX are walked (the path buffer grows), as
   }
 });
 
+it('tree-walk: a directory more than 1,024 levels down is counted unreadable and not entered; the rest of the walk goes on', async () => {
+  const dir = await tempDir('walkers-runaway');
+  try {
+    const now = Date.now();
+    const old = (now - 5 * DAY) / 1000;
+    const deep = join(dir.path, 'S', ...Array.from({ length: 1030 }, () => 'a'));
+    await mkdir(deep, { recursive: true });
+    await writeFile(join(deep, 'too-deep.bin'), 'x');
+    await utimes(join(deep, 'too-deep.bin'), old, old);
+    await mkdir(join(dir.path, 'S/b/c'), { recursive: true });
+    await writeFile(join(dir.path, 'S/b/c/shallow.bin'), 'y');
+    await utimes(join(dir.path, 'S/b/c/shallow.bin'), old, old);
+    const got = await collect(treeWalkOldFiles({ realRoot: dir.path, whitelist: ['S'], minAgeMs: 2 * DAY, now, chunk: 10 }));
+    expect(got.files).toEqual([`S/b/c/shallow.bin 1 ${lstatSync(join(dir.path, 'S/b/c/shallow.bin')).mtimeMs}`]);
+    expect(got.stats).toEqual({ unreadableDirs: 1, skippedSpecial: 0, hidden: 0 });
+  } finally {
+    execFileSync('rm', ['-rf', dir.path]);
+  }
+});
+
 it('tree-walk: a walker that is not built is a configuration error at start-up; a walker that fails fails the walk with its message', async () => {
   await expect(assertTreeWalkBuilt('/nonexistent/tree-walk')).rejects.toThrow(ConfigError);
   await expect(assertTreeWalkBuilt()).resolves.toBeUndefined();
