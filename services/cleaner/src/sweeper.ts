@@ -136,6 +136,7 @@ export class Sweeper {
     const startedAt = this.now();
     const counts = emptyCounts();
     const walkStats: WalkStats = { unreadableDirs: 0, skippedSpecial: 0, hidden: 0 };
+    let unreadable: string[] = [];
     let oldestMtime = Infinity;
     const status = (state: SweepStatus['state'], error: string | null = null): SweepStatus => {
       const t = this.now();
@@ -251,6 +252,7 @@ export class Sweeper {
             counts.scanned = m.scanned;
             tally.young = m.young;
             Object.assign(walkStats, m.stats);
+            unreadable = m.unreadable;
             // Young files are not looked up: they count as untransferred (an upper bound, see the gauge's help).
             if (m.oldestYoungMtimeMs !== null && m.oldestYoungMtimeMs < oldestMtime) oldestMtime = m.oldestYoungMtimeMs;
             if (m.type === 'chunk' && m.files.length) {
@@ -305,6 +307,7 @@ export class Sweeper {
       clearInterval(refresher);
     }
     for (const v of SWEEP_VERDICTS) deps.telemetry.sweepFiles(v, tally[v]);
+    if (walkStats.unreadableDirs > 0) deps.telemetry.sweepUnreadable(id, walkStats.unreadableDirs, unreadable);
     await deps.store.saveStatus(final).catch((err: unknown) => deps.logger.warn({ err: String(err) }, 'could not save the sweep result'));
     await deps.store.release(token).catch(() => undefined);
     deps.telemetry.sweepFinished(final);

@@ -72,6 +72,10 @@ export function cleanerTelemetry(logger: Logger, registry: Registry) {
       sweepsSkipped.inc();
       log.info({ trigger }, 'sweep not started: another one holds the lock');
     },
+    /** Directories the walk could not read: their files were not looked at this time. Counted in the status; the first few named here. */
+    sweepUnreadable(id: string, count: number, examples: readonly string[]) {
+      log.warn({ sweepId: id, unreadableDirs: count, examples }, 'sweep could not read some directories; their files were not looked at');
+    },
     sweepFiles(verdict: SweepVerdict, n: number) {
       if (n > 0) sweepFiles.inc({ verdict }, n);
     },

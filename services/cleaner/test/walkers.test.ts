@@ -17,7 +17,7 @@ async function collect(gen: AsyncGenerator<WalkMessage>) {
     if (m.type === 'chunk') for (const f of m.files) files.push(`${f.rel} ${f.size} ${f.mtimeMs}`);
     last = m;
   }
-  return { files: files.sort(), scanned: last!.scanned, young: last!.young, stats: last!.stats, oldestYoung: last!.oldestYoungMtimeMs };
+  return { files: files.sort(), scanned: last!.scanned, young: last!.young, stats: last!.stats, oldestYoung: last!.oldestYoungMtimeMs, unreadable: last!.unreadable };
 }
 
 it('reads find timestamps as lstat does, bit for bit', () => {
@@ -113,7 +113,13 @@ it('tree-walk: a missing whitelisted directory is counted unreadable and a symli
     const viaTreeWalk = await collect(treeWalkOldFiles(params));
     expect(viaTreeWalk.files).toEqual([`Real/d/old.bin 1 ${lstatSync(join(dir.path, 'Real/d/old.bin')).mtimeMs}`]);
     expect(viaTreeWalk.stats).toEqual({ unreadableDirs: 1, skippedSpecial: 1, hidden: 0 });
-    expect(await collect(walkOldFiles(params))).toEqual(viaTreeWalk);
+    // The unreadable directory is named, for the sweep's warning (each walker words the reason its own way).
+    const missing = join(dir.path, 'Missing');
+    expect(viaTreeWalk.unreadable).toEqual([`${missing}: No such file or directory`]);
+    const viaNode = await collect(walkOldFiles(params));
+    expect(viaNode.unreadable).toEqual([`${missing}: ENOENT`]);
+    expect({ ...viaNode, unreadable: [] }).toEqual({ ...viaTreeWalk, unreadable: [] });
+    expect((await collect(findOldFiles(params))).unreadable).toEqual([`'${missing}': No such file or directory`]);
   } finally {
     await dir.remove();
     await outside.remove();
@@ -163,6 +169,7 @@ it('tree-walk: a directory more than 1,024 levels down is counted unreadable and
     const got = await collect(treeWalkOldFiles({ realRoot: dir.path, whitelist: ['S'], minAgeMs: 2 * DAY, now, chunk: 10 }));
     expect(got.files).toEqual([`S/b/c/shallow.bin 1 ${lstatSync(join(dir.path, 'S/b/c/shallow.bin')).mtimeMs}`]);
     expect(got.stats).toEqual({ unreadableDirs: 1, skippedSpecial: 0, hidden: 0 });
+    expect(got.unreadable).toEqual([`${join(dir.path, 'S', ...Array.from({ length: 1025 }, () => 'a'))}: deeper than 1024 levels below the whitelisted directory: not walked`]);
   } finally {
     execFileSync('rm', ['-rf', dir.path]);
   }

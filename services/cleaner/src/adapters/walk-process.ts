@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@terra-transfer/platform';
 import type { WalkStats, WalkedFile } from './walker.js';
-import { topLevel } from './walker.js';
+import { noteUnreadable, topLevel, UNREADABLE_NAMED } from './walker.js';
 import type { WalkMessage, WalkParams } from './walk-source.js';
 
 /**
@@ -75,7 +75,8 @@ export function findOldFiles(p: WalkParams): AsyncGenerator<WalkMessage> {
     '-o', '(', '!', '-type', 'd', '-printf', 'S\\0', ')',
   ];
   // find exits 1 when some directory could not be read (one stderr line each, counted); anything else is a failure.
-  return walkProcess(p, 'find', args, { okCodes: [0, 1], unreadableOnStderr: true });
+  // The C locale keeps those lines in one form (`find: '<path>': <reason>`) whatever the host's locale.
+  return walkProcess(p, 'find', args, { okCodes: [0, 1], unreadableOnStderr: true, env: { ...process.env, LC_ALL: 'C' } });
 }
 
 /**
@@ -93,6 +94,7 @@ interface ProcessOptions {
   okCodes: readonly number[];
   /** find reports each unreadable directory on stderr; tree-walk as an E record. */
   unreadableOnStderr: boolean;
+  env?: NodeJS.ProcessEnv;
 }
 
 async function* walkProcess(p: WalkParams, cmd: string, args: string[], o: ProcessOptions): AsyncGenerator<WalkMessage> {
@@ -100,19 +102,25 @@ async function* walkProcess(p: WalkParams, cmd: string, args: string[], o: Proce
   let scanned = 0;
   let young = 0;
   let oldestYoungMtimeMs: number | null = null;
-  const totals = () => ({ scanned, young, oldestYoungMtimeMs, stats: { ...stats } });
+  const unreadable: string[] = [];
+  const totals = () => ({ scanned, young, oldestYoungMtimeMs, stats: { ...stats }, unreadable: [...unreadable] });
   if (topLevel(p.whitelist).length === 0) {
     yield { type: 'done', ...totals() };
     return;
   }
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: o.env ?? process.env });
   const stop = () => void child.kill('SIGKILL');
   p.signal?.addEventListener('abort', stop, { once: true });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => {
     // find: one line per directory it could not read (vanished, permission); the walk goes on.
-    if (o.unreadableOnStderr) stats.unreadableDirs += d.split('\n').filter((l) => l.includes('find:')).length;
+    if (o.unreadableOnStderr) {
+      for (const l of d.split('\n').filter((x) => x.includes('find:'))) {
+        stats.unreadableDirs++;
+        noteUnreadable(unreadable, l.replace(/^find: /, ''));
+      }
+    }
     if (stderr.length < 4096) stderr += d;
   });
   const exited = new Promise<number | null>((resolve, reject) => {
@@ -152,6 +160,7 @@ async function* walkProcess(p: WalkParams, cmd: string, args: string[], o: Proce
           stats.skippedSpecial++;
         } else if (kind === 0x45 /* E */) {
           stats.unreadableDirs++;
+          if (unreadable.length < UNREADABLE_NAMED) noteUnreadable(unreadable, buf.toString('utf8', start + 1, nul));
         }
         start = nul + 1;
         if (batch.length >= p.chunk || sinceYield >= p.chunk * 50) {

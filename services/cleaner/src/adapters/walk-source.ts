@@ -17,6 +17,8 @@ interface Totals {
   young: number;
   oldestYoungMtimeMs: number | null;
   stats: WalkStats;
+  /** The first few directories that could not be read, as `<path>: <reason>` (all are counted in stats). */
+  unreadable: string[];
 }
 
 /** Running totals ride along with each chunk, so progress is current. */

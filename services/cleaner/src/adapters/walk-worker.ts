@@ -12,6 +12,7 @@ import type { WalkerInit, WalkMessage } from './walk-source.js';
 const init = workerData as WalkerInit;
 const credits = new Int32Array(init.credits);
 const stats: WalkStats = { unreadableDirs: 0, skippedSpecial: 0, hidden: 0 };
+const unreadable: string[] = [];
 let scanned = 0;
 let young = 0;
 let oldestYoungMtimeMs: number | null = null;
@@ -24,12 +25,12 @@ function flush(): void {
   // Wait for a credit: the main thread returns one per chunk it has taken.
   while (Atomics.load(credits, 0) <= 0) Atomics.wait(credits, 0, Atomics.load(credits, 0), 1000);
   Atomics.sub(credits, 0, 1);
-  post({ type: 'chunk', files: batch, scanned, young, oldestYoungMtimeMs, stats: { ...stats } });
+  post({ type: 'chunk', files: batch, scanned, young, oldestYoungMtimeMs, stats: { ...stats }, unreadable: [...unreadable] });
   batch = [];
   sinceFlush = 0;
 }
 
-for (const f of walkWhitelisted(init.realRoot, init.whitelist, stats)) {
+for (const f of walkWhitelisted(init.realRoot, init.whitelist, stats, unreadable)) {
   scanned++;
   sinceFlush++;
   if (init.now - f.mtimeMs > init.minAgeMs) {
@@ -43,4 +44,4 @@ for (const f of walkWhitelisted(init.realRoot, init.whitelist, stats)) {
   }
 }
 if (batch.length) flush();
-post({ type: 'done', scanned, young, oldestYoungMtimeMs, stats: { ...stats } });
+post({ type: 'done', scanned, young, oldestYoungMtimeMs, stats: { ...stats }, unreadable: [...unreadable] });

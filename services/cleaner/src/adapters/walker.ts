@@ -28,13 +28,14 @@ const errno = (err: unknown) => (err as NodeJS.ErrnoException | undefined)?.code
  * trip (an async walk of the bench tree took twice as long).
  * Symlinks are never followed, hidden names (".*") are skipped at any depth.
  */
-export function* walkWhitelisted(realRoot: string, whitelist: readonly string[], stats: WalkStats): Generator<WalkedFile> {
+export function* walkWhitelisted(realRoot: string, whitelist: readonly string[], stats: WalkStats, unreadable: string[] = []): Generator<WalkedFile> {
   for (const rel of topLevel(whitelist)) {
     let st;
     try {
       st = lstatSync(`${realRoot}/${rel}`);
-    } catch {
+    } catch (err) {
       stats.unreadableDirs++;
+      noteUnreadable(unreadable, `${realRoot}/${rel}: ${errno(err) ?? String(err)}`);
       continue;
     }
     // A whitelisted root that is a symlink could lead anywhere: not followed.
@@ -42,8 +43,16 @@ export function* walkWhitelisted(realRoot: string, whitelist: readonly string[],
       stats.skippedSpecial++;
       continue;
     }
-    yield* walkDir(`${realRoot}/${rel}`, rel, stats);
+    yield* walkDir(`${realRoot}/${rel}`, rel, stats, unreadable);
   }
+}
+
+/** How many unreadable directories a walk names (the rest are only counted). */
+export const UNREADABLE_NAMED = 10;
+
+/** Keeps the first UNREADABLE_NAMED descriptions (`<path>: <reason>`) of directories a walk could not read. */
+export function noteUnreadable(list: string[], what: string): void {
+  if (list.length < UNREADABLE_NAMED) list.push(what);
 }
 
 /**
@@ -59,7 +68,7 @@ function* streamed(dir: Dir): Generator<Dirent> {
   for (let d = dir.readSync(); d !== null; d = dir.readSync()) yield d;
 }
 
-function* walkDir(abs: string, rel: string, stats: WalkStats): Generator<WalkedFile> {
+function* walkDir(abs: string, rel: string, stats: WalkStats, unreadable: string[]): Generator<WalkedFile> {
   let list: Dirent[] | undefined;
   let dir: Dir | undefined;
   try {
@@ -74,6 +83,7 @@ function* walkDir(abs: string, rel: string, stats: WalkStats): Generator<WalkedF
   } catch (err) {
     if (errno(err) !== 'ENOENT' && errno(err) !== 'ENOTDIR' && errno(err) !== 'EACCES') throw err;
     stats.unreadableDirs++;
+    noteUnreadable(unreadable, `${abs}: ${errno(err)}`);
     return;
   }
   const entries: Iterable<Dirent> = list ?? streamed(dir!);
@@ -85,7 +95,7 @@ function* walkDir(abs: string, rel: string, stats: WalkStats): Generator<WalkedF
       }
       const childRel = `${rel}/${d.name}`;
       if (d.isDirectory()) {
-        yield* walkDir(`${abs}/${d.name}`, childRel, stats);
+        yield* walkDir(`${abs}/${d.name}`, childRel, stats, unreadable);
         continue;
       }
       if (d.isSymbolicLink() || d.isFIFO() || d.isSocket() || d.isBlockDevice() || d.isCharacterDevice()) {
@@ -96,7 +106,7 @@ function* walkDir(abs: string, rel: string, stats: WalkStats): Generator<WalkedF
       const st = lstatSync(`${abs}/${d.name}`, { throwIfNoEntry: false });
       if (!st) continue; // deleted since the listing (the cleaner itself, an operator)
       if (st.isDirectory()) {
-        yield* walkDir(`${abs}/${d.name}`, childRel, stats);
+        yield* walkDir(`${abs}/${d.name}`, childRel, stats, unreadable);
       } else if (st.isFile()) {
         yield { rel: childRel, size: st.size, mtimeMs: st.mtimeMs };
       } else {
