@@ -113,19 +113,27 @@ async function* walkProcess(p: WalkParams, cmd: string, args: string[], o: Proce
   p.signal?.addEventListener('abort', stop, { once: true });
   let stderr = '';
   child.stderr.setEncoding('utf8');
+  // find: one line per directory it could not read (vanished, permission); the walk goes on.
+  // Lines are taken whole: a chunk of stderr may end in the middle of one.
+  let partial = '';
+  const errLine = (l: string) => {
+    if (!o.unreadableOnStderr || !l.startsWith('find: ')) return;
+    stats.unreadableDirs++;
+    noteUnreadable(unreadable, l.slice('find: '.length));
+  };
   child.stderr.on('data', (d: string) => {
-    // find: one line per directory it could not read (vanished, permission); the walk goes on.
-    if (o.unreadableOnStderr) {
-      for (const l of d.split('\n').filter((x) => x.includes('find:'))) {
-        stats.unreadableDirs++;
-        noteUnreadable(unreadable, l.replace(/^find: /, ''));
-      }
-    }
+    const lines = (partial + d).split('\n');
+    partial = lines.pop()!;
+    lines.forEach(errLine);
     if (stderr.length < 4096) stderr += d;
   });
   const exited = new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
-    child.once('close', (code) => resolve(code));
+    child.once('close', (code) => {
+      if (partial) errLine(partial);
+      partial = '';
+      resolve(code);
+    });
   });
   const prefix = `${p.realRoot}/`;
   let batch: WalkedFile[] = [];
