@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '@terra-transfer/platform';
 import { joinPath, sensorOf } from '@terra-transfer/site-layout';
 import type { SweepStore } from './adapters/sweep-store.js';
+import type { CleanerConfig } from './config.js';
 import { walkOldFiles, type WalkMessage, type WalkParams } from './adapters/walk-source.js';
 import { findOldFiles, treeWalkOldFiles } from './adapters/walk-process.js';
 import type { WalkStats, WalkedFile } from './adapters/walker.js';
@@ -315,7 +316,8 @@ export class Sweeper {
   }
 }
 
-export type SweepWalker = 'tree-walk' | 'find' | 'node';
+/** The walkers SWEEP_WALKER names (config.ts declares the values). */
+export type SweepWalker = CleanerConfig['SWEEP_WALKER'];
 
 const WALKERS: Record<SweepWalker, (p: WalkParams) => AsyncGenerator<WalkMessage>> = {
   'tree-walk': (p) => treeWalkOldFiles(p),

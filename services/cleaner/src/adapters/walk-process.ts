@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@terra-transfer/platform';
 import type { WalkStats, WalkedFile } from './walker.js';
-import { noteUnreadable, topLevel, UNREADABLE_NAMED } from './walker.js';
+import { noteUnreadable, topLevel } from './walker.js';
 import type { WalkMessage, WalkParams } from './walk-source.js';
 
 /**
@@ -61,14 +61,11 @@ function wholeSeconds(buf: Buffer, from: number, to: number): number {
   return v;
 }
 
-/** The whitelisted roots as absolute paths under the real root. */
-const rootsOf = (p: WalkParams) => topLevel(p.whitelist).map((rel) => `${p.realRoot}/${rel}`);
-
 /** GNU find with the record protocol above (`SWEEP_WALKER=find`). */
 export function findOldFiles(p: WalkParams): AsyncGenerator<WalkMessage> {
   const cutoffSec = (p.now - p.minAgeMs) / 1000;
-  const args = [
-    '-P', ...rootsOf(p), '-mindepth', '1',
+  const args = (roots: string[]) => [
+    '-P', ...roots, '-mindepth', '1',
     '(', '-name', '.*', '-printf', 'H\\0', '-prune', ')',
     '-o', '(', '-type', 'f', '-newermt', `@${cutoffSec.toFixed(3)}`, '-printf', 'Y%T@\\0', ')',
     '-o', '(', '-type', 'f', '-printf', 'O%T@ %s %p\\0', ')',
@@ -86,7 +83,7 @@ export function findOldFiles(p: WalkParams): AsyncGenerator<WalkMessage> {
  * sweep's verdict (which checks the age again) counts it young.
  */
 export function treeWalkOldFiles(p: WalkParams, bin = TREE_WALK_BIN): AsyncGenerator<WalkMessage> {
-  return walkProcess(p, bin, [String(Math.ceil(p.now - p.minAgeMs)), ...rootsOf(p)], { okCodes: [0], unreadableOnStderr: false });
+  return walkProcess(p, bin, (roots) => [String(Math.ceil(p.now - p.minAgeMs)), ...roots], { okCodes: [0], unreadableOnStderr: false });
 }
 
 interface ProcessOptions {
@@ -97,18 +94,20 @@ interface ProcessOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-async function* walkProcess(p: WalkParams, cmd: string, args: string[], o: ProcessOptions): AsyncGenerator<WalkMessage> {
+/** Runs `cmd` with the arguments made for the whitelisted roots (absolute, under the real root) and parses its records. */
+async function* walkProcess(p: WalkParams, cmd: string, args: (roots: string[]) => string[], o: ProcessOptions): AsyncGenerator<WalkMessage> {
   const stats: WalkStats = { unreadableDirs: 0, skippedSpecial: 0, hidden: 0 };
   let scanned = 0;
   let young = 0;
   let oldestYoungMtimeMs: number | null = null;
   const unreadable: string[] = [];
   const totals = () => ({ scanned, young, oldestYoungMtimeMs, stats: { ...stats }, unreadable: [...unreadable] });
-  if (topLevel(p.whitelist).length === 0) {
+  const roots = topLevel(p.whitelist).map((rel) => `${p.realRoot}/${rel}`);
+  if (roots.length === 0) {
     yield { type: 'done', ...totals() };
     return;
   }
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: o.env ?? process.env });
+  const child = spawn(cmd, args(roots), { stdio: ['ignore', 'pipe', 'pipe'], env: o.env ?? process.env });
   const stop = () => void child.kill('SIGKILL');
   p.signal?.addEventListener('abort', stop, { once: true });
   let stderr = '';
@@ -168,7 +167,7 @@ async function* walkProcess(p: WalkParams, cmd: string, args: string[], o: Proce
           stats.skippedSpecial++;
         } else if (kind === 0x45 /* E */) {
           stats.unreadableDirs++;
-          if (unreadable.length < UNREADABLE_NAMED) noteUnreadable(unreadable, buf.toString('utf8', start + 1, nul));
+          noteUnreadable(unreadable, buf.toString('utf8', start + 1, nul));
         }
         start = nul + 1;
         if (batch.length >= p.chunk || sinceYield >= p.chunk * 50) {

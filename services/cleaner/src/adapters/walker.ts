@@ -48,7 +48,7 @@ export function* walkWhitelisted(realRoot: string, whitelist: readonly string[],
 }
 
 /** How many unreadable directories a walk names (the rest are only counted). */
-export const UNREADABLE_NAMED = 10;
+const UNREADABLE_NAMED = 10;
 
 /** Keeps the first UNREADABLE_NAMED descriptions (`<path>: <reason>`) of directories a walk could not read. */
 export function noteUnreadable(list: string[], what: string): void {

@@ -3,12 +3,12 @@
  * child). Reads BENCH_* from the environment, prints one JSON line.
  */
 import { FileLedger } from '@terra-transfer/ledger';
-import { AmqpClient, closeRedis, createLogger, createRedis, createRegistry } from '@terra-transfer/platform';
+import { AmqpClient, closeRedis, createLogger, createRedis, createRegistry, loadConfig } from '@terra-transfer/platform';
 import { cpuSecondsByName, totalCpuSecondsByName } from '@terra-transfer/testkit';
 import { realpath } from 'node:fs/promises';
 import { SweepStore } from '../adapters/sweep-store.js';
 import { cleanerSettings } from '../config.js';
-import { Sweeper, type SweepWalker } from '../sweeper.js';
+import { Sweeper } from '../sweeper.js';
 import { cleanerTelemetry } from '../telemetry.js';
 
 const env = (k: string, d?: string): string => {
@@ -18,8 +18,8 @@ const env = (k: string, d?: string): string => {
 };
 
 const root = env('BENCH_ROOT');
-const walkerKind = env('BENCH_WALKER', cleanerSettings.SWEEP_WALKER.default) as SweepWalker;
-if (!['tree-walk', 'find', 'node'].includes(walkerKind)) throw new Error(`BENCH_WALKER: tree-walk, find or node, not ${walkerKind}`);
+// Checked as the service checks SWEEP_WALKER.
+const walkerKind = loadConfig({ SWEEP_WALKER: cleanerSettings.SWEEP_WALKER }, { SWEEP_WALKER: process.env['BENCH_WALKER'] }).SWEEP_WALKER;
 const prefix = env('BENCH_PREFIX');
 const logger = createLogger({ service: 'cleaner-bench', level: 'warn', destination: process.stderr });
 const registry = createRegistry();

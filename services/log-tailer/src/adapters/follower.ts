@@ -277,8 +277,7 @@ export class Follower {
     if (size < (s.reader?.position ?? 0)) return true;
     if (s.fp === null || !(s.reader instanceof PlainReader)) return false;
     // Same size or longer, but a different first line: truncated and refilled between two looks.
-    const fp = fingerprint(await s.reader.head().catch(() => Buffer.alloc(0)));
-    return fp !== null && fp !== s.fp;
+    return !(await headIntact(s.reader, s.fp));
   }
 
   /**
