@@ -3,10 +3,12 @@ import { DEAD_LETTER_HEADERS, classify, sleep, type AmqpClient, type Logger, typ
 import { isHidden, isWhitelisted, sensorOf } from '@terra-transfer/site-layout';
 import { uploadId, type CursorState } from './core/cursor.js';
 import type { Line } from './core/lines.js';
-import { kindOf, parseXferlog, zonedToUtc } from './core/xferlog.js';
+import { hasHiddenComponent, mayNameHidden } from './core/lossy-name.js';
+import { SentVersions, UNDECIDABLE_TEXT, chooseCandidate, type Undecidable } from './core/lossy-name-choice.js';
+import { kindOf, parseXferlog, zonedToUtc, type XferRecord } from './core/xferlog.js';
 import type { CursorStore } from './adapters/cursor-store.js';
 import { Follower, type FollowerOptions, type SourceView } from './adapters/follower.js';
-import type { Resolver } from './adapters/resolver.js';
+import type { Candidate, Resolver } from './adapters/resolver.js';
 import { tailerTelemetry, type TailerTelemetry } from './telemetry.js';
 
 export interface TailerDeps {
@@ -15,6 +17,8 @@ export interface TailerDeps {
   whitelist: readonly string[];
   follower: FollowerOptions;
   publishWindow: number;
+  /** Versions sent lately that are remembered, the evidence between names that log alike. */
+  sentVersionsMemory: number;
   checkpointIntervalMs: number;
   checkpointEveryLines: number;
   amqp: AmqpClient;
@@ -51,9 +55,11 @@ export class Tailer {
   private lastSensor = '';
   private lastWallMs = NaN;
   private lastFtpTime = '';
+  private readonly sent: SentVersions;
 
   constructor(private readonly deps: TailerDeps) {
     this.telemetry = tailerTelemetry(deps.logger, deps.registry);
+    this.sent = new SentVersions(deps.sentVersionsMemory);
     this.follower = new Follower(deps.follower, (source, lines) => this.onLines(source, lines), this.telemetry.follower);
   }
 
@@ -180,23 +186,27 @@ export class Tailer {
       wm.add(line.end, true);
       return undefined;
     }
-    if (isHidden(r.filename)) {
+    if (this.loggedHidden(r)) {
       t.skipped('hidden', source.path, line.start);
       wm.add(line.end, true);
       return undefined;
     }
-    const res = this.deps.resolver.resolve(r.filename, r.username);
     const id = uploadId(source.fingerprint, line.start);
+    let res = this.deps.resolver.resolve(r.filename, r.username);
+    if (res.kind === 'ambiguous') {
+      const choice = chooseCandidate(r.bytes, res.candidates.map((c) => ({ size: c.stats.size, mtimeMs: c.stats.mtimeMs, sent: this.sent.has(c.path, c.stats.size, c.stats.mtimeMs) })));
+      if (choice.kind === 'undecidable') return this.undecidable(source, line, r, id, res.candidates, choice.reason);
+      const c = res.candidates[choice.index]!;
+      res = c.rejected ? { kind: 'rejected', reason: c.rejected } : { kind: 'found', path: c.path, relPath: c.relPath, stats: c.stats };
+    }
     if (res.kind === 'gone') {
       t.skipped('gone', source.path, line.start, { file: printable(r.filename) });
       wm.add(line.end, true);
       return undefined;
     }
-    if (res.kind === 'ambiguous' || res.kind === 'rejected') {
-      const code = res.kind === 'ambiguous' ? 'AMBIGUOUS_NAME' : 'PATH_REJECTED';
-      const detail = res.kind === 'ambiguous' ? `${res.matches.length} files match: ${res.matches.slice(0, 5).join(', ')}` : res.reason;
-      t.skipped(res.kind, source.path, line.start, { file: printable(r.filename), detail });
-      return { kind: 'reject', id, code, detail, line: line.text };
+    if (res.kind === 'rejected') {
+      t.skipped('rejected', source.path, line.start, { file: printable(r.filename), detail: res.reason });
+      return { kind: 'reject', id, code: 'PATH_REJECTED', detail: res.reason, line: line.text, headers: lineHeaders(source, line) };
     }
     if (isHidden(res.relPath)) {
       t.skipped('hidden', source.path, line.start);
@@ -208,18 +218,68 @@ export class Tailer {
       wm.add(line.end, true);
       return undefined;
     }
-    const event = createEvent('file.uploaded', id, {
+    // Sent from here on (retried until confirmed): the evidence for a later line that logs alike.
+    this.sent.note(res.path, res.stats.size, res.stats.mtimeMs);
+    return { kind: 'event', event: this.event(id, r, res) };
+  }
+
+  /**
+   * True when the logged path names a hidden component once normalised: `/./`,
+   * `//` and `..` are resolved first (`/a/./b` is `a/b`, not hidden), then any
+   * component starting with a dot is hidden. A path that maps to nothing is
+   * left to the resolver, which rejects it.
+   */
+  private loggedHidden(r: XferRecord): boolean {
+    if (!mayNameHidden(r.filename)) return false;
+    const mapped = this.deps.resolver.map(r.filename, r.username);
+    return mapped.ok && hasHiddenComponent(mapped.components);
+  }
+
+  private event(id: string, r: XferRecord, f: { path: string; relPath: string; stats: { size: number; mtimeMs: number } }): FileUploadedEvent {
+    return createEvent('file.uploaded', id, {
       site: this.deps.site,
-      sensor: this.sensorOf(res.relPath),
-      path: res.path,
-      size: res.stats.size,
-      mtimeMs: res.stats.mtimeMs,
+      sensor: this.sensorOf(f.relPath),
+      path: f.path,
+      size: f.stats.size,
+      mtimeMs: f.stats.mtimeMs,
       ftpTime: this.ftpTime(r.wallMs),
       source: 'xferlog',
       attempt: 1,
       uploadId: id,
     });
-    return { kind: 'event', event };
+  }
+
+  /**
+   * A line whose name stands for several files and whose evidence does not
+   * decide: dead-lettered for an operator with the line (body), where it is
+   * in the log, its logged size, every candidate (path, size, mtime, whether
+   * its version was already sent) and, for each one that may be sent, the
+   * very event the tailer would have published for it, ready to publish.
+   */
+  private undecidable(source: SourceView, line: Line, r: XferRecord, id: string, candidates: readonly Candidate[], reason: Undecidable): Publish {
+    const listed = candidates.slice(0, MAX_LISTED_CANDIDATES).map((c) => {
+      const sendable = !c.rejected && !isHidden(c.relPath) && isWhitelisted(c.relPath, this.deps.whitelist);
+      return {
+        path: c.path,
+        size: c.stats.size,
+        mtimeMs: c.stats.mtimeMs,
+        mtime: new Date(c.stats.mtimeMs).toISOString(),
+        sent: this.sent.has(c.path, c.stats.size, c.stats.mtimeMs),
+        ...(c.rejected ? { rejected: c.rejected } : {}),
+        event: sendable ? this.event(id, r, c) : null,
+      };
+    });
+    const names = listed.slice(0, 5).map((c) => `${c.path} (${c.size} B, mtime ${c.mtime}${c.sent ? ', sent' : ''})`).join('; ');
+    const detail = `${candidates.length} files match ${printable(r.filename)} (logged size ${r.bytes} B): ${names}${candidates.length > 5 ? '; …' : ''}. Undecided: ${UNDECIDABLE_TEXT[reason]}`;
+    this.telemetry.skipped('ambiguous', source.path, line.start, { file: printable(r.filename), reason, candidates: candidates.length });
+    return {
+      kind: 'reject',
+      id,
+      code: 'AMBIGUOUS_NAME',
+      detail,
+      line: line.text,
+      headers: { ...lineHeaders(source, line), [REJECT_HEADERS.loggedSize]: r.bytes, [REJECT_HEADERS.candidates]: JSON.stringify(listed) },
+    };
   }
 
   /** The line's time in UTC as ISO 8601; consecutive lines mostly share their second, so the last one is remembered. */
@@ -246,7 +306,7 @@ export class Tailer {
     return this.deps.amqp.publishRaw(this.deps.amqp.topology.deadLetterExchange, this.deps.rejectsQueue, Buffer.from(p.line, 'latin1'), {
       messageId: p.id,
       contentType: 'text/plain',
-      headers: { [DEAD_LETTER_HEADERS.code]: p.code, [DEAD_LETTER_HEADERS.detail]: p.detail.slice(0, 1000), [DEAD_LETTER_HEADERS.at]: new Date().toISOString() },
+      headers: { ...p.headers, [DEAD_LETTER_HEADERS.code]: p.code, [DEAD_LETTER_HEADERS.detail]: p.detail.slice(0, 2000), [DEAD_LETTER_HEADERS.at]: new Date().toISOString() },
     });
   }
 
@@ -285,9 +345,31 @@ export class Tailer {
   }
 }
 
+type FileUploadedEvent = ReturnType<typeof createEvent<'file.uploaded'>>;
+
 type Publish =
-  | { kind: 'event'; event: ReturnType<typeof createEvent<'file.uploaded'>> }
-  | { kind: 'reject'; id: string; code: string; detail: string; line: string };
+  | { kind: 'event'; event: FileUploadedEvent }
+  | { kind: 'reject'; id: string; code: 'AMBIGUOUS_NAME' | 'PATH_REJECTED'; detail: string; line: string; headers: Record<string, string | number> };
+
+/**
+ * Headers of the tailer's dead letters besides the common ones
+ * (DEAD_LETTER_HEADERS): where the line is, and for an undecided name its
+ * logged size and candidates (JSON). Operators read them: see
+ * docs/decisions/0002-log-reader.md, "Names that log alike".
+ */
+export const REJECT_HEADERS = {
+  logFile: 'x-terra-xferlog-file',
+  logOffset: 'x-terra-xferlog-offset',
+  loggedSize: 'x-terra-logged-size',
+  candidates: 'x-terra-candidates',
+} as const;
+
+/** Candidates listed in a dead letter, at most (a header stays far below the broker's frame size). */
+const MAX_LISTED_CANDIDATES = 20;
+
+function lineHeaders(source: SourceView, line: Line): Record<string, string | number> {
+  return { [REJECT_HEADERS.logFile]: source.path, [REJECT_HEADERS.logOffset]: line.start };
+}
 
 /** A log-safe rendering of bytes that may be anything. */
 function printable(s: string): string {

@@ -23,6 +23,7 @@ export const settings = {
   MAX_LINE_BYTES: env.int('Longer lines are counted, logged and skipped', { default: 16 * 1024, min: 256 }),
   READ_CHUNK_BYTES: env.int('Bytes read from the log at a time', { default: 256 * 1024, min: 4096 }),
   PUBLISH_WINDOW: env.int('Publishes awaiting their broker confirm at once', { default: 1000, min: 1, max: 100_000 }),
+  SENT_VERSIONS_MEMORY: env.int('Versions (path, size, mtime) sent lately that are remembered, to tell apart files whose names log alike (a b.bin, a_b.bin)', { default: 50_000, min: 0 }),
   CHECKPOINT_INTERVAL_MS: env.int('Most time between two cursor checkpoints while lines are settling', { default: 500, min: 10 }),
   CHECKPOINT_EVERY_LINES: env.int('Checkpoint sooner once this many lines settled since the last one', { default: 20_000, min: 1 }),
 } as const;

@@ -42,6 +42,7 @@ runMain('log-tailer', async () => {
       startAtEnd: config.START_AT === 'end',
     },
     publishWindow: config.PUBLISH_WINDOW,
+    sentVersionsMemory: config.SENT_VERSIONS_MEMORY,
     checkpointIntervalMs: config.CHECKPOINT_INTERVAL_MS,
     checkpointEveryLines: config.CHECKPOINT_EVERY_LINES,
     amqp,

@@ -1,5 +1,5 @@
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { hasWildcards, loggedNameMatches, lossyKey, mapLoggedPath, type PathMapping } from '../core/lossy-name.js';
+import { hasWildcards, loggedNameMatches, lossyKey, mapLoggedPath, type MapResult, type PathMapping } from '../core/lossy-name.js';
 
 /**
  * Finds the real file a logged (lossy) name stands for under the cache root.
@@ -7,8 +7,10 @@ import { hasWildcards, loggedNameMatches, lossyKey, mapLoggedPath, type PathMapp
  * A logged component with `_` or `?` is matched against the directory's real
  * entries byte by byte (`_` and `?` as single-byte wildcards for what writers
  * replace); one without is taken literally. Every full match is collected, so
- * `a b.dat` and `a_b.dat` both existing is reported as ambiguous, never
- * guessed. The found file's real path (symlinks resolved) must still be under
+ * `a b.dat` and `a_b.dat` both existing is reported as ambiguous, with every
+ * candidate's real path and stats: which one the line is for is the caller's
+ * decision on the line's evidence (core/lossy-name-choice.ts), never guessed
+ * here. The found file's real path (symlinks resolved) must still be under
  * the cache root.
  *
  * Directory facts (the walk to a parent directory, a listing, a real path) are looked up again at
@@ -22,11 +24,21 @@ import { hasWildcards, loggedNameMatches, lossyKey, mapLoggedPath, type PathMapp
  * Synchronous on purpose: a few stat/readdir calls on local disk per line are
  * cheaper than the thread-pool round trips of the async API.
  */
+export type RejectReason = 'outside_ftp_root' | 'escapes_root' | 'empty' | 'outside_cache_root' | 'not_a_file';
+
 export type Resolution =
   | { kind: 'found'; path: string; relPath: string; stats: Stats }
   | { kind: 'gone' }
-  | { kind: 'ambiguous'; matches: string[] }
-  | { kind: 'rejected'; reason: 'outside_ftp_root' | 'escapes_root' | 'empty' | 'outside_cache_root' | 'not_a_file' };
+  | { kind: 'ambiguous'; candidates: Candidate[] }
+  | { kind: 'rejected'; reason: RejectReason };
+
+/** One of several files a logged name can stand for: found (real path under the root), or one that could not be sent (`rejected`; `path` is then the entry's own). */
+export interface Candidate {
+  path: string;
+  relPath: string;
+  stats: Stats;
+  rejected?: RejectReason;
+}
 
 interface DirFacts {
   epoch: number;
@@ -105,6 +117,11 @@ export class Resolver {
     this.memo = undefined;
   }
 
+  /** The cache-relative components a logged name maps to (`.`, `..` and empty components resolved), or why it maps to none. */
+  map(loggedName: string, username: string): MapResult {
+    return mapLoggedPath(loggedName, username, this.mapping);
+  }
+
   resolve(loggedName: string, username: string): Resolution {
     if (Date.now() - this.epochAt > this.maxFactAgeMs) this.beginBatch();
     let dirs: DirRef[];
@@ -155,9 +172,18 @@ export class Resolver {
       }
     }
     if (files.length === 0) return notFile ? { kind: 'rejected', reason: 'not_a_file' } : { kind: 'gone' };
-    if (files.length > 1) return { kind: 'ambiguous', matches: files.map((f) => child(f.dir, f.name).toString('utf8')) };
-    const { dir, name, stats } = files[0]!;
-    return this.found(dir, name, stats);
+    if (files.length === 1) return this.found(files[0]!.dir, files[0]!.name, files[0]!.stats);
+    const candidates: Candidate[] = [];
+    for (const f of files) {
+      const r = this.found(f.dir, f.name, f.stats);
+      if (r.kind === 'found') candidates.push({ path: r.path, relPath: r.relPath, stats: r.stats });
+      // One that cannot be sent is still one the line may be for: it stays a candidate.
+      else if (r.kind === 'rejected') candidates.push({ path: child(f.dir, f.name).toString('utf8'), relPath: '', stats: f.stats, rejected: r.reason });
+    }
+    if (candidates.length > 1) return { kind: 'ambiguous', candidates };
+    const only = candidates[0];
+    if (!only) return { kind: 'gone' };
+    return only.rejected ? { kind: 'rejected', reason: only.rejected } : { kind: 'found', path: only.path, relPath: only.relPath, stats: only.stats };
   }
 
   /** The one file a name resolved to (entry `name` of `dir`, lstat `stats`): its real path, which must be under the root. */

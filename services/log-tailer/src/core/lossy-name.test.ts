@@ -1,4 +1,4 @@
-import { hasWildcards, loggedNameMatches, lossyKey, mapLoggedPath } from './lossy-name.js';
+import { hasHiddenComponent, hasWildcards, loggedNameMatches, lossyKey, mapLoggedPath, mayNameHidden } from './lossy-name.js';
 
 const b = (s: string) => Buffer.from(s, 'utf8');
 
@@ -69,5 +69,27 @@ describe('mapLoggedPath', () => {
   });
   it('does not treat inherited object keys as user roots', () => {
     expect(mapLoggedPath('/x', 'constructor', mapping)).toEqual({ ok: true, components: ['x'] });
+  });
+});
+
+describe('hidden components', () => {
+  const hidden = (p: string) => {
+    if (!mayNameHidden(p)) return false;
+    const m = mapLoggedPath(p, 'u', { ftpRoot: '/', userRoots: {} });
+    return m.ok && hasHiddenComponent(m.components);
+  };
+  it('normalises first: `./`, `//` and `..` do not make a path hidden', () => {
+    expect(hidden('/a/./b.bin')).toBe(false);
+    expect(hidden('/a//b.bin')).toBe(false);
+    expect(hidden('./a/b.bin')).toBe(false);
+    expect(hidden('/a/.x/../b.bin')).toBe(false);
+    expect(hidden('/a/b./c')).toBe(false);
+  });
+  it('a component that starts with a dot is hidden', () => {
+    expect(hidden('/a/./.b.bin')).toBe(true);
+    expect(hidden('/.a/b.bin')).toBe(true);
+    expect(hidden('.a/b.bin')).toBe(true);
+    expect(hidden('/a//.x/b.bin')).toBe(true);
+    expect(hidden('/a/..b.bin')).toBe(true);
   });
 });

@@ -106,3 +106,22 @@ function pushComponents(out: string[], path: string, floor: number): boolean {
   }
   return true;
 }
+
+/**
+ * True when a logged path may name a hidden component: only a component that
+ * starts with a dot can, and it sits at the start or right after a `/`. A
+ * cheap test on the raw text, true for `/./` and `/../` too: the caller then
+ * asks `hasHiddenComponent` about the normalised path.
+ */
+export function mayNameHidden(filename: string): boolean {
+  return filename.charCodeAt(0) === 46 || filename.includes('/.');
+}
+
+/**
+ * True when a component of a normalised path (`mapLoggedPath`'s: no empty,
+ * `.` or `..` component left) starts with a dot. `/a/./b`, `/a//b` and
+ * `/a/.x/../b` name `a/b`, which is not hidden.
+ */
+export function hasHiddenComponent(components: readonly string[]): boolean {
+  return components.some((c) => c.charCodeAt(0) === 46);
+}

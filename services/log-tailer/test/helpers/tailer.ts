@@ -39,6 +39,7 @@ export async function startTailer(opts: { prefix: string; logPath: string; cache
       startAtEnd: false,
     },
     publishWindow: opts.window ?? 200,
+    sentVersionsMemory: 1000,
     checkpointIntervalMs: 50,
     checkpointEveryLines: 1000,
     amqp,
