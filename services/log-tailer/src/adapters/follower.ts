@@ -1,6 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { CURSOR_VERSION, fingerprint, resumePlan, type CursorState, type FileCursor } from '../core/cursor.js';
 import { LineSplitter, type Line } from '../core/lines.js';
 import { Watermark } from '../core/watermark.js';
@@ -57,7 +58,7 @@ class Source implements SourceView {
   fingerprint: string;
   readonly watermark: Watermark;
   readonly splitter: LineSplitter;
-  lastGrowthAt = Date.now();
+  lastGrowthAt = monotonicMs();
   released = false;
 
   constructor(
@@ -238,7 +239,7 @@ export class Follower {
     } else if (a) {
       // A new file at the path: `create` rotation. Keep draining the old one by its open descriptor.
       this.events.rotated('rename', path);
-      a.lastGrowthAt = Date.now();
+      a.lastGrowthAt = monotonicMs();
       this.active = undefined;
     } else if (this.displaced && (this.displaced.dev !== st.dev || this.displaced.ino !== st.ino)) {
       // We looked between logrotate's rename and its create (the path was missing for a moment): still a rotation.
@@ -265,7 +266,7 @@ export class Follower {
   private markUnavailable(reason: 'missing' | 'not_a_file' | 'unreadable', err?: unknown): void {
     if (this.active) {
       // Deleted or replaced: what was written to it is still readable through our descriptor.
-      this.active.lastGrowthAt = Date.now();
+      this.active.lastGrowthAt = monotonicMs();
       this.displaced = this.active;
       this.active = undefined;
     }
@@ -306,7 +307,7 @@ export class Follower {
       this.events.truncated(a.path, from);
       a.reader = undefined;
     }
-    a.lastGrowthAt = Date.now();
+    a.lastGrowthAt = monotonicMs();
     if (this.active === a) this.active = undefined;
   }
 
@@ -336,7 +337,7 @@ export class Follower {
         await this.onTruncated(s);
         continue;
       }
-      s.lastGrowthAt = Date.now();
+      s.lastGrowthAt = monotonicMs();
       const lines = s.splitter.push(chunk);
       if (lines.length === 0) continue;
       if (s.fp === null) {
@@ -355,7 +356,7 @@ export class Follower {
 
   /** Lets go of rotated files that were idle for the grace period and whose lines are all settled. */
   private releaseIdle(): void {
-    const now = Date.now();
+    const now = monotonicMs();
     for (let i = this.sources.length - 1; i >= 0; i--) {
       const s = this.sources[i]!;
       if (s === this.active) continue;
@@ -375,6 +376,16 @@ export class Follower {
       }
     }
   }
+}
+
+/**
+ * Milliseconds on a clock that never steps. The grace period of a rotated
+ * file is a duration: measured on the wall clock, a step back of the host's
+ * clock (NTP, a hand-set clock) held every rotated file an hour longer, and a
+ * step forward let one go at once while a session still wrote to it.
+ */
+function monotonicMs(): number {
+  return performance.now();
 }
 
 /** True unless the open file's first line is no longer the one it was fingerprinted by (a head that cannot be read proves nothing). */

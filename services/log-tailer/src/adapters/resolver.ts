@@ -1,4 +1,5 @@
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { hasWildcards, loggedNameMatches, lossyKey, mapLoggedPath, type MapResult, type PathMapping } from '../core/lossy-name.js';
 
 /**
@@ -94,7 +95,8 @@ export class Resolver {
   /** Reused for the per-line lstat's path (the call copies it). */
   private scratch = Buffer.allocUnsafe(4096);
   private epoch = 0;
-  private epochAt = Date.now();
+  /** When the batch began, on the monotonic clock (the wall clock can step back and keep old facts an hour). */
+  private epochAt = performance.now();
 
   constructor(
     cacheRoot: string,
@@ -112,7 +114,7 @@ export class Resolver {
   /** Starts a batch: call it after reading the lines it is for. Facts from earlier batches are checked again before use. */
   beginBatch(): void {
     this.epoch++;
-    this.epochAt = Date.now();
+    this.epochAt = performance.now();
     this.walks = new Map();
     this.memo = undefined;
   }
@@ -123,7 +125,7 @@ export class Resolver {
   }
 
   resolve(loggedName: string, username: string): Resolution {
-    if (Date.now() - this.epochAt > this.maxFactAgeMs) this.beginBatch();
+    if (performance.now() - this.epochAt > this.maxFactAgeMs) this.beginBatch();
     let dirs: DirRef[];
     // Consecutive lines mostly name files of one directory: the same logged directory part and user
     // in one batch give the same walk, so the last one is reused (only for a plain leaf, and a directory
