@@ -412,6 +412,12 @@ export class FileLedger {
     return this.redis.zcard(this.failedIndexKey);
   }
 
+  /** The record of a failed file with its give-up details; null when the path is not failed. */
+  async getFailed(path: string): Promise<FailedRecord | null> {
+    const [h, score] = await Promise.all([this.redis.hgetall(this.key(path)), this.redis.zscore(this.failedIndexKey, path)]);
+    return failedRecord(path, h, score === null ? null : Number(score));
+  }
+
   /** One page of the failed files, soonest resend first. Entries whose record moved on are left out (so a page may be short). */
   async listFailed(offset: number, limit: number): Promise<{ total: number; items: FailedRecord[] }> {
     const [flat, total] = await Promise.all([this.redis.zrange(this.failedIndexKey, offset, offset + limit - 1, 'WITHSCORES'), this.redis.zcard(this.failedIndexKey)]);
@@ -428,10 +434,8 @@ export class FileLedger {
     const items: FailedRecord[] = [];
     res.forEach(([err, h], i) => {
       if (err) throw err;
-      const r = parse(paths[i]!, h as Record<string, string>);
-      const raw = h as Record<string, string>;
-      if (r?.state !== 'failed') return;
-      items.push({ ...r, detail: raw['detail'] ?? '', failedAt: Number(raw['failedAt'] ?? r.updatedAt), giveUps: Number(raw['giveUps'] ?? 1), resendAt: scores[i]! });
+      const r = failedRecord(paths[i]!, h as Record<string, string>, scores[i]!);
+      if (r) items.push(r);
     });
     return { total, items };
   }
@@ -456,6 +460,12 @@ export class FileLedger {
     const done = await Promise.all(paths.map(step));
     return done.filter(Boolean).length;
   }
+}
+
+function failedRecord(path: string, h: Record<string, string> | null | undefined, resendAt: number | null): FailedRecord | null {
+  const r = parse(path, h);
+  if (!h || r?.state !== 'failed') return null;
+  return { ...r, detail: h['detail'] ?? '', failedAt: Number(h['failedAt'] ?? r.updatedAt), giveUps: Number(h['giveUps'] ?? 1), resendAt: resendAt ?? 0 };
 }
 
 function parse(path: string, h: Record<string, string> | null | undefined): FileRecord | null {

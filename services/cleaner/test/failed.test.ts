@@ -54,8 +54,8 @@ describe('cleaner: a file given up on', () => {
     const item = page.items.find((i) => i.path === f.path);
     expect(item).toMatchObject({ reason: 'FILE_NOT_FOUND', attempts: 3, giveUps: 1, detail: expect.stringContaining('attempt 3 of 3') });
     expect(Date.parse(item!.nextResendAt) - Date.parse(item!.failedAt)).toBe(BACKOFF_SECONDS * 1000);
-    await waitFor('gauge shows it', async () => (await h.metric('terra_transfer_files_failed', { site: 'ua-mac' })) >= 1);
-    expect(await h.metric('terra_transfer_files_given_up_total', { reason: 'FILE_NOT_FOUND' })).toBe(1);
+    await waitFor('gauge shows it', async () => (await h.metric('terra_transfer_failed_files', { site: 'ua-mac' })) >= 1);
+    expect(await h.metric('terra_transfer_cleaner_give_ups_total', { reason: 'FILE_NOT_FOUND' })).toBe(1);
     // Nothing was sent before the backoff.
     expect(await uploadsOf(f.path)).toEqual([]);
 
@@ -66,7 +66,7 @@ describe('cleaner: a file given up on', () => {
     expect(sent.data['uploadId']).toBe(sent.id);
     await waitFor('record pending', async () => (await h.ledger.get(f.path))?.state === 'pending');
     expect(await h.ledger.get(f.path)).toMatchObject({ state: 'pending', uploadId: sent.id, attempt: 1 });
-    await waitFor('gone from the list and the gauge', async () => !(await list()).items.some((i) => i.path === f.path) && (await h.metric('terra_transfer_files_failed', { site: 'ua-mac' })) === 0);
+    await waitFor('gone from the list and the gauge', async () => !(await list()).items.some((i) => i.path === f.path) && (await h.metric('terra_transfer_failed_files', { site: 'ua-mac' })) === 0);
 
     // A redelivery of the old file.failed (the first round's upload) does not fail the new round.
     await publishFailed(failed(f));
