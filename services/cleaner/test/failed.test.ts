@@ -99,6 +99,13 @@ describe('cleaner: a file given up on', () => {
     expect(sent?.data).toMatchObject({ size: now.size, mtimeMs: now.mtimeMs, attempt: 1, source: 'sweep' });
     expect(sent?.id).toBe(`sweep:${path}:${now.size}:${now.mtimeMs}`);
     expect(await h.ledger.get(path)).toMatchObject({ state: 'pending', size: now.size });
+
+    // All failed files at once: the one missing from the cache (previous test) stays failed.
+    const all = await h.cleaner.http.inject({ method: 'POST', url: '/api/v1/files/failed/resend', headers: { authorization: `Bearer ${TOKEN}` }, payload: {} });
+    expect(all.statusCode).toBe(200);
+    expect(all.json()).toMatchObject({ requested: 1, kept: 1, resent: 0 });
+    expect((await list()).items.map((i) => i.reason)).toEqual(['CACHE_FILE_MISSING']);
+    expect(await h.metric('terra_transfer_failed_files', { site: 'ua-mac' })).toBe(1);
   });
 
   it('documents the failed-file endpoints', async () => {

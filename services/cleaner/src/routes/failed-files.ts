@@ -17,7 +17,7 @@ const FailedFile = Type.Object(
     giveUps: Type.Integer({ description: 'Give-ups of this version so far (the backoff doubles with each)' }),
     lastTaskId: Type.Union([Type.String(), Type.Null()]),
     failedAt: Iso,
-    nextResendAt: Type.Union([Iso], { description: 'When the resend is due (while one is being attempted: when that attempt times out)' }),
+    nextResendAt: Type.String({ format: 'date-time', description: 'When the resend is due (while one is being attempted: when that attempt times out)' }),
   },
   { $id: 'FailedFile' },
 );
