@@ -13,8 +13,16 @@ export const QUEUES = {
   watcherTasks: { name: 'watcher.task-submitted', bindings: ['task.submitted'] },
   cleanerTransfers: { name: 'cleaner.file-transferred', bindings: ['file.transferred'] },
   ingestTransfers: { name: 'ingest.file-transferred', bindings: ['file.transferred'] },
-  /** Files that could not be transferred; kept for operators (inspect or shovel back). */
-  failedFiles: { name: 'file-failed', bindings: ['file.failed'] },
+  /** Give-ups (file.failed): the cleaner records them in the site's ledger and schedules the resend. */
+  cleanerFailures: { name: 'cleaner.file-failed', bindings: ['file.failed'] },
+  /**
+   * A tap of give-ups for operators and tests following files. Bounded (oldest
+   * dropped), not dead-lettered: the ledger, the cleaner's API and its metrics
+   * are the record. Replaces the unconsumed holding queue `file-failed`, which
+   * grew forever (migration: shovel `<prefix>.file-failed` into
+   * `<prefix>.cleaner.file-failed`, then delete it and its `.dlq`).
+   */
+  failedFiles: { name: 'file-failures', bindings: ['file.failed'], tap: true },
   /**
    * A tap of terminal outcomes (deleted from the cache, registered in
    * Clowder): every publish is routable, and the demo, the benchmarks and

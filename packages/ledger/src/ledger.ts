@@ -121,6 +121,87 @@ end
 return out
 `;
 
+/*
+ * failed — KEYS[1]: file key, KEYS[2]: failed index (sorted set of paths,
+ * score = when the resend is due, ms). ARGV: path, uploadId, size, attempts,
+ * reason, detail, now, then the resend delays (ms) after the 1st, 2nd, …
+ * give-up of one version (the last one repeats).
+ * Result: {code, giveUps, dueAt}. code "failed": the record held this upload
+ * (same uploadId and size, no later attempt) in pending, batched or in flight;
+ * it is now failed and indexed. "already": this upload is already failed (a
+ * redelivery; nothing changed). "other_upload": the record holds another
+ * upload, version or a later attempt (the file moved on). "not_live": no
+ * record, or the version was transferred or deleted.
+ * Give-ups are counted per version (giveUpsOf = "size:mtimeMs"): the claim
+ * and pending scripts leave these fields alone, so the count survives resends
+ * and restarts at 1 for a new version.
+ */
+const FAILED = `
+local r = redis.call('HMGET', KEYS[1], 'state', 'uploadId', 'size', 'attempt', 'mtimeMs', 'giveUps', 'giveUpsOf')
+local state = r[1]
+if not state or state == 'transferred' or state == 'deleted' then return {'not_live', 0, 0} end
+if r[2] ~= ARGV[2] or r[3] ~= ARGV[3] then return {'other_upload', 0, 0} end
+if state == 'failed' then
+  return {'already', tonumber(r[6] or '0'), tonumber(redis.call('ZSCORE', KEYS[2], ARGV[1]) or '0')}
+end
+if tonumber(ARGV[4]) < tonumber(r[4] or '1') then return {'other_upload', 0, 0} end
+local version = r[3] .. ':' .. (r[5] or '')
+local n = 1
+if r[7] == version then n = tonumber(r[6] or '0') + 1 end
+local now = tonumber(ARGV[7])
+local due = now + tonumber(ARGV[7 + math.min(n, #ARGV - 7)])
+redis.call('HSET', KEYS[1], 'state', 'failed', 'attempt', ARGV[4], 'reason', ARGV[5], 'detail', ARGV[6],
+  'failedAt', ARGV[7], 'giveUps', n, 'giveUpsOf', version, 'updatedAt', ARGV[7])
+redis.call('PERSIST', KEYS[1])
+redis.call('ZADD', KEYS[2], due, ARGV[1])
+return {'failed', n, due}
+`;
+
+/*
+ * takeDue — KEYS[1]: failed index. ARGV: now, leaseUntil, limit.
+ * Result: the paths whose resend is due (score <= now), oldest first, at most
+ * limit. Their score moves to leaseUntil, so another replica does not take
+ * them meanwhile and a crashed taker's paths come back when the lease ends.
+ */
+const TAKE_DUE = `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, p in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], p) end
+return due
+`;
+
+/*
+ * deferFailed — KEYS[1]: file key, KEYS[2]: failed index. ARGV: path,
+ * uploadId, reason, detail, dueAt.
+ * Result: 1 when the record still holds this failed upload (reason, detail
+ * and the next resend updated; updatedAt kept: no transition happened), 0
+ * otherwise; a record no longer failed also loses its index entry.
+ */
+const DEFER_FAILED = `
+local r = redis.call('HMGET', KEYS[1], 'state', 'uploadId')
+if r[1] ~= 'failed' then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 0
+end
+if r[2] ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'reason', ARGV[3], 'detail', ARGV[4])
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
+return 1
+`;
+
+/*
+ * pruneFailed — KEYS[1]: failed index, KEYS[2..]: file keys of the paths in
+ * ARGV (same order). Removes the index entries whose record is no longer
+ * failed (claimed, pending, deleted, expired: the other scripts do not touch
+ * the index, so it is cleaned here, lazily). Result: entries removed.
+ */
+const PRUNE_FAILED = `
+local n = 0
+for i = 2, #KEYS do
+  if redis.call('HGET', KEYS[i], 'state') ~= 'failed' then n = n + redis.call('ZREM', KEYS[1], ARGV[i - 1]) end
+end
+return n
+`;
+
 /** The part of a record that says which version is where (the sweep's lookup). */
 export type VersionRecord = Pick<FileRecord, 'state' | 'size' | 'mtimeMs' | 'updatedAt'>;
 
@@ -129,6 +210,39 @@ interface LedgerCommands {
   terraLedgerTransition(...args: Array<string | number>): Promise<number>;
   terraLedgerPending(numKeys: number, ...args: Array<string | number>): Promise<number[]>;
   terraLedgerVersions(numKeys: number, ...keys: string[]): Promise<Array<string | null>>;
+  terraLedgerFailed(...args: Array<string | number>): Promise<[string, number, number]>;
+  terraLedgerTakeDue(...args: Array<string | number>): Promise<string[]>;
+  terraLedgerDeferFailed(...args: Array<string | number>): Promise<number>;
+  terraLedgerPruneFailed(numKeys: number, ...args: string[]): Promise<number>;
+}
+
+/** A give-up as the watcher reports it (file.failed carries no mtime: the upload id and size name the version). */
+export interface GiveUp {
+  path: string;
+  uploadId: string;
+  size: number;
+  /** The attempt that was given up (the record may not hold a later one). */
+  attempts: number;
+  reason: string;
+  detail: string;
+}
+
+/** What markFailed did (closed set; see the FAILED script). */
+export type MarkFailedResult =
+  | { outcome: 'failed'; giveUps: number; resendAt: number }
+  | { outcome: 'already'; giveUps: number; resendAt: number }
+  | { outcome: 'other_upload' }
+  | { outcome: 'not_live' };
+
+/** A failed record as operators see it. */
+export interface FailedRecord extends FileRecord {
+  detail: string;
+  /** ms since the epoch of the give-up. */
+  failedAt: number;
+  /** Give-ups of this version so far. */
+  giveUps: number;
+  /** When the next resend is due (ms since the epoch); while a resend is being attempted, when that attempt's lease ends. */
+  resendAt: number;
 }
 
 type Fields = Partial<Record<'taskId' | 'batchId' | 'checksum' | 'reason' | 'attempt' | 'uploadId', string | number>>;
@@ -148,6 +262,10 @@ export class FileLedger {
     client.defineCommand('terraLedgerTransition', { numberOfKeys: 1, lua: TRANSITION });
     client.defineCommand('terraLedgerPending', { lua: PENDING });
     client.defineCommand('terraLedgerVersions', { lua: VERSIONS });
+    client.defineCommand('terraLedgerFailed', { numberOfKeys: 2, lua: FAILED });
+    client.defineCommand('terraLedgerTakeDue', { numberOfKeys: 1, lua: TAKE_DUE });
+    client.defineCommand('terraLedgerDeferFailed', { numberOfKeys: 2, lua: DEFER_FAILED });
+    client.defineCommand('terraLedgerPruneFailed', { lua: PRUNE_FAILED });
     this.redis = client as Redis & LedgerCommands;
   }
 
@@ -155,6 +273,11 @@ export class FileLedger {
 
   key(path: string): string {
     return `${this.prefix}:file:${path}`;
+  }
+
+  /** Sorted set of the failed paths, score = when their resend is due (ms). */
+  get failedIndexKey(): string {
+    return `${this.prefix}:files:failed`;
   }
 
   async get(path: string): Promise<FileRecord | null> {
@@ -230,9 +353,91 @@ export class FileLedger {
     return this.transition(path, ['batched', 'in_flight'], 'pending', { attempt, reason, batchId: '', taskId: '' }, now);
   }
 
-  /** → failed (attempts exhausted). */
-  markFailed(path: string, reason: string, now = Date.now()): Promise<boolean> {
-    return this.transition(path, ['batched', 'in_flight', 'pending'], 'failed', { reason }, now);
+  /**
+   * pending | batched | in_flight → failed (the watcher gave the upload up),
+   * only while the record still holds that upload; indexed for a resend after
+   * `resendDelaysMs[giveUps - 1]` (the last delay repeats). A redelivery is a no-op.
+   */
+  async markFailed(g: GiveUp, resendDelaysMs: readonly number[], now = Date.now()): Promise<MarkFailedResult> {
+    if (resendDelaysMs.length === 0) throw new Error('markFailed: at least one resend delay is needed');
+    const [code, giveUps, resendAt] = await this.redis.terraLedgerFailed(
+      this.key(g.path), this.failedIndexKey, g.path, g.uploadId, g.size, g.attempts, g.reason, g.detail, now, ...resendDelaysMs,
+    );
+    if (code === 'failed' || code === 'already') return { outcome: code, giveUps: Number(giveUps), resendAt: Number(resendAt) };
+    return { outcome: code as 'other_upload' | 'not_live' };
+  }
+
+  /** Takes up to `limit` failed paths whose resend is due, leased until `leaseUntil` (another replica skips them meanwhile). */
+  takeDueFailed(now: number, leaseUntil: number, limit: number): Promise<string[]> {
+    return this.redis.terraLedgerTakeDue(this.failedIndexKey, now, leaseUntil, limit);
+  }
+
+  /** Keeps a failed upload failed with a new reason and next resend time; false when the record moved on. */
+  async deferFailed(path: string, uploadId: string, reason: string, detail: string, resendAt: number): Promise<boolean> {
+    return (await this.redis.terraLedgerDeferFailed(this.key(path), this.failedIndexKey, path, uploadId, reason, detail, resendAt)) === 1;
+  }
+
+  /** Drops index entries of these paths whose record is no longer failed; returns how many. */
+  async pruneFailed(paths: readonly string[]): Promise<number> {
+    if (paths.length === 0) return 0;
+    return this.redis.terraLedgerPruneFailed(paths.length + 1, this.failedIndexKey, ...paths.map((p) => this.key(p)), ...paths);
+  }
+
+  /** Makes the resend of these failed paths (all of them when omitted) due at `now`; returns how many were in the index. */
+  async resendFailedNow(paths: readonly string[] | undefined, now = Date.now()): Promise<number> {
+    const targets = paths ?? (await this.redis.zrange(this.failedIndexKey, 0, -1));
+    let n = 0;
+    for (let i = 0; i < targets.length; i += 500) {
+      const pipe = this.redis.pipeline();
+      // XX: only paths already in the index (failed ones); the score read back tells whether it was.
+      for (const p of targets.slice(i, i + 500)) pipe.zadd(this.failedIndexKey, 'XX', now, p).zscore(this.failedIndexKey, p);
+      const res = (await pipe.exec()) ?? [];
+      for (let j = 1; j < res.length; j += 2) if (res[j]![1] !== null) n++;
+    }
+    return n;
+  }
+
+  /**
+   * Counts the failed files exactly: walks the whole index, dropping entries
+   * whose record moved on (the index is cleaned lazily), then counts it.
+   */
+  async countFailed(): Promise<number> {
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.zscan(this.failedIndexKey, cursor, 'COUNT', 500);
+      cursor = next;
+      const paths = flat.filter((_, i) => i % 2 === 0);
+      await this.pruneFailed(paths);
+    } while (cursor !== '0');
+    return this.redis.zcard(this.failedIndexKey);
+  }
+
+  /** The record of a failed file with its give-up details; null when the path is not failed. */
+  async getFailed(path: string): Promise<FailedRecord | null> {
+    const [h, score] = await Promise.all([this.redis.hgetall(this.key(path)), this.redis.zscore(this.failedIndexKey, path)]);
+    return failedRecord(path, h, score === null ? null : Number(score));
+  }
+
+  /** One page of the failed files, soonest resend first. Entries whose record moved on are left out (so a page may be short). */
+  async listFailed(offset: number, limit: number): Promise<{ total: number; items: FailedRecord[] }> {
+    const [flat, total] = await Promise.all([this.redis.zrange(this.failedIndexKey, offset, offset + limit - 1, 'WITHSCORES'), this.redis.zcard(this.failedIndexKey)]);
+    const paths: string[] = [];
+    const scores: number[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      paths.push(flat[i]!);
+      scores.push(Number(flat[i + 1]));
+    }
+    if (paths.length === 0) return { total, items: [] };
+    const pipe = this.redis.pipeline();
+    for (const p of paths) pipe.hgetall(this.key(p));
+    const res = (await pipe.exec()) ?? [];
+    const items: FailedRecord[] = [];
+    res.forEach(([err, h], i) => {
+      if (err) throw err;
+      const r = failedRecord(paths[i]!, h as Record<string, string>, scores[i]!);
+      if (r) items.push(r);
+    });
+    return { total, items };
   }
 
   /**
@@ -255,6 +460,12 @@ export class FileLedger {
     const done = await Promise.all(paths.map(step));
     return done.filter(Boolean).length;
   }
+}
+
+function failedRecord(path: string, h: Record<string, string> | null | undefined, resendAt: number | null): FailedRecord | null {
+  const r = parse(path, h);
+  if (!h || r?.state !== 'failed') return null;
+  return { ...r, detail: h['detail'] ?? '', failedAt: Number(h['failedAt'] ?? r.updatedAt), giveUps: Number(h['giveUps'] ?? 1), resendAt: resendAt ?? 0 };
 }
 
 function parse(path: string, h: Record<string, string> | null | undefined): FileRecord | null {

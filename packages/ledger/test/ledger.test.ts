@@ -1,10 +1,16 @@
 import { Redis } from 'ioredis';
-import { FileLedger, isInFlight, isTransferred, type ClaimFile } from '@terra-transfer/ledger';
+import { FileLedger, isInFlight, isTransferred, type ClaimFile, type GiveUp } from '@terra-transfer/ledger';
 import { REDIS_URL, deleteKeys, uniquePrefix } from '@terra-transfer/testkit';
 
 const file = (n: number, over: Partial<ClaimFile> = {}): ClaimFile => ({
   path: `/cache/s/f${n}`, size: 10 + n, mtimeMs: 1000 + n, uploadId: `u${n}`, attempt: 1, site: 'ua-mac', sensor: 's', ...over,
 });
+
+const giveUp = (n: number, over: Partial<GiveUp> = {}): GiveUp => ({
+  path: `/cache/s/f${n}`, uploadId: `u${n}`, size: 10 + n, attempts: 3, reason: 'EXPIRED', detail: 'task t1 ended FAILED', ...over,
+});
+/** Resend delays after the 1st, 2nd, 3rd (and later) give-up. */
+const DELAYS = [60_000, 120_000, 180_000];
 
 describe('FileLedger (real Redis)', () => {
   let redis: Redis;
@@ -64,8 +70,72 @@ describe('FileLedger (real Redis)', () => {
     expect(await ledger.markRequeued('/cache/s/f1', 2, 'FILE_NOT_FOUND')).toBe(true);
     expect(await ledger.get('/cache/s/f1')).toMatchObject({ state: 'pending', attempt: 2, reason: 'FILE_NOT_FOUND', taskId: null });
     expect((await ledger.claim('b2', [file(1, { attempt: 2 })]))[0]!.outcome).toBe('claimed');
-    expect(await ledger.markFailed('/cache/s/f1', 'EXPIRED')).toBe(true);
+    expect(await ledger.markFailed(giveUp(1, { attempts: 2 }), DELAYS, 5000)).toEqual({ outcome: 'failed', giveUps: 1, resendAt: 5000 + 60_000 });
     expect(await ledger.get('/cache/s/f1')).toMatchObject({ state: 'failed', reason: 'EXPIRED' });
+  });
+
+  describe('markFailed', () => {
+    const DELAYS_MS = DELAYS;
+    const inFlight = async (f: ClaimFile) => {
+      await ledger.claim('b1', [f]);
+      await ledger.markInFlight([f.path], 'b1', 't1');
+    };
+
+    it('fails only the upload the record still holds, and indexes it for a resend', async () => {
+      await inFlight(file(1, { attempt: 3 }));
+      // Another upload id, another size, an earlier attempt: the file moved on, nothing changes.
+      expect(await ledger.markFailed(giveUp(1, { uploadId: 'other' }), DELAYS_MS, 1000)).toEqual({ outcome: 'other_upload' });
+      expect(await ledger.markFailed(giveUp(1, { size: 999 }), DELAYS_MS, 1000)).toEqual({ outcome: 'other_upload' });
+      expect(await ledger.markFailed(giveUp(1, { attempts: 2 }), DELAYS_MS, 1000)).toEqual({ outcome: 'other_upload' });
+      expect(await ledger.markFailed(giveUp(7), DELAYS_MS, 1000)).toEqual({ outcome: 'not_live' });
+      expect((await ledger.get('/cache/s/f1'))!.state).toBe('in_flight');
+      expect(await redis.zcard(ledger.failedIndexKey)).toBe(0);
+
+      expect(await ledger.markFailed(giveUp(1), DELAYS_MS, 1000)).toEqual({ outcome: 'failed', giveUps: 1, resendAt: 61_000 });
+      expect(await ledger.get('/cache/s/f1')).toMatchObject({ state: 'failed', reason: 'EXPIRED', attempt: 3, uploadId: 'u1', updatedAt: 1000 });
+      // A redelivery changes nothing.
+      expect(await ledger.markFailed(giveUp(1), DELAYS_MS, 9000)).toEqual({ outcome: 'already', giveUps: 1, resendAt: 61_000 });
+      const page = await ledger.listFailed(0, 10);
+      expect(page.total).toBe(1);
+      expect(page.items).toEqual([expect.objectContaining({ path: '/cache/s/f1', detail: 'task t1 ended FAILED', failedAt: 1000, giveUps: 1, resendAt: 61_000 })]);
+    });
+
+    it('backs off per give-up of one version (capped), and starts again for a new version', async () => {
+      let at = 0;
+      const failRound = async (f: ClaimFile, uploadId: string) => {
+        await inFlight({ ...f, uploadId, attempt: 3 });
+        return ledger.markFailed(giveUp(1, { uploadId, size: f.size }), DELAYS_MS, (at += 1000));
+      };
+      expect(await failRound(file(1), 'r1')).toMatchObject({ giveUps: 1, resendAt: at + 60_000 });
+      await ledger.notePending({ ...file(1), uploadId: 'r2' }); // the resend: failed → pending
+      expect(await ledger.pruneFailed(['/cache/s/f1'])).toBe(1);
+      expect(await failRound(file(1), 'r2')).toMatchObject({ giveUps: 2, resendAt: at + 120_000 });
+      expect(await failRound(file(1), 'r3')).toMatchObject({ giveUps: 3, resendAt: at + 180_000 });
+      expect(await failRound(file(1), 'r4')).toMatchObject({ giveUps: 4, resendAt: at + 180_000 });
+      expect(await failRound(file(1, { size: 500 }), 'r5')).toMatchObject({ giveUps: 1, resendAt: at + 60_000 });
+    });
+
+    it('hands due resends out once (leased), defers, prunes lazily and counts exactly', async () => {
+      for (const n of [1, 2, 3]) {
+        await inFlight(file(n, { attempt: 3 }));
+        await ledger.markFailed(giveUp(n), DELAYS_MS, n * 1000);
+      }
+      expect(await ledger.takeDueFailed(60_999, 100_000, 10)).toEqual([]);
+      expect(await ledger.takeDueFailed(62_000, 100_000, 10)).toEqual(['/cache/s/f1', '/cache/s/f2']);
+      expect(await ledger.takeDueFailed(62_000, 100_000, 10)).toEqual([]); // leased
+      expect(await ledger.deferFailed('/cache/s/f1', 'u1', 'CACHE_FILE_MISSING', 'gone', 500_000)).toBe(true);
+      expect(await ledger.deferFailed('/cache/s/f2', 'other', 'X', 'y', 500_000)).toBe(false);
+      expect(await ledger.get('/cache/s/f1')).toMatchObject({ state: 'failed', reason: 'CACHE_FILE_MISSING' });
+      // f2 is sent again by someone else (the sweep, the log): its entry is stale until a reader drops it.
+      await ledger.notePending(file(2, { uploadId: 'new' }));
+      expect(await redis.zcard(ledger.failedIndexKey)).toBe(3);
+      expect((await ledger.listFailed(0, 10)).items.map((i) => i.path)).toEqual(['/cache/s/f3', '/cache/s/f1']);
+      expect(await ledger.countFailed()).toBe(2);
+      expect(await redis.zcard(ledger.failedIndexKey)).toBe(2);
+      expect(await ledger.resendFailedNow(undefined, 7)).toBe(2);
+      expect(await ledger.resendFailedNow(['/cache/s/f2'], 7)).toBe(0);
+      expect(await ledger.takeDueFailed(7, 100_000, 10)).toEqual(['/cache/s/f1', '/cache/s/f3']);
+    });
   });
 
   it('lets a retry (higher attempt) re-claim a file stuck in a failed task', async () => {

@@ -7,6 +7,9 @@ import { SweepStore } from './adapters/sweep-store.js';
 import { assertTreeWalkBuilt } from './adapters/walk-process.js';
 import type { CleanerConfig } from './config.js';
 import { createDeleter } from './deleter.js';
+import { createFailureRecorder, FailedResender } from './failures.js';
+import { resendDelays } from './core/resend.js';
+import { failedFileRoutes } from './routes/failed-files.js';
 import { sweepRoutes } from './routes/sweeps.js';
 import { Sweeper } from './sweeper.js';
 import { cleanerTelemetry } from './telemetry.js';
@@ -23,7 +26,10 @@ export interface Cleaner {
   http: HttpApp;
   sweeper: Sweeper;
   handleTransferred: (event: Message<'file.transferred'>) => Promise<void>;
-  /** Starts consuming, the sweep schedule and the cache gauges. */
+  /** Records a give-up (file.failed) in the ledger. */
+  handleFailed: (event: Message<'file.failed'>) => Promise<void>;
+  resender: FailedResender;
+  /** Starts consuming, the sweep and resend schedules and the cache gauges. */
   start(): Promise<void>;
   /** Stops intake, the schedule and the running sweep. Idempotent; connections are closed by the caller. */
   stop(): Promise<void>;
@@ -32,7 +38,7 @@ export interface Cleaner {
 /** Builds the cleaner from its dependencies; never listens (main.ts does). */
 export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
   const { config: c, amqp, redis, logger, registry } = deps;
-  const telemetry = cleanerTelemetry(logger, registry);
+  const telemetry = cleanerTelemetry(logger, registry, c.SITE);
   const fs = await CacheFs.open(c.CACHE_ROOT);
   if (c.SWEEP_WALKER === 'tree-walk') await assertTreeWalkBuilt();
   const ledger = new FileLedger(redis, c.REDIS_PREFIX, c.DELETED_TTL_HOURS * 3600_000);
@@ -48,6 +54,18 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
       verifyLocalChecksum: c.VERIFY_LOCAL_CHECKSUM,
     },
     { fs, ledger, publish, telemetry },
+  );
+
+  const handleFailed = createFailureRecorder(resendDelays(c.FAILED_RESEND_BACKOFF_SECONDS * 1000, c.FAILED_RESEND_BACKOFF_MAX_SECONDS * 1000), { ledger, telemetry });
+  const resender = new FailedResender(
+    {
+      site: c.SITE,
+      settleMs: c.CHANGED_SETTLE_SECONDS * 1000,
+      checkMs: c.FAILED_RESEND_CHECK_SECONDS * 1000,
+      keptRecheckMs: c.FAILED_RESEND_BACKOFF_MAX_SECONDS * 1000,
+      batch: c.FAILED_RESEND_BATCH,
+    },
+    { fs, ledger, publish, telemetry, logger },
   );
 
   const sweeper = new Sweeper(
@@ -79,8 +97,10 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
     },
   });
   sweepRoutes(http, sweeper);
+  failedFileRoutes(http, resender);
 
   let consumer: Consumer<'file.transferred'> | undefined;
+  let failuresConsumer: Consumer<'file.failed'> | undefined;
   let usageTimer: NodeJS.Timeout | undefined;
   let stopped: Promise<void> | undefined;
 
@@ -97,18 +117,22 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
     http,
     sweeper,
     handleTransferred,
+    handleFailed,
+    resender,
     async start() {
       await refreshUsage();
       await sweeper.restoreGauges();
       usageTimer = setInterval(() => void refreshUsage(), c.STATFS_INTERVAL_SECONDS * 1000);
       usageTimer.unref();
       consumer = amqp.consume('cleanerTransfers', 'file.transferred', (event) => handleTransferred(event), { prefetch: c.PREFETCH });
+      failuresConsumer = amqp.consume('cleanerFailures', 'file.failed', (event) => handleFailed(event), { prefetch: c.PREFETCH });
       sweeper.startSchedule();
+      resender.start();
     },
     stop() {
       stopped ??= (async () => {
         if (usageTimer) clearInterval(usageTimer);
-        await Promise.all([consumer?.stop(c.SHUTDOWN_DRAIN_MS), sweeper.close()]);
+        await Promise.all([consumer?.stop(c.SHUTDOWN_DRAIN_MS), failuresConsumer?.stop(c.SHUTDOWN_DRAIN_MS), sweeper.close(), resender.close()]);
       })();
       return stopped;
     },

@@ -7,8 +7,8 @@ export const cleanerSettings = {
   SITE: env.string('Site slug put on the events this service publishes', { default: 'ua-mac', pattern: /^[a-z0-9][a-z0-9-]*$/ }),
   CACHE_ROOT: env.path('Root of the FTP cache; nothing outside it is ever deleted or swept'),
   WHITELIST: env.list('Directories under CACHE_ROOT the sweep walks (and whose roots are never removed), comma-separated', { default: [] }),
-  API_TOKEN: env.string('Bearer token for POST /api/v1/sweeps; empty disables the write endpoint', { default: '', secret: true }),
-  PREFETCH: env.int('Unacked file.transferred deliveries handled at once', { default: 50, min: 1, max: 1000 }),
+  API_TOKEN: env.string('Bearer token for POST /api/v1/sweeps and POST /api/v1/files/failed/resend; empty disables the write endpoints', { default: '', secret: true }),
+  PREFETCH: env.int('Unacked file.transferred (and, separately, file.failed) deliveries handled at once', { default: 50, min: 1, max: 1000 }),
   DELETE_PARENT_DEPTH: env.int('How many levels of parent directories, emptied by a deletion, are removed (never the cache root or a whitelisted root)', { default: 2, min: 0, max: 16 }),
   EMPTY_DIR_GRACE_SECONDS: env.int('A parent directory is removed only if it was last modified longer ago than this before the deletion (an uploader may have just created it)', { default: 600, min: 0 }),
   VERIFY_LOCAL_CHECKSUM: env.bool('Recompute the cache file checksum and compare it with the one Globus verified before deleting (doubles disk reads)', { default: false }),
@@ -21,6 +21,10 @@ export const cleanerSettings = {
   SWEEP_CHUNK: env.int('Files per ledger lookup (one Redis pipeline) in the sweep', { default: 1000, min: 1, max: 100_000 }),
   SWEEP_PUBLISH_WINDOW: env.int('Sweep publishes awaiting a broker confirm at once', { default: 500, min: 1, max: 10_000 }),
   SWEEP_LOCK_TTL_MS: env.int('TTL of the cross-replica sweep lock (refreshed while the sweep runs)', { default: 30_000, min: 1000 }),
+  FAILED_RESEND_BACKOFF_SECONDS: env.int('A file given up (file.failed) is sent again this long after its first give-up; the delay doubles with each give-up of the same version', { default: 3600, min: 1 }),
+  FAILED_RESEND_BACKOFF_MAX_SECONDS: env.int('Longest delay before a failed file is sent again; also how often a failed file that is missing from the cache is looked at again', { default: 86_400, min: 1 }),
+  FAILED_RESEND_CHECK_SECONDS: env.int('How often due resends of failed files are looked for (and the failed-files gauge refreshed)', { default: 60, min: 1 }),
+  FAILED_RESEND_BATCH: env.int('Due failed files taken per Redis call in a resend pass', { default: 200, min: 1, max: 10_000 }),
   STATFS_INTERVAL_SECONDS: env.int('How often the cache file system usage gauges are refreshed', { default: 30, min: 1 }),
 } as const;
 

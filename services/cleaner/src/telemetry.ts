@@ -1,5 +1,8 @@
 import { counter, gauge, histogram, type Logger, type Registry } from '@terra-transfer/platform';
+import type { MarkFailedResult } from '@terra-transfer/ledger';
 import type { NoopOutcome } from './core/deletion.js';
+import { giveUpReason, type KeepCode } from './core/resend.js';
+import type { ResendOutcome } from './failures.js';
 import type { CleanerErrorCode } from './errors.js';
 import type { SweepVerdict } from './core/sweep-policy.js';
 import type { SweepStatus } from './core/sweep-status.js';
@@ -25,7 +28,7 @@ const REFUSAL_OUTCOME: Record<CleanerErrorCode, DeletionOutcome> = {
 };
 
 /** Named occurrences of the cleaner: each logs and updates its metric; nothing else does either. */
-export function cleanerTelemetry(logger: Logger, registry: Registry) {
+export function cleanerTelemetry(logger: Logger, registry: Registry, site = 'unknown') {
   const deletions = counter(registry, 'terra_transfer_cleaner_deletions_total', 'file.transferred events handled by the cleaner, by outcome', ['outcome']);
   const freed = counter(registry, 'terra_transfer_cleaner_freed_bytes_total', 'Bytes freed in the cache by deletions');
   const dirsRemoved = counter(registry, 'terra_transfer_cleaner_dirs_removed_total', 'Empty parent directories removed after deletions');
@@ -39,6 +42,11 @@ export function cleanerTelemetry(logger: Logger, registry: Registry) {
   const fsUsed = gauge(registry, 'terra_transfer_cache_fs_used_bytes', 'Used bytes of the cache file system');
   const fsFree = gauge(registry, 'terra_transfer_cache_fs_free_bytes', 'Bytes available to unprivileged users (the FTP server) on the cache file system');
   const fsErrors = counter(registry, 'terra_transfer_cache_fs_stat_errors_total', 'Failed statfs calls on the cache root');
+  const failures = counter(registry, 'terra_transfer_cleaner_failures_total', 'file.failed events handled by the cleaner, by outcome (failed: the ledger recorded the give-up)', ['outcome']);
+  const giveUps = counter(registry, 'terra_transfer_cleaner_give_ups_total', 'Give-ups recorded in the site ledger, by reason (known codes, else other)', ['reason']);
+  const resends = counter(registry, 'terra_transfer_cleaner_resends_total', 'Failed files whose resend came due, by outcome', ['outcome']);
+  const failedNow = gauge(registry, 'terra_transfer_failed_files', 'Files in the failed state in the site ledger (given up; waiting for their resend or an operator)', ['site']);
+  const resendErrors = counter(registry, 'terra_transfer_cleaner_resend_errors_total', 'Resend passes or gauge refreshes that failed (Redis or the broker); retried on the next check');
   const log = logger.child({ component: 'cleaner' });
 
   return {
@@ -95,6 +103,38 @@ export function cleanerTelemetry(logger: Logger, registry: Registry) {
       lastSuccess.set(Date.parse(s.finishedAt ?? s.updatedAt) / 1000);
       oldest.set(s.oldestUntransferredAgeSeconds ?? 0);
       log.info({ sweepId: s.id, finishedAt: s.finishedAt }, 'last successful sweep restored from Redis');
+    },
+    failureHandled(res: MarkFailedResult, path: string, reason: string, attempts: number) {
+      failures.inc({ outcome: res.outcome });
+      if (res.outcome === 'failed') {
+        giveUps.inc({ reason: giveUpReason(reason) });
+        log.warn({ path, reason, attempts, giveUps: res.giveUps, resendAt: new Date(res.resendAt).toISOString() }, 'file given up: recorded failed in the ledger; resend scheduled');
+      } else {
+        log.info({ path, reason, outcome: res.outcome }, 'file.failed about an upload the ledger no longer holds (or a redelivery): nothing changed');
+      }
+    },
+    failedFiles(n: number) {
+      failedNow.set({ site }, n);
+    },
+    resendOutcome(outcome: ResendOutcome) {
+      resends.inc({ outcome });
+    },
+    resentFailed(path: string, giveUps: number, size: number, mtimeMs: number) {
+      log.info({ path, giveUps, size, mtimeMs }, 'failed file sent again as a new round');
+    },
+    resentChanged(path: string, size: number, mtimeMs: number) {
+      log.info({ path, size, mtimeMs }, 'failed file was replaced by another version: that version sent');
+    },
+    keptFailed(path: string, code: KeepCode, detail: string) {
+      log.warn({ path, code, detail }, 'failed file not sent again: it stays failed for an operator');
+    },
+    resendError(path: string, err: unknown) {
+      resendErrors.inc();
+      log.warn({ path, err: String(err) }, 'resend of a failed file failed; tried again when its lease ends');
+    },
+    resendPassFailed(err: unknown) {
+      resendErrors.inc();
+      log.warn({ err: String(err) }, 'failed-file resend pass failed; retried at the next check');
     },
     cacheUsage(size: number, used: number, free: number) {
       fsSize.set(size);

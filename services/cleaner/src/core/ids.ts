@@ -17,3 +17,14 @@ export function sweepUploadId(path: string, size: number, mtimeMs: number): stri
 export function deletedEventId(path: string, size: number, mtimeMs: number, taskId: string): string {
   return `deleted:${digest(`${path}\0${size}\0${mtimeMs}\0${taskId}`)}`;
 }
+
+/**
+ * Upload id (and event id) of a failed version sent again as a new round:
+ * `resend:<path>:<size>:<mtimeMs>:<give-ups>`. Deterministic, so a resend
+ * published twice (crash before the ledger noted it) is recognisable, and
+ * distinct per round, so the round's own file.failed names it.
+ */
+export function resendUploadId(path: string, size: number, mtimeMs: number, giveUps: number): string {
+  const id = `resend:${path}:${size}:${mtimeMs}:${giveUps}`;
+  return id.length <= MAX_ID ? id : `resend:sha256:${digest(`${path}\0${size}\0${mtimeMs}`)}:${size}:${mtimeMs}:${giveUps}`;
+}
