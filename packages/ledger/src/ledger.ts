@@ -46,8 +46,8 @@ export type ClaimResult =
  *   file's never replaces the newer version's record ("superseded").
  * - onDisk "0" (the file is gone): a version batched, in flight or
  *   transferred answers as above (its task deals with it); otherwise, when
- *   there is no record or the record is this version (pending, failed), the
- *   record becomes failed with reason VANISHED and expires after
+ *   there is no record or the record is this version (pending, failed, or
+ *   the batch or task a retry replaces), the record becomes failed with reason VANISHED and expires after
  *   vanishedTtlMs; a record of another version is left alone. "vanished".
  */
 const CLAIM = `
@@ -60,7 +60,8 @@ for i, key in ipairs(KEYS) do
   local size, mtime, seen, ondisk = ARGV[b + 1], ARGV[b + 2], ARGV[b + 7], ARGV[b + 8]
   local r = redis.call('HMGET', key, 'state', 'size', 'mtimeMs', 'batchId', 'taskId', 'attempt', 'diskSeenAt')
   local state = r[1]
-  local same = state and r[2] == size and r[3] == mtime
+  local version = state and r[2] == size and r[3] == mtime
+  local same = version
   -- A retry (higher attempt) supersedes the batch or task that failed to deliver it.
   local retry = same and tonumber(ARGV[b + 4]) > tonumber(r[6] or '1')
   if retry and (state == 'batched' or state == 'in_flight') then
@@ -73,14 +74,14 @@ for i, key in ipairs(KEYS) do
   elseif same and (state == 'transferred' or state == 'deleted') then
     out[i] = 'transferred'
   elseif ondisk == '0' then
-    if not state or same then
+    if not state or version then
       redis.call('HSET', key, 'state', 'failed', 'size', size, 'mtimeMs', mtime, 'uploadId', ARGV[b + 3],
         'attempt', ARGV[b + 4], 'site', ARGV[b + 5], 'sensor', ARGV[b + 6], 'batchId', '', 'taskId', '',
         'checksum', '', 'reason', 'VANISHED', 'diskSeenAt', seen, 'updatedAt', now)
       redis.call('PEXPIRE', key, ttl)
     end
     out[i] = 'vanished'
-  elseif state and not (r[2] == size and r[3] == mtime) and tonumber(seen) < tonumber(r[7] or '0') then
+  elseif state and not version and tonumber(seen) < tonumber(r[7] or '0') then
     out[i] = 'superseded'
   else
     redis.call('HSET', key, 'state', 'batched', 'size', size, 'mtimeMs', mtime, 'uploadId', ARGV[b + 3],

@@ -139,6 +139,11 @@ describe('FileLedger (real Redis)', () => {
     await ledger.notePending(file(3, { size: 500 }));
     expect((await ledger.claim('b1', [{ ...file(3), onDisk: false }]))[0]!.outcome).toBe('vanished');
     expect(await ledger.get('/cache/s/f3')).toMatchObject({ state: 'pending', size: 500 });
+    // A retry of a version whose task failed to deliver it, and the file is gone: failed too.
+    await ledger.claim('b0', [file(5)]);
+    await ledger.markInFlight(['/cache/s/f5'], 'b0', 't5');
+    expect((await ledger.claim('b1', [{ ...file(5, { attempt: 2 }), onDisk: false }]))[0]!.outcome).toBe('vanished');
+    expect(await ledger.get('/cache/s/f5')).toMatchObject({ state: 'failed', reason: 'VANISHED', attempt: 2 });
     // A version already transferred (the cleaner deleted it) is reported as such.
     await ledger.claim('b0', [file(4)]);
     await ledger.markTransferred('/cache/s/f4', 't', 'abc');

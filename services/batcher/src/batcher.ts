@@ -103,11 +103,16 @@ export class Batcher {
     private readonly deps: BatcherDeps,
   ) {}
 
-  /** Hands every open batch left by an earlier run to the driver. Call before consuming. */
+  /**
+   * Hands every open batch left by an earlier run to the driver. Call before
+   * consuming: a stored batch's files are claimed first (Redis only), so the
+   * redelivered events of its files find them in it.
+   */
   async recover(): Promise<void> {
     for (const batchId of await this.deps.store.open()) {
-      const state = await this.deps.store.state(batchId);
-      this.deps.telemetry.recovered(batchId, state ?? 'missing');
+      const m = await this.deps.store.get(batchId);
+      this.deps.telemetry.recovered(batchId, m?.state ?? 'missing');
+      if (m?.state === 'stored') await this.claimStored(m);
       this.enqueue(batchId);
     }
   }
@@ -190,6 +195,7 @@ export class Batcher {
 
   /** The store half: look at the cache, choose versions, write the manifest, claim; then settle every delivery. */
   private async storeBatch(b: OpenBatch): Promise<void> {
+    let batchId: string | undefined;
     try {
       const probedAt = Date.now();
       const disk = await this.deps.cache.probe(b.entries.map((e) => e.file.path));
@@ -205,25 +211,26 @@ export class Batcher {
       const outcome = new Map<Entry, ClaimResult>();
       const gone = await this.deps.ledger.claim('', vanished.map((e) => ({ ...e.file, seenAt: probedAt, onDisk: false })));
       vanished.forEach((e, i) => outcome.set(e, gone[i]!));
-      let batchId: string | undefined;
       if (send.length > 0) {
-        batchId = randomUUID();
+        const id = randomUUID();
         const files = send.map((e) => e.file);
         await this.deps.store.create({
-          batchId, destination: b.destination.name, sourceEndpoint: this.opts.sourceEndpoint, destinationEndpoint: b.destination.endpoint,
-          label: taskLabel(this.opts.site, b.destination.name, batchId, files.length), deadline: deadlineIso(Date.now(), this.opts.deadlineHours),
+          batchId: id, destination: b.destination.name, sourceEndpoint: this.opts.sourceEndpoint, destinationEndpoint: b.destination.endpoint,
+          label: taskLabel(this.opts.site, b.destination.name, id, files.length), deadline: deadlineIso(Date.now(), this.opts.deadlineHours),
           createdAt: Date.now(), probedAt, files,
         });
+        batchId = id;
         this.crashPoint('after-manifest');
-        const m = (await this.deps.store.get(batchId))!;
+        const m = (await this.deps.store.get(id))!;
         const claims = await this.claimStored(m);
         send.forEach((e, i) => outcome.set(e, claims[i]!));
       }
       await Promise.all(entries.map((e, i) => this.settleEntry(e, verdicts[i]!, verdicts[i]!.kind === 'duplicate' ? outcome.get(entries[(verdicts[i] as { of: number }).of]!) : outcome.get(e))));
       if (batchId && (await this.deps.store.state(batchId)) === 'stored') this.enqueue(batchId);
     } catch (err) {
-      // Unsettled deliveries are requeued; a batch stored before the error is driven (or recovered) anyway.
+      // Unsettled deliveries are requeued; a batch stored before the error is driven anyway (its claims are repeated there).
       for (const e of b.entries) e.reject(err);
+      if (batchId) this.enqueue(batchId);
     }
   }
 
