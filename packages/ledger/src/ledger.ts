@@ -9,32 +9,59 @@ export interface ClaimFile extends FileVersion {
   sensor: string;
 }
 
+/**
+ * What the batcher saw on disk when it chose a file's version: `seenAt` (ms
+ * since the epoch) is when the cache file was found to be this version, or,
+ * with `onDisk: false`, found missing.
+ */
+export interface ClaimSighting {
+  seenAt: number;
+  onDisk: boolean;
+}
+
 /** Outcome of claiming one file for a batch. */
 export type ClaimResult =
   | { path: string; outcome: 'claimed' }
   | { path: string; outcome: 'in_batch'; batchId: string }
   | { path: string; outcome: 'in_flight'; taskId: string }
-  | { path: string; outcome: 'transferred' };
+  | { path: string; outcome: 'transferred' }
+  /** The record holds another version the disk showed more recently: this one is stale and left alone. */
+  | { path: string; outcome: 'superseded' }
+  /** The file is gone from the cache: nothing to send. */
+  | { path: string; outcome: 'vanished' };
 
 /*
- * claim — KEYS: one file key per file. ARGV: batchId, now, then 6 per file
- * (size, mtimeMs, uploadId, attempt, site, sensor).
+ * claim — KEYS: one file key per file. ARGV: batchId, now, vanishedTtlMs,
+ * then 8 per file (size, mtimeMs, uploadId, attempt, site, sensor, seenAt,
+ * onDisk "1"/"0").
  * Result: one string per file: "claimed" | "in_batch:<batchId>" |
- * "in_flight:<taskId>" | "transferred". A version already batched, in flight
- * or transferred is not claimed again, unless the claim carries a higher
- * attempt (the watcher sent it back after its task failed); a claim by the
- * same batch is a no-op success (redelivery).
+ * "in_flight:<taskId>" | "transferred" | "superseded" | "vanished".
+ * - A version already batched, in flight or transferred is not claimed
+ *   again, unless the claim carries a higher attempt (the watcher sent it back
+ *   after its task failed); a claim by the same batch is a no-op success
+ *   (redelivery, recovery).
+ * - Another version replaces the record only when the disk showed it no
+ *   earlier than the record's version (`seenAt` ≥ the record's `diskSeenAt`):
+ *   a retry of, or a redelivered event for, a version that is no longer the
+ *   file's never replaces the newer version's record ("superseded").
+ * - onDisk "0" (the file is gone): a version batched, in flight or
+ *   transferred answers as above (its task deals with it); otherwise, when
+ *   there is no record or the record is this version (pending, failed, or
+ *   the batch or task a retry replaces), the record becomes failed with reason VANISHED and expires after
+ *   vanishedTtlMs; a record of another version is left alone. "vanished".
  */
 const CLAIM = `
 local batch = ARGV[1]
 local now = ARGV[2]
+local ttl = ARGV[3]
 local out = {}
 for i, key in ipairs(KEYS) do
-  local b = 2 + (i - 1) * 6
-  local size, mtime = ARGV[b + 1], ARGV[b + 2]
-  local r = redis.call('HMGET', key, 'state', 'size', 'mtimeMs', 'batchId', 'taskId', 'attempt')
+  local b = 3 + (i - 1) * 8
+  local size, mtime, seen, ondisk = ARGV[b + 1], ARGV[b + 2], ARGV[b + 7], ARGV[b + 8]
+  local r = redis.call('HMGET', key, 'state', 'size', 'mtimeMs', 'batchId', 'taskId', 'attempt', 'diskSeenAt')
   local state = r[1]
-  local same = state and r[2] == size and r[3] == mtime
+  local version = state and r[2] == size and r[3] == mtime
+  local same = version
   -- A retry (higher attempt) supersedes the batch or task that failed to deliver it.
   local retry = same and tonumber(ARGV[b + 4]) > tonumber(r[6] or '1')
   if retry and (state == 'batched' or state == 'in_flight') then
@@ -46,10 +73,20 @@ for i, key in ipairs(KEYS) do
     out[i] = 'in_flight:' .. (r[5] or '')
   elseif same and (state == 'transferred' or state == 'deleted') then
     out[i] = 'transferred'
+  elseif ondisk == '0' then
+    if not state or version then
+      redis.call('HSET', key, 'state', 'failed', 'size', size, 'mtimeMs', mtime, 'uploadId', ARGV[b + 3],
+        'attempt', ARGV[b + 4], 'site', ARGV[b + 5], 'sensor', ARGV[b + 6], 'batchId', '', 'taskId', '',
+        'checksum', '', 'reason', 'VANISHED', 'diskSeenAt', seen, 'updatedAt', now)
+      redis.call('PEXPIRE', key, ttl)
+    end
+    out[i] = 'vanished'
+  elseif state and not version and tonumber(seen) < tonumber(r[7] or '0') then
+    out[i] = 'superseded'
   else
     redis.call('HSET', key, 'state', 'batched', 'size', size, 'mtimeMs', mtime, 'uploadId', ARGV[b + 3],
       'attempt', ARGV[b + 4], 'site', ARGV[b + 5], 'sensor', ARGV[b + 6], 'batchId', batch, 'taskId', '',
-      'checksum', '', 'reason', '', 'updatedAt', now)
+      'checksum', '', 'reason', '', 'diskSeenAt', seen, 'updatedAt', now)
     redis.call('PERSIST', key)
     out[i] = 'claimed'
   end
@@ -323,16 +360,19 @@ export class FileLedger {
     return out;
   }
 
-  /** Claims files for a batch, atomically per call. */
-  async claim(batchId: string, files: readonly ClaimFile[], now = Date.now()): Promise<ClaimResult[]> {
+  /**
+   * Claims files for a batch, atomically per call. Each file may say when the
+   * disk was seen holding its version (or the file missing); without it the
+   * claim counts as seen now, on disk.
+   */
+  async claim(batchId: string, files: ReadonlyArray<ClaimFile & Partial<ClaimSighting>>, now = Date.now()): Promise<ClaimResult[]> {
     if (files.length === 0) return [];
-    const args: Array<string | number> = [batchId, now];
-    for (const f of files) args.push(f.size, f.mtimeMs, f.uploadId, f.attempt, f.site, f.sensor);
+    const args: Array<string | number> = [batchId, now, this.deletedTtlMs];
+    for (const f of files) args.push(f.size, f.mtimeMs, f.uploadId, f.attempt, f.site, f.sensor, f.seenAt ?? now, f.onDisk === false ? '0' : '1');
     const res = await this.redis.terraLedgerClaim(files.length, ...files.map((f) => this.key(f.path)), ...args);
     return res.map((r, i) => {
       const path = files[i]!.path;
-      if (r === 'claimed') return { path, outcome: 'claimed' };
-      if (r === 'transferred') return { path, outcome: 'transferred' };
+      if (r === 'claimed' || r === 'transferred' || r === 'superseded' || r === 'vanished') return { path, outcome: r };
       if (r.startsWith('in_batch:')) return { path, outcome: 'in_batch', batchId: r.slice(9) };
       return { path, outcome: 'in_flight', taskId: r.slice(10) };
     });

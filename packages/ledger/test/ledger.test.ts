@@ -182,4 +182,42 @@ describe('FileLedger (real Redis)', () => {
       other.disconnect();
     }
   });
+
+  it('a claim of a version the disk showed earlier never replaces the newer version’s record', async () => {
+    const v1 = file(1);
+    const v2 = file(1, { size: 99, mtimeMs: 5000, uploadId: 'u1-retry' });
+    expect((await ledger.claim('b1', [{ ...v1, seenAt: 100 }]))[0]!.outcome).toBe('claimed');
+    // The full version, seen on disk later, replaces the truncated one.
+    expect((await ledger.claim('b2', [{ ...v2, seenAt: 200 }]))[0]!.outcome).toBe('claimed');
+    // A redelivered event (or a retry) of v1, seen before v2 was: stale.
+    expect((await ledger.claim('b3', [{ ...v1, seenAt: 150 }]))[0]).toEqual({ path: v1.path, outcome: 'superseded' });
+    expect((await ledger.claim('b4', [{ ...v1, attempt: 2, seenAt: 190 }]))[0]!.outcome).toBe('superseded');
+    expect(await ledger.get(v1.path)).toMatchObject({ state: 'batched', batchId: 'b2', size: 99, mtimeMs: 5000, uploadId: 'u1-retry' });
+    // The same version is re-claimed by its own batch (recovery) whatever the sighting.
+    expect((await ledger.claim('b2', [{ ...v2, seenAt: 10 }]))[0]!.outcome).toBe('claimed');
+  });
+
+  it('a file gone from the cache: recorded failed VANISHED (with a TTL) unless another version or a task holds the record', async () => {
+    expect((await ledger.claim('b1', [{ ...file(1), onDisk: false, seenAt: 100 }]))[0]).toEqual({ path: '/cache/s/f1', outcome: 'vanished' });
+    expect(await ledger.get('/cache/s/f1')).toMatchObject({ state: 'failed', reason: 'VANISHED', size: 11, uploadId: 'u1' });
+    expect(await redis.pttl(ledger.key('/cache/s/f1'))).toBeGreaterThan(0);
+    // A pending record of this version becomes failed too.
+    await ledger.notePending(file(2));
+    expect((await ledger.claim('b1', [{ ...file(2), onDisk: false }]))[0]!.outcome).toBe('vanished');
+    expect(await ledger.get('/cache/s/f2')).toMatchObject({ state: 'failed', reason: 'VANISHED' });
+    // Another version's record is left alone.
+    await ledger.notePending(file(3, { size: 500 }));
+    expect((await ledger.claim('b1', [{ ...file(3), onDisk: false }]))[0]!.outcome).toBe('vanished');
+    expect(await ledger.get('/cache/s/f3')).toMatchObject({ state: 'pending', size: 500 });
+    // A retry of a version whose task failed to deliver it, and the file is gone: failed too.
+    await ledger.claim('b0', [file(5)]);
+    await ledger.markInFlight(['/cache/s/f5'], 'b0', 't5');
+    expect((await ledger.claim('b1', [{ ...file(5, { attempt: 2 }), onDisk: false }]))[0]!.outcome).toBe('vanished');
+    expect(await ledger.get('/cache/s/f5')).toMatchObject({ state: 'failed', reason: 'VANISHED', attempt: 2 });
+    // A version already transferred (the cleaner deleted it) is reported as such.
+    await ledger.claim('b0', [file(4)]);
+    await ledger.markTransferred('/cache/s/f4', 't', 'abc');
+    expect((await ledger.claim('b1', [{ ...file(4), onDisk: false }]))[0]!.outcome).toBe('transferred');
+    expect(await ledger.get('/cache/s/f4')).toMatchObject({ state: 'transferred' });
+  });
 });

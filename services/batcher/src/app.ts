@@ -3,6 +3,7 @@ import type { GlobusClient } from '@terra-transfer/globus';
 import { FileLedger } from '@terra-transfer/ledger';
 import { buildHttp, type AmqpClient, type HttpApp, type Logger, type Redis, type Registry } from '@terra-transfer/platform';
 import { BatchStore } from './adapters/batch-store.js';
+import { CacheProbe } from './adapters/cache-probe.js';
 import { WatcherNotifier } from './adapters/watcher-notifier.js';
 import { Batcher, type BatcherOptions } from './batcher.js';
 import { batcherTelemetry } from './telemetry.js';
@@ -27,6 +28,7 @@ export async function buildBatcherApp(deps: BatcherAppDeps): Promise<{ batcher: 
     globus: deps.globus,
     store,
     ledger: new FileLedger(deps.redis, deps.redisPrefix),
+    cache: new CacheProbe(deps.options.cacheRoot),
     amqp: deps.amqp,
     notifier: deps.watcher ? new WatcherNotifier(deps.watcher.url, deps.watcher.token) : undefined,
     telemetry,
@@ -38,7 +40,7 @@ export async function buildBatcherApp(deps: BatcherAppDeps): Promise<{ batcher: 
     logger: deps.logger,
     registry: deps.registry,
     authToken: deps.apiToken,
-    checks: { amqp: () => deps.amqp.isConnected(), redis: () => deps.redis.status === 'ready' },
+    checks: { amqp: () => deps.amqp.isConnected(), redis: () => deps.redis.status === 'ready', globus: () => batcher.upstreamReady() },
   });
   const BatchView = Type.Object({
     batchId: Type.String(), state: Type.String(), destination: Type.String(), taskId: Type.Union([Type.String(), Type.Null()]),

@@ -5,10 +5,12 @@ import { GlobusError } from '@terra-transfer/globus';
 import type { ClaimResult, FileLedger } from '@terra-transfer/ledger';
 import { PermanentError, TransientError, classify, sleep, type AmqpClient, type Consumer, type DeliveryContext, type Logger } from '@terra-transfer/platform';
 import type { BatchStore, Manifest } from './adapters/batch-store.js';
+import type { CacheProbe } from './adapters/cache-probe.js';
 import type { WatcherNotifier } from './adapters/watcher-notifier.js';
 import { deadlineIso, flushReason, taskLabel, type BatchLimits, type FlushReason } from './core/batching.js';
 import { route, type Destination } from './core/destinations.js';
-import type { BatcherTelemetry } from './telemetry.js';
+import { judge, type OnDisk, type Verdict } from './core/versions.js';
+import type { BatcherTelemetry, SkipReason } from './telemetry.js';
 
 /** The Globus calls the batcher makes. */
 export type GlobusPort = Pick<GlobusClient, 'submissionId' | 'submitTransfer' | 'taskList'>;
@@ -22,6 +24,8 @@ export interface BatcherOptions extends BatchLimits {
   rules: 'terraref' | 'identity';
   maxConcurrentSubmits: number;
   maxPendingTasks: number;
+  /** Consumption pauses while more stored batches than this wait for submission. */
+  maxWaitingBatches: number;
   deadlineHours: number;
   skipSourceErrors: boolean;
   crashAt?: 'none' | 'after-manifest' | 'after-submit';
@@ -31,6 +35,7 @@ export interface BatcherDeps {
   globus: GlobusPort;
   store: BatchStore;
   ledger: FileLedger;
+  cache: CacheProbe;
   amqp: AmqpClient;
   notifier: WatcherNotifier | undefined;
   telemetry: BatcherTelemetry;
@@ -52,43 +57,63 @@ interface OpenBatch {
   timer: NodeJS.Timeout;
 }
 
+/** How long a readiness answer about Globus is trusted before it is asked again (in the background). */
+const UPSTREAM_RECHECK_MS = 15_000;
+
 /**
- * Turns file.uploaded deliveries into Globus tasks. A delivery's handler
- * resolves (and the platform acks it) only once its file is in a task Globus
- * accepted and that task is recorded, or once it is known to be in flight or
- * transferred already.
+ * Turns file.uploaded deliveries into Globus tasks, in two halves:
  *
- * Crash safety: the manifest and its submission_id are written before any
- * file is claimed or anything is submitted; every open batch is driven
- * forward by `settle`, which is idempotent (claims by the same batch succeed
- * again, a resubmission with the same submission_id is answered Duplicate
- * with the original task). Recovery at start runs `settle` on every open
- * batch before consuming; redelivered events then find their batch closed.
+ * 1. Store (a delivery waits for this, then is acked): the batch's files are
+ *    looked at in the cache, the version on disk is chosen per path (see
+ *    core/versions.ts), the manifest is written (`stored`) and the files are
+ *    claimed in the ledger. Nothing here needs Globus, so an outage holds no
+ *    delivery unacked (a held delivery would be redelivered by the broker's
+ *    consumer_timeout and spend the delivery limit).
+ * 2. Drive (in the background, at most MAX_CONCURRENT_SUBMITS at once):
+ *    fetch and persist a submission_id, wait for room under the Globus
+ *    pending-task cap, claim again (drops what a newer version took meanwhile),
+ *    submit, record the task (`accepted`), mark in flight, publish
+ *    task.submitted, tell a remote watcher, close (`notified`). Every step
+ *    can be repeated; a resubmission carries the same submission_id and
+ *    Globus answers Duplicate with the original task.
+ *
+ * Stored batches are durable state: consumption pauses while more than
+ * MAX_WAITING_BATCHES wait, and resumes on its own. At start every open batch
+ * is handed to the driver.
  */
 export class Batcher {
   private readonly open = new Map<string, OpenBatch>();
-  private readonly settling = new Map<string, Promise<ClaimResult[]>>();
+  /** Stored batches not yet closed, known to this process's driver. */
+  private readonly waiting = new Set<string>();
+  private readonly queue: string[] = [];
+  private driving = 0;
   private readonly abort = new AbortController();
-  private submitting = 0;
-  private readonly slotWaiters: Array<() => void> = [];
   private pendingTasks = 0;
   private pendingCheckedAt = 0;
   private consumer: Consumer<'file.uploaded'> | undefined;
-  private pausedForCapacity = false;
+  private paused = false;
   private crashed = false;
   private shutdownHooked = false;
+  private upstreamOk = false;
+  private upstreamCheckedAt = 0;
+  private upstreamChecking = false;
 
   constructor(
     private readonly opts: BatcherOptions,
     private readonly deps: BatcherDeps,
   ) {}
 
-  /** Drives every open batch left by an earlier run to its end. Call before consuming. */
+  /**
+   * Hands every open batch left by an earlier run to the driver. Call before
+   * consuming: a stored batch's files are claimed first (Redis only), so the
+   * redelivered events of its files find them in it.
+   */
   async recover(): Promise<void> {
     for (const batchId of await this.deps.store.open()) {
-      const state = await this.deps.store.state(batchId);
-      this.deps.telemetry.recovered(batchId, state ?? 'missing');
-      await this.settleOnce(batchId, 'recovery');
+      const m = await this.deps.store.get(batchId);
+      this.deps.telemetry.recovered(batchId, m?.state ?? 'missing');
+      if (m?.state === 'stored') await this.claimStored(m);
+      this.enqueue(batchId);
     }
   }
 
@@ -96,6 +121,7 @@ export class Batcher {
   start(): Consumer<'file.uploaded'> {
     const prefetch = this.opts.maxFiles * (this.opts.maxConcurrentSubmits + 1);
     this.consumer = this.deps.amqp.consume('batcherUploads', 'file.uploaded', (e, ctx) => this.handle(e, ctx), { prefetch: Math.min(prefetch, 65_535) });
+    if (this.paused) void this.consumer.pause();
     return this.consumer;
   }
 
@@ -104,7 +130,22 @@ export class Batcher {
     await this.refreshPending(true);
   }
 
-  /** Stops timers and lets waiting batches give up (their files are redelivered). */
+  /**
+   * Readiness: false while Globus does not answer. The last answer is
+   * reused for UPSTREAM_RECHECK_MS, then Globus is asked again in the
+   * background (so /readyz never waits on Globus).
+   */
+  upstreamReady(): boolean {
+    if (!this.upstreamChecking && Date.now() - this.upstreamCheckedAt > UPSTREAM_RECHECK_MS) {
+      this.upstreamChecking = true;
+      this.deps.globus.taskList({ filter: 'type:TRANSFER/status:ACTIVE,INACTIVE', fields: ['task_id'], limit: 1 })
+        .then(() => this.noteUpstream(true), (err: unknown) => this.noteUpstream(false, err))
+        .finally(() => { this.upstreamChecking = false; });
+    }
+    return this.upstreamOk;
+  }
+
+  /** Stops timers and background loops; stored batches stay in Redis for the next start. */
   close(): void {
     this.abort.abort();
     for (const b of this.open.values()) clearTimeout(b.timer);
@@ -132,7 +173,7 @@ export class Batcher {
       const reason = flushReason({ files: b.entries.length, bytes: b.bytes, openedAt: b.openedAt }, this.opts, now);
       if (reason) this.flush(r.destination.name, reason);
       if (!this.shutdownHooked) {
-        // On shutdown, submit what is open now rather than wait for batches to fill.
+        // On shutdown, store what is open now rather than wait for batches to fill.
         this.shutdownHooked = true;
         ctx.signal.addEventListener('abort', () => this.flushAll('shutdown'), { once: true });
       }
@@ -149,61 +190,85 @@ export class Batcher {
     this.open.delete(destination);
     clearTimeout(b.timer);
     this.deps.telemetry.flushed(destination, reason, b.entries.length, Date.now() - b.openedAt);
-    void this.submitBatch(b, reason);
+    void this.storeBatch(b);
   }
 
-  private async submitBatch(b: OpenBatch, reason: FlushReason): Promise<void> {
-    const flushedAt = Date.now();
+  /** The store half: look at the cache, choose versions, write the manifest, claim; then settle every delivery. */
+  private async storeBatch(b: OpenBatch): Promise<void> {
+    let batchId: string | undefined;
     try {
-      await this.acquireSlot();
-      try {
-        // The same file may be in a batch twice (a duplicated event): keep the newest attempt.
-        const byPath = new Map<string, TaskFile>();
-        for (const e of b.entries) {
-          const prev = byPath.get(e.file.path);
-          if (!prev || prev.attempt < e.file.attempt) byPath.set(e.file.path, e.file);
-        }
-        const files = [...byPath.values()];
-        const batchId = randomUUID();
-        const submissionId = await this.retrying(batchId, () => this.deps.globus.submissionId());
-        await this.deps.store.create({
-          batchId, submissionId, destination: b.destination.name, sourceEndpoint: this.opts.sourceEndpoint, destinationEndpoint: b.destination.endpoint,
-          label: taskLabel(this.opts.site, b.destination.name, batchId, files.length), deadline: deadlineIso(Date.now(), this.opts.deadlineHours),
-          createdAt: Date.now(), files,
-        });
-        this.crashPoint('after-manifest');
-        const results = await this.settleOnce(batchId, reason, flushedAt);
-        const outcome = new Map(results.map((r) => [r.path, r]));
-        await Promise.all(b.entries.map((e) => this.settleEntry(e, outcome.get(e.file.path), batchId)));
-      } finally {
-        this.releaseSlot();
+      const probedAt = Date.now();
+      const disk = await this.deps.cache.probe(b.entries.map((e) => e.file.path));
+      const entries: Entry[] = [];
+      for (const e of b.entries) {
+        const d = disk.get(e.file.path);
+        if (d?.kind === 'unsafe') e.reject(new PermanentError('UNSAFE_PATH', d.reason));
+        else entries.push(e);
       }
+      const verdicts = judge(entries.map((e) => e.file), disk as ReadonlyMap<string, OnDisk>);
+      const send = entries.filter((_, i) => verdicts[i]!.kind === 'send');
+      const vanished = entries.filter((_, i) => verdicts[i]!.kind === 'vanished');
+      const outcome = new Map<Entry, ClaimResult>();
+      const gone = await this.deps.ledger.claim('', vanished.map((e) => ({ ...e.file, seenAt: probedAt, onDisk: false })));
+      vanished.forEach((e, i) => outcome.set(e, gone[i]!));
+      if (send.length > 0) {
+        const id = randomUUID();
+        const files = send.map((e) => e.file);
+        await this.deps.store.create({
+          batchId: id, destination: b.destination.name, sourceEndpoint: this.opts.sourceEndpoint, destinationEndpoint: b.destination.endpoint,
+          label: taskLabel(this.opts.site, b.destination.name, id, files.length), deadline: deadlineIso(Date.now(), this.opts.deadlineHours),
+          createdAt: Date.now(), probedAt, files,
+        });
+        batchId = id;
+        this.crashPoint('after-manifest');
+        const m = (await this.deps.store.get(id))!;
+        const claims = await this.claimStored(m);
+        send.forEach((e, i) => outcome.set(e, claims[i]!));
+      }
+      await Promise.all(entries.map((e, i) => this.settleEntry(e, verdicts[i]!, verdicts[i]!.kind === 'duplicate' ? outcome.get(entries[(verdicts[i] as { of: number }).of]!) : outcome.get(e))));
+      if (batchId && (await this.deps.store.state(batchId)) === 'stored') this.enqueue(batchId);
     } catch (err) {
+      // Unsettled deliveries are requeued; a batch stored before the error is driven anyway (its claims are repeated there).
       for (const e of b.entries) e.reject(err);
+      if (batchId) this.enqueue(batchId);
     }
   }
 
-  /** Resolves one delivery according to what the claim found for its file. */
-  private async settleEntry(e: Entry, r: ClaimResult | undefined, batchId: string): Promise<void> {
+  /**
+   * Claims a stored batch's files and keeps only those it got (closing it
+   * `empty` when none). Repeatable: a claim by the same batch succeeds again,
+   * and a version a newer sighting replaced meanwhile drops out.
+   */
+  private async claimStored(m: Manifest): Promise<ClaimResult[]> {
+    const results = await this.deps.ledger.claim(m.batchId, m.files.map((f) => ({ ...f, seenAt: m.probedAt, onDisk: true })));
+    const claimed = m.files.filter((_, i) => results[i]!.outcome === 'claimed');
+    if (claimed.length === 0) {
+      await this.deps.store.close(m.batchId, 'empty');
+      this.deps.telemetry.empty(m.batchId);
+    } else if (claimed.length < m.files.length) {
+      await this.deps.store.setFiles(m.batchId, claimed);
+      m.files = claimed;
+    }
+    return results;
+  }
+
+  /** Resolves one delivery (it is acked) once its file is durably in a stored batch, or known not to need one. */
+  private async settleEntry(e: Entry, v: Verdict, r: ClaimResult | undefined): Promise<void> {
     try {
-      if (!r) throw new TransientError('NOT_IN_BATCH', `${e.file.path} missing from batch ${batchId}`);
-      switch (r.outcome) {
-        case 'claimed':
-          break;
-        case 'in_flight':
-          this.deps.telemetry.skipped('in_flight', e.file.path);
-          break;
-        case 'transferred':
-          this.deps.telemetry.skipped('transferred', e.file.path);
-          break;
-        case 'in_batch': {
-          // Another batch holds this version (a redelivery after a crash, or a duplicate event): ack once that batch is settled.
-          const other = await this.settleOnce(r.batchId, 'redelivery');
-          if (!other.some((o) => o.path === e.file.path && o.outcome === 'claimed')) {
-            throw new TransientError('BATCH_MOVED', `${e.file.path} left batch ${r.batchId}; retrying`);
-          }
-          this.deps.telemetry.skipped('superseded', e.file.path);
-          break;
+      if (v.kind === 'superseded') {
+        this.skip('superseded', e);
+      } else {
+        if (!r) throw new TransientError('NOT_IN_BATCH', `${e.file.path}: no claim outcome`);
+        if (v.kind === 'duplicate') {
+          this.skip('duplicate', e);
+        } else if (r.outcome === 'in_batch') {
+          // Another stored batch holds this version (a redelivery after a crash, or a duplicate event): it is driven to its end.
+          const state = await this.deps.store.state(r.batchId);
+          if (state !== 'stored' && state !== 'accepted') throw new TransientError('BATCH_MOVED', `${e.file.path} is claimed by batch ${r.batchId}, which is ${state ?? 'gone'}; retrying`);
+          this.enqueue(r.batchId);
+          this.skip('in_batch', e);
+        } else if (r.outcome !== 'claimed') {
+          this.skip(r.outcome, e);
         }
       }
       e.resolve();
@@ -212,65 +277,115 @@ export class Batcher {
     }
   }
 
-  /** One settlement per batch at a time in this process; concurrent callers share it. */
-  private settleOnce(batchId: string, reason: string, flushedAt = Date.now()): Promise<ClaimResult[]> {
-    let p = this.settling.get(batchId);
-    if (!p) {
-      p = this.settle(batchId, reason, flushedAt).finally(() => this.settling.delete(batchId));
-      this.settling.set(batchId, p);
+  private skip(reason: SkipReason, e: Entry): void {
+    this.deps.telemetry.skipped(reason, e.file.path, e.file.uploadId);
+  }
+
+  /** Hands a stored batch to the driver (once) and applies backpressure. */
+  private enqueue(batchId: string): void {
+    if (this.waiting.has(batchId)) return;
+    this.waiting.add(batchId);
+    this.queue.push(batchId);
+    this.backpressure();
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.driving < this.opts.maxConcurrentSubmits && this.queue.length > 0 && !this.abort.signal.aborted) {
+      const batchId = this.queue.shift()!;
+      this.driving++;
+      void this.drive(batchId).finally(() => {
+        this.driving--;
+        this.pump();
+      });
     }
-    return p;
+  }
+
+  /** Drives one batch to its end; any failure is retried with backoff until then, or until shutdown (the batch stays stored). */
+  private async drive(batchId: string): Promise<void> {
+    for (let attempt = 0; !this.abort.signal.aborted; attempt++) {
+      try {
+        await this.settle(batchId);
+        this.waiting.delete(batchId);
+        this.backpressure();
+        return;
+      } catch (err) {
+        if (this.abort.signal.aborted) return;
+        const c = classify(err);
+        const delay = Math.min(60_000, 1_000 * 2 ** attempt) * (0.5 + Math.random() / 2);
+        this.deps.telemetry.submitRetry(batchId, c.code, c.message, Math.round(delay));
+        await sleep(delay, this.abort.signal).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Consumption pauses while too many stored batches wait (durable state, bounded), and resumes on its own. */
+  private backpressure(): void {
+    const over = this.waiting.size > this.opts.maxWaitingBatches;
+    this.deps.telemetry.waiting(this.waiting.size);
+    if (over === this.paused) return;
+    this.paused = over;
+    this.deps.telemetry.paused(over, this.waiting.size, this.opts.maxWaitingBatches);
+    if (over) void this.consumer?.pause();
+    else void this.consumer?.resume();
   }
 
   /**
-   * stored → (claim, prune, submit) → accepted → (mark in flight, publish
-   * task.submitted, tell the watcher) → notified. Every step can be repeated.
+   * stored → (submission_id, capacity, claim again, submit) → accepted →
+   * (mark in flight, publish task.submitted, tell the watcher) → notified.
+   * Every step can be repeated.
    */
-  private async settle(batchId: string, reason: string, flushedAt: number): Promise<ClaimResult[]> {
+  private async settle(batchId: string): Promise<void> {
     const m = await this.deps.store.get(batchId);
-    if (!m) throw new TransientError('BATCH_MISSING', `batch ${batchId} has no manifest`);
-    if (m.state === 'empty') return m.files.map((f) => ({ path: f.path, outcome: 'transferred' as const }));
-    let results: ClaimResult[] = m.files.map((f) => ({ path: f.path, outcome: 'claimed' as const }));
+    if (!m) {
+      this.deps.telemetry.missing(batchId);
+      return;
+    }
     if (m.state === 'stored') {
-      results = await this.deps.ledger.claim(batchId, m.files);
-      const claimed = m.files.filter((_, i) => results[i]!.outcome === 'claimed');
-      if (claimed.length === 0) {
-        await this.deps.store.close(batchId, 'empty');
-        this.deps.telemetry.empty(batchId);
-        return results;
-      }
-      if (claimed.length < m.files.length) {
-        await this.deps.store.setFiles(batchId, claimed);
-        m.files = claimed;
-      }
-      await this.waitForCapacity();
-      const res = await this.submit(m);
-      this.crashPoint('after-submit');
-      await this.deps.store.accepted(batchId, res.taskId);
-      m.taskId = res.taskId;
-      m.state = 'accepted';
-      this.deps.telemetry.accepted(batchId, m.destination, reason, res.taskId, res.code, m.files.length, Date.now() - flushedAt);
+      if (!(await this.submitStored(m))) return;
     }
-    if (m.state === 'accepted') {
-      const taskId = m.taskId!;
-      await this.deps.ledger.markInFlight(m.files.map((f) => f.path), batchId, taskId);
-      const data: TaskSubmittedData = {
-        taskId, submissionId: m.submissionId, batchId, label: m.label, sourceEndpoint: m.sourceEndpoint,
-        destinationEndpoint: m.destinationEndpoint, submittedAt: new Date(m.acceptedAt ?? Date.now()).toISOString(), files: m.files,
-      };
-      await this.deps.amqp.publish(createEvent('task.submitted', `task.submitted:${taskId}`, data));
-      if (this.deps.notifier) await this.retrying(batchId, () => this.deps.notifier!.notify(data));
-      this.deps.telemetry.notified(taskId, this.deps.notifier ? 'broker+http' : 'broker');
-      await this.deps.store.close(batchId, 'notified');
-    }
-    return results;
+    if (m.state === 'accepted') await this.notify(m);
   }
 
-  private async submit(m: Manifest): Promise<SubmitResult> {
+  /** The stored batch goes to Globus; false when it closed instead (nothing left to send, or rejected for good). */
+  private async submitStored(m: Manifest): Promise<boolean> {
+    // Obtained and persisted before the first POST: a retry after a crash or a lost answer reuses it (Duplicate).
+    m.submissionId ??= await this.deps.store.setSubmissionId(m.batchId, await this.retrying(m.batchId, () => this.deps.globus.submissionId()));
+    await this.waitForCapacity();
+    const before = m.files.length;
+    await this.claimStored(m);
+    if ((await this.deps.store.state(m.batchId)) !== 'stored') return false;
+    if (m.files.length < before) this.deps.logger.info({ batchId: m.batchId, dropped: before - m.files.length }, 'files taken by a newer version dropped from the batch');
+    const res = await this.submit(m);
+    if (!res) return false;
+    this.crashPoint('after-submit');
+    await this.deps.store.accepted(m.batchId, res.taskId);
+    m.taskId = res.taskId;
+    m.state = 'accepted';
+    m.acceptedAt = Date.now();
+    this.deps.telemetry.accepted(m.batchId, m.destination, res.taskId, res.code, m.files.length, Date.now() - m.createdAt);
+    return true;
+  }
+
+  private async notify(m: Manifest): Promise<void> {
+    const taskId = m.taskId!;
+    await this.deps.ledger.markInFlight(m.files.map((f) => f.path), m.batchId, taskId);
+    const data: TaskSubmittedData = {
+      taskId, submissionId: m.submissionId!, batchId: m.batchId, label: m.label, sourceEndpoint: m.sourceEndpoint,
+      destinationEndpoint: m.destinationEndpoint, submittedAt: new Date(m.acceptedAt ?? Date.now()).toISOString(), files: m.files,
+    };
+    await this.deps.amqp.publish(createEvent('task.submitted', `task.submitted:${taskId}`, data));
+    if (this.deps.notifier) await this.retrying(m.batchId, () => this.deps.notifier!.notify(data), false);
+    this.deps.telemetry.notified(taskId, this.deps.notifier ? 'broker+http' : 'broker');
+    await this.deps.store.close(m.batchId, 'notified');
+  }
+
+  /** POSTs the stored batch (same submission_id every time); null when Globus refused it for good and the batch was closed `rejected`. */
+  private async submit(m: Manifest): Promise<SubmitResult | null> {
     try {
       return await this.retrying(m.batchId, () =>
         this.deps.globus.submitTransfer({
-          submission_id: m.submissionId,
+          submission_id: m.submissionId!,
           source_endpoint: m.sourceEndpoint,
           destination_endpoint: m.destinationEndpoint,
           label: m.label,
@@ -284,16 +399,28 @@ export class Batcher {
         }),
       );
     } catch (err) {
-      if (err instanceof GlobusError && !err.retryable && !err.isEndpointError) {
-        // Globus will never take this document (bad request, consent, unknown endpoint): the files go back to
-        // pending and their deliveries are dead-lettered with the reason, for an operator to fix and resend.
-        this.deps.telemetry.rejected(m.batchId, err.code, err.message);
-        await Promise.all(m.files.map((f) => this.deps.ledger.markRequeued(f.path, f.attempt, err.code)));
-        await this.deps.store.close(m.batchId, 'empty');
-        throw new PermanentError(`GLOBUS_${err.code}`.slice(0, 64), err.message);
-      }
-      throw err;
+      if (!(err instanceof GlobusError) || err.retryable || err.isEndpointError) throw err;
+      await this.giveUp(m, err);
+      return null;
     }
+  }
+
+  /**
+   * Globus will never take this document (bad request, consent, unknown
+   * endpoint). The deliveries were acked when the batch was stored, so the
+   * files are given up like the watcher gives them up: file.failed with the
+   * code, which the cleaner records in the ledger (`failed`, resent after its
+   * backoff), then the batch closes `rejected`. Repeatable: a crash before the
+   * close submits again and is refused again.
+   */
+  private async giveUp(m: Manifest, err: GlobusError): Promise<void> {
+    const reason = `GLOBUS_${err.code}`.slice(0, 64);
+    this.deps.telemetry.rejected(m.batchId, err.code, err.message);
+    await Promise.all(m.files.map((f) => this.deps.amqp.publish(createEvent('file.failed', `file.failed:${f.uploadId}:${f.attempt}:rejected`.slice(0, 512), {
+      site: f.site, sensor: f.sensor, path: f.path, size: f.size, uploadId: f.uploadId, attempts: f.attempt, reason,
+      detail: `Globus refused batch ${m.batchId}: ${err.message}`.slice(0, 4096), lastTaskId: null,
+    }))));
+    await this.deps.store.close(m.batchId, 'rejected');
   }
 
   /**
@@ -302,14 +429,18 @@ export class Batcher {
    * SDK's short retries; this is the slow outer loop (an endpoint that is
    * down for an hour must not cost anybody a file).
    */
-  private async retrying<T>(batchId: string, fn: () => Promise<T>): Promise<T> {
+  private async retrying<T>(batchId: string, fn: () => Promise<T>, isGlobus = true): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await fn();
+        const out = await fn();
+        if (isGlobus) this.noteUpstream(true);
+        return out;
       } catch (err) {
         const endpointDown = err instanceof GlobusError && err.isEndpointError;
         const c = classify(err);
         if (!c.retryable && !endpointDown) throw err;
+        // Globus (not an endpoint behind it) does not answer: not ready until it does.
+        if (isGlobus && !endpointDown) this.noteUpstream(false, err);
         if (this.abort.signal.aborted) throw new TransientError('SHUTTING_DOWN', `gave up on batch ${batchId} for shutdown: ${c.message}`);
         const delay = Math.min(endpointDown ? 300_000 : 60_000, 1_000 * 2 ** attempt) * (0.5 + Math.random() / 2);
         this.deps.telemetry.submitRetry(batchId, c.code, c.message, Math.round(delay));
@@ -318,24 +449,15 @@ export class Batcher {
     }
   }
 
-  /** Backpressure: wait (consumption paused) while the Globus identity has too many unfinished tasks. */
+  /** Waits while the Globus identity has too many unfinished tasks (stored batches wait meanwhile; backpressure counts them). */
   private async waitForCapacity(): Promise<void> {
     for (;;) {
       await this.refreshPending(this.pendingTasks >= this.opts.maxPendingTasks);
       if (this.pendingTasks < this.opts.maxPendingTasks) {
         this.pendingTasks++; // ours, until the next count
-        if (this.pausedForCapacity) {
-          this.pausedForCapacity = false;
-          await this.consumer?.resume();
-          this.deps.telemetry.paused(false, this.pendingTasks, this.opts.maxPendingTasks);
-        }
         return;
       }
-      if (!this.pausedForCapacity) {
-        this.pausedForCapacity = true;
-        await this.consumer?.pause();
-        this.deps.telemetry.paused(true, this.pendingTasks, this.opts.maxPendingTasks);
-      }
+      this.deps.telemetry.capacity(this.pendingTasks, this.opts.maxPendingTasks);
       if (this.abort.signal.aborted) throw new TransientError('SHUTTING_DOWN', 'shutdown while waiting for Globus capacity');
       await sleep(5_000, this.abort.signal);
     }
@@ -351,14 +473,10 @@ export class Batcher {
     this.deps.telemetry.pending(list.total);
   }
 
-  private async acquireSlot(): Promise<void> {
-    while (this.submitting >= this.opts.maxConcurrentSubmits) await new Promise<void>((r) => this.slotWaiters.push(r));
-    this.submitting++;
-  }
-
-  private releaseSlot(): void {
-    this.submitting--;
-    this.slotWaiters.shift()?.();
+  private noteUpstream(ok: boolean, err?: unknown): void {
+    this.upstreamCheckedAt = Date.now();
+    if (ok !== this.upstreamOk) this.deps.telemetry.upstream(ok, err === undefined ? undefined : classify(err).message);
+    this.upstreamOk = ok;
   }
 
   /** Test-only fault injection for the crash tests (CRASH_AT): dies like kill -9, once. */

@@ -20,6 +20,7 @@ export const spec = {
   BATCH_MAX_WAIT_MS: env.int('A batch is flushed when its oldest file has waited this long', { default: 10_000, min: 10 }),
   MAX_CONCURRENT_SUBMITS: env.int('Batches being submitted at once', { default: 2, min: 1, max: 50 }),
   MAX_PENDING_TASKS: env.int('Stop consuming while the Globus identity has this many unfinished tasks (Globus caps it at 100)', { default: 90, min: 1, max: 1000 }),
+  MAX_WAITING_BATCHES: env.int('Stop consuming while more stored batches than this wait for submission (a Globus outage holds batches in Redis, not deliveries)', { default: 20, min: 1, max: 10_000 }),
   TASK_DEADLINE_HOURS: env.number('Deadline set on each task', { default: 24, min: 0.0003 }),
   SKIP_SOURCE_ERRORS: env.bool('Let a task finish when a source file vanished (the watcher resends or fails those files) instead of faulting until its deadline', { default: true }),
   ...globusSettings,

@@ -20,6 +20,7 @@ runMain('batcher', async () => {
       site: config.SITE, cacheRoot: config.CACHE_ROOT, sourceEndpoint: config.SOURCE_ENDPOINT, sourceRoot: config.SOURCE_ROOT,
       destinations: config.DESTINATIONS, rules: config.PATH_RULES, maxFiles: config.BATCH_MAX_FILES, maxBytes: config.BATCH_MAX_BYTES,
       maxWaitMs: config.BATCH_MAX_WAIT_MS, maxConcurrentSubmits: config.MAX_CONCURRENT_SUBMITS, maxPendingTasks: config.MAX_PENDING_TASKS,
+      maxWaitingBatches: config.MAX_WAITING_BATCHES,
       deadlineHours: config.TASK_DEADLINE_HOURS, skipSourceErrors: config.SKIP_SOURCE_ERRORS, crashAt: config.CRASH_AT,
     },
     redisPrefix: config.REDIS_PREFIX,
@@ -37,7 +38,7 @@ runMain('batcher', async () => {
   await http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   lifecycle.onShutdown('http', () => http.close());
 
-  // Readiness before consumption: broker, Redis and Globus answer, and every batch an earlier run left open is settled.
+  // Readiness before consumption: broker, Redis and Globus answer; every batch an earlier run left open is handed to the driver.
   await amqp.start();
   await batcher.checkUpstream();
   await batcher.recover();

@@ -1,16 +1,29 @@
 import { counter, gauge, histogram, type Logger, type Registry } from '@terra-transfer/platform';
 
+/**
+ * Why a file.uploaded event was acked without sending its file (a closed set, the metric's label):
+ *   in_flight    this version is in a Globus task already
+ *   transferred  this version arrived already
+ *   in_batch     another stored batch holds this version (a redelivery, a duplicate event)
+ *   duplicate    another event of the same version in this batch carries it
+ *   superseded   the cache holds a newer version than the event's (or the ledger saw one later)
+ *   vanished     the file is gone from the cache
+ */
+export type SkipReason = 'in_flight' | 'transferred' | 'in_batch' | 'duplicate' | 'superseded' | 'vanished';
+
 /** Named batcher occurrences: each logs and updates its metric. */
 export function batcherTelemetry(logger: Logger, registry: Registry) {
-  const batches = counter(registry, 'terra_transfer_batches_submitted_total', 'Batches Globus accepted, by destination and flush reason', ['destination', 'reason']);
+  const batches = counter(registry, 'terra_transfer_batches_submitted_total', 'Batches Globus accepted, by destination', ['destination']);
   const files = counter(registry, 'terra_transfer_files_submitted_total', 'Files in accepted batches, by destination', ['destination']);
   const skipped = counter(registry, 'terra_transfer_files_skipped_total', 'file.uploaded events not batched, by reason', ['reason']);
   const batchFiles = histogram(registry, 'terra_transfer_batch_files', 'Files per submitted batch', [], [1, 10, 50, 100, 250, 500, 1000, 5000]);
   const fillSeconds = histogram(registry, 'terra_transfer_batch_fill_seconds', 'Time from a batch’s first file to its flush', ['reason'], [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300]);
-  const submitSeconds = histogram(registry, 'terra_transfer_batch_submit_seconds', 'Time from flush to Globus accepting the task', [], [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 120]);
+  const submitSeconds = histogram(registry, 'terra_transfer_batch_submit_seconds', 'Time from storing a batch to Globus accepting its task', [], [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 120, 600, 3600]);
   const recovered = counter(registry, 'terra_transfer_batches_recovered_total', 'Open batches driven forward by recovery, by the state they were found in', ['state']);
   const pendingTasks = gauge(registry, 'terra_transfer_globus_pending_tasks', 'Unfinished Globus tasks of this identity at the last check');
-  const paused = gauge(registry, 'terra_transfer_batcher_paused', '1 while consumption is paused for backpressure');
+  const paused = gauge(registry, 'terra_transfer_batcher_paused', '1 while consumption is paused for backpressure (too many stored batches wait for submission)');
+  const waiting = gauge(registry, 'terra_transfer_batches_waiting', 'Stored batches not yet submitted and notified');
+  const upstream = gauge(registry, 'terra_transfer_globus_up', '1 while the Globus API answers, 0 while it does not');
   const submitRetries = counter(registry, 'terra_transfer_batch_submit_retries_total', 'Submission attempts that failed and will be retried, by error code', ['code']);
   const log = logger.child({ component: 'batcher' });
   return {
@@ -18,19 +31,35 @@ export function batcherTelemetry(logger: Logger, registry: Registry) {
       fillSeconds.observe({ reason }, ageMs / 1000);
       log.debug({ destination, reason, files: n }, 'batch flushed');
     },
-    accepted(batchId: string, destination: string, reason: string, taskId: string, code: string, n: number, submitMs: number) {
-      batches.inc({ destination, reason });
+    accepted(batchId: string, destination: string, taskId: string, code: string, n: number, submitMs: number) {
+      batches.inc({ destination });
       files.inc({ destination }, n);
       batchFiles.observe(n);
       submitSeconds.observe(submitMs / 1000);
       log.info({ batchId, destination, taskId, code, files: n }, 'batch accepted by Globus');
     },
-    skipped(reason: 'in_flight' | 'transferred' | 'superseded', path: string) {
+    skipped(reason: SkipReason, path: string, uploadId: string) {
       skipped.inc({ reason });
-      log.debug({ path, reason }, 'file not batched');
+      // A vanished file is a loss someone may be looking for: said at warn, with its upload.
+      if (reason === 'vanished') log.warn({ path, uploadId, reason }, 'file vanished from the cache before it was sent');
+      else log.debug({ path, uploadId, reason }, 'file not batched');
     },
     empty(batchId: string) {
-      log.info({ batchId }, 'batch closed empty: every file was already in flight or transferred');
+      log.info({ batchId }, 'batch closed empty: every file was already in flight, transferred or superseded');
+    },
+    missing(batchId: string) {
+      log.error({ batchId }, 'an open batch has no manifest (expired or deleted by hand); nothing to submit');
+    },
+    waiting(n: number) {
+      waiting.set(n);
+    },
+    capacity(pending: number, max: number) {
+      log.warn({ pending, max }, 'Globus task cap reached: stored batches wait');
+    },
+    upstream(ok: boolean, err: string | undefined) {
+      upstream.set(ok ? 1 : 0);
+      if (ok) log.info('Globus answers again: ready');
+      else log.warn({ err }, 'Globus does not answer: not ready; stored batches wait');
     },
     recovered(batchId: string, state: string) {
       recovered.inc({ state });
@@ -41,15 +70,15 @@ export function batcherTelemetry(logger: Logger, registry: Registry) {
       log.warn({ batchId, code, err, retryInMs: delayMs }, 'submission failed; retrying with the same submission_id');
     },
     rejected(batchId: string, code: string, err: string) {
-      log.error({ batchId, code, err }, 'Globus rejected the batch permanently; its files are dead-lettered');
+      log.error({ batchId, code, err }, 'Globus rejected the batch permanently; its files are given up (file.failed)');
     },
     pending(n: number) {
       pendingTasks.set(n);
     },
-    paused(on: boolean, pending: number, max: number) {
+    paused(on: boolean, waitingBatches: number, max: number) {
       paused.set(on ? 1 : 0);
-      if (on) log.warn({ pending, max }, 'Globus task cap reached: consumption paused');
-      else log.info({ pending, max }, 'below the task cap again: consumption resumed');
+      if (on) log.warn({ waiting: waitingBatches, max }, 'too many stored batches wait for submission: consumption paused');
+      else log.info({ waiting: waitingBatches, max }, 'stored batches below the limit again: consumption resumed');
     },
     notified(taskId: string, how: 'broker' | 'broker+http') {
       log.info({ taskId, how }, 'watcher told about the task');

@@ -1,4 +1,7 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { FileUploaded } from '@terra-transfer/contracts';
+import { FileLedger } from '@terra-transfer/ledger';
 import { queueDepth, waitFor, AMQP_URL } from '@terra-transfer/testkit';
 import { DST, SRC, WATCHER_TOKEN, failWith, startPipeline, type Pipeline } from './harness.js';
 
@@ -38,35 +41,49 @@ describe('batcher + watcher with the Globus simulator', () => {
     expect(await pl.tasks()).toHaveLength(3);
   });
 
-  it('sends the files of a failing task again, then gives them up with file.failed', async () => {
-    p = await startPipeline();
+  /**
+   * A file the batcher saw in the cache but that is gone when Globus copies it: one task holds the
+   * simulator's only running slot (slow copies) while ours waits Queued, and the file is deleted meanwhile.
+   */
+  async function goneAfterSubmit(pl: Pipeline, files: FileUploaded[], victim: FileUploaded): Promise<void> {
+    const blocker = await pl.upload(59);
+    const rel = blocker.data.path.slice(pl.cache.length);
+    await pl.globus.submitTransfer({
+      submission_id: await pl.globus.submissionId(), source_endpoint: SRC, destination_endpoint: DST,
+      DATA: [{ DATA_TYPE: 'transfer_item', source_path: rel, destination_path: `/blocker${rel}`, recursive: false }],
+    });
+    for (const e of files) await pl.amqp.publish(e);
+    await waitFor('our task submitted', async () => (await pl.tasks()).length >= 2, 20_000).catch(failWith(pl));
+    await rm(victim.data.path);
+  }
+  const slowFirstTask = { GLOBUS_SIM_MAX_ACTIVE_PER_OWNER: '1', GLOBUS_SIM_FAULTS: JSON.stringify([{ kind: 'slow', count: 1, delayMs: 2_000 }]) };
+
+  it('gives up a file Globus cannot find with file.failed after the last attempt', async () => {
+    p = await startPipeline({ sim: slowFirstTask, watcher: { MAX_ATTEMPTS: '1' } });
     const pl = p;
     const good = await pl.upload(1);
-    const missing = await pl.upload(2, { create: false });
-    await pl.amqp.publish(good);
-    await pl.amqp.publish(missing);
+    const missing = await pl.upload(2);
+    await goneAfterSubmit(pl, [good, missing], missing);
     await waitFor('file.failed for the missing file', async () => (await queueDepth(AMQP_URL, pl.amqp.topology.queue('failedFiles'))) >= 1, 60_000).catch(failWith(pl));
     const [failed] = await pl.drain('failedFiles');
-    expect(failed!.body.data).toMatchObject({ path: missing.data.path, attempts: 2, reason: 'FILE_NOT_FOUND' });
+    expect(failed!.body.data).toMatchObject({ path: missing.data.path, attempts: 1, reason: 'FILE_NOT_FOUND' });
     const transferred = await pl.drain('cleanerTransfers');
     expect(transferred.map((t) => t.body.data.path)).toEqual([good.data.path]);
-    // Attempt 1 with both files, attempt 2 with the missing one only.
-    expect(await pl.tasks()).toHaveLength(2);
     const metrics = await (await fetch(`http://127.0.0.1:${pl.ports.watcher}/metrics`)).text();
     expect(metrics).toMatch(/terra_transfer_files_failed_total\{reason="FILE_NOT_FOUND"\} 1/);
   });
 
-  it('cancels a task stuck on faults, and sends its files again', async () => {
-    p = await startPipeline({ batcher: { SKIP_SOURCE_ERRORS: 'false' }, watcher: { STUCK_AFTER_MS: '1500', MAX_ATTEMPTS: '2' } });
+  it('cancels a task stuck on faults and sends its files again; a file gone from the cache is not submitted again', async () => {
+    p = await startPipeline({ sim: slowFirstTask, batcher: { SKIP_SOURCE_ERRORS: 'false' }, watcher: { STUCK_AFTER_MS: '1500', MAX_ATTEMPTS: '2' } });
     const pl = p;
-    const missing = await pl.upload(3, { create: false });
-    await pl.amqp.publish(missing);
-    await waitFor('file.failed', async () => (await queueDepth(AMQP_URL, pl.amqp.topology.queue('failedFiles'))) >= 1, 60_000).catch(failWith(pl));
-    const [failed] = await pl.drain('failedFiles');
-    expect(failed!.body.data).toMatchObject({ path: missing.data.path, attempts: 2, reason: 'FILE_NOT_FOUND' });
+    const missing = await pl.upload(3);
+    await goneAfterSubmit(pl, [missing], missing);
+    await waitFor('the resent file found gone', async () => (await pl.metric('batcher', 'terra_transfer_files_skipped_total{reason="vanished"}')) >= 1, 60_000).catch(failWith(pl));
     const tasks = await pl.tasks();
-    expect(tasks).toHaveLength(2);
-    expect(tasks.every((t) => t.status === 'FAILED')).toBe(true);
+    expect(tasks).toHaveLength(2); // the blocker and ours, cancelled; no third
+    expect(tasks.filter((t) => t.status === 'FAILED')).toHaveLength(1);
+    expect(await new FileLedger(pl.redis, pl.prefix).get(missing.data.path)).toMatchObject({ state: 'failed', reason: 'VANISHED', attempt: 2 });
+    expect(await queueDepth(AMQP_URL, pl.amqp.topology.queue('failedFiles'))).toBe(0);
   });
 
   it('a task registered over HTTP (a transfer started by hand) needs the token and ends in the same queue', async () => {

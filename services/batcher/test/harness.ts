@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createEvent, type FileUploaded } from '@terra-transfer/contracts';
@@ -34,6 +34,10 @@ export interface Pipeline {
   tasks(): Promise<Array<{ task_id: string; status?: string; files_transferred?: number; label?: string | null }>>;
   drain(queue: 'cleanerTransfers' | 'failedFiles' | 'batcherUploads'): Promise<Array<{ body: Record<string, any>; headers: Record<string, unknown> }>>;
   md5(path: string): Promise<string>;
+  /** Rewrites a cache file with `bytes` bytes and mtime `mtimeMs`, and returns the file.uploaded event of that version. */
+  rewrite(e: FileUploaded, bytes: number, mtimeMs: number, over?: Partial<FileUploaded['data']>): Promise<FileUploaded>;
+  /** Sum of a metric's samples (all label sets) matching `name{labels`. */
+  metric(service: 'batcher' | 'watcher', name: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -89,6 +93,8 @@ export async function startPipeline(opts: { sim?: Record<string, string>; batche
         await mkdir(dirname(path), { recursive: true });
         const body = Buffer.alloc(size, `file ${n} `);
         await writeFile(path, body);
+        // The event carries the version on disk, as the log-tailer's stat does (the batcher checks it).
+        mtimeMs = (await lstat(path)).mtimeMs;
       } else {
         size = 123;
         mtimeMs = 1;
@@ -113,6 +119,18 @@ export async function startPipeline(opts: { sim?: Record<string, string>; batche
     },
     async md5(path) {
       return createHash('md5').update(await readFile(path)).digest('hex');
+    },
+    async rewrite(e, bytes, mtimeMs, over = {}) {
+      await writeFile(e.data.path, Buffer.alloc(bytes, 'v'));
+      await utimes(e.data.path, mtimeMs / 1000, mtimeMs / 1000);
+      const data = { ...e.data, size: bytes, mtimeMs: Math.floor((await lstat(e.data.path)).mtimeMs), ...over };
+      return createEvent('file.uploaded', `${data.uploadId}:${data.attempt}`, data);
+    },
+    async metric(service, name) {
+      const text = await (await fetch(`http://127.0.0.1:${service === 'batcher' ? ports.batcher : ports.watcher}/metrics`)).text();
+      let sum = 0;
+      for (const line of text.split('\n')) if (line.startsWith(name)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+      return sum;
     },
     async close() {
       await Promise.all([batcher.kill9(), watcher.kill9(), sim.kill9()]);
