@@ -8,6 +8,7 @@ import { MetadataAttacher } from './adapters/metadata.js';
 import type { SiteSettings } from './config.js';
 import { agentUserUrl } from './core/metadata.js';
 import { planFile } from './core/plan.js';
+import { encodeVersion } from './core/versions.js';
 import { ingestTelemetry, type IngestTelemetry } from './telemetry.js';
 
 export interface IngestSettings {
@@ -95,7 +96,7 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
     const spaceId = await hierarchy.space(plan.spaceName, ctx.signal);
     const collectionIds = await hierarchy.collections(plan.chain, spaceId, ctx.signal);
     const datasetId = await hierarchy.dataset(plan.datasetName, collectionIds[collectionIds.length - 1]!, spaceId, ctx.signal);
-    const fileId = await registrar.register(datasetId, plan.clowderPath);
+    const fileId = await registrar.register(datasetId, plan.clowderPath, encodeVersion({ mtimeMs: d.mtimeMs, size: d.size, checksum: d.checksum }));
     if (plan.isDatasetMetadata) await metadata.attachOnce(datasetId, plan.localPath, ctx.signal);
     // The event id is derived from the file id: a redelivery republishes the same event, which consumers de-duplicate.
     await amqp.publish(

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { ClowderClient } from '@terra-transfer/clowder';
-import { topology, type Message } from '@terra-transfer/contracts';
-import { AmqpClient, closeRedis, createRedis, createRegistry, type DeliveryContext, type Redis } from '@terra-transfer/platform';
+import { topology, type Message, type QueueKey } from '@terra-transfer/contracts';
+import { AmqpClient, closeRedis, createRedis, createRegistry, type ConsumerOptions, type Handler, type Redis } from '@terra-transfer/platform';
 import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, freePort, queueDepth, tempDir, testLogger, uniquePrefix, waitFor } from '@terra-transfer/testkit';
 import { buildIngestApp, type IngestApp } from '../src/app.js';
 import { COMM_KEY, INGEST_MAIN, startProcess, startSim, transferred, type Proc } from './helpers.js';
@@ -82,10 +82,10 @@ describe('clowder-ingest while Clowder goes down and comes back (delivery limit 
     amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'outage-test', logger, registry, deliveryLimit: 2 });
     // Records what each delivery carried (a spy around the real consumer; nothing is replaced).
     const consume = amqp.consume.bind(amqp);
-    amqp.consume = ((queue, types, handler, options) =>
-      consume(queue, types, async (event: Message<'file.transferred'>, ctx: DeliveryContext) => {
+    amqp.consume = ((queue: QueueKey, types: 'file.transferred', handler: Handler<'file.transferred'>, options?: ConsumerOptions) =>
+      consume(queue, types, async (event, ctx) => {
         deliveries.set(event.id, [...(deliveries.get(event.id) ?? []), ctx.deliveryCount]);
-        await (handler as (e: Message<'file.transferred'>, c: DeliveryContext) => Promise<void>)(event, ctx);
+        await handler(event, ctx);
       }, options)) as typeof amqp.consume;
     publisher = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'outage-pub', logger, registry: createRegistry(), deliveryLimit: 2 });
     await publisher.start();

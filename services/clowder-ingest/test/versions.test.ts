@@ -137,4 +137,24 @@ describe('clowder-ingest: a new version of a registered path', () => {
     expect(outcomes[1]!.data.fileId).toBe(registered!.id);
     expect(await queueDepth(AMQP_URL, t.deadLetterQueue('ingestTransfers'))).toBe(0);
   });
+
+  it('finishes a replacement a crashed worker left half done (new version registered, old not yet deleted): no second registration', async () => {
+    const rel = `${DS}/crash.bin`;
+    outcomes.length = 0;
+    await publisher.publish(await version(rel, 5, 1_700_000_000_000));
+    await collect(1);
+    const [old] = await filesFor(rel);
+    const v2 = await version(rel, 50, 1_700_000_200_000);
+    // The crashed worker wrote its intent and registered the new version; it never deleted the old file or recorded the new one.
+    const datasetId = outcomes[0]!.data.datasetId;
+    const [registered] = await clowder.registerPaths(datasetId, [{ path: abs(rel) }]);
+    await redis.hset(`${prefix}:clowder-ingest:replace:${datasetId}`, abs(rel), JSON.stringify({ oldId: old!.id, version: JSON.stringify({ mtimeMs: v2.data.mtimeMs, size: 50, checksum: null }) }));
+    expect(await filesFor(rel)).toHaveLength(2);
+    outcomes.length = 0;
+    await publisher.publish(v2);
+    await collect(1);
+    expect((await filesFor(rel)).map((f) => f.id)).toEqual([registered!.id]);
+    expect(outcomes[0]!.data.fileId).toBe(registered!.id);
+    expect(await redis.exists(`${prefix}:clowder-ingest:replace:${datasetId}`)).toBe(0);
+  });
 });
