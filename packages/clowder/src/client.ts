@@ -1,7 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import got, { HTTPError, RequestError, type Got, type Method } from 'got';
-import { ClowderProtocolError, ClowderRejectedError, ClowderUnavailableError, errorDetail, isRetryableStatus } from './errors.js';
+import { ClowderProtocolError, ClowderRejectedError, errorDetail, isRetryableStatus, unavailableOrFailed } from './errors.js';
 import {
   isObjectId,
   parseCollection,
@@ -216,6 +216,16 @@ export class ClowderClient {
     return parseUpload(v);
   }
 
+  /**
+   * DELETE /api/files/{id}: `{"status":"success"}`, also for an id already gone
+   * (so safe to repeat). Clowder deletes a disk-stored file's bytes only when
+   * no other file record points at the same path, so removing the old record
+   * of a path after registering its new version leaves the file on disk.
+   */
+  async deleteFile(id: string): Promise<void> {
+    await this.call({ method: 'DELETE', path: `files/${oid(id)}`, route: 'DELETE /files/:id', idempotent: true });
+  }
+
   // -------------------------------------------------------------- metadata
 
   async datasetMetadata(datasetId: string, opts: { extractor?: string } = {}): Promise<MetadataRecord[]> {
@@ -263,7 +273,7 @@ export class ClowderClient {
     }
     // A failed Mongo insert is reported as 200 {"status":"error"}: nothing was created, try again.
     if (v && typeof v === 'object' && !Array.isArray(v) && (v as { status?: unknown }).status === 'error' && !('id' in v)) {
-      throw new ClowderUnavailableError(200, `${c.route}: Clowder answered 200 {"status":"error"}`);
+      throw unavailableOrFailed(200, `${c.route}: Clowder answered 200 {"status":"error"}`);
     }
     return v;
   }
@@ -272,10 +282,10 @@ export class ClowderClient {
     if (err instanceof HTTPError) {
       const status = err.response.statusCode;
       const detail = errorDetail(String(err.response.body ?? ''));
-      if (isRetryableStatus(status)) return new ClowderUnavailableError(status, `${c.route}: ${status} ${detail}`, { cause: err });
+      if (isRetryableStatus(status)) return unavailableOrFailed(status, `${c.route}: ${status} ${detail}`, { cause: err });
       return new ClowderRejectedError(status, detail, `${c.route}: ${status} ${detail}`);
     }
-    if (err instanceof RequestError) return new ClowderUnavailableError(undefined, `${c.route}: ${err.code ?? ''} ${err.message}`.trim(), { cause: err });
+    if (err instanceof RequestError) return unavailableOrFailed(undefined, `${c.route}: ${err.code ?? ''} ${err.message}`.trim(), { cause: err });
     return err instanceof Error ? err : new Error(String(err));
   }
 }

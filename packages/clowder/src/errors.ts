@@ -1,4 +1,4 @@
-import { PermanentError, TransientError } from '@terra-transfer/platform';
+import { PermanentError, TransientError, UpstreamUnavailableError } from '@terra-transfer/platform';
 
 /**
  * The original uploader's rule (globus_uploader_service.py): 5xx and
@@ -9,15 +9,40 @@ export function isRetryableStatus(status: number): boolean {
   return status >= 500 || status === 429;
 }
 
-/** Clowder answered 5xx, 429, or a 200 `{"status":"error"}` (a failed insert): the same request may succeed later. */
-export class ClowderUnavailableError extends TransientError {
+/**
+ * Statuses that say Clowder itself (or the proxy in front of it) is down or
+ * overloaded, whatever the request: a gateway error or "unavailable". A 500
+ * is this request failing inside Clowder (a bad id can cause one), 429 a rate
+ * limit: both transient, neither an outage.
+ */
+const OUTAGE_STATUSES = new Set([502, 503, 504]);
+
+/** Clowder is unreachable (connection refused/reset, timeout) or answered 502/503/504: an outage, any request would fail. */
+export class ClowderUnavailableError extends UpstreamUnavailableError {
   constructor(
     readonly status: number | undefined,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(status === undefined ? 'CLOWDER_UNREACHABLE' : status === 200 ? 'CLOWDER_STATUS_ERROR' : 'CLOWDER_5XX', message, options);
+    super('clowder', status === undefined ? 'CLOWDER_UNREACHABLE' : 'CLOWDER_5XX', message, options);
   }
+}
+
+/** Clowder answered 500, 429, or a 200 `{"status":"error"}` (a failed insert): this request may succeed later. */
+export class ClowderServerError extends TransientError {
+  constructor(
+    readonly status: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(status === 200 ? 'CLOWDER_STATUS_ERROR' : status === 429 ? 'CLOWDER_RATE_LIMITED' : 'CLOWDER_5XX', message, options);
+  }
+}
+
+/** The one place a Clowder failure becomes an outage or a failed request: by status (undefined: no answer at all). */
+export function unavailableOrFailed(status: number | undefined, message: string, options?: { cause?: unknown }): ClowderUnavailableError | ClowderServerError {
+  if (status === undefined || OUTAGE_STATUSES.has(status)) return new ClowderUnavailableError(status, message, options);
+  return new ClowderServerError(status, message, options);
 }
 
 const CODES: Record<number, string> = {

@@ -28,15 +28,38 @@ export class PermanentError extends TerraError {
   readonly retryable = false;
 }
 
+/**
+ * The upstream itself is unavailable (connection refused or reset, a timeout,
+ * a 502/503/504 after the client's own retries), not this request: any other
+ * request to it would fail the same way. A consumer that gets it pauses and
+ * gives its deliveries back uncounted until the upstream answers a probe (see
+ * Consumer), instead of spending delivery attempts on an outage. Each client
+ * decides which of its failures these are, from status codes and error codes.
+ */
+export class UpstreamUnavailableError extends TransientError {
+  constructor(
+    /** Fixed name of the upstream (`clowder`, `globus`): a metric label. */
+    readonly upstream: string,
+    code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
 export interface Classified {
   retryable: boolean;
   code: string;
   message: string;
+  /** Set when the error says an upstream is unavailable: its name. */
+  unavailable?: string;
 }
 
 const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTCONN', 'EBUSY', 'EMFILE', 'ENFILE']);
 
 export function classify(err: unknown): Classified {
+  if (err instanceof UpstreamUnavailableError) return { retryable: true, code: err.code, message: err.message, unavailable: err.upstream };
   if (err instanceof TerraError) return { retryable: err.retryable, code: err.code, message: err.message };
   if (err && typeof err === 'object') {
     const e = err as { code?: unknown; message?: unknown; name?: unknown };

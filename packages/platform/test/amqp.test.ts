@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { AmqpClient, DEAD_LETTER_HEADERS, PermanentError, TransientError, createRegistry } from '@terra-transfer/platform';
+import { AmqpClient, DEAD_LETTER_HEADERS, PermanentError, TransientError, UpstreamUnavailableError, createRegistry } from '@terra-transfer/platform';
 import { AMQP_URL, REDIS_URL, createVhost, deleteKeys, deleteTopology, drainQueue, queueDepth, rabbitmqctl, testLogger, uniquePrefix, waitFor } from '@terra-transfer/testkit';
 import { uploaded } from './helpers.js';
 
@@ -133,6 +133,63 @@ describe('AmqpClient against the real broker', () => {
     expect(dead!.properties.headers?.[DEAD_LETTER_HEADERS.code]).toBe(code);
     expect(dead!.content.equals(body)).toBe(true);
     expect(await registry.metrics()).toContain(`terra_transfer_messages_rejected_total{queue="${c.topology.queue('batcherUploads')}",code="${code}"} 1`);
+  });
+});
+
+describe('upstream outage', () => {
+  it('holds consumption, gives deliveries back without counting them, probes, and resumes when the upstream answers', async () => {
+    const prefix = uniquePrefix('outage');
+    const registry = createRegistry();
+    // Two deliveries per message: a requeue per failure would dead-letter everything within a second.
+    const c = client(prefix, { deliveryLimit: 2, registry });
+    try {
+      await c.start();
+      let down = true;
+      let probes = 0;
+      const counts = new Map<string, number[]>();
+      const done = new Set<string>();
+      const consumer = c.consume('batcherUploads', 'file.uploaded', async (e, ctx) => {
+        counts.set(e.id, [...(counts.get(e.id) ?? []), ctx.deliveryCount]);
+        if (down) throw new UpstreamUnavailableError('globus', 'GLOBUS_UNREACHABLE', 'connect ECONNREFUSED');
+        done.add(e.id);
+      }, {
+        prefetch: 10,
+        retryBaseMs: 10,
+        retryMaxMs: 20,
+        probe: async () => {
+          probes++;
+          if (down) throw new UpstreamUnavailableError('globus', 'GLOBUS_UNREACHABLE', 'still down');
+        },
+        probeBackoff: { minMs: 50, maxMs: 200 },
+      });
+      const ids = Array.from({ length: 5 }, (_, i) => `e-${i}`);
+      for (let i = 0; i < ids.length; i++) await c.publish(uploaded(i));
+      await waitFor('consumer holding for globus', () => consumer.unavailable === 'globus');
+      // Many probe rounds: far longer than two counted deliveries would last.
+      await waitFor('several probes', () => probes >= 6, 10_000);
+      const queue = c.topology.queue('batcherUploads');
+      expect(consumer.unavailable).toBe('globus');
+      expect(await queueDepth(AMQP_URL, c.topology.deadLetterQueue('batcherUploads'))).toBe(0);
+      // Nothing held unacked: all five are back in the queue.
+      await waitFor('all given back', async () => (await queueDepth(AMQP_URL, queue)) === ids.length);
+      const tried = [...counts.keys()];
+      expect(tried.length).toBeGreaterThanOrEqual(1);
+      down = false;
+      await waitFor('all handled after the outage', () => done.size === ids.length, 15_000);
+      expect(consumer.unavailable).toBeUndefined();
+      expect([...done].sort()).toEqual(ids);
+      // Every delivery the handler saw was a first delivery: the outage spent no attempt.
+      for (const seen of counts.values()) expect(seen.every((n) => n === 1)).toBe(true);
+      expect(await queueDepth(AMQP_URL, c.topology.deadLetterQueue('batcherUploads'))).toBe(0);
+      expect(await queueDepth(AMQP_URL, queue)).toBe(0);
+      const metrics = await registry.metrics();
+      expect(metrics).toContain('terra_transfer_upstream_outages_total{upstream="globus"} 1');
+      expect(metrics).toContain('terra_transfer_upstream_available{upstream="globus"} 1');
+      expect(metrics).toMatch(new RegExp(`terra_transfer_messages_consumed_total\\{queue="${queue}",outcome="given_back"\\} [1-9]`));
+      expect(metrics).not.toContain('outcome="requeued"');
+    } finally {
+      await deleteTopology(prefix);
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 import { ClowderClient } from '@terra-transfer/clowder';
 import { createEvent, type Message } from '@terra-transfer/contracts';
-import { AmqpClient, PermanentError, buildHttp, sleep, type Consumer, type DeliveryContext, type HttpApp, type Logger, type Redis, type Registry } from '@terra-transfer/platform';
+import { AmqpClient, DEFAULT_PROBE_BACKOFF, PermanentError, buildHttp, sleep, waitUntilAvailable, type Consumer, type DeliveryContext, type HttpApp, type Logger, type Redis, type Registry } from '@terra-transfer/platform';
 import { FileRegistrar } from './adapters/file-registrar.js';
 import { Hierarchy } from './adapters/hierarchy.js';
 import { Ledger } from './adapters/ledger.js';
@@ -8,6 +8,7 @@ import { MetadataAttacher } from './adapters/metadata.js';
 import type { SiteSettings } from './config.js';
 import { agentUserUrl } from './core/metadata.js';
 import { planFile } from './core/plan.js';
+import { encodeVersion } from './core/versions.js';
 import { ingestTelemetry, type IngestTelemetry } from './telemetry.js';
 
 export interface IngestSettings {
@@ -24,6 +25,9 @@ export interface IngestSettings {
   lockWaitMs: number;
   attempts: number;
   retryBaseMs: number;
+  /** Waits between probes of an unavailable Clowder (at start, and while consuming is held for an outage). */
+  probeMinMs?: number;
+  probeMaxMs?: number;
 }
 
 export interface IngestDeps {
@@ -38,7 +42,11 @@ export interface IngestDeps {
 
 export interface IngestApp {
   http: HttpApp;
-  /** Waits for Redis and Clowder to answer, then consumes file.transferred. */
+  /**
+   * Waits for the broker, Redis and Clowder to answer (for as long as it
+   * takes: an outage is not a reason to exit), then consumes file.transferred.
+   * Resolves without consuming when stop() is called while it waits.
+   */
   start(): Promise<void>;
   /** Stops consuming and sends the batches in progress. Idempotent. */
   stop(drainMs?: number): Promise<void>;
@@ -69,6 +77,12 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
   });
   let clowderUp = false;
   const firstSpace = Object.values(s.sites)[0]?.space ?? 'terra';
+  // The probe is the lookup every delivery starts with: Clowder answers it only when it can serve the ingest.
+  const probeClowder = async () => {
+    await clowder.findSpaces(firstSpace);
+  };
+  const probeBackoff = { minMs: s.probeMinMs ?? DEFAULT_PROBE_BACKOFF.minMs, maxMs: s.probeMaxMs ?? DEFAULT_PROBE_BACKOFF.maxMs };
+  const starting = new AbortController();
 
   const handle = async (event: Message<'file.transferred'>, ctx: Partial<DeliveryContext> = {}): Promise<void> => {
     const d = event.data;
@@ -82,7 +96,7 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
     const spaceId = await hierarchy.space(plan.spaceName, ctx.signal);
     const collectionIds = await hierarchy.collections(plan.chain, spaceId, ctx.signal);
     const datasetId = await hierarchy.dataset(plan.datasetName, collectionIds[collectionIds.length - 1]!, spaceId, ctx.signal);
-    const fileId = await registrar.register(datasetId, plan.clowderPath);
+    const fileId = await registrar.register(datasetId, plan.clowderPath, encodeVersion({ mtimeMs: d.mtimeMs, size: d.size, checksum: d.checksum }));
     if (plan.isDatasetMetadata) await metadata.attachOnce(datasetId, plan.localPath, ctx.signal);
     // The event id is derived from the file id: a redelivery republishes the same event, which consumers de-duplicate.
     await amqp.publish(
@@ -111,8 +125,10 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
       broker: () => amqp.isConnected(),
       redis: () => redis.status === 'ready',
       // Asks Clowder for real (the same lookup the ingest does), bounded so a slow Clowder reads as not ready.
+      // Not ready while waiting for Clowder at start, or while consuming is held for a Clowder outage.
       clowder: async () =>
         clowderUp &&
+        consumer?.unavailable === undefined &&
         (await Promise.race([clowder.findSpaces(firstSpace).then(() => true, () => false), sleep(2_000).then(() => false)])),
     },
   });
@@ -125,14 +141,25 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
     async start() {
       await amqp.start();
       await redis.ping();
-      // Readiness before consumption: the Clowder API must answer (and the key must be accepted for reads).
-      await clowder.findSpaces(firstSpace);
+      // Readiness before consumption: the Clowder API must answer. Down (unreachable, 502/503/504) is waited out;
+      // a refusal (401: the key is not accepted) is a configuration error and fails the start.
+      const answered = await waitUntilAvailable(() => probeClowder(), probeBackoff, starting.signal, {
+        down: (e) => amqp.telemetry.upstreamDown('clowder', e.code, e.message),
+        up: (ms, probes) => amqp.telemetry.upstreamUp('clowder', ms, probes),
+      });
+      if (!answered || stopped) return;
       clowderUp = true;
-      consumer = amqp.consume('ingestTransfers', 'file.transferred', (event, ctx) => handle(event, ctx), { prefetch: s.prefetch });
+      consumer = amqp.consume('ingestTransfers', 'file.transferred', (event, ctx) => handle(event, ctx), {
+        prefetch: s.prefetch,
+        // A Clowder outage while consuming: hold, give deliveries back uncounted, probe, resume (platform Consumer).
+        probe: () => probeClowder(),
+        probeBackoff,
+      });
       telemetry.ready(Object.keys(s.sites));
     },
     stop(drainMs = 10_000) {
       stopped ??= (async () => {
+        starting.abort();
         // Stop intake first; the consumer waits for in-flight handlers, which need their batches sent.
         const stopping = consumer?.stop(drainMs);
         await registrar.drain();

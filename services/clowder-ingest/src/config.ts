@@ -51,5 +51,7 @@ export const configSpec = {
   INGEST_BATCH_MAX_FILES: env.int('Most files in one uploadToDataset request', { default: 200, min: 1 }),
   INGEST_LOCK_TTL_MS: env.int('Expiry of a creation lock (a crashed holder frees it after this)', { default: 30_000, min: 1000 }),
   INGEST_LOCK_WAIT_MS: env.int('How long a worker waits for a lock before the delivery is retried later', { default: 60_000, min: 100 }),
+  INGEST_UPSTREAM_PROBE_MIN_MS: env.int('First wait between probes of an unavailable Clowder (at start, or while consuming is held for an outage); doubles each time', { default: 1_000, min: 10 }),
+  INGEST_UPSTREAM_PROBE_MAX_MS: env.int('Longest wait between probes of an unavailable Clowder', { default: 30_000, min: 10 }),
   INGEST_ATTEMPTS: env.int('Attempts of a check-then-create step before the delivery is requeued', { default: 5, min: 1, max: 50 }),
 } as const;

@@ -46,6 +46,8 @@ runMain('clowder-ingest', async () => {
       lockWaitMs: config.INGEST_LOCK_WAIT_MS,
       attempts: config.INGEST_ATTEMPTS,
       retryBaseMs: config.CLOWDER_RETRY_BASE_MS,
+      probeMinMs: config.INGEST_UPSTREAM_PROBE_MIN_MS,
+      probeMaxMs: config.INGEST_UPSTREAM_PROBE_MAX_MS,
     },
     logger,
     registry,

@@ -5,6 +5,7 @@ export function ingestTelemetry(logger: Logger, registry: Registry) {
   const ingested = counter(registry, 'terra_transfer_clowder_files_ingested_total', 'Deliveries completed: file registered (or found registered) and file.ingested published');
   const registered = counter(registry, 'terra_transfer_clowder_files_registered_total', 'Files registered in Clowder by path (new Clowder file records)');
   const already = counter(registry, 'terra_transfer_clowder_files_already_registered_total', 'Files found already recorded (redelivered events): no request sent');
+  const replaced = counter(registry, 'terra_transfer_clowder_files_replaced_total', 'Paths whose Clowder file was replaced by a newer version (the file was rewritten after it was sent)');
   const reconciled = counter(registry, 'terra_transfer_clowder_files_reconciled_total', 'Files found in listFiles after a crash or lost reply, recorded instead of registered again');
   const batch = histogram(registry, 'terra_transfer_clowder_upload_batch_files', 'Files per uploadToDataset request', [], [1, 2, 5, 10, 20, 50, 100, 200, 500]);
   const created = counter(registry, 'terra_transfer_clowder_created_total', 'Spaces, collections and datasets created', ['kind']);
@@ -25,6 +26,11 @@ export function ingestTelemetry(logger: Logger, registry: Registry) {
     },
     alreadyRegistered(n: number): void {
       already.inc(n);
+    },
+    replaced(n: number): void {
+      if (n === 0) return;
+      replaced.inc(n);
+      logger.info({ files: n }, 'new versions registered in Clowder; the old files deleted');
     },
     reconciled(n: number): void {
       reconciled.inc(n);

@@ -30,8 +30,8 @@ export interface Proc {
 }
 
 /** Starts a service from its compiled main and waits for /healthz (or /readyz). */
-export async function startProcess(main: string, env: Record<string, string>, probe: '/healthz' | '/readyz' = '/healthz', timeoutMs = 30_000): Promise<Proc> {
-  const port = await freePort();
+export async function startProcess(main: string, env: Record<string, string>, probe: '/healthz' | '/readyz' = '/healthz', timeoutMs = 30_000, fixedPort?: number): Promise<Proc> {
+  const port = fixedPort ?? (await freePort());
   const proc = spawn(process.execPath, [main], { env: { ...process.env, HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (b: Buffer) => {
@@ -67,15 +67,17 @@ export async function startProcess(main: string, env: Record<string, string>, pr
   };
 }
 
-export async function startSim(env: Record<string, string> = {}) {
+/** Starts the simulator as a process; `port` fixes its port (a Clowder that comes up later where the ingest expects it). */
+export async function startSim(env: Record<string, string> = {}, port?: number) {
   const dir = await tempDir('clowder-sim');
-  const p = await startProcess(SIM_MAIN, {
+  const simEnv = {
     CLOWDER_SIM_DATA_DIR: dir.path,
     CLOWDER_SIM_ADMIN_TOKEN: SIM_ADMIN,
     CLOWDER_SIM_SOURCEPATHS: '/home/clowder/sites',
     LOG_LEVEL: 'warn',
     ...env,
-  });
+  };
+  let p = await startProcess(SIM_MAIN, simEnv, '/healthz', 30_000, port);
   const admin = async (method: string, path: string, body?: unknown) => {
     const r = await fetch(`${p.url}${path}`, {
       method,
@@ -86,8 +88,20 @@ export async function startSim(env: Record<string, string> = {}) {
     return r.json() as Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   };
   return {
-    ...p,
+    get url() {
+      return p.url;
+    },
+    get port() {
+      return p.port;
+    },
     dir,
+    /** Stops the process (Clowder down); its journal stays. */
+    down: () => p.stop(),
+    /** Starts it again on the same port with the same journal (Clowder back, with everything it had). */
+    up: async () => {
+      p = await startProcess(SIM_MAIN, simEnv, '/healthz', 30_000, p.port);
+    },
+    output: () => p.output(),
     summary: () => admin('GET', '/admin/summary') as Promise<Summary>,
     setFaults: (f: Record<string, unknown>) => admin('PUT', '/admin/faults', f),
     close: async () => {
@@ -105,7 +119,7 @@ export interface Summary {
 
 let seq = 0;
 /** A file.transferred event for a destination path (the other fields are plausible and unused by the ingest). */
-export function transferred(site: string, destinationPath: string, sensor = 'sensor'): Message<'file.transferred'> {
+export function transferred(site: string, destinationPath: string, sensor = 'sensor', version: { size?: number; mtimeMs?: number; checksum?: string | null } = {}): Message<'file.transferred'> {
   const n = ++seq;
   return createEvent('file.transferred', `ft-${process.pid}-${n}-${destinationPath}`.slice(0, 500), {
     site,
@@ -113,10 +127,10 @@ export function transferred(site: string, destinationPath: string, sensor = 'sen
     path: `/gantry_data${destinationPath}`,
     sourcePath: `/gantry_data${destinationPath}`,
     destinationPath,
-    size: 1,
-    mtimeMs: 1_700_000_000_000,
-    checksum: null,
-    checksumAlgorithm: null,
+    size: version.size ?? 1,
+    mtimeMs: version.mtimeMs ?? 1_700_000_000_000,
+    checksum: version.checksum ?? null,
+    checksumAlgorithm: version.checksum ? 'sha256' : null,
     taskId: 'task-1',
     uploadId: `upload-${n}`,
     attempt: 1,

@@ -2,6 +2,10 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { ContractError, decode, type Message, type MessageType } from '@terra-transfer/contracts';
 import { classify } from '../errors.js';
 import { DEAD_LETTER_HEADERS, sleep, type AmqpClient } from './client.js';
+import { DEFAULT_PROBE_BACKOFF, waitUntilAvailable, type ProbeBackoff } from './upstream.js';
+
+/** Headers the broker adds to a delivery; a message given back is published without them, as it was first published. */
+const BROKER_HEADERS = ['x-delivery-count', 'x-death', 'x-first-death-exchange', 'x-first-death-queue', 'x-first-death-reason', 'x-last-death-exchange', 'x-last-death-queue', 'x-last-death-reason'];
 
 export interface DeliveryContext {
   /** Deliveries so far, including this one (quorum queues count them in x-delivery-count). */
@@ -19,6 +23,16 @@ export interface ConsumerOptions {
   /** Backoff before a transiently failed delivery is requeued: base * 2^(deliveries-1), capped. */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /**
+   * Asks an upstream a handler reported unavailable (it threw an
+   * UpstreamUnavailableError naming it) whether it answers again. With a
+   * probe, an outage pauses the consumer and gives deliveries back uncounted
+   * until the probe passes; without one, such errors are requeued like any
+   * transient error (each requeue counts toward the delivery limit).
+   */
+  probe?: (upstream: string, signal: AbortSignal) => Promise<void>;
+  /** Waits between probes (default 1 s doubling to 30 s). */
+  probeBackoff?: ProbeBackoff;
 }
 
 /**
@@ -26,6 +40,11 @@ export interface ConsumerOptions {
  * durable), dead-letters malformed messages and permanent failures with the
  * reason in headers, and requeues transient failures after a backoff; the
  * queue's delivery limit dead-letters a message that never succeeds.
+ *
+ * An upstream outage is not a failure of the message: when a handler throws
+ * UpstreamUnavailableError (and a probe is given), the consumer stops taking
+ * deliveries, gives back the ones it holds without spending an attempt, probes
+ * the upstream with a backoff and resumes when it answers (see holdForOutage).
  */
 export class Consumer<T extends MessageType> {
   private channel: Channel | undefined;
@@ -34,12 +53,16 @@ export class Consumer<T extends MessageType> {
   private idle: Array<() => void> = [];
   private stopping = false;
   private paused = false;
+  /** The upstream a handler found unavailable: deliveries are held off (given back) until a probe passes. */
+  private outage: string | undefined;
   private stopped: Promise<void> | undefined;
   private readonly abort = new AbortController();
   private readonly prefetch: number;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly types: readonly T[];
+  private readonly probe: ConsumerOptions['probe'];
+  private readonly probeBackoff: ProbeBackoff;
 
   constructor(
     private readonly client: AmqpClient,
@@ -52,6 +75,8 @@ export class Consumer<T extends MessageType> {
     this.prefetch = opts.prefetch ?? 50;
     this.retryBaseMs = opts.retryBaseMs ?? 500;
     this.retryMaxMs = opts.retryMaxMs ?? 30_000;
+    this.probe = opts.probe;
+    this.probeBackoff = opts.probeBackoff ?? DEFAULT_PROBE_BACKOFF;
   }
 
   get inFlight(): number {
@@ -79,7 +104,7 @@ export class Consumer<T extends MessageType> {
       });
       await ch.prefetch(this.prefetch);
       this.channel = ch;
-      if (!this.paused && !this.stopping) await this.startConsuming(ch);
+      if (!this.paused && !this.outage && !this.stopping) await this.startConsuming(ch);
     } catch (err) {
       // The connection died while we attached; the reconnect loop calls attach again.
       this.client.logger.warn({ queue: this.queue, err: String(err) }, 'could not open consumer channel');
@@ -104,11 +129,16 @@ export class Consumer<T extends MessageType> {
   async resume(): Promise<void> {
     if (!this.paused) return;
     this.paused = false;
-    if (this.channel && !this.tag && !this.stopping) await this.startConsuming(this.channel).catch(() => undefined);
+    if (this.channel && !this.tag && !this.outage && !this.stopping) await this.startConsuming(this.channel).catch(() => undefined);
   }
 
   get isPaused(): boolean {
     return this.paused;
+  }
+
+  /** The upstream this consumer is waiting for (not ready), or undefined. */
+  get unavailable(): string | undefined {
+    return this.outage;
   }
 
   /** Cancels the subscription, waits up to `drainTimeoutMs` for in-flight handlers, then closes the channel. Idempotent. */
@@ -152,6 +182,11 @@ export class Consumer<T extends MessageType> {
     const messageId = msg.properties.messageId as string | undefined;
     const deliveryCount = Number(msg.properties.headers?.['x-delivery-count'] ?? 0) + 1;
     try {
+      // Delivered before the subscription was cancelled for an outage: not tried, given back.
+      if (this.outage) {
+        await this.giveBack(ch, msg, this.outage, deliveryCount);
+        return;
+      }
       let event: Message<T>;
       try {
         event = decode(this.types, msg.content);
@@ -165,7 +200,10 @@ export class Consumer<T extends MessageType> {
         await this.handler(event, { deliveryCount, redelivered: msg.fields.redelivered, signal: this.abort.signal });
       } catch (err) {
         const c = classify(err);
-        if (!c.retryable) {
+        if (c.unavailable && this.probe && !this.stopping) {
+          this.holdForOutage(c.unavailable, c);
+          await this.giveBack(ch, msg, c.unavailable, deliveryCount);
+        } else if (!c.retryable) {
           await this.deadLetter(ch, msg, c.code, c.message, false);
         } else {
           const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.min(20, deliveryCount - 1));
@@ -185,6 +223,55 @@ export class Consumer<T extends MessageType> {
       this.inflight--;
       if (this.inflight === 0) for (const r of this.idle.splice(0)) r();
     }
+  }
+
+  /**
+   * An upstream is down: stop taking deliveries (the ones in handlers finish
+   * or fail on their own), probe it with a backoff, and resume when it
+   * answers. Idempotent while the outage lasts; logged and counted once per
+   * outage, not per delivery or probe.
+   */
+  private holdForOutage(upstream: string, cause: { code: string; message: string }): void {
+    if (this.outage) return;
+    this.outage = upstream;
+    const { channel, tag } = this;
+    this.tag = undefined;
+    if (channel && tag) void channel.cancel(tag).catch(() => undefined);
+    const probe = this.probe!;
+    const telemetry = this.client.telemetry;
+    void waitUntilAvailable((signal) => probe(upstream, signal), this.probeBackoff, this.abort.signal, {
+      down: (e) => telemetry.upstreamDown(upstream, e.code, e.message, this.queue),
+      up: (ms, probes) => telemetry.upstreamUp(upstream, ms, probes, this.queue),
+    }, { alreadyDown: cause, permanentIsDown: true }).then(async (answered) => {
+      if (!answered || this.stopping) return;
+      this.outage = undefined;
+      if (this.channel && !this.tag && !this.paused) await this.startConsuming(this.channel).catch(() => undefined);
+    });
+  }
+
+  /**
+   * Returns a delivery to its queue without spending an attempt: a quorum
+   * queue counts every requeue (nack, or a channel closed with it unacked)
+   * toward x-delivery-limit on RabbitMQ < 4.3, so the message is published
+   * again unchanged (body, id, properties; headers without the broker's own)
+   * to its queue through the default exchange and, once that is confirmed,
+   * the original is acked. A crash in between leaves both: a duplicate
+   * delivery, which idempotent handlers absorb, never a loss.
+   */
+  private async giveBack(ch: Channel, msg: ConsumeMessage, upstream: string, deliveryCount: number): Promise<void> {
+    const messageId = msg.properties.messageId as string | undefined;
+    const headers: Record<string, unknown> = { ...msg.properties.headers };
+    for (const h of BROKER_HEADERS) delete headers[h];
+    try {
+      await this.client.publishRaw('', this.queue, msg.content, { ...msg.properties, headers });
+    } catch (err) {
+      // The broker did not take the copy (it is down, or the queue is full): requeue, which counts, but loses nothing.
+      this.client.telemetry.requeued(this.queue, messageId, deliveryCount, 'GIVE_BACK_FAILED', String(err));
+      this.settle(ch, msg, 'nack');
+      return;
+    }
+    this.settle(ch, msg, 'ack');
+    this.client.telemetry.givenBack(this.queue, messageId, upstream);
   }
 
   /** Publishes the message to the dead-letter exchange with the reason (confirmed), then acks it. */

@@ -6,7 +6,9 @@ export function amqpTelemetry(logger: Logger, registry: Registry) {
   const connected = gauge(registry, 'terra_transfer_amqp_connected', '1 while the service holds a connection to the broker');
   const reconnects = counter(registry, 'terra_transfer_amqp_reconnects_total', 'Connections re-established after a loss');
   const published = counter(registry, 'terra_transfer_messages_published_total', 'Publishes by routing key and outcome (confirmed, nacked, unroutable, failed)', ['routing_key', 'outcome']);
-  const consumed = counter(registry, 'terra_transfer_messages_consumed_total', 'Deliveries by queue and outcome (acked, requeued, dead_lettered)', ['queue', 'outcome']);
+  const consumed = counter(registry, 'terra_transfer_messages_consumed_total', 'Deliveries by queue and outcome (acked, requeued, dead_lettered, given_back: returned uncounted during an upstream outage)', ['queue', 'outcome']);
+  const outages = counter(registry, 'terra_transfer_upstream_outages_total', 'Upstream outages seen (each: consuming held, deliveries given back, the upstream probed until it answers)', ['upstream']);
+  const available = gauge(registry, 'terra_transfer_upstream_available', '0 while an upstream is seen down (not ready), 1 once it answers', ['upstream']);
   const rejected = counter(registry, 'terra_transfer_messages_rejected_total', 'Malformed messages dead-lettered, by queue and contract error code', ['queue', 'code']);
   const handlerSeconds = histogram(registry, 'terra_transfer_message_handler_duration_seconds', 'Time a handler took per delivery', ['queue']);
   const channelReopens = counter(registry, 'terra_transfer_amqp_channel_reopens_total', 'Consumer channels the broker closed while the connection lived, reopened', ['queue']);
@@ -53,6 +55,20 @@ export function amqpTelemetry(logger: Logger, registry: Registry) {
       consumed.inc({ queue, outcome: 'dead_lettered' });
       if (malformed) rejected.inc({ queue, code });
       log.error({ queue, messageId, code, detail }, malformed ? 'malformed message dead-lettered' : 'message dead-lettered (permanent error)');
+    },
+    /** Logged once per outage (not per delivery or probe). `queue` is absent when a service waits for it at start. */
+    upstreamDown(upstream: string, code: string, err: string, queue?: string) {
+      outages.inc({ upstream });
+      available.set({ upstream }, 0);
+      log.warn({ upstream, code, err, queue }, 'upstream unavailable');
+    },
+    upstreamUp(upstream: string, downForMs: number, probes: number, queue?: string) {
+      available.set({ upstream }, 1);
+      log.info({ upstream, downForMs, probes, queue }, 'upstream available again');
+    },
+    givenBack(queue: string, messageId: string | undefined, upstream: string) {
+      consumed.inc({ queue, outcome: 'given_back' });
+      log.debug({ queue, messageId, upstream }, 'delivery given back uncounted (upstream unavailable)');
     },
     ackLost(queue: string, messageId: string | undefined) {
       log.warn({ queue, messageId }, 'channel closed before ack; the broker will redeliver');

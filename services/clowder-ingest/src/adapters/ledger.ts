@@ -74,15 +74,73 @@ export class Ledger {
     return (await this.redis.exists(this.key('files', datasetId))) === 1;
   }
 
-  /** Records file ids (first writer wins per path) and clears their intents, in one transaction. */
-  async recordFiles(datasetId: string, ids: ReadonlyMap<string, string>): Promise<void> {
+  /** Records file ids and their versions (first writer wins per path) and clears their intents, in one transaction. */
+  async recordFiles(datasetId: string, ids: ReadonlyMap<string, string>, versions: ReadonlyMap<string, string> = new Map()): Promise<void> {
     if (ids.size === 0) return;
     const m = this.redis.multi();
-    for (const [path, id] of ids) m.hsetnx(this.key('files', datasetId), path, id);
+    for (const [path, id] of ids) {
+      m.hsetnx(this.key('files', datasetId), path, id);
+      const v = versions.get(path);
+      if (v) m.hsetnx(this.key('versions', datasetId), path, v);
+    }
     m.srem(this.key('intent', datasetId), ...ids.keys());
     const res = await m.exec();
     const failed = res?.find(([err]) => err);
     if (!res || failed) throw new TransientError('REDIS_WRITE', `recording file ids failed: ${String(failed?.[0] ?? 'transaction aborted')}`);
+  }
+
+  /** The versions recorded for these paths (undefined where none: not registered, or registered before versions were kept). */
+  async fileVersions(datasetId: string, paths: readonly string[]): Promise<Array<string | undefined>> {
+    if (paths.length === 0) return [];
+    return (await this.redis.hmget(this.key('versions', datasetId), ...paths)).map((v) => v ?? undefined);
+  }
+
+  /** Records versions where none is recorded (first writer wins, as for file ids). */
+  async adoptVersions(datasetId: string, versions: ReadonlyMap<string, string>): Promise<void> {
+    if (versions.size === 0) return;
+    const m = this.redis.multi();
+    for (const [path, v] of versions) m.hsetnx(this.key('versions', datasetId), path, v);
+    await exec(m, 'recording file versions');
+  }
+
+  /**
+   * Replacements in progress (path → the old file id and the version being
+   * registered), written before the new version is registered: whoever finds
+   * one left over asks listFiles what was done before registering again.
+   */
+  async replacements(datasetId: string): Promise<Map<string, { oldId: string; version: string }>> {
+    const all = await this.redis.hgetall(this.key('replace', datasetId));
+    const out = new Map<string, { oldId: string; version: string }>();
+    for (const [path, raw] of Object.entries(all)) {
+      try {
+        const r = JSON.parse(raw) as { oldId?: unknown; version?: unknown };
+        if (typeof r.oldId === 'string' && typeof r.version === 'string') out.set(path, { oldId: r.oldId, version: r.version });
+      } catch {
+        // not ours: ignored, and overwritten by the next replacement of the path
+      }
+    }
+    return out;
+  }
+
+  async addReplacements(datasetId: string, work: ReadonlyMap<string, { oldId: string; version: string }>): Promise<void> {
+    if (work.size === 0) return;
+    await this.redis.hset(this.key('replace', datasetId), Object.fromEntries([...work].map(([p, r]) => [p, JSON.stringify(r)])));
+  }
+
+  async clearReplacements(datasetId: string, paths: readonly string[]): Promise<void> {
+    if (paths.length) await this.redis.hdel(this.key('replace', datasetId), ...paths);
+  }
+
+  /** A path's new file id and version replace the old ones, and its replacement intent goes, in one transaction. */
+  async recordReplaced(datasetId: string, done: ReadonlyMap<string, { id: string; version: string }>): Promise<void> {
+    if (done.size === 0) return;
+    const m = this.redis.multi();
+    for (const [path, r] of done) {
+      m.hset(this.key('files', datasetId), path, r.id);
+      m.hset(this.key('versions', datasetId), path, r.version);
+    }
+    m.hdel(this.key('replace', datasetId), ...done.keys());
+    await exec(m, 'recording replaced files');
   }
 
   /** Paths whose registration was started and not recorded (a crash or a lost reply in between). */
@@ -150,4 +208,10 @@ export class Ledger {
       wait = Math.min(wait * 2, 100);
     }
   }
+}
+
+async function exec(m: ReturnType<Redis['multi']>, what: string): Promise<void> {
+  const res = await m.exec();
+  const failed = res?.find(([err]) => err);
+  if (!res || failed) throw new TransientError('REDIS_WRITE', `${what} failed: ${String(failed?.[0] ?? 'transaction aborted')}`);
 }

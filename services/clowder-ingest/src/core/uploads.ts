@@ -39,3 +39,23 @@ export function findRegistered(paths: readonly string[], files: readonly Dataset
   }
   return out;
 }
+
+/**
+ * For paths being replaced (path → the old file's id): the files listFiles
+ * shows for each path other than the old one, oldest first. A non-empty list
+ * means an earlier attempt registered the new version (its reply was lost, or
+ * the worker crashed before recording it).
+ */
+export function findReplacements(old: ReadonlyMap<string, string>, files: readonly DatasetFile[]): Map<string, string[]> {
+  const byName = new Map([...old.keys()].map((p) => [base(p), p]));
+  const out = new Map<string, string[]>();
+  for (const f of files) {
+    const p = f.filepath !== undefined ? (old.has(f.filepath) ? f.filepath : undefined) : byName.get(f.filename);
+    if (!p || f.id === old.get(p)) continue;
+    const list = out.get(p);
+    if (list) list.push(f.id);
+    else out.set(p, [f.id]);
+  }
+  for (const list of out.values()) list.sort();
+  return out;
+}

@@ -170,6 +170,15 @@ export class Store {
         for (const s of d.spaces) removeFrom(this.spaces.get(s)?.datasets, d.id);
         break;
       }
+      case 'delete-file': {
+        const f = this.files.get(op.id);
+        if (!f) break;
+        this.files.delete(f.id);
+        removeFrom(this.datasets.get(f.datasetId)?.files, f.id);
+        for (const m of this.metadataOf.get(`file:${f.id}`) ?? []) this.metadata.delete(m);
+        this.metadataOf.delete(`file:${f.id}`);
+        break;
+      }
     }
   }
 }

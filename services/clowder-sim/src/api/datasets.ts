@@ -156,6 +156,16 @@ export function datasetRoutes(api: FastifyInstance, ctx: ApiContext): void {
     if (accepted.length === 1) return { id: accepted[0]!.id };
     return { ids: accepted.map(uploadedJson) };
   };
+  // Clowder's Files.removeFile: success also when the file is already gone (after the permission check).
+  const removeFile = async (req: import('fastify').FastifyRequest) => {
+    const id = oid(req, 'id');
+    const c = caller(ctx, req);
+    access.write(c);
+    if (store.files.has(id)) store.apply({ op: 'delete-file', id });
+    return { status: 'success' };
+  };
+  api.delete('/files/:id', doc('Delete a file (removed from its dataset)'), removeFile);
+  api.post('/files/:id/remove', doc('Delete a file (POST form)'), removeFile);
   api.post('/uploadToDataset/:id', doc('Add files to a dataset: file parts (bytes) or `file` data parts {"path"} (by path)'), upload(true));
   api.post('/datasets/:id/files', doc('Same as uploadToDataset, without the extract parameter'), upload(false));
 }

@@ -89,4 +89,5 @@ export type Op =
   | { op: 'collection-dataset'; collection: string; dataset: string }
   | { op: 'space-collection'; space: string; collection: string }
   | { op: 'space-dataset'; space: string; dataset: string }
-  | { op: 'delete-dataset'; id: string };
+  | { op: 'delete-dataset'; id: string }
+  | { op: 'delete-file'; id: string };
