@@ -135,7 +135,7 @@ export class AmqpClient {
 
   /** Publishes with properties the client owns (it sets the sequence in them). */
   private publishOwned(exchange: string, routingKey: string, body: Buffer, props: SendProps, opts: { timeoutMs?: number }): Promise<void> {
-    const deadline = Date.now() + (opts.timeoutMs ?? this.opts.publishTimeoutMs);
+    const deadline = performance.now() + (opts.timeoutMs ?? this.opts.publishTimeoutMs);
     // The common case (connected, write buffer not full) without an await in between.
     if (this.publisher && !this.drained) return this.send(this.publisher, exchange, routingKey, body, props, deadline);
     return this.publishWhenReady(exchange, routingKey, body, props, deadline);
@@ -143,10 +143,10 @@ export class AmqpClient {
 
   private async publishWhenReady(exchange: string, routingKey: string, body: Buffer, props: SendProps, deadline: number): Promise<void> {
     for (;;) {
-      const ch = await this.waitConnected(deadline - Date.now());
+      const ch = await this.waitConnected(deadline - performance.now());
       if (this.drained) {
-        await Promise.race([this.drained, sleep(Math.max(0, deadline - Date.now()))]);
-        if (Date.now() >= deadline) throw new TransientError('PUBLISH_TIMEOUT', `publish to ${routingKey}: write buffer did not drain in time`);
+        await Promise.race([this.drained, sleep(Math.max(0, deadline - performance.now()))]);
+        if (performance.now() >= deadline) throw new TransientError('PUBLISH_TIMEOUT', `publish to ${routingKey}: write buffer did not drain in time`);
         continue;
       }
       return this.send(ch, exchange, routingKey, body, props, deadline);
@@ -195,7 +195,7 @@ export class AmqpClient {
 
   /** Fails the publishes whose confirm is overdue (one timer for all of them, not one per publish), or all of them. */
   private sweepUnconfirmed(all = false): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const p of this.unconfirmed) {
       if (!all && p.deadline > now) continue;
       this.unconfirmed.delete(p);
@@ -238,10 +238,10 @@ export class AmqpClient {
 
   /** Waits until a publisher channel is up, or throws TransientError after `ms`. */
   private async waitConnected(ms: number): Promise<ConfirmChannel> {
-    const deadline = Date.now() + ms;
+    const deadline = performance.now() + ms;
     while (!this.publisher) {
       if (this.closing) throw new TransientError('BROKER_CLOSED', 'the AMQP client is closing');
-      const left = deadline - Date.now();
+      const left = deadline - performance.now();
       if (left <= 0) throw new TransientError('BROKER_UNAVAILABLE', 'no connection to the broker');
       await new Promise<void>((resolve) => {
         const t = Number.isFinite(left) ? setTimeout(resolve, left) : undefined;
