@@ -173,6 +173,12 @@ export class Consumer<T extends MessageType> {
       }
       void this.onMessage(ch, msg);
     }, { noAck: false });
+    // Deliveries can arrive before consume-ok: one of them may have paused the consumer or
+    // reported an outage while no tag was known to cancel. Cancel now instead of consuming on.
+    if (this.paused || this.outage || this.stopping) {
+      await ch.cancel(consumerTag).catch(() => undefined);
+      return;
+    }
     this.tag = consumerTag;
     this.client.telemetry.consumerStarted(this.queue, this.prefetch);
   }
