@@ -46,15 +46,33 @@ async function quietPort(): Promise<number> {
   }
 }
 
+export interface PrivateRabbitOptions {
+  /**
+   * Extra `rabbitmq.conf` settings, e.g. `{ consumer_timeout: 60000 }` (a
+   * delivery unacknowledged for longer closes its channel and is redelivered,
+   * as on a production broker with that setting).
+   */
+  conf?: Record<string, string | number>;
+}
+
+export interface PrivateRabbit {
+  url: string;
+  port: number;
+  restart: () => Promise<void>;
+  stop: () => Promise<void>;
+  logTail: (lines?: number) => Promise<string>;
+}
+
 /**
  * A private RabbitMQ node (own node name, ports and data directory) for a
- * test that restarts the broker: the machine's broker, which other tests
- * use at the same time, is never touched. Its data survives `restart()`.
+ * test that restarts the broker or needs settings of its own: the machine's
+ * broker, which other tests use at the same time, is never touched. Its data
+ * survives `restart()`.
  */
-export async function startPrivateRabbit(): Promise<{ url: string; port: number; restart: () => Promise<void>; stop: () => Promise<void>; logTail: (lines?: number) => Promise<string> }> {
+export async function startPrivateRabbit(o: PrivateRabbitOptions = {}): Promise<PrivateRabbit> {
   // A start that fails (a port taken during the boot, a node that dies in it) is tried again on other ports.
   for (let attempt = 1; ; attempt++) {
-    const node = await privateRabbit();
+    const node = await privateRabbit(o);
     try {
       await node.start();
       return node;
@@ -66,14 +84,15 @@ export async function startPrivateRabbit(): Promise<{ url: string; port: number;
   }
 }
 
-async function privateRabbit() {
+async function privateRabbit(o: PrivateRabbitOptions) {
   const dir = await mkdtemp(join(tmpdir(), 'terra-rabbit-'));
   const port = await quietPort();
   const distPort = await quietPort();
   const node = `terra-${randomBytes(3).toString('hex')}@localhost`;
   for (const d of ['mnesia', 'log']) await mkdir(join(dir, d));
   await writeFile(join(dir, 'enabled_plugins'), '[].\n');
-  await writeFile(join(dir, 'rabbitmq.conf'), `listeners.tcp.default = ${port}\nloopback_users = none\n`);
+  const extra = Object.entries(o.conf ?? {}).map(([k, v]) => `${k} = ${v}\n`).join('');
+  await writeFile(join(dir, 'rabbitmq.conf'), `listeners.tcp.default = ${port}\nloopback_users = none\n${extra}`);
   // rabbitmq-server drops to the rabbitmq user: it must own its directories.
   const { stdout } = await exec('id', ['-u', 'rabbitmq']).catch(() => ({ stdout: '' }));
   const { stdout: gid } = await exec('id', ['-g', 'rabbitmq']).catch(() => ({ stdout: '' }));
@@ -130,4 +149,25 @@ async function privateRabbit() {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Messages ready in each queue (checkQueue over AMQP, so no management
+ * plugin is needed); a queue that does not exist counts as absent, not 0.
+ */
+export async function queueDepths(url: string, queues: readonly string[]): Promise<Record<string, number | null>> {
+  const conn = await amqplib.connect(url);
+  const out: Record<string, number | null> = {};
+  try {
+    for (const q of queues) {
+      // A missing queue closes the channel it was asked on: one channel per question.
+      const ch = await conn.createChannel();
+      ch.on('error', () => undefined);
+      out[q] = await ch.checkQueue(q).then((r) => r.messageCount, () => null);
+      await ch.close().catch(() => undefined);
+    }
+    return out;
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
 }
