@@ -22,6 +22,8 @@ const SECONDS = Number(process.env['CHAOS_SECONDS'] ?? 40);
 /** The long form: faults that need time (outages past the consumer timeout, repeated restarts). */
 const LONG = SECONDS >= 300;
 const CONSUMER_TIMEOUT_MS = 60_000;
+/** Channels check consumer timeouts every 5 s (not every minute): a held delivery times out as early as it can. */
+const TICK_MS = 5_000;
 const VICTIMS: ServiceName[] = ['log-tailer', 'batcher', 'watcher', 'cleaner', 'clowder-ingest'];
 
 /** When (share of the run) each infrastructure fault starts, and how long an outage lasts. */
@@ -38,7 +40,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it(`loses nothing, deletes nothing early and duplicates nothing under ${SECONDS} s of kill -9, restarts and outages`, async () => {
   const dir = await tempDir('chaos');
-  const rabbit = await startPrivateRabbit({ conf: { consumer_timeout: CONSUMER_TIMEOUT_MS } });
+  const rabbit = await startPrivateRabbit({ conf: { consumer_timeout: CONSUMER_TIMEOUT_MS }, advanced: { channel_tick_interval: TICK_MS } });
   const redis = await startPrivateRedis();
   const ports = Object.fromEntries(await Promise.all(['globus-sim', 'clowder-sim', ...VICTIMS].map(async (s) => [s, await freePort()]))) as Record<ServiceName, number>;
   const { stack, layout } = localStack({
@@ -59,7 +61,7 @@ it(`loses nothing, deletes nothing early and duplicates nothing under ${SECONDS}
   try {
     await stack.start();
     // A service that exits on its own is restarted (as systemd would) and reported in the verdict.
-    stack.supervise();
+    stack.supervise(2_000);
     const until = started + SECONDS * 1000;
     const writer = (async () => {
       while (Date.now() < until) {
@@ -76,7 +78,8 @@ it(`loses nothing, deletes nothing early and duplicates nothing under ${SECONDS}
         counts.kills++;
         await stack.kill9(victim);
         await sleep(300 + Math.random() * 1_000);
-        await stack.restart(victim);
+        // A service that cannot start now (it exits: e.g. its upstream is down) is left to the supervisor; the exit is in the verdict.
+        await stack.restart(victim).catch(() => note(`${victim} did not start`));
       }
     })();
     const at = async (share: number, fault: () => Promise<void>) => {
@@ -108,7 +111,7 @@ it(`loses nothing, deletes nothing early and duplicates nothing under ${SECONDS}
     await Promise.all([writer, kills, infra]);
     // The retries and rewrites still planned happen; then everything is up again and the pipeline drains.
     await gantry.settle();
-    for (const s of VICTIMS) await stack.restart(s);
+    for (const s of VICTIMS) await stack.restart(s).catch(() => note(`${s} did not start`));
     const expected = gantry.expected();
     const deadline = Date.now() + 180_000;
     do {

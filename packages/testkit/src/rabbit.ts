@@ -53,6 +53,13 @@ export interface PrivateRabbitOptions {
    * as on a production broker with that setting).
    */
   conf?: Record<string, string | number>;
+  /**
+   * Settings of the `rabbit` application that rabbitmq.conf cannot express,
+   * written to advanced.config as Erlang terms: e.g. `{ channel_tick_interval:
+   * 5000 }` (how often a channel checks its consumer timeouts; 60 s by
+   * default, so a timeout is enforced up to a minute late).
+   */
+  advanced?: Record<string, number>;
 }
 
 export interface PrivateRabbit {
@@ -93,10 +100,12 @@ async function privateRabbit(o: PrivateRabbitOptions) {
   await writeFile(join(dir, 'enabled_plugins'), '[].\n');
   const extra = Object.entries(o.conf ?? {}).map(([k, v]) => `${k} = ${v}\n`).join('');
   await writeFile(join(dir, 'rabbitmq.conf'), `listeners.tcp.default = ${port}\nloopback_users = none\n${extra}`);
+  const advanced = Object.entries(o.advanced ?? {}).map(([k, v]) => `{${k}, ${v}}`).join(', ');
+  await writeFile(join(dir, 'advanced.config'), `[{rabbit, [${advanced}]}].\n`);
   // rabbitmq-server drops to the rabbitmq user: it must own its directories.
   const { stdout } = await exec('id', ['-u', 'rabbitmq']).catch(() => ({ stdout: '' }));
   const { stdout: gid } = await exec('id', ['-g', 'rabbitmq']).catch(() => ({ stdout: '' }));
-  if (stdout.trim()) for (const d of [dir, join(dir, 'mnesia'), join(dir, 'log'), join(dir, 'enabled_plugins'), join(dir, 'rabbitmq.conf')]) await chown(d, Number(stdout), Number(gid));
+  if (stdout.trim()) for (const d of [dir, join(dir, 'mnesia'), join(dir, 'log'), join(dir, 'enabled_plugins'), join(dir, 'rabbitmq.conf'), join(dir, 'advanced.config')]) await chown(d, Number(stdout), Number(gid));
   const env = {
     ...process.env,
     RABBITMQ_NODENAME: node,
@@ -107,6 +116,7 @@ async function privateRabbit(o: PrivateRabbitOptions) {
     RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
     RABBITMQ_PID_FILE: join(dir, 'pid'),
     RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq'),
+    RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, 'advanced.config'),
   };
   const url = `amqp://guest:guest@127.0.0.1:${port}`;
   const start = async () => {
