@@ -5,7 +5,7 @@ import { topology } from '@terra-transfer/contracts';
 import { GlobusClient } from '@terra-transfer/globus';
 import { FILE_STATES, type FileState } from '@terra-transfer/ledger';
 import { destinationRelPath } from '@terra-transfer/site-layout';
-import { queueDepths, scanHashes } from '@terra-transfer/testkit';
+import { drainQueue, queueDepths, scanHashes } from '@terra-transfer/testkit';
 import { DEST_SITE_ROOT } from './local.js';
 import { LOCAL, type Stack, type StackLayout } from './stack.js';
 
@@ -97,6 +97,32 @@ export async function verify(stack: Stack, l: StackLayout, expected: readonly Ex
   }
   if (redisUrl) v.ledger = await ledgerState(redisUrl, prefix);
   return v;
+}
+
+/**
+ * Why messages were dead-lettered (for a failure message): the first few of
+ * each non-empty DLQ, taken off it, with the broker's reason and the event's
+ * path. Call it only at the end of a run.
+ */
+export async function deadLetterSample(stack: Stack, v: Verdict, perQueue = 3): Promise<Array<{ queue: string; reason: unknown; deliveries: unknown; path: unknown; error: unknown }>> {
+  const { amqpUrl } = brokerOf(stack);
+  if (!amqpUrl) return [];
+  const out = [];
+  for (const [queue, n] of Object.entries(v.deadLettered)) {
+    if (n === 0) continue;
+    for (const m of (await drainQueue(amqpUrl, queue)).slice(0, perQueue)) {
+      const h = m.properties.headers ?? {};
+      let body: Record<string, unknown> = {};
+      try {
+        body = JSON.parse(m.content.toString()) as Record<string, unknown>;
+      } catch {
+        // not JSON: the reason alone says enough
+      }
+      const data = (body['data'] ?? body) as Record<string, unknown>;
+      out.push({ queue, reason: h['x-first-death-reason'], deliveries: h['x-delivery-count'], path: data['path'] ?? data['files'], error: h['x-error'] ?? h['x-error-code'] ?? h['x-reason'] });
+    }
+  }
+  return out;
 }
 
 /** The broker, Redis and prefix the services of this stack use (from their environment). */
