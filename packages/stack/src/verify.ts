@@ -5,6 +5,7 @@ import { topology } from '@terra-transfer/contracts';
 import { GlobusClient } from '@terra-transfer/globus';
 import { FILE_STATES, type FileState } from '@terra-transfer/ledger';
 import { destinationRelPath } from '@terra-transfer/site-layout';
+import { DEAD_LETTER_HEADERS } from '@terra-transfer/platform';
 import { drainQueue, queueDepths, scanHashes } from '@terra-transfer/testkit';
 import { DEST_SITE_ROOT } from './local.js';
 import { LOCAL, type Stack, type StackLayout } from './stack.js';
@@ -104,7 +105,7 @@ export async function verify(stack: Stack, l: StackLayout, expected: readonly Ex
  * each non-empty DLQ, taken off it, with the broker's reason and the event's
  * path. Call it only at the end of a run.
  */
-export async function deadLetterSample(stack: Stack, v: Verdict, perQueue = 3): Promise<Array<{ queue: string; reason: unknown; deliveries: unknown; path: unknown; error: unknown }>> {
+export async function deadLetterSample(stack: Stack, v: Verdict, perQueue = 3): Promise<Array<{ queue: string; reason: unknown; deliveries: unknown; path: unknown; code: unknown; detail: unknown }>> {
   const { amqpUrl } = brokerOf(stack);
   if (!amqpUrl) return [];
   const out = [];
@@ -119,7 +120,8 @@ export async function deadLetterSample(stack: Stack, v: Verdict, perQueue = 3): 
         // not JSON: the reason alone says enough
       }
       const data = (body['data'] ?? body) as Record<string, unknown>;
-      out.push({ queue, reason: h['x-first-death-reason'], deliveries: h['x-delivery-count'], path: data['path'] ?? data['files'], error: h['x-error'] ?? h['x-error-code'] ?? h['x-reason'] });
+      // The broker's reason (delivery limit) or, when a consumer dead-lettered it itself, its error code and detail.
+      out.push({ queue, reason: h['x-first-death-reason'], deliveries: h['x-delivery-count'], path: data['path'] ?? data['files'], code: h[DEAD_LETTER_HEADERS.code], detail: h[DEAD_LETTER_HEADERS.detail] });
     }
   }
   return out;
