@@ -94,7 +94,7 @@ chaos: build services
 	@CHAOS_SECONDS=$(CHAOS_SECONDS) $(JEST) --ci test/chaos
 
 .PHONY: outage
-# Globus, then Clowder, down past delivery limit × consumer timeout on a private broker (~6 min; part of `make test` too).
+# Globus, then Clowder, down for (delivery limit + 1) × consumer timeout on a private broker (~7–8 min; part of `make test` too).
 outage: build services
 	@$(JEST) --ci test/outage
 
