@@ -12,6 +12,13 @@ import { createGzip } from 'node:zlib';
  * transfer, rotating the log like logrotate (create + compress +
  * delaycompress). Some lines are not completed uploads (aborted uploads,
  * downloads) and some files are outside the whitelist, as on the real site.
+ *
+ * Two habits of the real gantry put a path in the log more than once:
+ * killed uploads (the client's process killed mid-transfer: vsftpd logs the
+ * truncated file as complete, `c` with the truncated size, and the gantry
+ * uploads the whole file again about a second later) and files rewritten
+ * after they were sent (a new upload of the same path with new content).
+ * `expected()` describes the newest content of each path.
  */
 
 export interface SensorKind {
@@ -47,6 +54,8 @@ export interface Upload {
   direction: 'i' | 'o';
   /** Expected to become a file.uploaded (completed upload in a whitelisted directory) */
   expected: boolean;
+  /** Killed upload (truncated, logged complete), its retry, or a rewrite of a path sent before */
+  kind?: 'killed' | 'retry' | 'rewrite';
 }
 
 export interface GantryOptions {
@@ -65,6 +74,14 @@ export interface GantryOptions {
   downloadShare?: number;
   /** Share of uploads into a directory outside the whitelist */
   outsideShare?: number;
+  /** Share of uploads killed mid-transfer (truncated file logged `c`), uploaded whole again ~1 s later */
+  killedShare?: number;
+  /** Share of uploads rewritten (same path, new content) a few seconds later */
+  rewriteShare?: number;
+  /** Delay of a killed upload's retry, ms of real time (default 1000) */
+  retryDelayMs?: number;
+  /** Delay of a rewrite, ms of real time: uniform in [min, max] (default 2000–8000) */
+  rewriteDelayMs?: [number, number];
   start?: Date;
   seed?: number;
 }
@@ -86,10 +103,14 @@ export function xferLine(u: { ftpPath: string; size: number; direction: 'i' | 'o
 export class Gantry {
   private n = 0;
   private lines = 0;
+  /** Log rotations done so far */
+  rotations = 0;
   private rnd: () => number;
   private clock: number;
   readonly uploads: Upload[] = [];
   private completed: string[] = [];
+  /** Uploads still to come, in real time: retries of killed uploads and rewrites. */
+  private later: Array<{ due: number; run: () => Promise<void> }> = [];
 
   constructor(private readonly o: GantryOptions) {
     let s = o.seed ?? 42;
@@ -103,6 +124,7 @@ export class Gantry {
 
   /** Writes one dataset of a random sensor: its files and metadata.json, with a log line each. Returns the uploads. */
   async dataset(): Promise<Upload[]> {
+    await this.runDue();
     const sensor = SENSORS[Math.floor(this.rnd() * SENSORS.length)]!;
     this.clock += 1000 + Math.floor(this.rnd() * 4000);
     const t = new Date(this.clock);
@@ -115,16 +137,26 @@ export class Gantry {
     for (const name of names) {
       const rel = `${base}/${name}`;
       const aborted = this.rnd() < (this.o.abortShare ?? 0.02);
+      const killed = !aborted && this.rnd() < (this.o.killedShare ?? 0);
+      const rewrite = !aborted && !killed && !outside && !name.endsWith('metadata.json') && this.rnd() < (this.o.rewriteShare ?? 0);
       const full = name.endsWith('metadata.json') ? metadata(sensor.dir, ts) : Buffer.alloc(sensor.bytes + Math.floor(this.rnd() * sensor.bytes), `${rel} `);
-      const body = aborted ? full.subarray(0, Math.floor(full.length / 3)) : full;
-      const path = join(this.o.cacheRoot, rel);
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, body);
-      await utimes(path, t, t);
-      const md5 = createHash('md5').update(body).digest('hex');
-      const u: Upload = { rel, ftpPath: `${this.o.ftpRoot.replace(/\/$/, '')}/${rel}`, size: body.length, md5, status: aborted ? 'i' : 'c', direction: 'i', expected: !aborted && !outside };
-      await this.log(u, t);
+      const body = aborted || killed ? full.subarray(0, Math.floor(full.length / 3)) : full;
+      const u = await this.write(rel, body, t, aborted ? 'i' : 'c', !aborted && !outside, killed ? 'killed' : undefined);
       out.push(u);
+      if (killed) {
+        // The gantry's retry: the whole file again, logged about a second after the truncated one.
+        this.defer(this.o.retryDelayMs ?? 1000, async () => {
+          this.uploads.push(await this.write(rel, full, new Date(t.getTime() + 1000), 'c', !outside, 'retry'));
+        });
+      }
+      if (rewrite) {
+        const [min, max] = this.o.rewriteDelayMs ?? [2000, 8000];
+        this.defer(min + this.rnd() * (max - min), async () => {
+          this.clock += 1000;
+          const body2 = Buffer.alloc(sensor.bytes + Math.floor(this.rnd() * sensor.bytes), `${rel} rewritten `);
+          this.uploads.push(await this.write(rel, body2, new Date(this.clock), 'c', true, 'rewrite'));
+        });
+      }
       if (u.status === 'c') this.completed.push(rel);
       if (this.rnd() < (this.o.downloadShare ?? 0.02) && this.completed.length) {
         const rel2 = this.completed[Math.floor(this.rnd() * this.completed.length)]!;
@@ -135,6 +167,45 @@ export class Gantry {
     }
     this.uploads.push(...out);
     return out;
+  }
+
+  /** Writes a file as an upload leaves it (bytes, then mtime) and logs the transfer. */
+  private async write(rel: string, body: Buffer, t: Date, status: 'c' | 'i', expected: boolean, kind?: Upload['kind']): Promise<Upload> {
+    const path = join(this.o.cacheRoot, rel);
+    // The cleaner may have removed the directory since an earlier upload of this path.
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, body);
+    await utimes(path, t, t);
+    const md5 = createHash('md5').update(body).digest('hex');
+    const u: Upload = { rel, ftpPath: `${this.o.ftpRoot.replace(/\/$/, '')}/${rel}`, size: body.length, md5, status, direction: 'i', expected, ...(kind ? { kind } : {}) };
+    await this.log(u, t);
+    return u;
+  }
+
+  private defer(ms: number, run: () => Promise<void>): void {
+    this.later.push({ due: Date.now() + ms, run });
+  }
+
+  /** Runs the retries and rewrites that are due (in the order they were planned). */
+  private async runDue(): Promise<void> {
+    const now = Date.now();
+    const due = this.later.filter((l) => l.due <= now);
+    this.later = this.later.filter((l) => l.due > now);
+    for (const l of due) await l.run();
+  }
+
+  /** Uploads planned but not done yet (retries, rewrites). */
+  get planned(): number {
+    return this.later.length;
+  }
+
+  /** Waits for and runs every planned retry and rewrite: call before `expected()` at the end. */
+  async settle(): Promise<void> {
+    while (this.later.length) {
+      const next = Math.min(...this.later.map((l) => l.due));
+      await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+      await this.runDue();
+    }
   }
 
   private async log(u: Upload, t: Date): Promise<void> {
@@ -156,11 +227,21 @@ export class Gantry {
     }
     await rename(this.logPath, f(1)).catch(() => undefined);
     await writeFile(this.logPath, '');
+    this.rotations++;
   }
 
-  /** Uploads that must become file.uploaded events. */
-  expected(): Upload[] {
-    return this.uploads.filter((u) => u.expected);
+  /**
+   * What must be at the destination: the newest content of each path with a
+   * completed upload in the whitelist, and how many completed versions of it
+   * were logged (each may be transferred once; the newest must be the one left).
+   */
+  expected(): Array<Upload & { versions: number }> {
+    const newest = new Map<string, Upload & { versions: number }>();
+    for (const u of this.uploads) {
+      if (!u.expected || u.direction !== 'i' || u.status !== 'c') continue;
+      newest.set(u.rel, { ...u, versions: (newest.get(u.rel)?.versions ?? 0) + 1 });
+    }
+    return [...newest.values()];
   }
 }
 

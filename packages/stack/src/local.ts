@@ -19,6 +19,8 @@ export interface LocalStackOptions {
   logFiles?: boolean;
   /** The FTP server's xferlog, when not <workDir>/ftp-log/xferlog (a real vsftpd's) */
   xferlogPath?: string;
+  /** AMQP_DELIVERY_LIMIT of every service (x-delivery-limit of the queues); the services' default when absent */
+  deliveryLimit?: number;
 }
 
 export const SERVICES = ['globus-sim', 'clowder-sim', 'log-tailer', 'batcher', 'watcher', 'cleaner', 'clowder-ingest'] as const;
@@ -52,6 +54,7 @@ export function localStack(o: LocalStackOptions): { stack: Stack; layout: StackL
     REDIS_PREFIX: o.prefix,
     HTTP_HOST: '127.0.0.1',
     SITE,
+    ...(o.deliveryLimit !== undefined ? { AMQP_DELIVERY_LIMIT: String(o.deliveryLimit) } : {}),
   };
   const globus = {
     GLOBUS_AUTH_URL: globusUrl,

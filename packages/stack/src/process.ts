@@ -16,6 +16,12 @@ export class ServiceProcess {
   private proc: ChildProcess | undefined;
   private lines: string[] = [];
   private exits = 0;
+  /** Set when this harness itself stops or kills the current process: that exit is not the service's own. */
+  private life = { exitRequested: false };
+  /** Exits nobody asked for (a crash, an exit on an error the service gave up on), newest last. */
+  readonly ownExits: Array<{ at: number; code: number | null; signal: string | null; tail: string }> = [];
+  /** Called after an exit nobody asked for (a supervisor restarts the process). */
+  onOwnExit: ((p: ServiceProcess) => void) | undefined;
 
   private logStream: WriteStream | undefined;
 
@@ -49,7 +55,16 @@ export class ServiceProcess {
     };
     proc.stdout!.on('data', keep);
     proc.stderr!.on('data', keep);
+    // One flag per process: a late event of a killed process must not read its successor's.
+    const life = { exitRequested: false };
+    this.life = life;
     proc.on('exit', () => this.exits++);
+    // 'close' comes after the last output, so the tail shows why it exited.
+    proc.on('close', (code, signal) => {
+      if (life.exitRequested) return;
+      this.ownExits.push({ at: Date.now(), code, signal, tail: this.lines.slice(-10).join('\n') });
+      this.onOwnExit?.(this);
+    });
     this.proc = proc;
     return this;
   }
@@ -81,6 +96,7 @@ export class ServiceProcess {
   async kill9(): Promise<void> {
     if (!this.running) return;
     const done = this.exited();
+    this.life.exitRequested = true;
     this.proc!.kill('SIGKILL');
     await done;
   }
@@ -89,6 +105,7 @@ export class ServiceProcess {
   async stop(timeoutMs = 30_000): Promise<number | string | null> {
     if (!this.running) return this.proc?.exitCode ?? null;
     const done = this.exited();
+    this.life.exitRequested = true;
     this.proc!.kill('SIGTERM');
     const t = setTimeout(() => this.proc?.kill('SIGKILL'), timeoutMs);
     try {

@@ -86,13 +86,47 @@ export class Stack {
     await this.proc(name).kill9();
   }
 
+  /**
+   * Graceful stop of one process (SIGTERM, then SIGKILL after `timeoutMs`).
+   * A simulator stopped this way is an outage of the system it stands for;
+   * its journal keeps its state, and `restart()` brings it back with it.
+   */
+  async stopService(name: string, timeoutMs = 30_000): Promise<void> {
+    await this.proc(name).stop(timeoutMs);
+  }
+
+  private supervising = false;
+
+  /**
+   * Restarts, after `delayMs`, any process that exits without the harness
+   * asking (as systemd's Restart=always would), so a test can go on and
+   * still report the exit: see `ownExits()`.
+   */
+  supervise(delayMs = 1_000): void {
+    this.supervising = true;
+    for (const [name, p] of this.procs) {
+      p.onOwnExit = () => {
+        setTimeout(() => {
+          if (this.supervising && !p.running) this.restart(name).catch(() => undefined);
+        }, delayMs).unref();
+      };
+    }
+  }
+
+  /** Exits of each process that the harness did not cause (kill9, stop), by service. */
+  ownExits(): Record<string, Array<{ at: number; code: number | null; signal: string | null; tail: string }>> {
+    return Object.fromEntries([...this.procs].filter(([, p]) => p.ownExits.length > 0).map(([n, p]) => [n, [...p.ownExits]]));
+  }
+
   /** Graceful stop: services first (SIGTERM, they drain), simulators last. */
   async stop(): Promise<void> {
+    this.supervising = false;
     await Promise.all(this.specs.filter((s) => !s.infra).map((s) => this.procs.get(s.name)!.stop()));
     await Promise.all(this.specs.filter((s) => s.infra).map((s) => this.procs.get(s.name)!.stop()));
   }
 
   async killAll(): Promise<void> {
+    this.supervising = false;
     await Promise.all([...this.procs.values()].map((p) => p.kill9()));
   }
 

@@ -1,15 +1,29 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { topology } from '@terra-transfer/contracts';
 import { GlobusClient } from '@terra-transfer/globus';
+import { FILE_STATES, type FileState } from '@terra-transfer/ledger';
 import { destinationRelPath } from '@terra-transfer/site-layout';
+import { DEAD_LETTER_HEADERS } from '@terra-transfer/platform';
+import { drainQueue, queueDepths, scanHashes } from '@terra-transfer/testkit';
 import { DEST_SITE_ROOT } from './local.js';
 import { LOCAL, type Stack, type StackLayout } from './stack.js';
 
 export interface ExpectedFile {
   rel: string;
+  /** Size and checksum of the newest content of this path */
   size: number;
   md5: string;
+  /** Completed uploads of this path (killed upload + retry, rewrites): Globus may move it up to this many times; default 1 */
+  versions?: number;
+}
+
+/** A ledger record the pipeline left short of `deleted`, as an operator would find it. */
+export interface Unsettled {
+  path: string;
+  state: FileState;
+  reason: string | null;
 }
 
 export interface Verdict {
@@ -23,7 +37,12 @@ export interface Verdict {
   /** Deleted from the cache although their destination copy is missing or wrong */
   deletedPrematurely: string[];
   clowder: { files: number; distinctFilePaths: number; datasets: number; collections: number; datasetsWithMetadata: number; duplicates: number };
+  /** Paths moved more often than they had versions (needs `globusDetail`) */
   globus: { tasks: number; filesTransferred: number; pathsTransferredTwice: string[]; duplicateLabels: string[] };
+  /** Messages in each dead-letter queue (absent queues left out) */
+  deadLettered: Record<string, number>;
+  /** Ledger records not `deleted`; `unexplained`: those in flight or failed with no reason for the operator */
+  ledger: { records: number; unsettled: Unsettled[]; unexplained: Unsettled[] };
 }
 
 /**
@@ -36,6 +55,7 @@ export async function verify(stack: Stack, l: StackLayout, expected: readonly Ex
     expected: expected.length, arrived: 0, missing: [], inCache: [], deletedPrematurely: [],
     clowder: { files: 0, distinctFilePaths: 0, datasets: 0, collections: 0, datasetsWithMetadata: 0, duplicates: 0 },
     globus: { tasks: 0, filesTransferred: 0, pathsTransferredTwice: [], duplicateLabels: [] },
+    deadLettered: {}, ledger: { records: 0, unsettled: [], unexplained: [] },
   };
   for (const f of expected) {
     const inCache = await stat(join(l.cacheRoot, f.rel)).then(() => true, () => false);
@@ -68,13 +88,88 @@ export async function verify(stack: Stack, l: StackLayout, expected: readonly Ex
       if (t.status !== 'SUCCEEDED' && t.status !== 'FAILED') continue;
       for (const s of await g.allSuccessfulTransfers(t.task_id)) if (s.source_path) seen.set(s.source_path, (seen.get(s.source_path) ?? 0) + 1);
     }
-    v.globus.pathsTransferredTwice = [...seen].filter(([, n]) => n > 1).map(([p]) => p);
+    const versions = new Map(expected.map((f) => [f.rel, f.versions ?? 1]));
+    v.globus.pathsTransferredTwice = [...seen].filter(([p, n]) => n > (versions.get(p.replace(/^\//, '')) ?? 1)).map(([p]) => p);
   }
+  const { amqpUrl, redisUrl, prefix } = brokerOf(stack);
+  if (amqpUrl) {
+    const depths = await queueDepths(amqpUrl, topology(prefix).queues().filter((q) => !q.tap).map((q) => q.deadLetter));
+    v.deadLettered = Object.fromEntries(Object.entries(depths).filter((e): e is [string, number] => e[1] !== null));
+  }
+  if (redisUrl) v.ledger = await ledgerState(redisUrl, prefix);
   return v;
+}
+
+/**
+ * Why messages were dead-lettered (for a failure message): the first few of
+ * each non-empty DLQ, taken off it, with the broker's reason and the event's
+ * path. Call it only at the end of a run.
+ */
+export async function deadLetterSample(stack: Stack, v: Verdict, perQueue = 3): Promise<Array<{ queue: string; reason: unknown; deliveries: unknown; path: unknown; code: unknown; detail: unknown }>> {
+  const { amqpUrl } = brokerOf(stack);
+  if (!amqpUrl) return [];
+  const out = [];
+  for (const [queue, n] of Object.entries(v.deadLettered)) {
+    if (n === 0) continue;
+    for (const m of (await drainQueue(amqpUrl, queue)).slice(0, perQueue)) {
+      const h = m.properties.headers ?? {};
+      let body: Record<string, unknown> = {};
+      try {
+        body = JSON.parse(m.content.toString()) as Record<string, unknown>;
+      } catch {
+        // not JSON: the reason alone says enough
+      }
+      const data = (body['data'] ?? body) as Record<string, unknown>;
+      // The broker's reason (delivery limit) or, when a consumer dead-lettered it itself, its error code and detail.
+      out.push({ queue, reason: h['x-first-death-reason'], deliveries: h['x-delivery-count'], path: data['path'] ?? data['files'], code: h[DEAD_LETTER_HEADERS.code], detail: h[DEAD_LETTER_HEADERS.detail] });
+    }
+  }
+  return out;
+}
+
+/** The broker, Redis and prefix the services of this stack use (from their environment). */
+function brokerOf(stack: Stack): { amqpUrl?: string; redisUrl?: string; prefix: string } {
+  const env = stack.specs.find((s) => s.env['AMQP_URL'])?.env ?? {};
+  return { amqpUrl: env['AMQP_URL'], redisUrl: env['REDIS_URL'], prefix: env['AMQP_PREFIX'] ?? 'terra' };
+}
+
+/** Reads the ledger as an operator would: every record not `deleted`, and which of those say nothing about why. */
+async function ledgerState(redisUrl: string, prefix: string): Promise<Verdict['ledger']> {
+  const marker = `${prefix}:file:`;
+  const hashes = await scanHashes(redisUrl, `${marker}*`);
+  const out: Verdict['ledger'] = { records: 0, unsettled: [], unexplained: [] };
+  for (const [key, h] of hashes) {
+    const state = h['state'] as FileState | undefined;
+    if (!state || !FILE_STATES.includes(state)) continue;
+    out.records++;
+    if (state === 'deleted') continue;
+    const r: Unsettled = { path: key.slice(marker.length), state, reason: h['reason'] || null };
+    out.unsettled.push(r);
+    if ((state === 'in_flight' || state === 'batched' || state === 'failed') && !r.reason) out.unexplained.push(r);
+  }
+  return out;
+}
+
+/** The run's outcome in the issue's terms, for a one-line JSON verdict (every count must be 0 but the `files`/`events` ones). */
+export function verdictSummary(v: Verdict): Record<string, number> {
+  return {
+    lost: v.missing.length,
+    unsafe_deletes: v.deletedPrematurely.length,
+    duplicates: v.clowder.duplicates + Math.max(0, v.clowder.files - v.clowder.distinctFilePaths) + v.globus.pathsTransferredTwice.length + v.globus.duplicateLabels.length,
+    left_in_cache: v.inCache.length,
+    dead_lettered: Object.values(v.deadLettered).reduce((a, b) => a + b, 0),
+    not_registered: Math.max(0, v.expected - v.clowder.distinctFilePaths),
+    unsettled: v.ledger.unsettled.length,
+    unexplained: v.ledger.unexplained.length,
+    files: v.expected,
+    arrived: v.arrived,
+    clowder_files: v.clowder.files,
+    globus_tasks: v.globus.tasks,
+  };
 }
 
 /** True when every promise holds. */
 export function clean(v: Verdict): boolean {
-  return v.missing.length === 0 && v.inCache.length === 0 && v.deletedPrematurely.length === 0 && v.clowder.duplicates === 0
+  return Object.values(v.deadLettered).every((n) => n === 0) && v.ledger.unexplained.length === 0 && v.missing.length === 0 && v.inCache.length === 0 && v.deletedPrematurely.length === 0 && v.clowder.duplicates === 0
     && v.clowder.distinctFilePaths === v.expected && v.clowder.files === v.expected && v.globus.pathsTransferredTwice.length === 0 && v.globus.duplicateLabels.length === 0;
 }

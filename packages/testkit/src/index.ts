@@ -115,6 +115,29 @@ export async function deleteKeys(prefix: string, url = REDIS_URL): Promise<void>
   }
 }
 
+/** Every hash whose key matches `pattern` (SCAN), with its fields: for reading state from the outside, e.g. ledger records. */
+export async function scanHashes(url: string, pattern: string): Promise<Map<string, Record<string, string>>> {
+  const r = new Redis(url);
+  const out = new Map<string, Record<string, string>>();
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length === 0) continue;
+      const pipe = r.pipeline();
+      for (const k of keys) pipe.hgetall(k);
+      const res = (await pipe.exec()) ?? [];
+      res.forEach(([err, h], i) => {
+        if (!err && h && typeof h === 'object') out.set(keys[i]!, h as Record<string, string>);
+      });
+    } while (cursor !== '0');
+    return out;
+  } finally {
+    r.disconnect();
+  }
+}
+
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -192,6 +215,6 @@ export async function startPrivateRedis(): Promise<{ url: string; port: number; 
   };
 }
 
-export { startPrivateRabbit } from './rabbit.js';
+export { queueDepths, startPrivateRabbit, type PrivateRabbit, type PrivateRabbitOptions } from './rabbit.js';
 export * from './ftp.js';
 export * from './proc-cpu.js';

@@ -46,15 +46,40 @@ async function quietPort(): Promise<number> {
   }
 }
 
+export interface PrivateRabbitOptions {
+  /**
+   * Extra `rabbitmq.conf` settings, e.g. `{ consumer_timeout: 60000 }` (a
+   * delivery unacknowledged for longer closes its channel and is redelivered,
+   * as on a production broker with that setting).
+   */
+  conf?: Record<string, string | number>;
+  /**
+   * Settings of the `rabbit` application that rabbitmq.conf cannot express,
+   * written to advanced.config as Erlang terms: e.g. `{ channel_tick_interval:
+   * 5000 }` (how often a channel checks its consumer timeouts; 60 s by
+   * default, so a timeout is enforced up to a minute late).
+   */
+  advanced?: Record<string, number>;
+}
+
+export interface PrivateRabbit {
+  url: string;
+  port: number;
+  restart: () => Promise<void>;
+  stop: () => Promise<void>;
+  logTail: (lines?: number) => Promise<string>;
+}
+
 /**
  * A private RabbitMQ node (own node name, ports and data directory) for a
- * test that restarts the broker: the machine's broker, which other tests
- * use at the same time, is never touched. Its data survives `restart()`.
+ * test that restarts the broker or needs settings of its own: the machine's
+ * broker, which other tests use at the same time, is never touched. Its data
+ * survives `restart()`.
  */
-export async function startPrivateRabbit(): Promise<{ url: string; port: number; restart: () => Promise<void>; stop: () => Promise<void>; logTail: (lines?: number) => Promise<string> }> {
+export async function startPrivateRabbit(o: PrivateRabbitOptions = {}): Promise<PrivateRabbit> {
   // A start that fails (a port taken during the boot, a node that dies in it) is tried again on other ports.
   for (let attempt = 1; ; attempt++) {
-    const node = await privateRabbit();
+    const node = await privateRabbit(o);
     try {
       await node.start();
       return node;
@@ -66,18 +91,21 @@ export async function startPrivateRabbit(): Promise<{ url: string; port: number;
   }
 }
 
-async function privateRabbit() {
+async function privateRabbit(o: PrivateRabbitOptions) {
   const dir = await mkdtemp(join(tmpdir(), 'terra-rabbit-'));
   const port = await quietPort();
   const distPort = await quietPort();
   const node = `terra-${randomBytes(3).toString('hex')}@localhost`;
   for (const d of ['mnesia', 'log']) await mkdir(join(dir, d));
   await writeFile(join(dir, 'enabled_plugins'), '[].\n');
-  await writeFile(join(dir, 'rabbitmq.conf'), `listeners.tcp.default = ${port}\nloopback_users = none\n`);
+  const extra = Object.entries(o.conf ?? {}).map(([k, v]) => `${k} = ${v}\n`).join('');
+  await writeFile(join(dir, 'rabbitmq.conf'), `listeners.tcp.default = ${port}\nloopback_users = none\n${extra}`);
+  const advanced = Object.entries(o.advanced ?? {}).map(([k, v]) => `{${k}, ${v}}`).join(', ');
+  await writeFile(join(dir, 'advanced.config'), `[{rabbit, [${advanced}]}].\n`);
   // rabbitmq-server drops to the rabbitmq user: it must own its directories.
   const { stdout } = await exec('id', ['-u', 'rabbitmq']).catch(() => ({ stdout: '' }));
   const { stdout: gid } = await exec('id', ['-g', 'rabbitmq']).catch(() => ({ stdout: '' }));
-  if (stdout.trim()) for (const d of [dir, join(dir, 'mnesia'), join(dir, 'log'), join(dir, 'enabled_plugins'), join(dir, 'rabbitmq.conf')]) await chown(d, Number(stdout), Number(gid));
+  if (stdout.trim()) for (const d of [dir, join(dir, 'mnesia'), join(dir, 'log'), join(dir, 'enabled_plugins'), join(dir, 'rabbitmq.conf'), join(dir, 'advanced.config')]) await chown(d, Number(stdout), Number(gid));
   const env = {
     ...process.env,
     RABBITMQ_NODENAME: node,
@@ -88,6 +116,7 @@ async function privateRabbit() {
     RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
     RABBITMQ_PID_FILE: join(dir, 'pid'),
     RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq'),
+    RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, 'advanced.config'),
   };
   const url = `amqp://guest:guest@127.0.0.1:${port}`;
   const start = async () => {
@@ -130,4 +159,25 @@ async function privateRabbit() {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Messages ready in each queue (checkQueue over AMQP, so no management
+ * plugin is needed); a queue that does not exist counts as absent, not 0.
+ */
+export async function queueDepths(url: string, queues: readonly string[]): Promise<Record<string, number | null>> {
+  const conn = await amqplib.connect(url);
+  const out: Record<string, number | null> = {};
+  try {
+    for (const q of queues) {
+      // A missing queue closes the channel it was asked on: one channel per question.
+      const ch = await conn.createChannel();
+      ch.on('error', () => undefined);
+      out[q] = await ch.checkQueue(q).then((r) => r.messageCount, () => null);
+      await ch.close().catch(() => undefined);
+    }
+    return out;
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
 }
