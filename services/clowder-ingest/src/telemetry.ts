@@ -12,6 +12,7 @@ export function ingestTelemetry(logger: Logger, registry: Registry) {
   const found = counter(registry, 'terra_transfer_clowder_found_existing_total', 'Names found in Clowder by exact lookup instead of created (another worker, or a lost reply)', ['kind']);
   const duplicates = counter(registry, 'terra_transfer_clowder_duplicates_total', 'Names seen more than once in Clowder after a creation (converged on the lowest id)', ['kind']);
   const metadata = counter(registry, 'terra_transfer_clowder_metadata_attached_total', 'Dataset metadata records posted');
+  const invalid = counter(registry, 'terra_transfer_clowder_metadata_invalid_total', 'metadata.json files that did not parse as JSON (file registered, metadata not attached; a newer version attaches it)');
   const skipped = counter(registry, 'terra_transfer_clowder_files_skipped_total', 'Files not registered by rule', ['reason']);
   const retries = counter(registry, 'terra_transfer_clowder_request_retries_total', 'Automatic retries of idempotent Clowder requests', ['route']);
   return {
@@ -49,6 +50,10 @@ export function ingestTelemetry(logger: Logger, registry: Registry) {
     },
     metadataAttached(): void {
       metadata.inc();
+    },
+    metadataInvalid(datasetId: string, path: string, reason: string): void {
+      invalid.inc();
+      logger.warn({ datasetId, path, reason }, 'metadata.json is not JSON: registered without dataset metadata (a newer version will attach it)');
     },
     skipped(reason: string, path: string): void {
       skipped.inc({ reason });

@@ -138,6 +138,31 @@ describe('clowder-ingest: a new version of a registered path', () => {
     expect(await queueDepth(AMQP_URL, t.deadLetterQueue('ingestTransfers'))).toBe(0);
   });
 
+  it('registers a metadata.json that does not parse (a killed upload\'s truncated copy) without dead-lettering it, and attaches the metadata when the complete version arrives', async () => {
+    const rel = `${DS}/2017-06-01__12-00-00-000_metadata.json`;
+    const full = JSON.stringify({ lemnatec_measurement_metadata: { gantry_system_variable_metadata: { time: '06/01/2017 12:00:00' } } });
+    const p = abs(rel);
+    await mkdir(dirname(p), { recursive: true });
+    await writeFile(p, full.slice(0, 20));
+    await utimes(p, 1_700_000_000, 1_700_000_000);
+    outcomes.length = 0;
+    await publisher.publish(transferred('ua-mac', p, 'stereoTop', { size: 20, mtimeMs: 1_700_000_000_000 }));
+    await collect(1);
+    const datasetId = outcomes[0]!.data.datasetId;
+    expect(await filesFor(rel)).toHaveLength(1);
+    expect(await clowder.datasetMetadata(datasetId)).toEqual([]);
+    expect(await queueDepth(AMQP_URL, t.deadLetterQueue('ingestTransfers'))).toBe(0);
+
+    await writeFile(p, full);
+    await utimes(p, 1_700_000_060, 1_700_000_060);
+    outcomes.length = 0;
+    await publisher.publish(transferred('ua-mac', p, 'stereoTop', { size: full.length, mtimeMs: 1_700_000_060_000 }));
+    await collect(1);
+    expect(await filesFor(rel)).toHaveLength(1);
+    expect(await clowder.datasetMetadata(datasetId)).toHaveLength(1);
+    expect(await queueDepth(AMQP_URL, t.deadLetterQueue('ingestTransfers'))).toBe(0);
+  });
+
   it('finishes a replacement a crashed worker left half done (new version registered, old not yet deleted): no second registration', async () => {
     const rel = `${DS}/crash.bin`;
     outcomes.length = 0;

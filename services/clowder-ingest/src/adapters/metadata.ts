@@ -27,7 +27,15 @@ export class MetadataAttacher {
     const release = await this.ledger.lock(`metadata:${datasetId}`, signal);
     try {
       if (await this.ledger.metadataAttached(datasetId)) return;
-      const content = await readJson(localPath);
+      const read = await readJson(localPath);
+      if (!read.ok) {
+        // Not attached and not flagged: a newer version of the file (the complete upload after a
+        // killed one) arrives as its own file.transferred and attaches then. The file itself is
+        // registered either way; dead-lettering would leave it out of Clowder for good.
+        this.telemetry.metadataInvalid(datasetId, localPath, read.reason);
+        return;
+      }
+      const content = read.content;
       // Ask Clowder first unless this process created the dataset a moment ago and nobody left a post half done.
       const fresh = this.opts.takeFresh?.(datasetId) ?? false;
       const leftover = await this.ledger.metadataIntent(datasetId);
@@ -46,8 +54,13 @@ export class MetadataAttacher {
   }
 }
 
-/** The original marked a missing or unparseable metadata file as an ERROR (not retried). */
-async function readJson(path: string): Promise<unknown> {
+/**
+ * The original marked a missing or unparseable metadata file as an ERROR (not
+ * retried). A missing one still is (permanent); one that does not parse is
+ * most often a version that is already stale (a killed upload's truncated
+ * copy) and is reported instead.
+ */
+async function readJson(path: string): Promise<{ ok: true; content: unknown } | { ok: false; reason: string }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -57,8 +70,8 @@ async function readJson(path: string): Promise<unknown> {
     throw new TransientError('METADATA_READ', `${path}: ${String(err)}`, { cause: err });
   }
   try {
-    return JSON.parse(text) as unknown;
+    return { ok: true, content: JSON.parse(text) as unknown };
   } catch (err) {
-    throw new PermanentError('METADATA_NOT_JSON', `${path}: ${(err as Error).message}`);
+    return { ok: false, reason: (err as Error).message };
   }
 }
