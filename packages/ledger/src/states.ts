@@ -8,6 +8,10 @@
  *      │                                        ▼
  *      └── resend ───────────────────────── failed  (file.failed: attempts exhausted; recorded by the cleaner)
  *
+ * - `transferred`: arrived, not deleted. No service writes it today (the
+ *   watcher may run at another site with its own Redis, and the cleaner goes
+ *   from any live state of the verified version to `deleted`); claims and the
+ *   sweep treat it like `deleted`.
  * - `pending`: a file.uploaded for this version is on its way to the batcher
  *   (log-tailer, sweep, resend). There may be no record at all for a file
  *   nobody has seen.
@@ -26,6 +30,10 @@
  *   sends a failed version whose record is older than its 2-day threshold.
  *   The index is cleaned lazily: whoever reads an entry whose record is no
  *   longer failed drops it.
+ * - `failed` with reason VANISHED: the batcher found no file in the cache
+ *   for a version it was about to send (deleted between its log line and the
+ *   claim). Nothing is left to send or delete; the record is not indexed for
+ *   a resend and expires like a deleted one (counted as skipped `vanished`).
  */
 export const FILE_STATES = ['pending', 'batched', 'in_flight', 'transferred', 'deleted', 'failed'] as const;
 export type FileState = (typeof FILE_STATES)[number];
