@@ -28,6 +28,8 @@ export interface IngestSettings {
   /** Waits between probes of an unavailable Clowder (at start, and while consuming is held for an outage). */
   probeMinMs?: number;
   probeMaxMs?: number;
+  /** During an outage, how long a delivery waits before it is given back uncounted (platform default when absent). */
+  outageHoldMs?: number;
 }
 
 export interface IngestDeps {
@@ -151,9 +153,10 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
       clowderUp = true;
       consumer = amqp.consume('ingestTransfers', 'file.transferred', (event, ctx) => handle(event, ctx), {
         prefetch: s.prefetch,
-        // A Clowder outage while consuming: hold, give deliveries back uncounted, probe, resume (platform Consumer).
+        // A Clowder outage while consuming: hold deliveries (giving back uncounted those held too long), probe, resume (platform Consumer).
         probe: () => probeClowder(),
         probeBackoff,
+        ...(s.outageHoldMs !== undefined ? { outageHoldMs: s.outageHoldMs } : {}),
       });
       telemetry.ready(Object.keys(s.sites));
     },

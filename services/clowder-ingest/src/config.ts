@@ -53,5 +53,6 @@ export const configSpec = {
   INGEST_LOCK_WAIT_MS: env.int('How long a worker waits for a lock before the delivery is retried later', { default: 60_000, min: 100 }),
   INGEST_UPSTREAM_PROBE_MIN_MS: env.int('First wait between probes of an unavailable Clowder (at start, or while consuming is held for an outage); doubles each time', { default: 1_000, min: 10 }),
   INGEST_UPSTREAM_PROBE_MAX_MS: env.int('Longest wait between probes of an unavailable Clowder', { default: 30_000, min: 10 }),
+  INGEST_OUTAGE_HOLD_MS: env.int('During a Clowder outage, how long a delivery waits (unacked) before it is given back uncounted; keep it well under the broker consumer_timeout', { default: 20_000, min: 100, max: 600_000 }),
   INGEST_ATTEMPTS: env.int('Attempts of a check-then-create step before the delivery is requeued', { default: 5, min: 1, max: 50 }),
 } as const;

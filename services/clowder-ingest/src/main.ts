@@ -48,6 +48,7 @@ runMain('clowder-ingest', async () => {
       retryBaseMs: config.CLOWDER_RETRY_BASE_MS,
       probeMinMs: config.INGEST_UPSTREAM_PROBE_MIN_MS,
       probeMaxMs: config.INGEST_UPSTREAM_PROBE_MAX_MS,
+      outageHoldMs: config.INGEST_OUTAGE_HOLD_MS,
     },
     logger,
     registry,

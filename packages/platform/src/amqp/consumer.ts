@@ -26,13 +26,20 @@ export interface ConsumerOptions {
   /**
    * Asks an upstream a handler reported unavailable (it threw an
    * UpstreamUnavailableError naming it) whether it answers again. With a
-   * probe, an outage pauses the consumer and gives deliveries back uncounted
-   * until the probe passes; without one, such errors are requeued like any
+   * probe, an outage holds the consumer's deliveries (no handler runs) and
+   * gives back uncounted those still waiting after outageHoldMs, until the
+   * probe passes; without one, such errors are requeued like any
    * transient error (each requeue counts toward the delivery limit).
    */
   probe?: (upstream: string, signal: AbortSignal) => Promise<void>;
   /** Waits between probes (default 1 s doubling to 30 s). */
   probeBackoff?: ProbeBackoff;
+  /**
+   * How long a delivery waits, unacked, for an upstream outage to end before
+   * it is given back (default 20 s). Keep it well under the broker's
+   * consumer_timeout, which closes the channel (and counts a delivery) past it.
+   */
+  outageHoldMs?: number;
 }
 
 /**
@@ -42,9 +49,11 @@ export interface ConsumerOptions {
  * queue's delivery limit dead-letters a message that never succeeds.
  *
  * An upstream outage is not a failure of the message: when a handler throws
- * UpstreamUnavailableError (and a probe is given), the consumer stops taking
- * deliveries, gives back the ones it holds without spending an attempt, probes
- * the upstream with a backoff and resumes when it answers (see holdForOutage).
+ * UpstreamUnavailableError (and a probe is given), the consumer stops running
+ * its handler: deliveries wait (at most prefetch of them, each at most
+ * outageHoldMs) and are then given back without spending an attempt, while
+ * the upstream is probed with a backoff; when it answers, the waiting
+ * deliveries go on to the handler (see holdForOutage).
  */
 export class Consumer<T extends MessageType> {
   private channel: Channel | undefined;
@@ -55,6 +64,9 @@ export class Consumer<T extends MessageType> {
   private paused = false;
   /** The upstream a handler found unavailable: deliveries are held off (given back) until a probe passes. */
   private outage: string | undefined;
+  /** Deliveries waiting for the outage to end (each resolves true when the upstream answered). */
+  private readonly outageWaiters: Array<(up: boolean) => void> = [];
+  private readonly outageHoldMs: number;
   private stopped: Promise<void> | undefined;
   private readonly abort = new AbortController();
   private readonly prefetch: number;
@@ -77,6 +89,7 @@ export class Consumer<T extends MessageType> {
     this.retryMaxMs = opts.retryMaxMs ?? 30_000;
     this.probe = opts.probe;
     this.probeBackoff = opts.probeBackoff ?? DEFAULT_PROBE_BACKOFF;
+    this.outageHoldMs = opts.outageHoldMs ?? 20_000;
   }
 
   get inFlight(): number {
@@ -104,7 +117,7 @@ export class Consumer<T extends MessageType> {
       });
       await ch.prefetch(this.prefetch);
       this.channel = ch;
-      if (!this.paused && !this.outage && !this.stopping) await this.startConsuming(ch);
+      if (!this.paused && !this.stopping) await this.startConsuming(ch);
     } catch (err) {
       // The connection died while we attached; the reconnect loop calls attach again.
       this.client.logger.warn({ queue: this.queue, err: String(err) }, 'could not open consumer channel');
@@ -129,7 +142,7 @@ export class Consumer<T extends MessageType> {
   async resume(): Promise<void> {
     if (!this.paused) return;
     this.paused = false;
-    if (this.channel && !this.tag && !this.outage && !this.stopping) await this.startConsuming(this.channel).catch(() => undefined);
+    if (this.channel && !this.tag && !this.stopping) await this.startConsuming(this.channel).catch(() => undefined);
   }
 
   get isPaused(): boolean {
@@ -173,9 +186,9 @@ export class Consumer<T extends MessageType> {
       }
       void this.onMessage(ch, msg);
     }, { noAck: false });
-    // Deliveries can arrive before consume-ok: one of them may have paused the consumer or
-    // reported an outage while no tag was known to cancel. Cancel now instead of consuming on.
-    if (this.paused || this.outage || this.stopping) {
+    // Deliveries can arrive before consume-ok: one of them may have paused the consumer
+    // while no tag was known to cancel. Cancel now instead of consuming on.
+    if (this.paused || this.stopping) {
       await ch.cancel(consumerTag).catch(() => undefined);
       return;
     }
@@ -188,10 +201,14 @@ export class Consumer<T extends MessageType> {
     const messageId = msg.properties.messageId as string | undefined;
     const deliveryCount = Number(msg.properties.headers?.['x-delivery-count'] ?? 0) + 1;
     try {
-      // Delivered before the subscription was cancelled for an outage: not tried, given back.
+      // During an outage a delivery waits (unacked, bounded by outageHoldMs) for the upstream;
+      // if it is still down by then, the delivery is given back uncounted and comes round again.
       if (this.outage) {
-        await this.giveBack(ch, msg, this.outage, deliveryCount);
-        return;
+        const upstream = this.outage;
+        if (!(await this.outageOver())) {
+          await this.giveBack(ch, msg, upstream, deliveryCount);
+          return;
+        }
       }
       let event: Message<T>;
       try {
@@ -232,26 +249,47 @@ export class Consumer<T extends MessageType> {
   }
 
   /**
-   * An upstream is down: stop taking deliveries (the ones in handlers finish
-   * or fail on their own), probe it with a backoff, and resume when it
-   * answers. Idempotent while the outage lasts; logged and counted once per
-   * outage, not per delivery or probe.
+   * An upstream is down: hold the deliveries (new ones wait in onMessage, at
+   * most `prefetch` of them, each at most outageHoldMs, then given back), probe
+   * the upstream with a backoff, and release the waiting deliveries when it
+   * answers. The subscription is deliberately kept: cancelling it makes the
+   * broker return the deliveries already on their way to this consumer, and a
+   * quorum queue counts each such return toward x-delivery-limit. Idempotent
+   * while the outage lasts; logged and counted once per outage, not per
+   * delivery or probe.
    */
   private holdForOutage(upstream: string, cause: { code: string; message: string }): void {
     if (this.outage) return;
     this.outage = upstream;
-    const { channel, tag } = this;
-    this.tag = undefined;
-    if (channel && tag) void channel.cancel(tag).catch(() => undefined);
     const probe = this.probe!;
     const telemetry = this.client.telemetry;
     void waitUntilAvailable((signal) => probe(upstream, signal), this.probeBackoff, this.abort.signal, {
       down: (e) => telemetry.upstreamDown(upstream, e.code, e.message, this.queue),
       up: (ms, probes) => telemetry.upstreamUp(upstream, ms, probes, this.queue),
-    }, { alreadyDown: cause, permanentIsDown: true }).then(async (answered) => {
-      if (!answered || this.stopping) return;
-      this.outage = undefined;
-      if (this.channel && !this.tag && !this.paused) await this.startConsuming(this.channel).catch(() => undefined);
+    }, { alreadyDown: cause, permanentIsDown: true }).then((answered) => {
+      if (answered) this.outage = undefined;
+      for (const release of this.outageWaiters.splice(0)) release(answered && !this.stopping);
+    });
+  }
+
+  /** Resolves true when the outage ended within outageHoldMs, false when it did not (or the consumer stops). */
+  private outageOver(): Promise<boolean> {
+    if (!this.outage) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      let settled = false;
+      const done = (up: boolean) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.abort.signal.removeEventListener('abort', onAbort);
+        const i = this.outageWaiters.indexOf(done);
+        if (i >= 0) this.outageWaiters.splice(i, 1);
+        resolve(up);
+      };
+      const onAbort = () => done(false);
+      const timer = setTimeout(() => done(false), this.outageHoldMs);
+      this.abort.signal.addEventListener('abort', onAbort, { once: true });
+      this.outageWaiters.push(done);
     });
   }
 
