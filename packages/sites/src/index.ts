@@ -2,4 +2,4 @@ export * from './schema.js';
 export { loadSites, parseSites, selectSites, ownedRoot, SiteFileError, type SiteProblem } from './load.js';
 export { renderSitesDoc } from './render-docs.js';
 export { EXAMPLES } from './examples.js';
-export { stringifySites } from './write.js';
+export { stringifySites, testSite } from './write.js';

@@ -15,13 +15,20 @@ import type { BatcherTelemetry, SkipReason } from './telemetry.js';
 /** The Globus calls the batcher makes. */
 export type GlobusPort = Pick<GlobusClient, 'submissionId' | 'submitTransfer' | 'taskList'>;
 
-export interface BatcherOptions extends BatchLimits {
-  site: string;
+/** A site the batcher serves, from the site file. */
+export interface BatcherSite {
+  name: string;
   cacheRoot: string;
   sourceEndpoint: string;
   sourceRoot: string;
-  destinations: readonly Destination[];
+  /** Each with its own bundling limits. */
+  destinations: ReadonlyArray<Destination & { limits: BatchLimits }>;
   rules: 'terraref' | 'identity';
+}
+
+export interface BatcherOptions {
+  sites: readonly BatcherSite[];
+  /** Batches being submitted at once, per destination (a destination that fails holds only its own slots). */
   maxConcurrentSubmits: number;
   maxPendingTasks: number;
   /** Consumption pauses while more stored batches than this wait for submission. */
@@ -35,7 +42,8 @@ export interface BatcherDeps {
   globus: GlobusPort;
   store: BatchStore;
   ledger: FileLedger;
-  cache: CacheProbe;
+  /** The cache probe of each served site. */
+  cache: (site: string) => CacheProbe;
   amqp: AmqpClient;
   notifier: WatcherNotifier | undefined;
   telemetry: BatcherTelemetry;
@@ -50,7 +58,8 @@ interface Entry {
 }
 
 interface OpenBatch {
-  destination: Destination;
+  site: BatcherSite;
+  destination: Destination & { limits: BatchLimits };
   entries: Entry[];
   bytes: number;
   openedAt: number;
@@ -85,8 +94,9 @@ export class Batcher {
   private readonly open = new Map<string, OpenBatch>();
   /** Stored batches not yet closed, known to this process's driver. */
   private readonly waiting = new Set<string>();
-  private readonly queue: string[] = [];
-  private driving = 0;
+  /** Stored batches waiting for a driver slot, per lane (site/destination): one destination's trouble never takes another's slots. */
+  private readonly lanes = new Map<string, { queue: string[]; driving: number }>();
+  private readonly sites: Map<string, BatcherSite>;
   private readonly abort = new AbortController();
   private pendingTasks = 0;
   private pendingCheckedAt = 0;
@@ -101,7 +111,9 @@ export class Batcher {
   constructor(
     private readonly opts: BatcherOptions,
     private readonly deps: BatcherDeps,
-  ) {}
+  ) {
+    this.sites = new Map(opts.sites.map((s) => [s.name, s]));
+  }
 
   /**
    * Hands every open batch left by an earlier run to the driver. Call before
@@ -113,13 +125,14 @@ export class Batcher {
       const m = await this.deps.store.get(batchId);
       this.deps.telemetry.recovered(batchId, m?.state ?? 'missing');
       if (m?.state === 'stored') await this.claimStored(m);
-      this.enqueue(batchId);
+      this.enqueue(batchId, m ? laneOf(m.files[0]?.site ?? '', m.destination) : '');
     }
   }
 
   /** Starts consuming file.uploaded. */
   start(): Consumer<'file.uploaded'> {
-    const prefetch = this.opts.maxFiles * (this.opts.maxConcurrentSubmits + 1);
+    const maxFiles = Math.max(...this.opts.sites.flatMap((s) => s.destinations.map((d) => d.limits.maxFiles)));
+    const prefetch = maxFiles * (this.opts.maxConcurrentSubmits + 1) * this.opts.sites.length;
     this.consumer = this.deps.amqp.consume('batcherUploads', 'file.uploaded', (e, ctx) => this.handle(e, ctx), { prefetch: Math.min(prefetch, 65_535) });
     if (this.paused) void this.consumer.pause();
     return this.consumer;
@@ -152,10 +165,14 @@ export class Batcher {
   }
 
   handle(event: FileUploaded, ctx: DeliveryContext): Promise<void> {
-    const r = route(event.data.path, { cacheRoot: this.opts.cacheRoot, sourceRoot: this.opts.sourceRoot, destinations: this.opts.destinations, rules: this.opts.rules });
+    const site = this.sites.get(event.data.site);
+    if (!site) return Promise.reject(new PermanentError('UNKNOWN_SITE', `site ${JSON.stringify(event.data.site)} is not served by this batcher (sites: ${[...this.sites.keys()].join(', ')})`));
+    const r = route(event.data.path, site);
     if (!r) {
-      return Promise.reject(new PermanentError('NO_DESTINATION', `no destination takes ${event.data.path}: outside the cache root ${this.opts.cacheRoot} or no include prefix matches`));
+      return Promise.reject(new PermanentError('NO_DESTINATION', `no destination takes ${event.data.path}: outside the cache root ${site.cacheRoot} or no include prefix matches`));
     }
+    const destination = r.destination as Destination & { limits: BatchLimits };
+    const lane = laneOf(site.name, destination.name);
     const d = event.data;
     const file: TaskFile = {
       path: d.path, sourcePath: r.sourcePath, destinationPath: r.destinationPath, size: d.size, mtimeMs: d.mtimeMs,
@@ -163,15 +180,15 @@ export class Batcher {
     };
     return new Promise<void>((resolve, reject) => {
       const now = Date.now();
-      let b = this.open.get(r.destination.name);
+      let b = this.open.get(lane);
       if (!b) {
-        b = { destination: r.destination, entries: [], bytes: 0, openedAt: now, timer: setTimeout(() => this.flush(r.destination.name, 'age'), this.opts.maxWaitMs) };
-        this.open.set(r.destination.name, b);
+        b = { site, destination, entries: [], bytes: 0, openedAt: now, timer: setTimeout(() => this.flush(lane, 'age'), destination.limits.maxWaitMs) };
+        this.open.set(lane, b);
       }
       b.entries.push({ event, file, resolve, reject });
       b.bytes += file.size;
-      const reason = flushReason({ files: b.entries.length, bytes: b.bytes, openedAt: b.openedAt }, this.opts, now);
-      if (reason) this.flush(r.destination.name, reason);
+      const reason = flushReason({ files: b.entries.length, bytes: b.bytes, openedAt: b.openedAt }, destination.limits, now);
+      if (reason) this.flush(lane, reason);
       if (!this.shutdownHooked) {
         // On shutdown, store what is open now rather than wait for batches to fill.
         this.shutdownHooked = true;
@@ -184,12 +201,12 @@ export class Batcher {
     for (const name of [...this.open.keys()]) this.flush(name, reason);
   }
 
-  private flush(destination: string, reason: FlushReason): void {
-    const b = this.open.get(destination);
+  private flush(lane: string, reason: FlushReason): void {
+    const b = this.open.get(lane);
     if (!b) return;
-    this.open.delete(destination);
+    this.open.delete(lane);
     clearTimeout(b.timer);
-    this.deps.telemetry.flushed(destination, reason, b.entries.length, Date.now() - b.openedAt);
+    this.deps.telemetry.flushed(b.destination.name, reason, b.entries.length, Date.now() - b.openedAt);
     void this.storeBatch(b);
   }
 
@@ -198,7 +215,7 @@ export class Batcher {
     let batchId: string | undefined;
     try {
       const probedAt = Date.now();
-      const disk = await this.deps.cache.probe(b.entries.map((e) => e.file.path));
+      const disk = await this.deps.cache(b.site.name).probe(b.entries.map((e) => e.file.path));
       const entries: Entry[] = [];
       for (const e of b.entries) {
         const d = disk.get(e.file.path);
@@ -215,8 +232,8 @@ export class Batcher {
         const id = randomUUID();
         const files = send.map((e) => e.file);
         await this.deps.store.create({
-          batchId: id, destination: b.destination.name, sourceEndpoint: this.opts.sourceEndpoint, destinationEndpoint: b.destination.endpoint,
-          label: taskLabel(this.opts.site, b.destination.name, id, files.length), deadline: deadlineIso(Date.now(), this.opts.deadlineHours),
+          batchId: id, destination: b.destination.name, sourceEndpoint: b.site.sourceEndpoint, destinationEndpoint: b.destination.endpoint,
+          label: taskLabel(b.site.name, b.destination.name, id, files.length), deadline: deadlineIso(Date.now(), this.opts.deadlineHours),
           createdAt: Date.now(), probedAt, files,
         });
         batchId = id;
@@ -226,11 +243,11 @@ export class Batcher {
         send.forEach((e, i) => outcome.set(e, claims[i]!));
       }
       await Promise.all(entries.map((e, i) => this.settleEntry(e, verdicts[i]!, verdicts[i]!.kind === 'duplicate' ? outcome.get(entries[(verdicts[i] as { of: number }).of]!) : outcome.get(e))));
-      if (batchId && (await this.deps.store.state(batchId)) === 'stored') this.enqueue(batchId);
+      if (batchId && (await this.deps.store.state(batchId)) === 'stored') this.enqueue(batchId, laneOf(b.site.name, b.destination.name));
     } catch (err) {
       // Unsettled deliveries are requeued; a batch stored before the error is driven anyway (its claims are repeated there).
       for (const e of b.entries) e.reject(err);
-      if (batchId) this.enqueue(batchId);
+      if (batchId) this.enqueue(batchId, laneOf(b.site.name, b.destination.name));
     }
   }
 
@@ -265,7 +282,7 @@ export class Batcher {
           // Another stored batch holds this version (a redelivery after a crash, or a duplicate event): it is driven to its end.
           const state = await this.deps.store.state(r.batchId);
           if (state !== 'stored' && state !== 'accepted') throw new TransientError('BATCH_MOVED', `${e.file.path} is claimed by batch ${r.batchId}, which is ${state ?? 'gone'}; retrying`);
-          this.enqueue(r.batchId);
+          this.enqueue(r.batchId, laneOf(e.file.site, (await this.deps.store.get(r.batchId))?.destination ?? ''));
           this.skip('in_batch', e);
         } else if (r.outcome !== 'claimed') {
           this.skip(r.outcome, e);
@@ -282,21 +299,23 @@ export class Batcher {
   }
 
   /** Hands a stored batch to the driver (once) and applies backpressure. */
-  private enqueue(batchId: string): void {
+  private enqueue(batchId: string, laneKey: string): void {
     if (this.waiting.has(batchId)) return;
     this.waiting.add(batchId);
-    this.queue.push(batchId);
+    let lane = this.lanes.get(laneKey);
+    if (!lane) this.lanes.set(laneKey, (lane = { queue: [], driving: 0 }));
+    lane.queue.push(batchId);
     this.backpressure();
-    this.pump();
+    this.pump(lane);
   }
 
-  private pump(): void {
-    while (this.driving < this.opts.maxConcurrentSubmits && this.queue.length > 0 && !this.abort.signal.aborted) {
-      const batchId = this.queue.shift()!;
-      this.driving++;
+  private pump(lane: { queue: string[]; driving: number }): void {
+    while (lane.driving < this.opts.maxConcurrentSubmits && lane.queue.length > 0 && !this.abort.signal.aborted) {
+      const batchId = lane.queue.shift()!;
+      lane.driving++;
       void this.drive(batchId).finally(() => {
-        this.driving--;
-        this.pump();
+        lane.driving--;
+        this.pump(lane);
       });
     }
   }
@@ -487,3 +506,6 @@ export class Batcher {
     }
   }
 }
+
+/** A driver lane: one per site and destination. */
+const laneOf = (site: string, destination: string) => `${site}/${destination}`;

@@ -6,6 +6,7 @@ import { createEvent, type FileUploaded } from '@terra-transfer/contracts';
 import { GlobusClient } from '@terra-transfer/globus';
 import { AmqpClient, createRegistry } from '@terra-transfer/platform';
 import { ServiceProcess, serviceEntry } from '@terra-transfer/stack';
+import { stringifySites, testSite } from '@terra-transfer/sites';
 import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, freePort, tempDir, testLogger, uniquePrefix } from '@terra-transfer/testkit';
 
 export const SRC = 'aaaaaaaa-0000-4000-8000-00000000000a';
@@ -67,10 +68,16 @@ export async function startPipeline(opts: { sim?: Record<string, string>; batche
     AMQP_PREFIX: prefix, REDIS_PREFIX: prefix, GLOBUS_AUTH_URL: simUrl, GLOBUS_TRANSFER_URL: `${simUrl}/v0.10`,
     GLOBUS_CLIENT_ID: CLIENT_ID, GLOBUS_CLIENT_SECRET: CLIENT_SECRET, GLOBUS_RATE_LIMIT: '50', SHUTDOWN_DRAIN_MS: '3000',
   };
+  // Bundling limits live in the site file; a test's BATCH_MAX_* override goes there.
+  const { BATCH_MAX_FILES, BATCH_MAX_WAIT_MS, ...batcherEnv } = opts.batcher ?? {};
+  const sitesFile = join(dir.path, 'sites.yaml');
+  await writeFile(sitesFile, stringifySites([testSite({
+    cacheRoot: cache, sourceEndpoint: SRC, destinationEndpoint: DST, destinationRoot: '/ua-mac',
+    batch: { maxFiles: Number(BATCH_MAX_FILES ?? 10), maxAgeSeconds: Number(BATCH_MAX_WAIT_MS ?? 300) / 1000 },
+  })]));
   const batcher = new ServiceProcess('batcher', serviceEntry('batcher'), {
-    ...common, HTTP_PORT: String(ports.batcher), CACHE_ROOT: cache, SOURCE_ENDPOINT: SRC, SOURCE_ROOT: '/',
-    DESTINATIONS: JSON.stringify([{ name: 'hpc', endpoint: DST, root: '/ua-mac' }]), BATCH_MAX_FILES: '10', BATCH_MAX_WAIT_MS: '300',
-    ...opts.batcher,
+    ...common, HTTP_PORT: String(ports.batcher), SITES_FILE: sitesFile,
+    ...batcherEnv,
   });
   const watcher = new ServiceProcess('watcher', serviceEntry('watcher'), {
     ...common, HTTP_PORT: String(ports.watcher), API_TOKEN: WATCHER_TOKEN, POLL_MIN_MS: '1000', POLL_MAX_MS: '2000', MAX_ATTEMPTS: '2',

@@ -79,7 +79,7 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
       walker: c.SWEEP_WALKER,
       publishWindow: c.SWEEP_PUBLISH_WINDOW,
       lockTtlMs: c.SWEEP_LOCK_TTL_MS,
-      schedule: { intervalMs: c.SWEEP_INTERVAL_MINUTES * 60_000, dailyAt: c.SWEEP_DAILY_AT === 'off' ? null : c.SWEEP_DAILY_AT },
+      schedule: { intervalMs: c.SWEEP_INTERVAL_MINUTES * 60_000, dailyAt: c.SWEEP_DAILY_AT },
     },
     { ledger, redis, store: new SweepStore(redis, c.REDIS_PREFIX), publish, telemetry, logger },
   );

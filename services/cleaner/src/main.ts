@@ -1,9 +1,12 @@
 import { AmqpClient, closeRedis, createLogger, createRedis, createRegistry, Lifecycle, loadConfig, runMain } from '@terra-transfer/platform';
 import { buildCleaner } from './app.js';
-import { cleanerSettings } from './config.js';
+import { cleanerSettings, cleanerSite, type CleanerConfig } from './config.js';
+import { loadSites, selectSites } from '@terra-transfer/sites';
 
 runMain('cleaner', async () => {
-  const config = loadConfig(cleanerSettings);
+  const env = loadConfig(cleanerSettings);
+  const [site] = selectSites(loadSites(env.SITES_FILE), [env.SITE], (s) => s.deletion.policy === 'delete-after-verified-transfer', 'a site whose cache is ours to clean (deletion policy delete-after-verified-transfer)');
+  const config: CleanerConfig = Object.freeze({ ...env, ...cleanerSite(site!) });
   const logger = createLogger({ service: 'cleaner', level: config.LOG_LEVEL });
   const registry = createRegistry();
   const lifecycle = new Lifecycle(logger);
@@ -30,7 +33,7 @@ runMain('cleaner', async () => {
   await redis.ping();
   await cleaner.http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   await cleaner.start();
-  logger.info({ port: config.HTTP_PORT, cacheRoot: config.CACHE_ROOT, whitelist: config.WHITELIST }, 'cleaner started');
+  logger.info({ port: config.HTTP_PORT, site: config.SITE, cacheRoot: config.CACHE_ROOT, whitelist: config.WHITELIST }, 'cleaner started');
   // As in the original, an empty whitelist admits nothing: the sweep would walk nothing.
-  if (config.WHITELIST.length === 0) logger.warn('WHITELIST is empty: sweeps find nothing');
+  if (config.WHITELIST.length === 0) logger.warn({ site: config.SITE }, 'the whitelist is empty: sweeps find nothing');
 });

@@ -2,6 +2,8 @@ import { ClowderClient } from '@terra-transfer/clowder';
 import { AmqpClient, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
 import { buildIngestApp } from './app.js';
 import { configSpec } from './config.js';
+import { ingestSites } from './sites.js';
+import { loadSites, selectSites } from '@terra-transfer/sites';
 import { ingestTelemetry } from './telemetry.js';
 
 runMain('clowder-ingest', async () => {
@@ -33,7 +35,7 @@ runMain('clowder-ingest', async () => {
   lifecycle.onShutdown('clowder', () => clowder.close());
   const app = await buildIngestApp({
     settings: {
-      sites: config.INGEST_SITES,
+      sites: ingestSites(selectSites(loadSites(config.SITES_FILE), config.SITES, () => true, 'a site')),
       redisPrefix: config.REDIS_PREFIX,
       clowderUrl: config.CLOWDER_URL,
       agentUserId: config.CLOWDER_AGENT_USER_ID,

@@ -1,4 +1,6 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { stringifySites, testSite } from '@terra-transfer/sites';
 import { ClowderClient } from '@terra-transfer/clowder';
 import { topology, type Message, type QueueKey } from '@terra-transfer/contracts';
 import { AmqpClient, closeRedis, createRedis, createRegistry, type ConsumerOptions, type Handler, type Redis } from '@terra-transfer/platform';
@@ -36,7 +38,7 @@ describe('clowder-ingest started while Clowder is down (a process)', () => {
       CLOWDER_RETRY_BASE_MS: '10',
       INGEST_UPSTREAM_PROBE_MIN_MS: '100',
       INGEST_UPSTREAM_PROBE_MAX_MS: '500',
-      INGEST_SITES: JSON.stringify(SITES),
+      SITES_FILE: await sitesFile(),
       LOG_LEVEL: 'info',
     });
     publisher = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'cold-pub', logger: testLogger(), registry: createRegistry() });
@@ -175,3 +177,11 @@ describe('clowder-ingest while Clowder goes down and comes back (delivery limit 
     expect(new Set(outcomes.map((o) => o.data.destinationPath))).toEqual(new Set([dest(warm), ...rels.map(dest)]));
   }, 90_000);
 });
+
+/** The site file of SITES, for the ingest started as a process. */
+async function sitesFile(): Promise<string> {
+  const d = await tempDir('ingest-sites');
+  const file = join(d.path, 'sites.yaml');
+  await writeFile(file, stringifySites([testSite({ cacheRoot: '/gantry/cache', destinationRoot: SITES['ua-mac'].destinationRoot, clowderRoot: SITES['ua-mac'].clowderRoot })]));
+  return file;
+}
