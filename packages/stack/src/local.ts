@@ -114,7 +114,7 @@ export function localStack(o: LocalStackOptions): { stack: Stack; layout: StackL
     },
     {
       name: 'cleaner', port: port('cleaner'),
-      env: { ...common, API_TOKEN: LOCAL.apiToken },
+      env: { ...common, SITE, API_TOKEN: LOCAL.apiToken },
     },
     {
       name: 'clowder-ingest', port: port('clowder-ingest'),
