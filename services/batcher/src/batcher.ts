@@ -31,7 +31,7 @@ export interface BatcherOptions {
   /** Batches being submitted at once, per destination (a destination that fails holds only its own slots). */
   maxConcurrentSubmits: number;
   maxPendingTasks: number;
-  /** Consumption pauses while more stored batches than this wait for submission. */
+  /** A site's consumption pauses while more of its stored batches than this wait for submission. */
   maxWaitingBatches: number;
   deadlineHours: number;
   skipSourceErrors: boolean;
@@ -86,22 +86,25 @@ const UPSTREAM_RECHECK_MS = 15_000;
  *    can be repeated; a resubmission carries the same submission_id and
  *    Globus answers Duplicate with the original task.
  *
- * Stored batches are durable state: consumption pauses while more than
- * MAX_WAITING_BATCHES wait, and resumes on its own. At start every open batch
- * is handed to the driver.
+ * Stored batches are durable state: a site's consumption (its own queue,
+ * `batcher.file-uploaded.<site>`) pauses while more than MAX_WAITING_BATCHES
+ * of that site's batches wait, and resumes on its own; the other sites keep
+ * flowing, and the broker holds the paused site's backlog. At start every
+ * open batch is handed to the driver.
  */
 export class Batcher {
   private readonly open = new Map<string, OpenBatch>();
-  /** Stored batches not yet closed, known to this process's driver. */
-  private readonly waiting = new Set<string>();
+  /** Stored batches not yet closed, known to this process's driver (batch id → its site). */
+  private readonly waiting = new Map<string, string>();
   /** Stored batches waiting for a driver slot, per lane (site/destination): one destination's trouble never takes another's slots. */
   private readonly lanes = new Map<string, { queue: string[]; driving: number }>();
   private readonly sites: Map<string, BatcherSite>;
   private readonly abort = new AbortController();
   private pendingTasks = 0;
   private pendingCheckedAt = 0;
-  private consumer: Consumer<'file.uploaded'> | undefined;
-  private paused = false;
+  /** One consumer per served site (its own queue), paused on its own. */
+  private readonly consumers = new Map<string, Consumer<'file.uploaded'>>();
+  private readonly paused = new Set<string>();
   private crashed = false;
   private shutdownHooked = false;
   private upstreamOk = false;
@@ -125,17 +128,21 @@ export class Batcher {
       const m = await this.deps.store.get(batchId);
       this.deps.telemetry.recovered(batchId, m?.state ?? 'missing');
       if (m?.state === 'stored') await this.claimStored(m);
-      this.enqueue(batchId, m ? laneOf(m.files[0]?.site ?? '', m.destination) : '');
+      this.enqueue(batchId, m ? laneOf(m.files[0]?.site ?? '', m.destination) : laneOf('', ''));
     }
   }
 
-  /** Starts consuming file.uploaded. */
-  start(): Consumer<'file.uploaded'> {
-    const maxFiles = Math.max(...this.opts.sites.flatMap((s) => s.destinations.map((d) => d.limits.maxFiles)));
-    const prefetch = maxFiles * (this.opts.maxConcurrentSubmits + 1) * this.opts.sites.length;
-    this.consumer = this.deps.amqp.consume('batcherUploads', 'file.uploaded', (e, ctx) => this.handle(e, ctx), { prefetch: Math.min(prefetch, 65_535) });
-    if (this.paused) void this.consumer.pause();
-    return this.consumer;
+  /** Starts consuming file.uploaded: one consumer per served site, on that site's queue. */
+  start(): Consumer<'file.uploaded'>[] {
+    for (const site of this.opts.sites) {
+      // Enough unacked deliveries to fill a batch of every destination while the earlier ones are stored.
+      const maxFiles = Math.max(...site.destinations.map((d) => d.limits.maxFiles));
+      const prefetch = maxFiles * (this.opts.maxConcurrentSubmits + 1) * site.destinations.length;
+      const consumer = this.deps.amqp.consume({ key: 'batcherUploads', site: site.name }, 'file.uploaded', (e, ctx) => this.handle(e, ctx), { prefetch: Math.min(prefetch, 65_535) });
+      this.consumers.set(site.name, consumer);
+      if (this.paused.has(site.name)) void consumer.pause();
+    }
+    return [...this.consumers.values()];
   }
 
   /** Checks Globus answers (and how many tasks are unfinished): the readiness gate before consuming. */
@@ -301,11 +308,12 @@ export class Batcher {
   /** Hands a stored batch to the driver (once) and applies backpressure. */
   private enqueue(batchId: string, laneKey: string): void {
     if (this.waiting.has(batchId)) return;
-    this.waiting.add(batchId);
+    const site = siteOfLane(laneKey);
+    this.waiting.set(batchId, site);
     let lane = this.lanes.get(laneKey);
     if (!lane) this.lanes.set(laneKey, (lane = { queue: [], driving: 0 }));
     lane.queue.push(batchId);
-    this.backpressure();
+    this.backpressure(site);
     this.pump(lane);
   }
 
@@ -325,8 +333,9 @@ export class Batcher {
     for (let attempt = 0; !this.abort.signal.aborted; attempt++) {
       try {
         await this.settle(batchId);
+        const site = this.waiting.get(batchId);
         this.waiting.delete(batchId);
-        this.backpressure();
+        if (site !== undefined) this.backpressure(site);
         return;
       } catch (err) {
         if (this.abort.signal.aborted) return;
@@ -338,15 +347,23 @@ export class Batcher {
     }
   }
 
-  /** Consumption pauses while too many stored batches wait (durable state, bounded), and resumes on its own. */
-  private backpressure(): void {
-    const over = this.waiting.size > this.opts.maxWaitingBatches;
-    this.deps.telemetry.waiting(this.waiting.size);
-    if (over === this.paused) return;
-    this.paused = over;
-    this.deps.telemetry.paused(over, this.waiting.size, this.opts.maxWaitingBatches);
-    if (over) void this.consumer?.pause();
-    else void this.consumer?.resume();
+  /**
+   * A site's consumption pauses while too many of its stored batches wait
+   * (durable state, bounded), and resumes on its own. Per site: one site's
+   * failing destination never stops another site's intake.
+   */
+  private backpressure(site: string): void {
+    let n = 0;
+    for (const s of this.waiting.values()) if (s === site) n++;
+    const over = n > this.opts.maxWaitingBatches;
+    this.deps.telemetry.waiting(site, n);
+    if (over === this.paused.has(site)) return;
+    if (over) this.paused.add(site);
+    else this.paused.delete(site);
+    this.deps.telemetry.paused(site, over, n, this.opts.maxWaitingBatches);
+    const consumer = this.consumers.get(site);
+    if (over) void consumer?.pause();
+    else void consumer?.resume();
   }
 
   /**
@@ -509,3 +526,4 @@ export class Batcher {
 
 /** A driver lane: one per site and destination. */
 const laneOf = (site: string, destination: string) => `${site}/${destination}`;
+const siteOfLane = (lane: string) => lane.slice(0, lane.indexOf('/'));

@@ -19,7 +19,8 @@ function batcherSite(s: Site): BatcherSite {
 runMain('batcher', async () => {
   const config = loadConfig(spec);
   // Every site has a Globus source; a site this batcher does not serve is another batcher's.
-  const sites = selectSites(loadSites(config.SITES_FILE), config.SITES, () => true, 'a site');
+  const siteFile = loadSites(config.SITES_FILE);
+  const sites = selectSites(siteFile, config.SITES, () => true, 'a site');
   const logger = createLogger({ service: 'batcher', level: config.LOG_LEVEL });
   const registry = createRegistry();
   const lifecycle = new Lifecycle(logger);
@@ -28,7 +29,7 @@ runMain('batcher', async () => {
   const globus = globusClientFromConfig(config, logger, registry);
   const redis = createRedis({ url: config.REDIS_URL, connectionName: 'batcher', logger });
   lifecycle.onShutdown('redis', () => closeRedis(redis));
-  const amqp = new AmqpClient({ url: config.AMQP_URL, prefix: config.AMQP_PREFIX, deliveryLimit: config.AMQP_DELIVERY_LIMIT, connectionName: 'batcher', logger, registry });
+  const amqp = new AmqpClient({ url: config.AMQP_URL, prefix: config.AMQP_PREFIX, deliveryLimit: config.AMQP_DELIVERY_LIMIT, connectionName: 'batcher', logger, registry, sites: siteFile.names() });
 
   const { batcher, http } = await buildBatcherApp({
     options: {

@@ -7,8 +7,8 @@ export const cleanerSettings = {
   HTTP_PORT: env.int('HTTP port (health, readiness, metrics, API docs, sweep API)', { default: 8084, min: 0, max: 65535 }),
   // The site's facts (cache root, whitelist, deletion policy and sweep age/schedule) are in the site file (docs/sites.md).
   SITES_FILE: env.path('The site file (YAML, docs/sites.md) every service reads'),
-  SITE: env.string('The site whose cache this cleaner owns (its deletion policy must be delete-after-verified-transfer)', { pattern: /^[a-z][a-z0-9-]{0,31}$/ }),
-  API_TOKEN: env.string('Bearer token for POST /api/v1/sweeps and POST /api/v1/files/failed/resend; empty disables the write endpoints', { default: '', secret: true }),
+  SITE: env.string('The site this cleaner serves (one per process: its queues, its cache, its ledger of failed files, its sweep)', { pattern: /^[a-z][a-z0-9-]{0,31}$/ }),
+  API_TOKEN: env.string('Bearer token for POST /api/v1/files, POST /api/v1/sweeps and POST /api/v1/files/failed/resend; empty disables the write endpoints', { default: '', secret: true }),
   PREFETCH: env.int('Unacked file.transferred (and, separately, file.failed) deliveries handled at once', { default: 50, min: 1, max: 1000 }),
   DELETE_PARENT_DEPTH: env.int('How many levels of parent directories, emptied by a deletion, are removed (never the cache root or a whitelisted root)', { default: 2, min: 0, max: 16 }),
   EMPTY_DIR_GRACE_SECONDS: env.int('A parent directory is removed only if it was last modified longer ago than this before the deletion (an uploader may have just created it)', { default: 600, min: 0 }),
@@ -30,6 +30,8 @@ export const cleanerSettings = {
 export interface CleanerSite {
   SITE: string;
   CACHE_ROOT: string;
+  /** never: the cleaner records arrivals (ledger transferred) and deletes nothing. */
+  DELETION_POLICY: Site['deletion']['policy'];
   WHITELIST: readonly string[];
   SWEEP_MIN_AGE_MINUTES: number;
   SWEEP_INTERVAL_MINUTES: number;
@@ -38,12 +40,12 @@ export interface CleanerSite {
 
 export type CleanerConfig = Omit<ConfigOf<typeof cleanerSettings>, 'SITE' | 'SITES_FILE'> & CleanerSite;
 
-/** The cleaner's view of its site (the loader already checked it; `select` checked its policy). */
+/** The cleaner's view of its site (the loader already checked it). A `never` site has no scheduled sweep. */
 export function cleanerSite(site: Site): CleanerSite {
   const root = site.source.kind === 'xferlog' ? site.source.cacheRoot : site.source.kind === 'directory' ? site.source.root : site.source.blobRoot;
   const sweep = site.deletion.policy === 'delete-after-verified-transfer' ? site.deletion.sweep : { minAgeMinutes: 2880, intervalMinutes: 0 };
   return {
-    SITE: site.name, CACHE_ROOT: root.replace(/(.)\/+$/, '$1'), WHITELIST: site.whitelist,
+    SITE: site.name, CACHE_ROOT: root.replace(/(.)\/+$/, '$1'), WHITELIST: site.whitelist, DELETION_POLICY: site.deletion.policy,
     SWEEP_MIN_AGE_MINUTES: sweep.minAgeMinutes, SWEEP_INTERVAL_MINUTES: sweep.intervalMinutes, SWEEP_DAILY_AT: sweep.dailyAt ?? null,
   };
 }

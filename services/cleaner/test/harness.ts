@@ -36,12 +36,13 @@ export async function startHarness(env: Record<string, string> = {}, opts: { sta
   const outside = `${dir.path}/outside`;
   await mkdir(root, { recursive: true });
   await mkdir(outside, { recursive: true });
-  const { SWEEP_MIN_AGE_MINUTES, SWEEP_INTERVAL_MINUTES, WHITELIST: wl, ...rest } = env;
+  const { SWEEP_MIN_AGE_MINUTES, SWEEP_INTERVAL_MINUTES, WHITELIST: wl, DELETION_POLICY, ...rest } = env;
   // The site's facts come from a site file, as in production.
-  const site = parseSites(stringifySites([testSite({
+  const s = testSite({
     cacheRoot: root, whitelist: wl !== undefined ? wl.split(',').filter(Boolean) : WHITELIST,
     sweep: { intervalMinutes: Number(SWEEP_INTERVAL_MINUTES ?? 0), ...(SWEEP_MIN_AGE_MINUTES ? { minAgeMinutes: Number(SWEEP_MIN_AGE_MINUTES) } : {}) },
-  })])).get('ua-mac');
+  });
+  const site = parseSites(stringifySites([DELETION_POLICY === 'never' ? { ...s, deletion: { policy: 'never' } } : s])).get('ua-mac');
   const config: CleanerConfig = {
     ...loadConfig(cleanerSettings, {
       AMQP_URL,
@@ -60,7 +61,7 @@ export async function startHarness(env: Record<string, string> = {}, opts: { sta
   const logger = testLogger();
   const registry = createRegistry();
   const redis = createRedis({ url: REDIS_URL, connectionName: 'cleaner-test', logger });
-  const amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'cleaner-test', logger, registry, deliveryLimit: 3 });
+  const amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'cleaner-test', logger, registry, deliveryLimit: 3, sites: ['ua-mac'] });
   await amqp.start();
   const cleaner = await buildCleaner({ config, amqp, redis, logger, registry });
   if (opts.start !== false) await cleaner.start();
@@ -73,9 +74,9 @@ export async function startHarness(env: Record<string, string> = {}, opts: { sta
     amqp,
     redis,
     registry,
-    ledger: new FileLedger(redis, prefix),
+    ledger: new FileLedger(redis, prefix, undefined, 'ua-mac'),
     async messages(q) {
-      const name = q === 'cleanerDlq' ? amqp.topology.deadLetterQueue('cleanerTransfers') : amqp.topology.queue(q);
+      const name = q === 'cleanerDlq' ? amqp.topology.deadLetterQueue({ key: 'cleanerTransfers', site: 'ua-mac' }) : q === 'batcherUploads' ? amqp.topology.queue({ key: q, site: 'ua-mac' }) : amqp.topology.queue(q);
       seen[q]!.push(...(await drainQueue(AMQP_URL, name)));
       return seen[q]!;
     },

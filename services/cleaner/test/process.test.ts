@@ -24,7 +24,7 @@ describe('cleaner as a process (dist/main.js)', () => {
     dir = await tempDir('cleaner-proc');
     await mkdir(`${dir.path}/cache/MovingSensor/stereoTop`, { recursive: true });
     port = await freePort();
-    amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'cleaner-proc-test', logger: testLogger(), registry: createRegistry() });
+    amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'cleaner-proc-test', logger: testLogger(), registry: createRegistry(), sites: ['ua-mac'] });
     await amqp.start();
   });
   afterAll(async () => {
@@ -59,10 +59,10 @@ describe('cleaner as a process (dist/main.js)', () => {
       return r.state === 'succeeded' ? r : undefined;
     }, 30_000, 200);
     expect(latest).toMatchObject({ trigger: 'schedule', counts: { sent: 1 } });
-    const uploads = await drainQueue(AMQP_URL, amqp.topology.queue('batcherUploads'));
+    const uploads = await drainQueue(AMQP_URL, amqp.topology.queue({ key: 'batcherUploads', site: 'ua-mac' }));
     expect(uploads.map((m) => JSON.parse(m.content.toString()).data.path)).toEqual([`${root}/MovingSensor/stereoTop/2016-08-02/2016-08-02__09-42-51-195/orphan.bin`]);
     const redis = new Redis(REDIS_URL);
-    expect(Number(await redis.get(`${prefix}:cleaner:sweep:last-scheduled-start`))).toBeGreaterThan(Date.now() - 60_000);
+    expect(Number(await redis.get(`${prefix}:cleaner:ua-mac:sweep:last-scheduled-start`))).toBeGreaterThan(Date.now() - 60_000);
     redis.disconnect();
     expect(orphan.size).toBeGreaterThan(0);
 

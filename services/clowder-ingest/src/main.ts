@@ -8,6 +8,7 @@ import { ingestTelemetry } from './telemetry.js';
 
 runMain('clowder-ingest', async () => {
   const config = loadConfig(configSpec);
+  const siteFile = loadSites(config.SITES_FILE);
   const logger = createLogger({ service: 'clowder-ingest', level: config.LOG_LEVEL });
   const registry = createRegistry();
   const telemetry = ingestTelemetry(logger, registry);
@@ -18,6 +19,7 @@ runMain('clowder-ingest', async () => {
     connectionName: 'clowder-ingest',
     logger,
     registry,
+    sites: siteFile.names(),
     deliveryLimit: config.AMQP_DELIVERY_LIMIT,
   });
   lifecycle.onShutdown('amqp', () => amqp.close(config.SHUTDOWN_DRAIN_MS));
@@ -35,7 +37,7 @@ runMain('clowder-ingest', async () => {
   lifecycle.onShutdown('clowder', () => clowder.close());
   const app = await buildIngestApp({
     settings: {
-      sites: ingestSites(selectSites(loadSites(config.SITES_FILE), config.SITES, () => true, 'a site')),
+      sites: ingestSites(selectSites(siteFile, config.SITES, () => true, 'a site')),
       redisPrefix: config.REDIS_PREFIX,
       clowderUrl: config.CLOWDER_URL,
       agentUserId: config.CLOWDER_AGENT_USER_ID,

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringifySites, testSite } from '@terra-transfer/sites';
 import { ClowderClient } from '@terra-transfer/clowder';
-import { topology, type Message, type QueueKey } from '@terra-transfer/contracts';
+import { topology, type Message, type QueueRef } from '@terra-transfer/contracts';
 import { AmqpClient, closeRedis, createRedis, createRegistry, type ConsumerOptions, type Handler, type Redis } from '@terra-transfer/platform';
 import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, freePort, queueDepth, tempDir, testLogger, uniquePrefix, waitFor } from '@terra-transfer/testkit';
 import { buildIngestApp, type IngestApp } from '../src/app.js';
@@ -84,7 +84,7 @@ describe('clowder-ingest while Clowder goes down and comes back (delivery limit 
     amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'outage-test', logger, registry, deliveryLimit: 2 });
     // Records what each delivery carried (a spy around the real consumer; nothing is replaced).
     const consume = amqp.consume.bind(amqp);
-    amqp.consume = ((queue: QueueKey, types: 'file.transferred', handler: Handler<'file.transferred'>, options?: ConsumerOptions) =>
+    amqp.consume = ((queue: QueueRef, types: 'file.transferred', handler: Handler<'file.transferred'>, options?: ConsumerOptions) =>
       consume(queue, types, async (event, ctx) => {
         deliveries.set(event.id, [...(deliveries.get(event.id) ?? []), ctx.deliveryCount]);
         await handler(event, ctx);

@@ -14,7 +14,8 @@ import { Resolver } from './adapters/resolver.js';
 
 runMain('log-tailer', async () => {
   const config = loadConfig(settings);
-  const [site] = selectSites(loadSites(config.SITES_FILE), [config.SITE], (s) => s.source.kind === 'xferlog', 'an xferlog site');
+  const siteFile = loadSites(config.SITES_FILE);
+  const [site] = selectSites(siteFile, [config.SITE], (s) => s.source.kind === 'xferlog', 'an xferlog site');
   const source = site!.source as XferlogSite;
   const logger = createLogger({ service: 'log-tailer', level: config.LOG_LEVEL });
   if (!isValidTimeZone(source.timezone)) throw new ConfigError([{ key: `site ${site!.name}`, problem: `source.timezone: unknown time zone ${source.timezone}` }]);
@@ -29,6 +30,7 @@ runMain('log-tailer', async () => {
     connectionName: 'log-tailer',
     logger,
     registry,
+    sites: siteFile.names(),
     deliveryLimit: config.AMQP_DELIVERY_LIMIT,
   });
   lifecycle.onShutdown('amqp', () => amqp.close(config.SHUTDOWN_DRAIN_MS));

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { jest } from '@jest/globals';
-import { decode } from '@terra-transfer/contracts';
+import { decode, topology } from '@terra-transfer/contracts';
 import amqplib from 'amqplib';
 import { AMQP_URL, deleteTopology, queueDepth, tempDir, uniquePrefix, waitFor } from '@terra-transfer/testkit';
 import { decodeCursor, type CursorState } from '../src/core/cursor.js';
@@ -164,7 +164,7 @@ it('loses nothing and duplicates only unconfirmed lines across kill -9, rotation
   expect(kills).toBeGreaterThanOrEqual(5);
   expect(rotations).toBeGreaterThanOrEqual(6);
 
-  const queue = `${prefix}.batcher.file-uploaded`;
+  const queue = topology(prefix, ['ua-mac']).queue({ key: 'batcherUploads', site: 'ua-mac' });
   // The reported depth of a quorum queue lags: wait for it to stay put for three looks.
   const seen: number[] = [];
   await waitFor('the tailer caught up', async () => {
