@@ -44,9 +44,10 @@ it(`loses nothing, deletes nothing early and duplicates nothing under ${SECONDS}
   const redis = await startPrivateRedis();
   const ports = Object.fromEntries(await Promise.all(['globus-sim', 'clowder-sim', ...VICTIMS].map(async (s) => [s, await freePort()]))) as Record<ServiceName, number>;
   const { stack, layout } = localStack({
+    batch: { maxFiles: 50, maxAgeSeconds: 1 },
     workDir: dir.path, prefix: uniquePrefix('chaos'), amqpUrl: rabbit.url, redisUrl: redis.url, ports, logLevel: 'warn',
     env: {
-      batcher: { BATCH_MAX_FILES: '50', BATCH_MAX_WAIT_MS: '1000', SHUTDOWN_DRAIN_MS: '2000' },
+      batcher: { SHUTDOWN_DRAIN_MS: '2000' },
       watcher: { POLL_MIN_MS: '1000', POLL_MAX_MS: '2000' },
       'log-tailer': { ROTATE_WAIT_MS: '5000' },
     },

@@ -23,8 +23,9 @@ it('every completed whitelisted FTP upload arrives, is deleted from the cache an
   const v: Vsftpd = await startVsftpd('e2e');
   const ports = Object.fromEntries(await Promise.all(SERVICES.map(async (s) => [s, await freePort()]))) as Record<ServiceName, number>;
   const { stack, layout } = localStack({
+    batch: { maxFiles: 20, maxAgeSeconds: 1 },
     workDir: v.dir, prefix: uniquePrefix('e2e'), ports, logLevel: 'warn', xferlogPath: v.logPath, ftpRoot: '/',
-    env: { batcher: { BATCH_MAX_FILES: '20', BATCH_MAX_WAIT_MS: '1000' }, 'log-tailer': { ROTATE_WAIT_MS: '5000' } },
+    env: { 'log-tailer': { ROTATE_WAIT_MS: '5000' } },
   });
   await prepareLayout(layout);
   const local = join(v.dir, 'outgoing');

@@ -37,9 +37,9 @@ it(`rides out a ${OUTAGE_MS / 1000} s Globus outage and a Clowder outage as long
   const rabbit = await startPrivateRabbit({ conf: { consumer_timeout: CONSUMER_TIMEOUT_MS }, advanced: { channel_tick_interval: TICK_MS } });
   const ports = Object.fromEntries(await Promise.all(SERVICES.map(async (s) => [s, await freePort()]))) as Record<ServiceName, number>;
   const { stack, layout } = localStack({
+    batch: { maxFiles: 20, maxAgeSeconds: 1 },
     workDir: dir.path, prefix: uniquePrefix('outage'), amqpUrl: rabbit.url, ports, logLevel: 'warn', deliveryLimit: DELIVERY_LIMIT,
     env: {
-      batcher: { BATCH_MAX_FILES: '20', BATCH_MAX_WAIT_MS: '1000' },
       watcher: { POLL_MIN_MS: '1000', POLL_MAX_MS: '2000' },
     },
   });

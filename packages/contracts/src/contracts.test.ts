@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ContractError, createEvent, decode, topology } from './index.js';
+import { ContractError, SITE_ROUTED_TYPES, createEvent, decode, routingKey, topology } from './index.js';
 import { renderMessagesDoc } from './render-docs.js';
 
 const uploaded = {
@@ -39,12 +39,37 @@ describe('contracts', () => {
     expect(code(() => createEvent('file.uploaded', 'x', { ...uploaded, size: -1 }))).toBe('SCHEMA_MISMATCH');
   });
 
-  it('derives every name from the prefix', () => {
-    const t = topology('t1');
+  it('derives every name from the prefix, with one queue per site for per-site consumers', () => {
+    const t = topology('t1', ['ua-mac', 'field-b']);
     expect(t.eventsExchange).toBe('t1.events');
-    expect(t.queue('batcherUploads')).toBe('t1.batcher.file-uploaded');
-    expect(t.deadLetterQueue('batcherUploads')).toBe('t1.batcher.file-uploaded.dlq');
+    expect(t.queue({ key: 'batcherUploads', site: 'ua-mac' })).toBe('t1.batcher.file-uploaded.ua-mac');
+    expect(t.deadLetterQueue({ key: 'batcherUploads', site: 'field-b' })).toBe('t1.batcher.file-uploaded.field-b.dlq');
+    expect(t.queue({ key: 'cleanerTransfers', site: 'field-b' })).toBe('t1.cleaner.file-transferred.field-b');
+    expect(t.queue({ key: 'cleanerFailures', site: 'ua-mac' })).toBe('t1.cleaner.file-failed.ua-mac');
+    expect(t.queue('ingestTransfers')).toBe('t1.ingest.file-transferred');
     expect(new Set(t.queues().map((q) => q.name)).size).toBe(t.queues().length);
+    const byName = new Map(t.queues().map((q) => [q.name, q]));
+    expect(byName.get('t1.batcher.file-uploaded.field-b')).toMatchObject({ site: 'field-b', bindings: ['file.uploaded.field-b'], tap: false });
+    expect(byName.get('t1.cleaner.file-failed.ua-mac')?.bindings).toEqual(['file.failed.ua-mac']);
+    // All-site consumers bind every site with a wildcard; types not routed per site keep their type.
+    expect(byName.get('t1.ingest.file-transferred')?.bindings).toEqual(['file.transferred.*']);
+    expect(byName.get('t1.file-failures')?.bindings).toEqual(['file.failed.*']);
+    expect(byName.get('t1.file-outcomes')?.bindings).toEqual(['file.deleted', 'file.ingested']);
+    expect(byName.get('t1.watcher.task-submitted')?.bindings).toEqual(['task.submitted']);
+    expect([...byName.keys()].filter((n) => n.startsWith('t1.batcher.'))).toEqual(['t1.batcher.file-uploaded.ua-mac', 't1.batcher.file-uploaded.field-b']);
+  });
+
+  it('refuses a per-site queue without its site, and a site name that cannot be part of a queue name', () => {
+    const t = topology('t1', ['ua-mac']);
+    expect(() => t.queue('batcherUploads' as never)).toThrow(/one per site/);
+    expect(() => t.queue({ key: 'batcherUploads', site: 'a.b' })).toThrow(/cannot name a queue/);
+    expect(() => topology('t1', ['UA#'])).toThrow(/cannot name a queue/);
+  });
+
+  it('routes site-routed events by their site, the others by their type', () => {
+    expect(routingKey(createEvent('file.uploaded', 'id-1', uploaded))).toBe('file.uploaded.ua-mac');
+    expect(routingKey(createEvent('file.deleted', 'd', { site: 'ua-mac', path: '/c/a', bytesFreed: 1, taskId: 't', uploadId: 'u' }))).toBe('file.deleted');
+    expect(SITE_ROUTED_TYPES).toEqual(['file.uploaded', 'file.transferred', 'file.failed']);
   });
 
   it('docs/messages.md is the rendering of the schemas', () => {

@@ -1,5 +1,5 @@
 import { MESSAGES, MESSAGE_TYPES } from './registry.js';
-import { QUEUES, topology } from './topology.js';
+import { QUEUES, SITE_ROUTED_TYPES, topology } from './topology.js';
 
 const EXAMPLES: Record<string, unknown> = {
   'file.uploaded': {
@@ -19,15 +19,24 @@ export function renderMessagesDoc(): string {
   out.push('# Message contracts', '');
   out.push('<!-- Generated from packages/contracts by `make docs`; do not edit by hand. A test fails when this file and the schemas differ. -->', '');
   out.push(
-    'Every event is a JSON object in one envelope: `type` (also the routing key), `version`, `id` (unique per event; a redelivery or a retry of the same publish keeps it), `time` (ISO 8601) and `data`.',
+    'Every event is a JSON object in one envelope: `type`, `version`, `id` (unique per event; a redelivery or a retry of the same publish keeps it), `time` (ISO 8601) and `data`.',
     'Events are published persistent, with publisher confirms and `mandatory`, to the topic exchange `' + t.eventsExchange + '` (prefix `terra` by default).',
     'Consumers validate every message: a body that is not JSON, is not an event, has an unknown type or version, or does not match its schema is dead-lettered with the reason in the headers `x-terra-error-code` and `x-terra-error-detail`, and counted in `terra_transfer_messages_rejected_total{queue,code}`.',
     '',
   );
-  out.push('| type | version | consumed by (queue) |', '|---|---|---|');
+  out.push(
+    'The routing key is the type, except for the types routed per site (' + SITE_ROUTED_TYPES.map((x) => `\`${x}\``).join(', ') + '), published with `<type>.<site>` (the site from `data.site`; the platform\'s publish decides it, never the publisher).',
+    'A per-site queue exists once for every site of the site file (`<queue>.<site>`, bound to `<type>.<site>`); a queue that serves every site binds `<type>.*`.',
+    '',
+  );
+  out.push('| type | version | routing key | consumed by (queue) |', '|---|---|---|---|');
+  const p = t.eventsExchange.replace(/\.events$/, '');
   for (const type of MESSAGE_TYPES) {
-    const consumers = Object.values(QUEUES).filter((q) => (q.bindings as readonly string[]).includes(type)).map((q) => `\`${t.eventsExchange.replace(/\.events$/, '')}.${q.name}\``);
-    out.push(`| \`${type}\` | ${MESSAGES[type].properties.version.const} | ${consumers.join(', ') || '(none yet)'} |`);
+    const perSite = (SITE_ROUTED_TYPES as readonly string[]).includes(type);
+    const consumers = (Object.values(QUEUES) as Array<{ name: string; bindings: readonly string[]; perSite?: true }>)
+      .filter((q) => q.bindings.includes(type))
+      .map((q) => (q.perSite ? `\`${p}.${q.name}.<site>\`` : `\`${p}.${q.name}\``));
+    out.push(`| \`${type}\` | ${MESSAGES[type].properties.version.const} | \`${perSite ? `${type}.<site>` : type}\` | ${consumers.join(', ') || '(none yet)'} |`);
   }
   out.push('');
   for (const type of MESSAGE_TYPES) {

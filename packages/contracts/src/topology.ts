@@ -3,18 +3,62 @@
  *  WIRE CONTRACT. Exchange, queue and routing-key names are shared by every
  *  service and by deployed brokers. Do not rename one without a migration
  *  (declare the new name, move the bindings, drain the old queue).
+ *
+ *  Migration to per-site routing (issue 16, decision 0004): file.uploaded,
+ *  file.transferred and file.failed are published with the routing key
+ *  `<type>.<site>` (was `<type>`), and the batcher's and cleaner's queues are
+ *  one per site (`<prefix>.batcher.file-uploaded.<site>`,
+ *  `<prefix>.cleaner.file-transferred.<site>`, `<prefix>.cleaner.file-failed.<site>`).
+ *  Old publishes (`file.uploaded`) match no new binding, and new ones match no
+ *  old binding, so old and new services must not run side by side:
+ *    1. stop the log-tailers (and any other source) and let the old batcher,
+ *       watcher, cleaner and clowder-ingest empty their queues
+ *       (`<prefix>.batcher.file-uploaded`, `<prefix>.cleaner.file-transferred`,
+ *       `<prefix>.cleaner.file-failed`, `<prefix>.ingest.file-transferred`:
+ *       0 messages; the watcher's queue is unchanged);
+ *    2. stop every service and start the new ones: each declares the
+ *       per-site queues for every site of the site file and the wildcard
+ *       bindings (`file.transferred.*` of ingest, `file.failed.*` of the
+ *       file-failures tap);
+ *    3. unbind `file.transferred` from `<prefix>.ingest.file-transferred`
+ *       and `file.failed` from `<prefix>.file-failures` (left by the old
+ *       declaration), then delete `<prefix>.batcher.file-uploaded`,
+ *       `<prefix>.cleaner.file-transferred`, `<prefix>.cleaner.file-failed`
+ *       and their `.dlq` once their dead letters were looked at.
+ *  Adding a site later needs no migration: every service declares its queues
+ *  at start (restart them all with the new site file before its source runs).
  * ─────────────────────────────────────────────────────────────────────────────
  */
 import type { MessageType } from './registry.js';
 
-/** Consumer queues: who consumes what. */
+/**
+ * Event types routed per site: published with the routing key `<type>.<site>`
+ * (the site from `data.site`), so a site's consumers can have a queue of their
+ * own and a site's backlog never sits in front of another's. Other types are
+ * published with their type as routing key.
+ */
+export const SITE_ROUTED_TYPES = ['file.uploaded', 'file.transferred', 'file.failed'] as const satisfies readonly MessageType[];
+export type SiteRoutedType = (typeof SITE_ROUTED_TYPES)[number];
+
+const siteRouted = (t: MessageType): t is SiteRoutedType => (SITE_ROUTED_TYPES as readonly string[]).includes(t);
+
+/** Site names as the site file allows them: one word of a routing key, safe in queue names. */
+const SITE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
+/**
+ * Consumer queues: who consumes what. A `perSite` queue exists once per site
+ * (`<name>.<site>`, bound to `<type>.<site>`); any other queue serves every
+ * site, so its bindings of site-routed types are wildcards (`<type>.*`).
+ */
 export const QUEUES = {
-  batcherUploads: { name: 'batcher.file-uploaded', bindings: ['file.uploaded'] },
+  /** One per site: a site whose destination fails pauses its own consumer, the others keep flowing. */
+  batcherUploads: { name: 'batcher.file-uploaded', bindings: ['file.uploaded'], perSite: true },
   watcherTasks: { name: 'watcher.task-submitted', bindings: ['task.submitted'] },
-  cleanerTransfers: { name: 'cleaner.file-transferred', bindings: ['file.transferred'] },
+  /** One per site: each cleaner owns one site's cache (SITE). */
+  cleanerTransfers: { name: 'cleaner.file-transferred', bindings: ['file.transferred'], perSite: true },
   ingestTransfers: { name: 'ingest.file-transferred', bindings: ['file.transferred'] },
-  /** Give-ups (file.failed): the cleaner records them in the site's ledger and schedules the resend. */
-  cleanerFailures: { name: 'cleaner.file-failed', bindings: ['file.failed'] },
+  /** Give-ups (file.failed): the site's cleaner records them in the site's ledger and schedules the resend. One per site. */
+  cleanerFailures: { name: 'cleaner.file-failed', bindings: ['file.failed'], perSite: true },
   /**
    * A tap of give-ups for operators and tests following files. Bounded (oldest
    * dropped), not dead-lettered: the ledger, the cleaner's API and its metrics
@@ -37,34 +81,88 @@ export const QUEUES = {
    * reason in headers, for an operator. Nothing is bound to the queue itself.
    */
   tailerRejects: { name: 'log-tailer.rejects', bindings: [] },
-} as const satisfies Record<string, { name: string; bindings: readonly MessageType[]; tap?: true }>;
+} as const satisfies Record<string, { name: string; bindings: readonly MessageType[]; tap?: true; perSite?: true }>;
 
 export type QueueKey = keyof typeof QUEUES;
+export type PerSiteQueueKey = { [K in QueueKey]: (typeof QUEUES)[K] extends { perSite: true } ? K : never }[QueueKey];
+export type AllSitesQueueKey = Exclude<QueueKey, PerSiteQueueKey>;
+
+/** A queue of the topology: an all-site queue by key, or a per-site queue with its site. */
+export type QueueRef = AllSitesQueueKey | { key: PerSiteQueueKey; site: string };
+
+export interface DeclaredQueue {
+  key: QueueKey;
+  /** The site of a per-site queue. */
+  site?: string;
+  name: string;
+  deadLetter: string;
+  /** Routing keys bound to the events exchange. */
+  bindings: readonly string[];
+  tap: boolean;
+}
 
 export interface Topology {
-  /** Topic exchange every event is published to, with the event type as routing key. */
+  /** Topic exchange every event is published to, with routingKey(event) as routing key. */
   eventsExchange: string;
   /** Exchange dead letters go to; routing key = the source queue's full name. */
   deadLetterExchange: string;
-  queue(key: QueueKey): string;
-  deadLetterQueue(key: QueueKey): string;
-  /** Every consumer queue with its bindings, for declaration. `tap` queues are bounded and not dead-lettered. */
-  queues(): Array<{ key: QueueKey; name: string; deadLetter: string; bindings: readonly MessageType[]; tap: boolean }>;
+  /** Every site of the site file: the per-site queues declared. */
+  sites: readonly string[];
+  queue(ref: QueueRef): string;
+  deadLetterQueue(ref: QueueRef): string;
+  /** Every consumer queue (per-site ones for every site) with its bindings, for declaration. `tap` queues are bounded and not dead-lettered. */
+  queues(): DeclaredQueue[];
 }
 
 /**
- * Names under a prefix. Production uses the default `terra`; tests use a
- * fresh prefix each so they never touch each other's queues.
+ * The routing key of an event: `<type>.<site>` for the site-routed types,
+ * the type otherwise. The one place routing is decided; publishers never
+ * choose it (the platform's publish calls this).
  */
-export function topology(prefix = 'terra'): Topology {
-  const queue = (key: QueueKey) => `${prefix}.${QUEUES[key].name}`;
-  const deadLetterQueue = (key: QueueKey) => `${queue(key)}.dlq`;
+export function routingKey(event: { type: MessageType; data: unknown }): string {
+  if (!siteRouted(event.type)) return event.type;
+  return `${event.type}.${(event.data as { site: string }).site}`;
+}
+
+/** The key a queue binds for a type: its site's key for a per-site queue, every site's (`*`) otherwise. */
+function bindingKey(type: MessageType, site: string | undefined): string {
+  if (!siteRouted(type)) return type;
+  return `${type}.${site ?? '*'}`;
+}
+
+function isPerSite(key: QueueKey): key is PerSiteQueueKey {
+  return 'perSite' in QUEUES[key];
+}
+
+/**
+ * Names under a prefix, with the per-site queues of `sites`. Production uses
+ * the default prefix `terra`; tests use a fresh prefix each so they never
+ * touch each other's queues.
+ */
+export function topology(prefix = 'terra', sites: readonly string[] = []): Topology {
+  for (const s of sites) if (!SITE_NAME.test(s)) throw new Error(`site name ${JSON.stringify(s)} cannot name a queue (${SITE_NAME.source})`);
+  const queue = (ref: QueueRef): string => {
+    if (typeof ref === 'string') {
+      if (isPerSite(ref)) throw new Error(`queue ${ref} is one per site: name its site`);
+      return `${prefix}.${QUEUES[ref].name}`;
+    }
+    if (!SITE_NAME.test(ref.site)) throw new Error(`site name ${JSON.stringify(ref.site)} cannot name a queue`);
+    return `${prefix}.${QUEUES[ref.key].name}.${ref.site}`;
+  };
+  const deadLetterQueue = (ref: QueueRef) => `${queue(ref)}.dlq`;
+  const declared = (key: QueueKey, site?: string): DeclaredQueue => {
+    const ref = (site === undefined ? key : { key, site }) as QueueRef;
+    return {
+      key, ...(site !== undefined ? { site } : {}), name: queue(ref), deadLetter: deadLetterQueue(ref),
+      bindings: QUEUES[key].bindings.map((t: MessageType) => bindingKey(t, site)), tap: 'tap' in QUEUES[key],
+    };
+  };
   return {
     eventsExchange: `${prefix}.events`,
     deadLetterExchange: `${prefix}.dlx`,
+    sites: Object.freeze([...sites]),
     queue,
     deadLetterQueue,
-    queues: () =>
-      (Object.keys(QUEUES) as QueueKey[]).map((key) => ({ key, name: queue(key), deadLetter: deadLetterQueue(key), bindings: QUEUES[key].bindings, tap: 'tap' in QUEUES[key] })),
+    queues: () => (Object.keys(QUEUES) as QueueKey[]).flatMap((key) => (isPerSite(key) ? sites.map((s) => declared(key, s)) : [declared(key)])),
   };
 }

@@ -294,6 +294,11 @@ export class FileLedger {
     private readonly prefix: string,
     /** How long a record stays after the file was deleted from the cache (then the path is forgotten). */
     private readonly deletedTtlMs = 30 * 24 * 3600 * 1000,
+    /**
+     * The site whose failed files this ledger indexes (`<prefix>:files:failed:<site>`): each site's
+     * cleaner resends its own. Without it, one index for the whole prefix (`<prefix>:files:failed`).
+     */
+    private readonly failedIndexSite?: string,
   ) {
     client.defineCommand('terraLedgerClaim', { lua: CLAIM });
     client.defineCommand('terraLedgerTransition', { numberOfKeys: 1, lua: TRANSITION });
@@ -314,7 +319,7 @@ export class FileLedger {
 
   /** Sorted set of the failed paths, score = when their resend is due (ms). */
   get failedIndexKey(): string {
-    return `${this.prefix}:files:failed`;
+    return this.failedIndexSite === undefined ? `${this.prefix}:files:failed` : `${this.prefix}:files:failed:${this.failedIndexSite}`;
   }
 
   async get(path: string): Promise<FileRecord | null> {
@@ -383,9 +388,9 @@ export class FileLedger {
     return this.many(paths, (p) => this.transition(p, ['batched'], 'in_flight', { taskId, batchId }, now));
   }
 
-  /** in_flight → transferred (Globus reported the file among successful_transfers). */
-  markTransferred(path: string, taskId: string, checksum: string | null, now = Date.now()): Promise<boolean> {
-    return this.transition(path, ['batched', 'in_flight', 'pending'], 'transferred', { taskId, checksum: checksum ?? '' }, now);
+  /** in_flight → transferred (Globus reported the file among successful_transfers); with `version`, only while the record is about it. */
+  markTransferred(path: string, taskId: string, checksum: string | null, now = Date.now(), version?: FileVersion): Promise<boolean> {
+    return this.transition(path, ['batched', 'in_flight', 'pending'], 'transferred', { taskId, checksum: checksum ?? '' }, now, 0, version);
   }
 
   /** in_flight → pending with the next attempt (task failed; a retry event is being published). */

@@ -4,11 +4,14 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { AmqpClient, DEAD_LETTER_HEADERS, PermanentError, TransientError, UpstreamUnavailableError, createRegistry } from '@terra-transfer/platform';
 import { AMQP_URL, REDIS_URL, createVhost, deleteKeys, deleteTopology, drainQueue, queueDepth, rabbitmqctl, testLogger, uniquePrefix, waitFor } from '@terra-transfer/testkit';
+import { createEvent } from '@terra-transfer/contracts';
 import { uploaded } from './helpers.js';
 
+/** The per-site queue the test events (site ua-mac) are routed to. */
+const UPLOADS = { key: 'batcherUploads', site: 'ua-mac' } as const;
 const clients: AmqpClient[] = [];
 function client(prefix: string, extra: Partial<ConstructorParameters<typeof AmqpClient>[0]> = {}) {
-  const c = new AmqpClient({ url: AMQP_URL, prefix, connectionName: `test-${prefix}`, logger: testLogger(), registry: createRegistry(), reconnectMinMs: 50, reconnectMaxMs: 500, ...extra });
+  const c = new AmqpClient({ url: AMQP_URL, prefix, connectionName: `test-${prefix}`, logger: testLogger(), registry: createRegistry(), reconnectMinMs: 50, reconnectMaxMs: 500, sites: ['ua-mac'], ...extra });
   clients.push(c);
   return c;
 }
@@ -31,10 +34,33 @@ describe('AmqpClient against the real broker', () => {
     const c = client(prefix, { registry });
     await c.start();
     await c.publish(uploaded(1));
-    const got = await drainQueue(AMQP_URL, c.topology.queue('batcherUploads'));
+    const got = await drainQueue(AMQP_URL, c.topology.queue(UPLOADS));
     expect(got.map((m) => JSON.parse(m.content.toString()).id)).toEqual(['e-1']);
     expect(got[0]!.properties.deliveryMode).toBe(2);
-    expect(await registry.metrics()).toMatch(/terra_transfer_messages_published_total\{routing_key="file.uploaded",outcome="confirmed"\} 1/);
+    expect(await registry.metrics()).toMatch(/terra_transfer_messages_published_total\{routing_key="file.uploaded.ua-mac",outcome="confirmed"\} 1/);
+  });
+
+  it('routes site-routed events to their site\'s queue (decided by publish from data.site) and every site\'s to an all-site queue', async () => {
+    const c = client(prefix, { sites: ['ua-mac', 'field-b'] });
+    await c.start();
+    const other = createEvent('file.uploaded', 'b-1', { ...uploaded(1).data, site: 'field-b', path: '/b/stereoTop/f1.bin', uploadId: 'b-1' });
+    await c.publish(uploaded(1));
+    await c.publish(other);
+    const ids = async (q: string) => (await drainQueue(AMQP_URL, q)).map((m) => JSON.parse(m.content.toString()).id as string);
+    expect(await ids(c.topology.queue({ key: 'batcherUploads', site: 'ua-mac' }))).toEqual(['e-1']);
+    expect(await ids(c.topology.queue({ key: 'batcherUploads', site: 'field-b' }))).toEqual(['b-1']);
+    // file.transferred of both sites: each cleaner's own queue, and the one ingest queue (wildcard binding).
+    const transferred = (site: string, id: string) => createEvent('file.transferred', id, {
+      site, sensor: 'stereoTop', path: `/${site}/a.bin`, sourcePath: '/a.bin', destinationPath: '/d/a.bin', size: 1, mtimeMs: 1,
+      checksum: 'x', checksumAlgorithm: 'MD5', taskId: 't', uploadId: id, attempt: 1,
+    });
+    await c.publish(transferred('ua-mac', 't-a'));
+    await c.publish(transferred('field-b', 't-b'));
+    expect(await ids(c.topology.queue({ key: 'cleanerTransfers', site: 'field-b' }))).toEqual(['t-b']);
+    expect((await ids(c.topology.queue('ingestTransfers'))).sort()).toEqual(['t-a', 't-b']);
+    // A site that is not in the site file has no batcher queue: the publish is refused, not lost.
+    const stranger = createEvent('file.uploaded', 'x-1', { ...uploaded(1).data, site: 'nowhere' });
+    await expect(c.publish(stranger)).rejects.toMatchObject({ code: 'UNROUTABLE' });
   });
 
   it('rejects an unroutable publish instead of reporting success', async () => {
@@ -43,7 +69,7 @@ describe('AmqpClient against the real broker', () => {
     await expect(c.publishRaw(c.topology.eventsExchange, 'nobody.listens.here', Buffer.from('{}'))).rejects.toMatchObject({ code: 'UNROUTABLE', retryable: false });
     // The channel is still usable afterwards.
     await c.publish(uploaded(2));
-    expect(await queueDepth(AMQP_URL, c.topology.queue('batcherUploads'))).toBe(1);
+    expect(await queueDepth(AMQP_URL, c.topology.queue(UPLOADS))).toBe(1);
   });
 
   it('fails a publish whose confirm does not come in time, and fails the ones in flight on close', async () => {
@@ -62,7 +88,7 @@ describe('AmqpClient against the real broker', () => {
       const took = Date.now() - t0;
       expect(took).toBeGreaterThanOrEqual(550);
       expect(took).toBeLessThan(600 + 1_000);
-      expect(await registry.metrics()).toMatch(/terra_transfer_messages_published_total\{routing_key="file.uploaded",outcome="failed"\} 1/);
+      expect(await registry.metrics()).toMatch(/terra_transfer_messages_published_total\{routing_key="file.uploaded.ua-mac",outcome="failed"\} 1/);
       // Still unconfirmed when the client closes: rejected, never left hanging.
       // The broker does not answer the close handshake either: the client drops the socket after its bound.
       const inFlight = c.publish(uploaded(3), { timeoutMs: 60_000 });
@@ -79,31 +105,31 @@ describe('AmqpClient against the real broker', () => {
     const c = client(prefix, { deliveryLimit: 3 });
     await c.start();
     let attempts = 0;
-    c.consume('batcherUploads', 'file.uploaded', async () => {
+    c.consume(UPLOADS, 'file.uploaded', async () => {
       attempts++;
       throw new TransientError('GLOBUS_DOWN', 'still down');
     }, { retryBaseMs: 10, retryMaxMs: 20 });
     await c.publish(uploaded(3));
-    const dlq = c.topology.deadLetterQueue('batcherUploads');
+    const dlq = c.topology.deadLetterQueue(UPLOADS);
     await waitFor('message in the dead-letter queue', async () => (await queueDepth(AMQP_URL, dlq)) === 1);
     const [dead] = await drainQueue(AMQP_URL, dlq);
     expect(JSON.parse(dead!.content.toString()).id).toBe('e-3');
     const death = (dead!.properties.headers?.['x-death'] as Array<{ reason: string }>)[0];
     expect(death?.reason).toBe('delivery_limit');
     expect(attempts).toBeGreaterThanOrEqual(3);
-    expect(await queueDepth(AMQP_URL, c.topology.queue('batcherUploads'))).toBe(0);
+    expect(await queueDepth(AMQP_URL, c.topology.queue(UPLOADS))).toBe(0);
   });
 
   it('dead-letters a permanent failure at once, with the reason in headers', async () => {
     const c = client(prefix);
     await c.start();
     let attempts = 0;
-    c.consume('batcherUploads', 'file.uploaded', async () => {
+    c.consume(UPLOADS, 'file.uploaded', async () => {
       attempts++;
       throw new PermanentError('PATH_OUTSIDE_ROOT', 'the path leaves the cache root');
     });
     await c.publish(uploaded(4));
-    const dlq = c.topology.deadLetterQueue('batcherUploads');
+    const dlq = c.topology.deadLetterQueue(UPLOADS);
     await waitFor('dead letter', async () => (await queueDepth(AMQP_URL, dlq)) === 1);
     const [dead] = await drainQueue(AMQP_URL, dlq);
     expect(dead!.properties.headers?.[DEAD_LETTER_HEADERS.code]).toBe('PATH_OUTSIDE_ROOT');
@@ -121,18 +147,18 @@ describe('AmqpClient against the real broker', () => {
     const c = client(prefix, { registry });
     await c.start();
     const seen: string[] = [];
-    c.consume('batcherUploads', 'file.uploaded', async (e) => {
+    c.consume(UPLOADS, 'file.uploaded', async (e) => {
       seen.push(e.id);
     });
-    await c.publishRaw(c.topology.eventsExchange, 'file.uploaded', body);
+    await c.publishRaw(c.topology.eventsExchange, 'file.uploaded.ua-mac', body);
     await c.publish(uploaded(6));
     await waitFor('valid message after the bad one', () => seen.includes('e-6'));
-    const dlq = c.topology.deadLetterQueue('batcherUploads');
+    const dlq = c.topology.deadLetterQueue(UPLOADS);
     await waitFor('dead letter', async () => (await queueDepth(AMQP_URL, dlq)) === 1);
     const [dead] = await drainQueue(AMQP_URL, dlq);
     expect(dead!.properties.headers?.[DEAD_LETTER_HEADERS.code]).toBe(code);
     expect(dead!.content.equals(body)).toBe(true);
-    expect(await registry.metrics()).toContain(`terra_transfer_messages_rejected_total{queue="${c.topology.queue('batcherUploads')}",code="${code}"} 1`);
+    expect(await registry.metrics()).toContain(`terra_transfer_messages_rejected_total{queue="${c.topology.queue(UPLOADS)}",code="${code}"} 1`);
   });
 });
 
@@ -148,7 +174,7 @@ describe('upstream outage', () => {
       let probes = 0;
       const counts = new Map<string, number[]>();
       const done = new Set<string>();
-      const consumer = c.consume('batcherUploads', 'file.uploaded', async (e, ctx) => {
+      const consumer = c.consume(UPLOADS, 'file.uploaded', async (e, ctx) => {
         counts.set(e.id, [...(counts.get(e.id) ?? []), ctx.deliveryCount]);
         if (down) throw new UpstreamUnavailableError('globus', 'GLOBUS_UNREACHABLE', 'connect ECONNREFUSED');
         done.add(e.id);
@@ -169,9 +195,9 @@ describe('upstream outage', () => {
       await waitFor('consumer holding for globus', () => consumer.unavailable === 'globus');
       // Many probe rounds: far longer than two counted deliveries would last.
       await waitFor('several probes', () => probes >= 6, 10_000);
-      const queue = c.topology.queue('batcherUploads');
+      const queue = c.topology.queue(UPLOADS);
       expect(consumer.unavailable).toBe('globus');
-      expect(await queueDepth(AMQP_URL, c.topology.deadLetterQueue('batcherUploads'))).toBe(0);
+      expect(await queueDepth(AMQP_URL, c.topology.deadLetterQueue(UPLOADS))).toBe(0);
       // Held deliveries were given back and came round again: several times each.
       await waitFor('deliveries given back', async () => Number(/outcome="given_back"\} (\d+)/.exec(await registry.metrics())?.[1] ?? 0) >= 2 * ids.length);
       // The handler ran only until the outage was seen: held deliveries do not reach it.
@@ -184,7 +210,7 @@ describe('upstream outage', () => {
       expect([...done].sort()).toEqual(ids);
       // Every delivery the handler saw was a first delivery: the outage spent no attempt.
       expect(Object.fromEntries([...counts].filter(([, seen]) => !seen.every((n) => n === 1)))).toEqual({});
-      expect(await queueDepth(AMQP_URL, c.topology.deadLetterQueue('batcherUploads'))).toBe(0);
+      expect(await queueDepth(AMQP_URL, c.topology.deadLetterQueue(UPLOADS))).toBe(0);
       expect(await queueDepth(AMQP_URL, queue)).toBe(0);
       const metrics = await registry.metrics();
       expect(metrics).toContain('terra_transfer_upstream_outages_total{upstream="globus"} 1');
@@ -206,7 +232,7 @@ describe('recovery', () => {
       const sub = client(prefix, { url: vh.url, connectionName: 'reconnect-sub' });
       await Promise.all([pub.start(), sub.start()]);
       const seen = new Set<string>();
-      sub.consume('batcherUploads', 'file.uploaded', async (e) => {
+      sub.consume(UPLOADS, 'file.uploaded', async (e) => {
         seen.add(e.id);
       });
       for (let i = 0; i < 5; i++) await pub.publish(uploaded(i, 'before'));
@@ -232,7 +258,7 @@ describe('channel closed by the broker', () => {
       await c.start();
       const seen: string[] = [];
       let breakIt = true;
-      const consumer = c.consume('batcherUploads', 'file.uploaded', async (e) => {
+      const consumer = c.consume(UPLOADS, 'file.uploaded', async (e) => {
         if (breakIt) {
           breakIt = false;
           // Acking an unknown delivery tag makes the broker close this channel (PRECONDITION_FAILED), as a consumer_timeout would.
@@ -278,7 +304,7 @@ describe('graceful shutdown', () => {
       // Everything it started, it finished (and acked) before exiting.
       expect(started.filter((id) => !done.has(id))).toEqual([]);
       // Nothing lost: each message is either done or still in the queue.
-      const left = (await drainQueue(AMQP_URL, c.topology.queue('batcherUploads'))).map((m) => JSON.parse(m.content.toString()).id as string);
+      const left = (await drainQueue(AMQP_URL, c.topology.queue(UPLOADS))).map((m) => JSON.parse(m.content.toString()).id as string);
       expect([...done, ...left].sort()).toEqual([...ids].sort());
       expect(left.filter((id) => done.has(id))).toEqual([]);
     } catch (err) {

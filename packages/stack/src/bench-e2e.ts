@@ -56,9 +56,10 @@ const workDir = '/tmp/terra-bench-e2e';
 await rm(workDir, { recursive: true, force: true });
 const ports = Object.fromEntries(await Promise.all(SERVICES.map(async (s) => [s, await freePort()]))) as Record<ServiceName, number>;
 const { stack, layout } = localStack({
+    batch: { maxFiles: 500, maxAgeSeconds: 2 },
   workDir, prefix, ports, logLevel: 'warn',
   env: {
-    batcher: { BATCH_MAX_FILES: '500', BATCH_MAX_WAIT_MS: '2000', MAX_CONCURRENT_SUBMITS: '4' },
+    batcher: { MAX_CONCURRENT_SUBMITS: '4' },
     watcher: { POLL_MIN_MS: '1000', POLL_MAX_MS: '3000', GLOBUS_RATE_LIMIT: '20' },
     'globus-sim': { LOG_LEVEL: 'warn' },
     'clowder-sim': { LOG_LEVEL: 'warn' },

@@ -1,4 +1,6 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stringifySites } from '@terra-transfer/sites';
 import { WHITELIST } from './gantry.js';
 import { LOCAL, Stack, layout, type ServiceSpec, type StackLayout } from './stack.js';
 
@@ -21,6 +23,8 @@ export interface LocalStackOptions {
   xferlogPath?: string;
   /** AMQP_DELIVERY_LIMIT of every service (x-delivery-limit of the queues); the services' default when absent */
   deliveryLimit?: number;
+  /** Bundling limits of the site's destination (default: 500 files, 2 s) */
+  batch?: { maxFiles?: number; maxAgeSeconds?: number };
 }
 
 export const SERVICES = ['globus-sim', 'clowder-sim', 'log-tailer', 'batcher', 'watcher', 'cleaner', 'clowder-ingest'] as const;
@@ -46,6 +50,7 @@ export function localStack(o: LocalStackOptions): { stack: Stack; layout: StackL
   const l = layout(o.workDir);
   const port = (s: ServiceName) => o.ports?.[s] ?? DEFAULT_PORTS[s];
   const globusUrl = `http://127.0.0.1:${port('globus-sim')}`;
+  const sitesFile = writeLocalSitesFile(o, l);
   const common: Record<string, string> = {
     LOG_LEVEL: o.logLevel ?? 'info',
     AMQP_URL: o.amqpUrl ?? 'amqp://guest:guest@127.0.0.1:5672',
@@ -53,7 +58,7 @@ export function localStack(o: LocalStackOptions): { stack: Stack; layout: StackL
     REDIS_URL: o.redisUrl ?? 'redis://127.0.0.1:6379',
     REDIS_PREFIX: o.prefix,
     HTTP_HOST: '127.0.0.1',
-    SITE,
+    SITES_FILE: sitesFile,
     ...(o.deliveryLimit !== undefined ? { AMQP_DELIVERY_LIMIT: String(o.deliveryLimit) } : {}),
   };
   const globus = {
@@ -62,7 +67,6 @@ export function localStack(o: LocalStackOptions): { stack: Stack; layout: StackL
     GLOBUS_CLIENT_ID: LOCAL.globusClientId,
     GLOBUS_CLIENT_SECRET: LOCAL.globusClientSecret,
   };
-  const whitelist = WHITELIST.join(',');
   const specs: Array<ServiceSpec & { name: ServiceName }> = [
     {
       name: 'globus-sim', infra: true, port: port('globus-sim'),
@@ -92,10 +96,7 @@ export function localStack(o: LocalStackOptions): { stack: Stack; layout: StackL
       name: 'log-tailer', port: port('log-tailer'),
       env: {
         ...common,
-        XFERLOG_PATH: o.xferlogPath ?? join(l.logDir, 'xferlog'),
-        CACHE_ROOT: l.cacheRoot,
-        FTP_ROOT: o.ftpRoot ?? '/gantry_data',
-        WHITELIST: whitelist,
+        SITE,
         STATE_DIR: join(l.stateDir, 'log-tailer'),
         ROTATE_WAIT_MS: '10000',
       },
@@ -104,11 +105,6 @@ export function localStack(o: LocalStackOptions): { stack: Stack; layout: StackL
       name: 'batcher', port: port('batcher'),
       env: {
         ...common, ...globus,
-        CACHE_ROOT: l.cacheRoot,
-        SOURCE_ENDPOINT: LOCAL.sourceEndpoint,
-        SOURCE_ROOT: '/',
-        DESTINATIONS: JSON.stringify([{ name: 'hpc', endpoint: LOCAL.destinationEndpoint, root: DEST_SITE_ROOT }]),
-        BATCH_MAX_WAIT_MS: '2000',
         API_TOKEN: LOCAL.apiToken,
       },
     },
@@ -118,7 +114,7 @@ export function localStack(o: LocalStackOptions): { stack: Stack; layout: StackL
     },
     {
       name: 'cleaner', port: port('cleaner'),
-      env: { ...common, CACHE_ROOT: l.cacheRoot, WHITELIST: whitelist, API_TOKEN: LOCAL.apiToken },
+      env: { ...common, SITE, API_TOKEN: LOCAL.apiToken },
     },
     {
       name: 'clowder-ingest', port: port('clowder-ingest'),
@@ -126,10 +122,28 @@ export function localStack(o: LocalStackOptions): { stack: Stack; layout: StackL
         ...common,
         CLOWDER_URL: `http://127.0.0.1:${port('clowder-sim')}`,
         CLOWDER_KEY: CLOWDER_COMM_KEY,
-        INGEST_SITES: JSON.stringify({ [SITE]: { destinationRoot: DEST_SITE_ROOT, clowderRoot: CLOWDER_SITE_ROOT, localRoot: join(l.destRoot, SITE), space: SITE } }),
       },
     },
   ];
   for (const s of specs) Object.assign(s.env, o.env?.[s.name] ?? {});
   return { stack: new Stack(specs, o.logFiles ? join(o.workDir, 'logs') : undefined), layout: l };
+}
+
+/**
+ * The local stack's site file (<workDir>/sites.yaml): the gantry's one site,
+ * every fact a site would set. Services read it through SITES_FILE.
+ */
+function writeLocalSitesFile(o: LocalStackOptions, l: StackLayout): string {
+  mkdirSync(o.workDir, { recursive: true });
+  const file = join(o.workDir, 'sites.yaml');
+  writeFileSync(file, stringifySites([{
+    name: SITE,
+    source: { kind: 'xferlog', xferlog: o.xferlogPath ?? join(l.logDir, 'xferlog'), cacheRoot: l.cacheRoot, ftpRoot: o.ftpRoot ?? '/gantry_data' },
+    whitelist: [...WHITELIST],
+    globus: { sourceEndpoint: LOCAL.sourceEndpoint, sourceRoot: '/' },
+    destinations: [{ name: 'hpc', endpoint: LOCAL.destinationEndpoint, root: DEST_SITE_ROOT, batch: { maxFiles: o.batch?.maxFiles ?? 500, maxAgeSeconds: o.batch?.maxAgeSeconds ?? 2 } }],
+    clowder: { space: { name: SITE }, collectionRoot: CLOWDER_SITE_ROOT, localRoot: join(l.destRoot, SITE), skipDatasets: [] },
+    deletion: { policy: 'delete-after-verified-transfer' },
+  }]));
+  return file;
 }

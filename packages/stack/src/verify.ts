@@ -6,6 +6,7 @@ import { GlobusClient } from '@terra-transfer/globus';
 import { FILE_STATES, type FileState } from '@terra-transfer/ledger';
 import { destinationRelPath } from '@terra-transfer/site-layout';
 import { DEAD_LETTER_HEADERS } from '@terra-transfer/platform';
+import { loadSites } from '@terra-transfer/sites';
 import { drainQueue, queueDepths, scanHashes } from '@terra-transfer/testkit';
 import { DEST_SITE_ROOT } from './local.js';
 import { LOCAL, type Stack, type StackLayout } from './stack.js';
@@ -91,9 +92,9 @@ export async function verify(stack: Stack, l: StackLayout, expected: readonly Ex
     const versions = new Map(expected.map((f) => [f.rel, f.versions ?? 1]));
     v.globus.pathsTransferredTwice = [...seen].filter(([p, n]) => n > (versions.get(p.replace(/^\//, '')) ?? 1)).map(([p]) => p);
   }
-  const { amqpUrl, redisUrl, prefix } = brokerOf(stack);
+  const { amqpUrl, redisUrl, prefix, sites } = brokerOf(stack);
   if (amqpUrl) {
-    const depths = await queueDepths(amqpUrl, topology(prefix).queues().filter((q) => !q.tap).map((q) => q.deadLetter));
+    const depths = await queueDepths(amqpUrl, topology(prefix, sites).queues().filter((q) => !q.tap).map((q) => q.deadLetter));
     v.deadLettered = Object.fromEntries(Object.entries(depths).filter((e): e is [string, number] => e[1] !== null));
   }
   if (redisUrl) v.ledger = await ledgerState(redisUrl, prefix);
@@ -128,9 +129,11 @@ export async function deadLetterSample(stack: Stack, v: Verdict, perQueue = 3): 
 }
 
 /** The broker, Redis and prefix the services of this stack use (from their environment). */
-function brokerOf(stack: Stack): { amqpUrl?: string; redisUrl?: string; prefix: string } {
+function brokerOf(stack: Stack): { amqpUrl?: string; redisUrl?: string; prefix: string; sites: string[] } {
   const env = stack.specs.find((s) => s.env['AMQP_URL'])?.env ?? {};
-  return { amqpUrl: env['AMQP_URL'], redisUrl: env['REDIS_URL'], prefix: env['AMQP_PREFIX'] ?? 'terra' };
+  // Every site of the stack's site file has its per-site queues (and their dead-letter queues).
+  const sites = env['SITES_FILE'] ? loadSites(env['SITES_FILE']).names() : [];
+  return { amqpUrl: env['AMQP_URL'], redisUrl: env['REDIS_URL'], prefix: env['AMQP_PREFIX'] ?? 'terra', sites };
 }
 
 /** Reads the ledger as an operator would: every record not `deleted`, and which of those say nothing about why. */

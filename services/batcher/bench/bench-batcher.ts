@@ -40,7 +40,7 @@ try {
   for (let i = 0; i < events.length; i += 1000) await Promise.all(events.slice(i, i + 1000).map((e) => p.amqp.publish(e)));
   while ((await metric(p.ports.batcher, 'terra_transfer_files_submitted_total')) < N) await new Promise((r) => setTimeout(r, 50));
   const submitSeconds = (performance.now() - t0) / 1000;
-  const queue = p.amqp.topology.queue('cleanerTransfers');
+  const queue = p.queue('cleanerTransfers');
   while ((await queueDepth(AMQP_URL, queue)) < N) await new Promise((r) => setTimeout(r, 250));
   const totalSeconds = (performance.now() - t0) / 1000;
   const calls = (await metric(p.ports.batcher, 'terra_transfer_globus_calls_total')) + (await metric(p.ports.watcher, 'terra_transfer_globus_calls_total'));

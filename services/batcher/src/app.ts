@@ -6,6 +6,11 @@ import { BatchStore } from './adapters/batch-store.js';
 import { CacheProbe } from './adapters/cache-probe.js';
 import { WatcherNotifier } from './adapters/watcher-notifier.js';
 import { Batcher, type BatcherOptions } from './batcher.js';
+
+function probes(o: BatcherOptions): (site: string) => CacheProbe {
+  const m = new Map(o.sites.map((s) => [s.name, new CacheProbe(s.cacheRoot)]));
+  return (site) => m.get(site)!;
+}
 import { batcherTelemetry } from './telemetry.js';
 
 export interface BatcherAppDeps {
@@ -28,7 +33,7 @@ export async function buildBatcherApp(deps: BatcherAppDeps): Promise<{ batcher: 
     globus: deps.globus,
     store,
     ledger: new FileLedger(deps.redis, deps.redisPrefix),
-    cache: new CacheProbe(deps.options.cacheRoot),
+    cache: probes(deps.options),
     amqp: deps.amqp,
     notifier: deps.watcher ? new WatcherNotifier(deps.watcher.url, deps.watcher.token) : undefined,
     telemetry,

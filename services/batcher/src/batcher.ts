@@ -15,16 +15,23 @@ import type { BatcherTelemetry, SkipReason } from './telemetry.js';
 /** The Globus calls the batcher makes. */
 export type GlobusPort = Pick<GlobusClient, 'submissionId' | 'submitTransfer' | 'taskList'>;
 
-export interface BatcherOptions extends BatchLimits {
-  site: string;
+/** A site the batcher serves, from the site file. */
+export interface BatcherSite {
+  name: string;
   cacheRoot: string;
   sourceEndpoint: string;
   sourceRoot: string;
-  destinations: readonly Destination[];
+  /** Each with its own bundling limits. */
+  destinations: ReadonlyArray<Destination & { limits: BatchLimits }>;
   rules: 'terraref' | 'identity';
+}
+
+export interface BatcherOptions {
+  sites: readonly BatcherSite[];
+  /** Batches being submitted at once, per destination (a destination that fails holds only its own slots). */
   maxConcurrentSubmits: number;
   maxPendingTasks: number;
-  /** Consumption pauses while more stored batches than this wait for submission. */
+  /** A site's consumption pauses while more of its stored batches than this wait for submission. */
   maxWaitingBatches: number;
   deadlineHours: number;
   skipSourceErrors: boolean;
@@ -35,7 +42,8 @@ export interface BatcherDeps {
   globus: GlobusPort;
   store: BatchStore;
   ledger: FileLedger;
-  cache: CacheProbe;
+  /** The cache probe of each served site. */
+  cache: (site: string) => CacheProbe;
   amqp: AmqpClient;
   notifier: WatcherNotifier | undefined;
   telemetry: BatcherTelemetry;
@@ -50,7 +58,8 @@ interface Entry {
 }
 
 interface OpenBatch {
-  destination: Destination;
+  site: BatcherSite;
+  destination: Destination & { limits: BatchLimits };
   entries: Entry[];
   bytes: number;
   openedAt: number;
@@ -77,21 +86,25 @@ const UPSTREAM_RECHECK_MS = 15_000;
  *    can be repeated; a resubmission carries the same submission_id and
  *    Globus answers Duplicate with the original task.
  *
- * Stored batches are durable state: consumption pauses while more than
- * MAX_WAITING_BATCHES wait, and resumes on its own. At start every open batch
- * is handed to the driver.
+ * Stored batches are durable state: a site's consumption (its own queue,
+ * `batcher.file-uploaded.<site>`) pauses while more than MAX_WAITING_BATCHES
+ * of that site's batches wait, and resumes on its own; the other sites keep
+ * flowing, and the broker holds the paused site's backlog. At start every
+ * open batch is handed to the driver.
  */
 export class Batcher {
   private readonly open = new Map<string, OpenBatch>();
-  /** Stored batches not yet closed, known to this process's driver. */
-  private readonly waiting = new Set<string>();
-  private readonly queue: string[] = [];
-  private driving = 0;
+  /** Stored batches not yet closed, known to this process's driver (batch id → its site). */
+  private readonly waiting = new Map<string, string>();
+  /** Stored batches waiting for a driver slot, per lane (site/destination): one destination's trouble never takes another's slots. */
+  private readonly lanes = new Map<string, { queue: string[]; driving: number }>();
+  private readonly sites: Map<string, BatcherSite>;
   private readonly abort = new AbortController();
   private pendingTasks = 0;
   private pendingCheckedAt = 0;
-  private consumer: Consumer<'file.uploaded'> | undefined;
-  private paused = false;
+  /** One consumer per served site (its own queue), paused on its own. */
+  private readonly consumers = new Map<string, Consumer<'file.uploaded'>>();
+  private readonly paused = new Set<string>();
   private crashed = false;
   private shutdownHooked = false;
   private upstreamOk = false;
@@ -101,7 +114,9 @@ export class Batcher {
   constructor(
     private readonly opts: BatcherOptions,
     private readonly deps: BatcherDeps,
-  ) {}
+  ) {
+    this.sites = new Map(opts.sites.map((s) => [s.name, s]));
+  }
 
   /**
    * Hands every open batch left by an earlier run to the driver. Call before
@@ -113,16 +128,21 @@ export class Batcher {
       const m = await this.deps.store.get(batchId);
       this.deps.telemetry.recovered(batchId, m?.state ?? 'missing');
       if (m?.state === 'stored') await this.claimStored(m);
-      this.enqueue(batchId);
+      this.enqueue(batchId, m ? laneOf(m.files[0]?.site ?? '', m.destination) : laneOf('', ''));
     }
   }
 
-  /** Starts consuming file.uploaded. */
-  start(): Consumer<'file.uploaded'> {
-    const prefetch = this.opts.maxFiles * (this.opts.maxConcurrentSubmits + 1);
-    this.consumer = this.deps.amqp.consume('batcherUploads', 'file.uploaded', (e, ctx) => this.handle(e, ctx), { prefetch: Math.min(prefetch, 65_535) });
-    if (this.paused) void this.consumer.pause();
-    return this.consumer;
+  /** Starts consuming file.uploaded: one consumer per served site, on that site's queue. */
+  start(): Consumer<'file.uploaded'>[] {
+    for (const site of this.opts.sites) {
+      // Enough unacked deliveries to fill a batch of every destination while the earlier ones are stored.
+      const maxFiles = Math.max(...site.destinations.map((d) => d.limits.maxFiles));
+      const prefetch = maxFiles * (this.opts.maxConcurrentSubmits + 1) * site.destinations.length;
+      const consumer = this.deps.amqp.consume({ key: 'batcherUploads', site: site.name }, 'file.uploaded', (e, ctx) => this.handle(e, ctx), { prefetch: Math.min(prefetch, 65_535) });
+      this.consumers.set(site.name, consumer);
+      if (this.paused.has(site.name)) void consumer.pause();
+    }
+    return [...this.consumers.values()];
   }
 
   /** Checks Globus answers (and how many tasks are unfinished): the readiness gate before consuming. */
@@ -152,10 +172,14 @@ export class Batcher {
   }
 
   handle(event: FileUploaded, ctx: DeliveryContext): Promise<void> {
-    const r = route(event.data.path, { cacheRoot: this.opts.cacheRoot, sourceRoot: this.opts.sourceRoot, destinations: this.opts.destinations, rules: this.opts.rules });
+    const site = this.sites.get(event.data.site);
+    if (!site) return Promise.reject(new PermanentError('UNKNOWN_SITE', `site ${JSON.stringify(event.data.site)} is not served by this batcher (sites: ${[...this.sites.keys()].join(', ')})`));
+    const r = route(event.data.path, site);
     if (!r) {
-      return Promise.reject(new PermanentError('NO_DESTINATION', `no destination takes ${event.data.path}: outside the cache root ${this.opts.cacheRoot} or no include prefix matches`));
+      return Promise.reject(new PermanentError('NO_DESTINATION', `no destination takes ${event.data.path}: outside the cache root ${site.cacheRoot} or no include prefix matches`));
     }
+    const destination = r.destination as Destination & { limits: BatchLimits };
+    const lane = laneOf(site.name, destination.name);
     const d = event.data;
     const file: TaskFile = {
       path: d.path, sourcePath: r.sourcePath, destinationPath: r.destinationPath, size: d.size, mtimeMs: d.mtimeMs,
@@ -163,15 +187,15 @@ export class Batcher {
     };
     return new Promise<void>((resolve, reject) => {
       const now = Date.now();
-      let b = this.open.get(r.destination.name);
+      let b = this.open.get(lane);
       if (!b) {
-        b = { destination: r.destination, entries: [], bytes: 0, openedAt: now, timer: setTimeout(() => this.flush(r.destination.name, 'age'), this.opts.maxWaitMs) };
-        this.open.set(r.destination.name, b);
+        b = { site, destination, entries: [], bytes: 0, openedAt: now, timer: setTimeout(() => this.flush(lane, 'age'), destination.limits.maxWaitMs) };
+        this.open.set(lane, b);
       }
       b.entries.push({ event, file, resolve, reject });
       b.bytes += file.size;
-      const reason = flushReason({ files: b.entries.length, bytes: b.bytes, openedAt: b.openedAt }, this.opts, now);
-      if (reason) this.flush(r.destination.name, reason);
+      const reason = flushReason({ files: b.entries.length, bytes: b.bytes, openedAt: b.openedAt }, destination.limits, now);
+      if (reason) this.flush(lane, reason);
       if (!this.shutdownHooked) {
         // On shutdown, store what is open now rather than wait for batches to fill.
         this.shutdownHooked = true;
@@ -184,12 +208,12 @@ export class Batcher {
     for (const name of [...this.open.keys()]) this.flush(name, reason);
   }
 
-  private flush(destination: string, reason: FlushReason): void {
-    const b = this.open.get(destination);
+  private flush(lane: string, reason: FlushReason): void {
+    const b = this.open.get(lane);
     if (!b) return;
-    this.open.delete(destination);
+    this.open.delete(lane);
     clearTimeout(b.timer);
-    this.deps.telemetry.flushed(destination, reason, b.entries.length, Date.now() - b.openedAt);
+    this.deps.telemetry.flushed(b.destination.name, reason, b.entries.length, Date.now() - b.openedAt);
     void this.storeBatch(b);
   }
 
@@ -198,7 +222,7 @@ export class Batcher {
     let batchId: string | undefined;
     try {
       const probedAt = Date.now();
-      const disk = await this.deps.cache.probe(b.entries.map((e) => e.file.path));
+      const disk = await this.deps.cache(b.site.name).probe(b.entries.map((e) => e.file.path));
       const entries: Entry[] = [];
       for (const e of b.entries) {
         const d = disk.get(e.file.path);
@@ -215,8 +239,8 @@ export class Batcher {
         const id = randomUUID();
         const files = send.map((e) => e.file);
         await this.deps.store.create({
-          batchId: id, destination: b.destination.name, sourceEndpoint: this.opts.sourceEndpoint, destinationEndpoint: b.destination.endpoint,
-          label: taskLabel(this.opts.site, b.destination.name, id, files.length), deadline: deadlineIso(Date.now(), this.opts.deadlineHours),
+          batchId: id, destination: b.destination.name, sourceEndpoint: b.site.sourceEndpoint, destinationEndpoint: b.destination.endpoint,
+          label: taskLabel(b.site.name, b.destination.name, id, files.length), deadline: deadlineIso(Date.now(), this.opts.deadlineHours),
           createdAt: Date.now(), probedAt, files,
         });
         batchId = id;
@@ -226,11 +250,11 @@ export class Batcher {
         send.forEach((e, i) => outcome.set(e, claims[i]!));
       }
       await Promise.all(entries.map((e, i) => this.settleEntry(e, verdicts[i]!, verdicts[i]!.kind === 'duplicate' ? outcome.get(entries[(verdicts[i] as { of: number }).of]!) : outcome.get(e))));
-      if (batchId && (await this.deps.store.state(batchId)) === 'stored') this.enqueue(batchId);
+      if (batchId && (await this.deps.store.state(batchId)) === 'stored') this.enqueue(batchId, laneOf(b.site.name, b.destination.name));
     } catch (err) {
       // Unsettled deliveries are requeued; a batch stored before the error is driven anyway (its claims are repeated there).
       for (const e of b.entries) e.reject(err);
-      if (batchId) this.enqueue(batchId);
+      if (batchId) this.enqueue(batchId, laneOf(b.site.name, b.destination.name));
     }
   }
 
@@ -265,7 +289,7 @@ export class Batcher {
           // Another stored batch holds this version (a redelivery after a crash, or a duplicate event): it is driven to its end.
           const state = await this.deps.store.state(r.batchId);
           if (state !== 'stored' && state !== 'accepted') throw new TransientError('BATCH_MOVED', `${e.file.path} is claimed by batch ${r.batchId}, which is ${state ?? 'gone'}; retrying`);
-          this.enqueue(r.batchId);
+          this.enqueue(r.batchId, laneOf(e.file.site, (await this.deps.store.get(r.batchId))?.destination ?? ''));
           this.skip('in_batch', e);
         } else if (r.outcome !== 'claimed') {
           this.skip(r.outcome, e);
@@ -282,21 +306,24 @@ export class Batcher {
   }
 
   /** Hands a stored batch to the driver (once) and applies backpressure. */
-  private enqueue(batchId: string): void {
+  private enqueue(batchId: string, laneKey: string): void {
     if (this.waiting.has(batchId)) return;
-    this.waiting.add(batchId);
-    this.queue.push(batchId);
-    this.backpressure();
-    this.pump();
+    const site = siteOfLane(laneKey);
+    this.waiting.set(batchId, site);
+    let lane = this.lanes.get(laneKey);
+    if (!lane) this.lanes.set(laneKey, (lane = { queue: [], driving: 0 }));
+    lane.queue.push(batchId);
+    this.backpressure(site);
+    this.pump(lane);
   }
 
-  private pump(): void {
-    while (this.driving < this.opts.maxConcurrentSubmits && this.queue.length > 0 && !this.abort.signal.aborted) {
-      const batchId = this.queue.shift()!;
-      this.driving++;
+  private pump(lane: { queue: string[]; driving: number }): void {
+    while (lane.driving < this.opts.maxConcurrentSubmits && lane.queue.length > 0 && !this.abort.signal.aborted) {
+      const batchId = lane.queue.shift()!;
+      lane.driving++;
       void this.drive(batchId).finally(() => {
-        this.driving--;
-        this.pump();
+        lane.driving--;
+        this.pump(lane);
       });
     }
   }
@@ -306,8 +333,9 @@ export class Batcher {
     for (let attempt = 0; !this.abort.signal.aborted; attempt++) {
       try {
         await this.settle(batchId);
+        const site = this.waiting.get(batchId);
         this.waiting.delete(batchId);
-        this.backpressure();
+        if (site !== undefined) this.backpressure(site);
         return;
       } catch (err) {
         if (this.abort.signal.aborted) return;
@@ -319,15 +347,23 @@ export class Batcher {
     }
   }
 
-  /** Consumption pauses while too many stored batches wait (durable state, bounded), and resumes on its own. */
-  private backpressure(): void {
-    const over = this.waiting.size > this.opts.maxWaitingBatches;
-    this.deps.telemetry.waiting(this.waiting.size);
-    if (over === this.paused) return;
-    this.paused = over;
-    this.deps.telemetry.paused(over, this.waiting.size, this.opts.maxWaitingBatches);
-    if (over) void this.consumer?.pause();
-    else void this.consumer?.resume();
+  /**
+   * A site's consumption pauses while too many of its stored batches wait
+   * (durable state, bounded), and resumes on its own. Per site: one site's
+   * failing destination never stops another site's intake.
+   */
+  private backpressure(site: string): void {
+    let n = 0;
+    for (const s of this.waiting.values()) if (s === site) n++;
+    const over = n > this.opts.maxWaitingBatches;
+    this.deps.telemetry.waiting(site, n);
+    if (over === this.paused.has(site)) return;
+    if (over) this.paused.add(site);
+    else this.paused.delete(site);
+    this.deps.telemetry.paused(site, over, n, this.opts.maxWaitingBatches);
+    const consumer = this.consumers.get(site);
+    if (over) void consumer?.pause();
+    else void consumer?.resume();
   }
 
   /**
@@ -487,3 +523,7 @@ export class Batcher {
     }
   }
 }
+
+/** A driver lane: one per site and destination. */
+const laneOf = (site: string, destination: string) => `${site}/${destination}`;
+const siteOfLane = (lane: string) => lane.slice(0, lane.indexOf('/'));

@@ -1,10 +1,26 @@
 import { globusClientFromConfig } from '@terra-transfer/globus';
 import { AmqpClient, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
+import { loadSites, ownedRoot, selectSites, type Site } from '@terra-transfer/sites';
 import { buildBatcherApp } from './app.js';
 import { spec } from './config.js';
+import type { BatcherSite } from './batcher.js';
+
+/** A site of the site file as the batcher needs it. */
+function batcherSite(s: Site): BatcherSite {
+  return {
+    name: s.name, cacheRoot: ownedRoot(s.source).root, sourceEndpoint: s.globus.sourceEndpoint, sourceRoot: s.globus.sourceRoot, rules: s.pathRules,
+    destinations: s.destinations.map((d) => ({
+      name: d.name, endpoint: d.endpoint, root: d.root, ...(d.include ? { include: [...d.include] } : {}),
+      limits: { maxFiles: d.batch.maxFiles, maxBytes: d.batch.maxBytes, maxWaitMs: Math.round(d.batch.maxAgeSeconds * 1000) },
+    })),
+  };
+}
 
 runMain('batcher', async () => {
   const config = loadConfig(spec);
+  // Every site has a Globus source; a site this batcher does not serve is another batcher's.
+  const siteFile = loadSites(config.SITES_FILE);
+  const sites = selectSites(siteFile, config.SITES, () => true, 'a site');
   const logger = createLogger({ service: 'batcher', level: config.LOG_LEVEL });
   const registry = createRegistry();
   const lifecycle = new Lifecycle(logger);
@@ -13,13 +29,11 @@ runMain('batcher', async () => {
   const globus = globusClientFromConfig(config, logger, registry);
   const redis = createRedis({ url: config.REDIS_URL, connectionName: 'batcher', logger });
   lifecycle.onShutdown('redis', () => closeRedis(redis));
-  const amqp = new AmqpClient({ url: config.AMQP_URL, prefix: config.AMQP_PREFIX, deliveryLimit: config.AMQP_DELIVERY_LIMIT, connectionName: 'batcher', logger, registry });
+  const amqp = new AmqpClient({ url: config.AMQP_URL, prefix: config.AMQP_PREFIX, deliveryLimit: config.AMQP_DELIVERY_LIMIT, connectionName: 'batcher', logger, registry, sites: siteFile.names() });
 
   const { batcher, http } = await buildBatcherApp({
     options: {
-      site: config.SITE, cacheRoot: config.CACHE_ROOT, sourceEndpoint: config.SOURCE_ENDPOINT, sourceRoot: config.SOURCE_ROOT,
-      destinations: config.DESTINATIONS, rules: config.PATH_RULES, maxFiles: config.BATCH_MAX_FILES, maxBytes: config.BATCH_MAX_BYTES,
-      maxWaitMs: config.BATCH_MAX_WAIT_MS, maxConcurrentSubmits: config.MAX_CONCURRENT_SUBMITS, maxPendingTasks: config.MAX_PENDING_TASKS,
+      sites: sites.map(batcherSite), maxConcurrentSubmits: config.MAX_CONCURRENT_SUBMITS, maxPendingTasks: config.MAX_PENDING_TASKS,
       maxWaitingBatches: config.MAX_WAITING_BATCHES,
       deadlineHours: config.TASK_DEADLINE_HOURS, skipSourceErrors: config.SKIP_SOURCE_ERRORS, crashAt: config.CRASH_AT,
     },

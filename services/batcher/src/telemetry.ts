@@ -21,8 +21,8 @@ export function batcherTelemetry(logger: Logger, registry: Registry) {
   const submitSeconds = histogram(registry, 'terra_transfer_batch_submit_seconds', 'Time from storing a batch to Globus accepting its task', [], [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 120, 600, 3600]);
   const recovered = counter(registry, 'terra_transfer_batches_recovered_total', 'Open batches driven forward by recovery, by the state they were found in', ['state']);
   const pendingTasks = gauge(registry, 'terra_transfer_globus_pending_tasks', 'Unfinished Globus tasks of this identity at the last check');
-  const paused = gauge(registry, 'terra_transfer_batcher_paused', '1 while consumption is paused for backpressure (too many stored batches wait for submission)');
-  const waiting = gauge(registry, 'terra_transfer_batches_waiting', 'Stored batches not yet submitted and notified');
+  const paused = gauge(registry, 'terra_transfer_batcher_paused', "1 while a site's consumption is paused for backpressure (too many of its stored batches wait for submission)", ['site']);
+  const waiting = gauge(registry, 'terra_transfer_batches_waiting', 'Stored batches not yet submitted and notified, by site', ['site']);
   const upstream = gauge(registry, 'terra_transfer_globus_up', '1 while the Globus API answers, 0 while it does not');
   const submitRetries = counter(registry, 'terra_transfer_batch_submit_retries_total', 'Submission attempts that failed and will be retried, by error code', ['code']);
   const log = logger.child({ component: 'batcher' });
@@ -50,8 +50,8 @@ export function batcherTelemetry(logger: Logger, registry: Registry) {
     missing(batchId: string) {
       log.error({ batchId }, 'an open batch has no manifest (expired or deleted by hand); nothing to submit');
     },
-    waiting(n: number) {
-      waiting.set(n);
+    waiting(site: string, n: number) {
+      waiting.set({ site }, n);
     },
     capacity(pending: number, max: number) {
       log.warn({ pending, max }, 'Globus task cap reached: stored batches wait');
@@ -75,10 +75,10 @@ export function batcherTelemetry(logger: Logger, registry: Registry) {
     pending(n: number) {
       pendingTasks.set(n);
     },
-    paused(on: boolean, waitingBatches: number, max: number) {
-      paused.set(on ? 1 : 0);
-      if (on) log.warn({ waiting: waitingBatches, max }, 'too many stored batches wait for submission: consumption paused');
-      else log.info({ waiting: waitingBatches, max }, 'stored batches below the limit again: consumption resumed');
+    paused(site: string, on: boolean, waitingBatches: number, max: number) {
+      paused.set({ site }, on ? 1 : 0);
+      if (on) log.warn({ site, waiting: waitingBatches, max }, "too many of the site's stored batches wait for submission: its consumption paused (other sites go on)");
+      else log.info({ site, waiting: waitingBatches, max }, "the site's stored batches are below the limit again: its consumption resumed");
     },
     notified(taskId: string, how: 'broker' | 'broker+http') {
       log.info({ taskId, how }, 'watcher told about the task');

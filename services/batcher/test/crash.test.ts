@@ -11,7 +11,7 @@ afterEach(async () => {
 
 /** Every file arrived once: one task per batch, Globus moved each file once, and each file's bytes are at the destination. */
 async function expectExactlyOnce(pl: Pipeline, paths: string[], batches: number) {
-  await waitFor(`${paths.length} file.transferred`, async () => (await queueDepth(AMQP_URL, pl.amqp.topology.queue('cleanerTransfers'))) >= paths.length, 60_000).catch(failWith(pl));
+  await waitFor(`${paths.length} file.transferred`, async () => (await queueDepth(AMQP_URL, pl.queue('cleanerTransfers'))) >= paths.length, 60_000).catch(failWith(pl));
   const transferred = await pl.drain('cleanerTransfers');
   // file.transferred is at-least-once: a crash may repeat one, never lose one.
   expect([...new Set(transferred.map((t) => t.body.data.path))].sort()).toEqual([...paths].sort());

@@ -18,7 +18,7 @@ describe('batcher + watcher with the Globus simulator', () => {
     const pl = p;
     const events = await Promise.all(Array.from({ length: 25 }, (_, i) => pl.upload(i)));
     for (const e of events) await pl.amqp.publish(e);
-    await waitFor('25 file.transferred', async () => (await queueDepth(AMQP_URL, pl.amqp.topology.queue('cleanerTransfers'))) >= 25, 60_000).catch(failWith(pl));
+    await waitFor('25 file.transferred', async () => (await queueDepth(AMQP_URL, pl.queue('cleanerTransfers'))) >= 25, 60_000).catch(failWith(pl));
     const transferred = await pl.drain('cleanerTransfers');
     expect(transferred.map((t) => t.body.data.path).sort()).toEqual(events.map((e) => e.data.path).sort());
     for (const t of transferred) {
@@ -64,7 +64,7 @@ describe('batcher + watcher with the Globus simulator', () => {
     const good = await pl.upload(1);
     const missing = await pl.upload(2);
     await goneAfterSubmit(pl, [good, missing], missing);
-    await waitFor('file.failed for the missing file', async () => (await queueDepth(AMQP_URL, pl.amqp.topology.queue('failedFiles'))) >= 1, 60_000).catch(failWith(pl));
+    await waitFor('file.failed for the missing file', async () => (await queueDepth(AMQP_URL, pl.queue('failedFiles'))) >= 1, 60_000).catch(failWith(pl));
     const [failed] = await pl.drain('failedFiles');
     expect(failed!.body.data).toMatchObject({ path: missing.data.path, attempts: 1, reason: 'FILE_NOT_FOUND' });
     const transferred = await pl.drain('cleanerTransfers');
@@ -83,7 +83,7 @@ describe('batcher + watcher with the Globus simulator', () => {
     expect(tasks).toHaveLength(2); // the blocker and ours, cancelled; no third
     expect(tasks.filter((t) => t.status === 'FAILED')).toHaveLength(1);
     expect(await new FileLedger(pl.redis, pl.prefix).get(missing.data.path)).toMatchObject({ state: 'failed', reason: 'VANISHED', attempt: 2 });
-    expect(await queueDepth(AMQP_URL, pl.amqp.topology.queue('failedFiles'))).toBe(0);
+    expect(await queueDepth(AMQP_URL, pl.queue('failedFiles'))).toBe(0);
   });
 
   it('a task registered over HTTP (a transfer started by hand) needs the token and ends in the same queue', async () => {
@@ -114,7 +114,7 @@ describe('batcher + watcher with the Globus simulator', () => {
     const ok = await post(task, WATCHER_TOKEN);
     expect(ok.status).toBe(202);
     expect((await post(task, WATCHER_TOKEN)).status).toBe(202); // idempotent
-    await waitFor('file.transferred', async () => (await queueDepth(AMQP_URL, pl.amqp.topology.queue('cleanerTransfers'))) >= 1, 30_000).catch(failWith(pl));
+    await waitFor('file.transferred', async () => (await queueDepth(AMQP_URL, pl.queue('cleanerTransfers'))) >= 1, 30_000).catch(failWith(pl));
     const [t] = await pl.drain('cleanerTransfers');
     expect(t!.body.data).toMatchObject({ path: e.data.path, taskId, destinationPath: `/manual${rel}` });
     const view = await (await fetch(`${url}/${taskId}`)).json();

@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
-import { createEvent, type FileUploaded } from '@terra-transfer/contracts';
+import { createEvent, QUEUES, type FileUploaded, type QueueKey, type QueueRef } from '@terra-transfer/contracts';
 import { GlobusClient } from '@terra-transfer/globus';
 import { AmqpClient, createRegistry } from '@terra-transfer/platform';
 import { ServiceProcess, serviceEntry } from '@terra-transfer/stack';
+import { stringifySites, testSite } from '@terra-transfer/sites';
 import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, freePort, tempDir, testLogger, uniquePrefix } from '@terra-transfer/testkit';
 
 export const SRC = 'aaaaaaaa-0000-4000-8000-00000000000a';
@@ -32,6 +33,9 @@ export interface Pipeline {
   startWatcher(env?: Record<string, string>): Promise<void>;
   /** All tasks the simulator holds for our identity. */
   tasks(): Promise<Array<{ task_id: string; status?: string; files_transferred?: number; label?: string | null }>>;
+  /** A queue of the topology; per-site queues are the test site's (ua-mac). */
+  queue(key: QueueKey): string;
+  deadLetterQueue(key: QueueKey): string;
   drain(queue: 'cleanerTransfers' | 'failedFiles' | 'batcherUploads'): Promise<Array<{ body: Record<string, any>; headers: Record<string, unknown> }>>;
   md5(path: string): Promise<string>;
   /** Rewrites a cache file with `bytes` bytes and mtime `mtimeMs`, and returns the file.uploaded event of that version. */
@@ -67,23 +71,32 @@ export async function startPipeline(opts: { sim?: Record<string, string>; batche
     AMQP_PREFIX: prefix, REDIS_PREFIX: prefix, GLOBUS_AUTH_URL: simUrl, GLOBUS_TRANSFER_URL: `${simUrl}/v0.10`,
     GLOBUS_CLIENT_ID: CLIENT_ID, GLOBUS_CLIENT_SECRET: CLIENT_SECRET, GLOBUS_RATE_LIMIT: '50', SHUTDOWN_DRAIN_MS: '3000',
   };
+  // Bundling limits live in the site file; a test's BATCH_MAX_* override goes there.
+  const { BATCH_MAX_FILES, BATCH_MAX_WAIT_MS, ...batcherEnv } = opts.batcher ?? {};
+  const sitesFile = join(dir.path, 'sites.yaml');
+  await writeFile(sitesFile, stringifySites([testSite({
+    cacheRoot: cache, sourceEndpoint: SRC, destinationEndpoint: DST, destinationRoot: '/ua-mac',
+    batch: { maxFiles: Number(BATCH_MAX_FILES ?? 10), maxAgeSeconds: Number(BATCH_MAX_WAIT_MS ?? 300) / 1000 },
+  })]));
   const batcher = new ServiceProcess('batcher', serviceEntry('batcher'), {
-    ...common, HTTP_PORT: String(ports.batcher), CACHE_ROOT: cache, SOURCE_ENDPOINT: SRC, SOURCE_ROOT: '/',
-    DESTINATIONS: JSON.stringify([{ name: 'hpc', endpoint: DST, root: '/ua-mac' }]), BATCH_MAX_FILES: '10', BATCH_MAX_WAIT_MS: '300',
-    ...opts.batcher,
+    ...common, HTTP_PORT: String(ports.batcher), SITES_FILE: sitesFile,
+    ...batcherEnv,
   });
   const watcher = new ServiceProcess('watcher', serviceEntry('watcher'), {
-    ...common, HTTP_PORT: String(ports.watcher), API_TOKEN: WATCHER_TOKEN, POLL_MIN_MS: '1000', POLL_MAX_MS: '2000', MAX_ATTEMPTS: '2',
+    ...common, HTTP_PORT: String(ports.watcher), SITES_FILE: sitesFile, API_TOKEN: WATCHER_TOKEN, POLL_MIN_MS: '1000', POLL_MAX_MS: '2000', MAX_ATTEMPTS: '2',
     ...opts.watcher,
   });
 
-  const amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: `test-${prefix}`, logger: testLogger(), registry: createRegistry() });
+  const amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: `test-${prefix}`, logger: testLogger(), registry: createRegistry(), sites: ['ua-mac'] });
   await amqp.start();
   const globus = new GlobusClient({ authUrl: simUrl, transferUrl: `${simUrl}/v0.10`, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, rateLimitPerSec: 0 });
   const redis = new Redis(REDIS_URL);
 
+  const ref = (key: QueueKey): QueueRef => ('perSite' in QUEUES[key] ? { key, site: 'ua-mac' } : key) as QueueRef;
   const p: Pipeline = {
     prefix, cache, dest, sim, batcher, watcher, ports, amqp, globus, redis,
+    queue: (key) => amqp.topology.queue(ref(key)),
+    deadLetterQueue: (key) => amqp.topology.deadLetterQueue(ref(key)),
     async upload(n, o = {}) {
       const rel = `MovingSensor/stereoTop/2026-11-24/2026-11-24__12-00-${String(n % 60).padStart(2, '0')}-000/f${n}.bin`;
       const path = join(cache, rel);
@@ -115,7 +128,7 @@ export async function startPipeline(opts: { sim?: Record<string, string>; batche
       return (await globus.taskList({ fields: ['task_id', 'status', 'files_transferred', 'label'], limit: 1000 })).DATA;
     },
     async drain(queue) {
-      return (await drainQueue(AMQP_URL, amqp.topology.queue(queue))).map((m) => ({ body: JSON.parse(m.content.toString()), headers: m.properties.headers ?? {} }));
+      return (await drainQueue(AMQP_URL, p.queue(queue))).map((m) => ({ body: JSON.parse(m.content.toString()), headers: m.properties.headers ?? {} }));
     },
     async md5(path) {
       return createHash('md5').update(await readFile(path)).digest('hex');

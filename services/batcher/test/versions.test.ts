@@ -33,7 +33,7 @@ describe('the newest version of a file wins; a file gone from the cache is not s
     const full = await pl.rewrite(first, 4096, 1_700_000_001_000, { uploadId: `${first.data.uploadId}:retry` });
     await pl.amqp.publish(truncated);
     await pl.amqp.publish(full);
-    await waitFor('file.transferred', async () => (await queueDepth(AMQP_URL, pl.amqp.topology.queue('cleanerTransfers'))) >= 1, 30_000).catch(failWith(pl));
+    await waitFor('file.transferred', async () => (await queueDepth(AMQP_URL, pl.queue('cleanerTransfers'))) >= 1, 30_000).catch(failWith(pl));
     const [t] = await pl.drain('cleanerTransfers');
     expect(t!.body.data).toMatchObject({ path: first.data.path, size: 4096, mtimeMs: full.data.mtimeMs, uploadId: full.data.uploadId });
     expect((await readFile(join(pl.dest, t!.body.data.destinationPath))).length).toBe(4096);
@@ -50,15 +50,15 @@ describe('the newest version of a file wins; a file gone from the cache is not s
     await rm(gone.data.path);
     await pl.amqp.publish(good);
     await pl.amqp.publish(gone);
-    await waitFor('file.transferred', async () => (await queueDepth(AMQP_URL, pl.amqp.topology.queue('cleanerTransfers'))) >= 1, 30_000).catch(failWith(pl));
+    await waitFor('file.transferred', async () => (await queueDepth(AMQP_URL, pl.queue('cleanerTransfers'))) >= 1, 30_000).catch(failWith(pl));
     const transferred = await pl.drain('cleanerTransfers');
     expect(transferred.map((t) => t.body.data.path)).toEqual([good.data.path]);
     expect(await pl.metric('batcher', 'terra_transfer_files_skipped_total{reason="vanished"}')).toBe(1);
     expect(pl.batcher.logged('file vanished from the cache before it was sent')).toEqual([expect.objectContaining({ uploadId: gone.data.uploadId })]);
     expect(await ledgerOf(pl).get(gone.data.path)).toMatchObject({ state: 'failed', reason: 'VANISHED', size: gone.data.size });
     // Acked, not dead-lettered: nothing left in the queue or its dead-letter queue.
-    expect(await queueDepth(AMQP_URL, pl.amqp.topology.queue('batcherUploads'))).toBe(0);
-    expect(await queueDepth(AMQP_URL, pl.amqp.topology.deadLetterQueue('batcherUploads'))).toBe(0);
+    expect(await queueDepth(AMQP_URL, pl.queue('batcherUploads'))).toBe(0);
+    expect(await queueDepth(AMQP_URL, pl.deadLetterQueue('batcherUploads'))).toBe(0);
     const tasks = await pl.tasks();
     expect(tasks).toHaveLength(1);
     expect(tasks[0]!.files_transferred).toBe(1);
@@ -70,7 +70,7 @@ describe('the newest version of a file wins; a file gone from the cache is not s
     const v1 = await pl.upload(1);
     const v2 = await pl.rewrite(v1, 2048, (await stat(v1.data.path)).mtimeMs + 5_000, { uploadId: `${v1.data.uploadId}:v2` });
     await pl.amqp.publish(v2);
-    await waitFor('file.transferred', async () => (await queueDepth(AMQP_URL, pl.amqp.topology.queue('cleanerTransfers'))) >= 1, 30_000).catch(failWith(pl));
+    await waitFor('file.transferred', async () => (await queueDepth(AMQP_URL, pl.queue('cleanerTransfers'))) >= 1, 30_000).catch(failWith(pl));
     // The watcher (say, after an old task of v1 failed) sends v1 again.
     await pl.amqp.publish({ ...v1, id: `retry:${v1.data.uploadId}:2`, data: { ...v1.data, source: 'retry', attempt: 2 } });
     await waitFor('the retry handled', async () => (await pl.metric('batcher', 'terra_transfer_files_skipped_total{reason="superseded"}')) >= 1, 15_000).catch(failWith(pl));
@@ -87,7 +87,7 @@ describe('the newest version of a file wins; a file gone from the cache is not s
     await pl.sim.kill9();
     for (const e of events) await pl.amqp.publish(e);
     await waitFor('a stored batch', async () => (await openBatches(pl)).some((b) => b.state === 'stored' && b.files === 3), 15_000).catch(failWith(pl));
-    const queue = pl.amqp.topology.queue('batcherUploads');
+    const queue = pl.queue('batcherUploads');
     // The broker's management statistics lag by a few seconds.
     await waitFor('no delivery held', async () => {
       const s = await queueStats(queue);
@@ -95,7 +95,7 @@ describe('the newest version of a file wins; a file gone from the cache is not s
     }, 15_000).catch(failWith(pl));
     await waitFor('not ready', async () => (await fetch(`http://127.0.0.1:${pl.ports.batcher}/readyz`)).status === 503, 40_000).catch(failWith(pl));
     for (const e of events) expect(await ledgerOf(pl).get(e.data.path)).toMatchObject({ state: 'batched' });
-    expect(await queueDepth(AMQP_URL, pl.amqp.topology.deadLetterQueue('batcherUploads'))).toBe(0);
+    expect(await queueDepth(AMQP_URL, pl.deadLetterQueue('batcherUploads'))).toBe(0);
 
     pl.sim.start();
     await pl.sim.waitReady(pl.ports.sim);
@@ -105,6 +105,6 @@ describe('the newest version of a file wins; a file gone from the cache is not s
     }, 60_000).catch(failWith(pl));
     await waitFor('ready again', async () => (await fetch(`http://127.0.0.1:${pl.ports.batcher}/readyz`)).status === 200, 30_000).catch(failWith(pl));
     expect(await pl.tasks()).toHaveLength(1);
-    expect(await queueDepth(AMQP_URL, pl.amqp.topology.deadLetterQueue('batcherUploads'))).toBe(0);
+    expect(await queueDepth(AMQP_URL, pl.deadLetterQueue('batcherUploads'))).toBe(0);
   });
 });

@@ -10,6 +10,8 @@ import { createDeleter } from './deleter.js';
 import { createFailureRecorder, FailedResender } from './failures.js';
 import { resendDelays } from './core/resend.js';
 import { failedFileRoutes } from './routes/failed-files.js';
+import { fileRoutes } from './routes/files.js';
+import { createSubmitter, type Submit } from './submitter.js';
 import { sweepRoutes } from './routes/sweeps.js';
 import { Sweeper } from './sweeper.js';
 import { cleanerTelemetry } from './telemetry.js';
@@ -29,6 +31,8 @@ export interface Cleaner {
   /** Records a give-up (file.failed) in the ledger. */
   handleFailed: (event: Message<'file.failed'>) => Promise<void>;
   resender: FailedResender;
+  /** A manual submission (POST /api/v1/files). */
+  submit: Submit;
   /** Starts consuming, the sweep and resend schedules and the cache gauges. */
   start(): Promise<void>;
   /** Stops intake, the schedule and the running sweep. Idempotent; connections are closed by the caller. */
@@ -41,10 +45,11 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
   const telemetry = cleanerTelemetry(logger, registry, c.SITE);
   const fs = await CacheFs.open(c.CACHE_ROOT);
   if (c.SWEEP_WALKER === 'tree-walk') await assertTreeWalkBuilt();
-  const ledger = new FileLedger(redis, c.REDIS_PREFIX, c.DELETED_TTL_HOURS * 3600_000);
+  // The failed index is the site's: another site's cleaner resends its own failed files.
+  const ledger = new FileLedger(redis, c.REDIS_PREFIX, c.DELETED_TTL_HOURS * 3600_000, c.SITE);
   const publish = <T extends MessageType>(event: Message<T>) => amqp.publish(event);
 
-  const handleTransferred = createDeleter(
+  const deleter = createDeleter(
     {
       site: c.SITE,
       whitelist: c.WHITELIST,
@@ -55,6 +60,14 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
     },
     { fs, ledger, publish, telemetry },
   );
+  // A site whose policy is never keeps its files: the arrival is what the cleaner records (ledger transferred, so the sweep does not send it again).
+  const handleTransferred = c.DELETION_POLICY === 'never'
+    ? async (event: Message<'file.transferred'>) => {
+      await ledger.markTransferred(event.data.path, event.data.taskId, event.data.checksum, Date.now(), event.data);
+      telemetry.keptByPolicy(event.data.path, event.data.taskId);
+    }
+    : deleter;
+  const submit = createSubmitter({ site: c.SITE, whitelist: c.WHITELIST }, { fs, ledger, publish, telemetry });
 
   const handleFailed = createFailureRecorder(resendDelays(c.FAILED_RESEND_BACKOFF_SECONDS * 1000, c.FAILED_RESEND_BACKOFF_MAX_SECONDS * 1000), { ledger, telemetry });
   const resender = new FailedResender(
@@ -79,9 +92,9 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
       walker: c.SWEEP_WALKER,
       publishWindow: c.SWEEP_PUBLISH_WINDOW,
       lockTtlMs: c.SWEEP_LOCK_TTL_MS,
-      schedule: { intervalMs: c.SWEEP_INTERVAL_MINUTES * 60_000, dailyAt: c.SWEEP_DAILY_AT === 'off' ? null : c.SWEEP_DAILY_AT },
+      schedule: { intervalMs: c.SWEEP_INTERVAL_MINUTES * 60_000, dailyAt: c.SWEEP_DAILY_AT },
     },
-    { ledger, redis, store: new SweepStore(redis, c.REDIS_PREFIX), publish, telemetry, logger },
+    { ledger, redis, store: new SweepStore(redis, c.REDIS_PREFIX, c.SITE), publish, telemetry, logger },
   );
 
   const http = await buildHttp({
@@ -98,6 +111,7 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
   });
   sweepRoutes(http, sweeper);
   failedFileRoutes(http, resender);
+  fileRoutes(http, c.SITE, submit);
 
   let consumer: Consumer<'file.transferred'> | undefined;
   let failuresConsumer: Consumer<'file.failed'> | undefined;
@@ -119,13 +133,14 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
     handleTransferred,
     handleFailed,
     resender,
+    submit,
     async start() {
       await refreshUsage();
       await sweeper.restoreGauges();
       usageTimer = setInterval(() => void refreshUsage(), c.STATFS_INTERVAL_SECONDS * 1000);
       usageTimer.unref();
-      consumer = amqp.consume('cleanerTransfers', 'file.transferred', (event) => handleTransferred(event), { prefetch: c.PREFETCH });
-      failuresConsumer = amqp.consume('cleanerFailures', 'file.failed', (event) => handleFailed(event), { prefetch: c.PREFETCH });
+      consumer = amqp.consume({ key: 'cleanerTransfers', site: c.SITE }, 'file.transferred', (event) => handleTransferred(event), { prefetch: c.PREFETCH });
+      failuresConsumer = amqp.consume({ key: 'cleanerFailures', site: c.SITE }, 'file.failed', (event) => handleFailed(event), { prefetch: c.PREFETCH });
       sweeper.startSchedule();
       resender.start();
     },

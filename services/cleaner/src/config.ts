@@ -1,22 +1,20 @@
 import { env, platformSettings, type ConfigOf } from '@terra-transfer/platform';
+import type { Site } from '@terra-transfer/sites';
 
 /** Every setting of the cleaner, declared once. */
 export const cleanerSettings = {
   ...platformSettings,
   HTTP_PORT: env.int('HTTP port (health, readiness, metrics, API docs, sweep API)', { default: 8084, min: 0, max: 65535 }),
-  SITE: env.string('Site slug put on the events this service publishes', { default: 'ua-mac', pattern: /^[a-z0-9][a-z0-9-]*$/ }),
-  CACHE_ROOT: env.path('Root of the FTP cache; nothing outside it is ever deleted or swept'),
-  WHITELIST: env.list('Directories under CACHE_ROOT the sweep walks (and whose roots are never removed), comma-separated', { default: [] }),
-  API_TOKEN: env.string('Bearer token for POST /api/v1/sweeps and POST /api/v1/files/failed/resend; empty disables the write endpoints', { default: '', secret: true }),
+  // The site's facts (cache root, whitelist, deletion policy and sweep age/schedule) are in the site file (docs/sites.md).
+  SITES_FILE: env.path('The site file (YAML, docs/sites.md) every service reads'),
+  SITE: env.string('The site this cleaner serves (one per process: its queues, its cache, its ledger of failed files, its sweep)', { pattern: /^[a-z][a-z0-9-]{0,31}$/ }),
+  API_TOKEN: env.string('Bearer token for POST /api/v1/files, POST /api/v1/sweeps and POST /api/v1/files/failed/resend; empty disables the write endpoints', { default: '', secret: true }),
   PREFETCH: env.int('Unacked file.transferred (and, separately, file.failed) deliveries handled at once', { default: 50, min: 1, max: 1000 }),
   DELETE_PARENT_DEPTH: env.int('How many levels of parent directories, emptied by a deletion, are removed (never the cache root or a whitelisted root)', { default: 2, min: 0, max: 16 }),
   EMPTY_DIR_GRACE_SECONDS: env.int('A parent directory is removed only if it was last modified longer ago than this before the deletion (an uploader may have just created it)', { default: 600, min: 0 }),
   VERIFY_LOCAL_CHECKSUM: env.bool('Recompute the cache file checksum and compare it with the one Globus verified before deleting (doubles disk reads)', { default: false }),
   CHANGED_SETTLE_SECONDS: env.int('A file changed since upload is sent again only when its mtime is at least this old (younger: an upload may be in progress; the log or the sweep sends it)', { default: 900, min: 0 }),
   DELETED_TTL_HOURS: env.int('How long a ledger record stays after its file was deleted', { default: 720, min: 1 }),
-  SWEEP_MIN_AGE_MINUTES: env.int('The sweep sends files whose mtime is older than this and that were never sent (2 days)', { default: 2880, min: 1 }),
-  SWEEP_INTERVAL_MINUTES: env.int('Minutes between scheduled sweeps (daily by default); 0 disables the interval schedule', { default: 1440, min: 0 }),
-  SWEEP_DAILY_AT: env.string('Run the scheduled sweep daily at this UTC time (HH:MM) instead of by interval; "off" to use the interval', { default: 'off', pattern: /^(off|([01]\d|2[0-3]):[0-5]\d)$/ }),
   SWEEP_WALKER: env.enum(['tree-walk', 'find', 'node'] as const, "Who walks the cache in a sweep: the project's tree-walk (native/tree-walk.c, fewest system calls), GNU find, or the Node walker in a worker thread", { default: 'tree-walk' }),
   SWEEP_CHUNK: env.int('Files per ledger lookup (one Redis pipeline) in the sweep', { default: 1000, min: 1, max: 100_000 }),
   SWEEP_PUBLISH_WINDOW: env.int('Sweep publishes awaiting a broker confirm at once', { default: 500, min: 1, max: 10_000 }),
@@ -28,4 +26,26 @@ export const cleanerSettings = {
   STATFS_INTERVAL_SECONDS: env.int('How often the cache file system usage gauges are refreshed', { default: 30, min: 1 }),
 } as const;
 
-export type CleanerConfig = ConfigOf<typeof cleanerSettings>;
+/** What the cleaner takes from its site in the site file. */
+export interface CleanerSite {
+  SITE: string;
+  CACHE_ROOT: string;
+  /** never: the cleaner records arrivals (ledger transferred) and deletes nothing. */
+  DELETION_POLICY: Site['deletion']['policy'];
+  WHITELIST: readonly string[];
+  SWEEP_MIN_AGE_MINUTES: number;
+  SWEEP_INTERVAL_MINUTES: number;
+  SWEEP_DAILY_AT: string | null;
+}
+
+export type CleanerConfig = Omit<ConfigOf<typeof cleanerSettings>, 'SITE' | 'SITES_FILE'> & CleanerSite;
+
+/** The cleaner's view of its site (the loader already checked it). A `never` site has no scheduled sweep. */
+export function cleanerSite(site: Site): CleanerSite {
+  const root = site.source.kind === 'xferlog' ? site.source.cacheRoot : site.source.kind === 'directory' ? site.source.root : site.source.blobRoot;
+  const sweep = site.deletion.policy === 'delete-after-verified-transfer' ? site.deletion.sweep : { minAgeMinutes: 2880, intervalMinutes: 0 };
+  return {
+    SITE: site.name, CACHE_ROOT: root.replace(/(.)\/+$/, '$1'), WHITELIST: site.whitelist, DELETION_POLICY: site.deletion.policy,
+    SWEEP_MIN_AGE_MINUTES: sweep.minAgeMinutes, SWEEP_INTERVAL_MINUTES: sweep.intervalMinutes, SWEEP_DAILY_AT: sweep.dailyAt ?? null,
+  };
+}

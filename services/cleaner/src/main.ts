@@ -1,9 +1,14 @@
 import { AmqpClient, closeRedis, createLogger, createRedis, createRegistry, Lifecycle, loadConfig, runMain } from '@terra-transfer/platform';
 import { buildCleaner } from './app.js';
-import { cleanerSettings } from './config.js';
+import { cleanerSettings, cleanerSite, type CleanerConfig } from './config.js';
+import { loadSites, selectSites } from '@terra-transfer/sites';
 
 runMain('cleaner', async () => {
-  const config = loadConfig(cleanerSettings);
+  const env = loadConfig(cleanerSettings);
+  const siteFile = loadSites(env.SITES_FILE);
+  // Any policy: a `never` site's cleaner records arrivals and failures and takes manual submissions, and deletes nothing.
+  const [site] = selectSites(siteFile, [env.SITE], () => true, 'a site');
+  const config: CleanerConfig = Object.freeze({ ...env, ...cleanerSite(site!) });
   const logger = createLogger({ service: 'cleaner', level: config.LOG_LEVEL });
   const registry = createRegistry();
   const lifecycle = new Lifecycle(logger);
@@ -17,6 +22,7 @@ runMain('cleaner', async () => {
     connectionName: 'cleaner',
     logger,
     registry,
+    sites: siteFile.names(),
     deliveryLimit: config.AMQP_DELIVERY_LIMIT,
   });
   lifecycle.onShutdown('amqp', () => amqp.close(config.SHUTDOWN_DRAIN_MS));
@@ -30,7 +36,8 @@ runMain('cleaner', async () => {
   await redis.ping();
   await cleaner.http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   await cleaner.start();
-  logger.info({ port: config.HTTP_PORT, cacheRoot: config.CACHE_ROOT, whitelist: config.WHITELIST }, 'cleaner started');
+  logger.info({ port: config.HTTP_PORT, site: config.SITE, cacheRoot: config.CACHE_ROOT, whitelist: config.WHITELIST }, 'cleaner started');
+  if (config.DELETION_POLICY === 'never') logger.info({ site: config.SITE }, 'deletion policy never: arrivals are recorded in the ledger, nothing is deleted');
   // As in the original, an empty whitelist admits nothing: the sweep would walk nothing.
-  if (config.WHITELIST.length === 0) logger.warn('WHITELIST is empty: sweeps find nothing');
+  if (config.WHITELIST.length === 0) logger.warn({ site: config.SITE }, 'the whitelist is empty: sweeps find nothing');
 });

@@ -6,6 +6,7 @@ import type { ResendOutcome } from './failures.js';
 import type { CleanerErrorCode } from './errors.js';
 import type { SweepVerdict } from './core/sweep-policy.js';
 import type { SweepStatus } from './core/sweep-status.js';
+import type { SubmitRefusal } from './core/submission.js';
 
 /** Outcomes of one file.transferred (closed set: the label of terra_transfer_cleaner_deletions_total). */
 export type DeletionOutcome =
@@ -15,6 +16,8 @@ export type DeletionOutcome =
   | NoopOutcome
   /** Changed after upload: sent again as a new upload. */
   | 'resent'
+  /** The site's deletion policy is `never`: the arrival is recorded in the ledger (transferred), the file stays. */
+  | 'kept_by_policy'
   | 'refused_unverified'
   | 'refused_unsafe_path'
   | 'refused_not_regular'
@@ -47,6 +50,7 @@ export function cleanerTelemetry(logger: Logger, registry: Registry, site = 'unk
   const resends = counter(registry, 'terra_transfer_cleaner_resends_total', 'Failed files whose resend came due, by outcome', ['outcome']);
   const failedNow = gauge(registry, 'terra_transfer_failed_files', 'Files in the failed state in the site ledger (given up; waiting for their resend or an operator)', ['site']);
   const resendErrors = counter(registry, 'terra_transfer_cleaner_resend_errors_total', 'Resend passes or gauge refreshes that failed (Redis or the broker); retried on the next check');
+  const submissions = counter(registry, 'terra_transfer_cleaner_submissions_total', 'Paths of manual submissions (POST /api/v1/files), by outcome (accepted, or the refusal code)', ['site', 'outcome']);
   const log = logger.child({ component: 'cleaner' });
 
   return {
@@ -63,6 +67,18 @@ export function cleanerTelemetry(logger: Logger, registry: Registry, site = 'unk
     noop(outcome: NoopOutcome, path: string, taskId: string) {
       deletions.inc({ outcome });
       log.info({ path, taskId, outcome }, 'nothing to delete');
+    },
+    keptByPolicy(path: string, taskId: string) {
+      deletions.inc({ outcome: 'kept_by_policy' });
+      log.info({ path, taskId }, 'file arrived; the deletion policy is never: recorded as transferred, kept in the cache');
+    },
+    submissionAccepted(path: string, size: number, uploadId: string) {
+      submissions.inc({ site, outcome: 'accepted' });
+      log.info({ path, size, uploadId }, 'file submitted by hand: sent');
+    },
+    submissionRefused(code: SubmitRefusal, path: string) {
+      submissions.inc({ site, outcome: code });
+      log.warn({ path, code }, 'file submitted by hand: refused, nothing sent');
     },
     resent(path: string, taskId: string, size: number, mtimeMs: number) {
       deletions.inc({ outcome: 'resent' });

@@ -5,7 +5,8 @@ import { FileLedger } from '@terra-transfer/ledger';
 import { AmqpClient, closeRedis, createRedis, createRegistry, loadConfig, type Registry, type Redis } from '@terra-transfer/platform';
 import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, tempDir, testLogger, uniquePrefix } from '@terra-transfer/testkit';
 import { buildCleaner, type Cleaner } from '../src/app.js';
-import { cleanerSettings } from '../src/config.js';
+import { cleanerSettings, cleanerSite, type CleanerConfig } from '../src/config.js';
+import { parseSites, stringifySites, testSite } from '@terra-transfer/sites';
 
 /** A message read from a queue (amqplib's GetMessage, without importing amqplib here). */
 type GetMessage = Awaited<ReturnType<typeof drainQueue>>[number];
@@ -35,23 +36,32 @@ export async function startHarness(env: Record<string, string> = {}, opts: { sta
   const outside = `${dir.path}/outside`;
   await mkdir(root, { recursive: true });
   await mkdir(outside, { recursive: true });
-  const config = loadConfig(cleanerSettings, {
-    AMQP_URL,
-    REDIS_URL,
-    AMQP_PREFIX: prefix,
-    REDIS_PREFIX: prefix,
-    HTTP_PORT: '0',
-    CACHE_ROOT: root,
-    WHITELIST: WHITELIST.join(','),
-    API_TOKEN: TOKEN,
-    SWEEP_INTERVAL_MINUTES: '0',
-    AMQP_DELIVERY_LIMIT: '3',
-    ...env,
+  const { SWEEP_MIN_AGE_MINUTES, SWEEP_INTERVAL_MINUTES, WHITELIST: wl, DELETION_POLICY, ...rest } = env;
+  // The site's facts come from a site file, as in production.
+  const s = testSite({
+    cacheRoot: root, whitelist: wl !== undefined ? wl.split(',').filter(Boolean) : WHITELIST,
+    sweep: { intervalMinutes: Number(SWEEP_INTERVAL_MINUTES ?? 0), ...(SWEEP_MIN_AGE_MINUTES ? { minAgeMinutes: Number(SWEEP_MIN_AGE_MINUTES) } : {}) },
   });
+  const site = parseSites(stringifySites([DELETION_POLICY === 'never' ? { ...s, deletion: { policy: 'never' } } : s])).get('ua-mac');
+  const config: CleanerConfig = {
+    ...loadConfig(cleanerSettings, {
+      AMQP_URL,
+      REDIS_URL,
+      AMQP_PREFIX: prefix,
+      REDIS_PREFIX: prefix,
+      HTTP_PORT: '0',
+      SITES_FILE: '/unused/sites.yaml',
+      SITE: 'ua-mac',
+      API_TOKEN: TOKEN,
+      AMQP_DELIVERY_LIMIT: '3',
+      ...rest,
+    }),
+    ...cleanerSite(site),
+  };
   const logger = testLogger();
   const registry = createRegistry();
   const redis = createRedis({ url: REDIS_URL, connectionName: 'cleaner-test', logger });
-  const amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'cleaner-test', logger, registry, deliveryLimit: 3 });
+  const amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'cleaner-test', logger, registry, deliveryLimit: 3, sites: ['ua-mac'] });
   await amqp.start();
   const cleaner = await buildCleaner({ config, amqp, redis, logger, registry });
   if (opts.start !== false) await cleaner.start();
@@ -64,9 +74,9 @@ export async function startHarness(env: Record<string, string> = {}, opts: { sta
     amqp,
     redis,
     registry,
-    ledger: new FileLedger(redis, prefix),
+    ledger: new FileLedger(redis, prefix, undefined, 'ua-mac'),
     async messages(q) {
-      const name = q === 'cleanerDlq' ? amqp.topology.deadLetterQueue('cleanerTransfers') : amqp.topology.queue(q);
+      const name = q === 'cleanerDlq' ? amqp.topology.deadLetterQueue({ key: 'cleanerTransfers', site: 'ua-mac' }) : q === 'batcherUploads' ? amqp.topology.queue({ key: q, site: 'ua-mac' }) : amqp.topology.queue(q);
       seen[q]!.push(...(await drainQueue(AMQP_URL, name)));
       return seen[q]!;
     },

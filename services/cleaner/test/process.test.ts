@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { stringifySites, testSite } from '@terra-transfer/sites';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { createEvent } from '@terra-transfer/contracts';
@@ -23,7 +24,7 @@ describe('cleaner as a process (dist/main.js)', () => {
     dir = await tempDir('cleaner-proc');
     await mkdir(`${dir.path}/cache/MovingSensor/stereoTop`, { recursive: true });
     port = await freePort();
-    amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'cleaner-proc-test', logger: testLogger(), registry: createRegistry() });
+    amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'cleaner-proc-test', logger: testLogger(), registry: createRegistry(), sites: ['ua-mac'] });
     await amqp.start();
   });
   afterAll(async () => {
@@ -38,11 +39,13 @@ describe('cleaner as a process (dist/main.js)', () => {
     const root = `${dir.path}/cache`;
     const orphan = await putFile(`${root}/MovingSensor/stereoTop/2016-08-02/2016-08-02__09-42-51-195/orphan.bin`, 'never logged', Date.now() - 3 * DAY);
     const done = await putFile(`${root}/MovingSensor/stereoTop/2016-08-03/2016-08-03__09-42-51-195/done.bin`, 'transferred', Date.now() - 3600_000);
+    const sitesFile = `${dir.path}/sites.yaml`;
+    await writeFile(sitesFile, stringifySites([testSite({ cacheRoot: root, sweep: { intervalMinutes: 1440 } })]));
     proc = spawn(process.execPath, [MAIN], {
       env: {
         ...process.env,
         AMQP_URL, REDIS_URL, AMQP_PREFIX: prefix, REDIS_PREFIX: prefix, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1',
-        CACHE_ROOT: root, WHITELIST: 'MovingSensor/stereoTop', API_TOKEN: 'tok', SWEEP_INTERVAL_MINUTES: '1440', LOG_LEVEL: 'warn',
+        SITES_FILE: sitesFile, SITE: 'ua-mac', API_TOKEN: 'tok', LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -56,10 +59,10 @@ describe('cleaner as a process (dist/main.js)', () => {
       return r.state === 'succeeded' ? r : undefined;
     }, 30_000, 200);
     expect(latest).toMatchObject({ trigger: 'schedule', counts: { sent: 1 } });
-    const uploads = await drainQueue(AMQP_URL, amqp.topology.queue('batcherUploads'));
+    const uploads = await drainQueue(AMQP_URL, amqp.topology.queue({ key: 'batcherUploads', site: 'ua-mac' }));
     expect(uploads.map((m) => JSON.parse(m.content.toString()).data.path)).toEqual([`${root}/MovingSensor/stereoTop/2016-08-02/2016-08-02__09-42-51-195/orphan.bin`]);
     const redis = new Redis(REDIS_URL);
-    expect(Number(await redis.get(`${prefix}:cleaner:sweep:last-scheduled-start`))).toBeGreaterThan(Date.now() - 60_000);
+    expect(Number(await redis.get(`${prefix}:cleaner:ua-mac:sweep:last-scheduled-start`))).toBeGreaterThan(Date.now() - 60_000);
     redis.disconnect();
     expect(orphan.size).toBeGreaterThan(0);
 

@@ -26,7 +26,7 @@ it('a shutdown stops a running sweep between chunks, records it as failed and re
     const records = await h.ledger.getVersions(paths);
     expect(records.filter((r) => r !== null)).toHaveLength(result.counts.sent);
     expect(await h.cleaner.sweeper.latest()).toMatchObject({ id: result.id, state: 'failed' });
-    const other = new SweepStore(h.redis, h.prefix);
+    const other = new SweepStore(h.redis, h.prefix, 'ua-mac');
     const token = await other.acquire(5000);
     expect(token).not.toBeNull();
     await other.release(token!);

@@ -87,7 +87,7 @@ describe('cleaner: the sweep', () => {
     expect(unauth.statusCode).toBe(401);
 
     // Another replica holds the lock.
-    const other = new SweepStore(h.redis, h.prefix);
+    const other = new SweepStore(h.redis, h.prefix, 'ua-mac');
     const token = await other.acquire(10_000);
     expect(token).not.toBeNull();
     const busy = await h.cleaner.http.inject({ method: 'POST', url: '/api/v1/sweeps', headers: { authorization: `Bearer ${TOKEN}` } });

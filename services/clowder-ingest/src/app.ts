@@ -95,7 +95,7 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
       return;
     }
     const plan = planned.plan;
-    const spaceId = await hierarchy.space(plan.spaceName, ctx.signal);
+    const spaceId = plan.spaceId ?? (await hierarchy.space(plan.spaceName, ctx.signal));
     const collectionIds = await hierarchy.collections(plan.chain, spaceId, ctx.signal);
     const datasetId = await hierarchy.dataset(plan.datasetName, collectionIds[collectionIds.length - 1]!, spaceId, ctx.signal);
     const fileId = await registrar.register(datasetId, plan.clowderPath, encodeVersion({ mtimeMs: d.mtimeMs, size: d.size, checksum: d.checksum }));

@@ -7,25 +7,16 @@ export interface SiteSettings {
   clowderRoot: string;
   /** Where this worker reads the tree (metadata.json files), when the Globus destination path is not the local path; default destinationRoot. */
   localRoot?: string;
-  /** Clowder space every collection and dataset of the site goes in (found or created by name). */
+  /** Clowder space every collection and dataset of the site goes in (found or created by name, when no id). */
   space: string;
+  /** The space's id (the site file's `clowder.space.id`): used as is, never looked up or created. */
+  spaceId?: string;
   /** Dataset names never registered (the original skipped its "LemnaTec - MovingSensor" pseudo-dataset). */
   skipDatasets?: string[];
   /** Path fragments never registered (the original skipped anything under "@Recycle"). */
   skipPathContains?: string[];
 }
 
-const checkSites = (v: unknown): string | undefined => {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return 'must be a JSON object {site: {destinationRoot, clowderRoot, space}}';
-  for (const [site, s] of Object.entries(v as Record<string, unknown>)) {
-    const o = s as Record<string, unknown>;
-    if (!o || typeof o !== 'object') return `site ${site}: must be an object`;
-    for (const k of ['destinationRoot', 'clowderRoot']) if (typeof o[k] !== 'string' || !(o[k] as string).startsWith('/')) return `site ${site}: ${k} must be an absolute path`;
-    if (typeof o['space'] !== 'string' || o['space'] === '') return `site ${site}: space must be a non-empty string`;
-    if (o['localRoot'] !== undefined && (typeof o['localRoot'] !== 'string' || !o['localRoot'].startsWith('/'))) return `site ${site}: localRoot must be an absolute path`;
-  }
-  return undefined;
-};
 
 /** Every setting of clowder-ingest; nothing else reads process.env. */
 export const configSpec = {
@@ -43,9 +34,9 @@ export const configSpec = {
     pattern: /^[0-9a-f]{24}$/,
   }),
   CLOWDER_METADATA_VOCAB: env.url('@vocab of the metadata JSON-LD context', { default: 'https://terraref.ncsa.illinois.edu/metadata/uamac#' }),
-  INGEST_SITES: env.json<Record<string, SiteSettings>>('Per-site path mapping and space', checkSites, {
-    default: { 'ua-mac': { destinationRoot: '/terraref/sites/ua-mac', clowderRoot: '/home/clowder/sites/ua-mac', space: 'ua-mac', skipDatasets: [], skipPathContains: ['@Recycle'] } },
-  }),
+  // The sites' Clowder targets (space, collection root, destination, dataset naming) are in the site file (docs/sites.md).
+  SITES_FILE: env.path('The site file (YAML, docs/sites.md) every service reads'),
+  SITES: env.list('Sites of the site file whose files this worker registers, comma-separated; absent: every site', { default: [] }),
   INGEST_PREFETCH: env.int('Deliveries in flight per worker (enough to fill per-dataset batches)', { default: 300, min: 1, max: 5000 }),
   INGEST_BATCH_WINDOW_MS: env.int('How long files of one dataset are gathered into one uploadToDataset request', { default: 100, min: 0 }),
   INGEST_BATCH_MAX_FILES: env.int('Most files in one uploadToDataset request', { default: 200, min: 1 }),

@@ -2,10 +2,13 @@ import { ClowderClient } from '@terra-transfer/clowder';
 import { AmqpClient, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
 import { buildIngestApp } from './app.js';
 import { configSpec } from './config.js';
+import { ingestSites } from './sites.js';
+import { loadSites, selectSites } from '@terra-transfer/sites';
 import { ingestTelemetry } from './telemetry.js';
 
 runMain('clowder-ingest', async () => {
   const config = loadConfig(configSpec);
+  const siteFile = loadSites(config.SITES_FILE);
   const logger = createLogger({ service: 'clowder-ingest', level: config.LOG_LEVEL });
   const registry = createRegistry();
   const telemetry = ingestTelemetry(logger, registry);
@@ -16,6 +19,7 @@ runMain('clowder-ingest', async () => {
     connectionName: 'clowder-ingest',
     logger,
     registry,
+    sites: siteFile.names(),
     deliveryLimit: config.AMQP_DELIVERY_LIMIT,
   });
   lifecycle.onShutdown('amqp', () => amqp.close(config.SHUTDOWN_DRAIN_MS));
@@ -33,7 +37,7 @@ runMain('clowder-ingest', async () => {
   lifecycle.onShutdown('clowder', () => clowder.close());
   const app = await buildIngestApp({
     settings: {
-      sites: config.INGEST_SITES,
+      sites: ingestSites(selectSites(siteFile, config.SITES, () => true, 'a site')),
       redisPrefix: config.REDIS_PREFIX,
       clowderUrl: config.CLOWDER_URL,
       agentUserId: config.CLOWDER_AGENT_USER_ID,

@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { stringifySites, testSite } from '@terra-transfer/sites';
 import { join } from 'node:path';
 import { topology } from '@terra-transfer/contracts';
 import { AmqpClient, createRegistry } from '@terra-transfer/platform';
@@ -87,6 +88,7 @@ describe(`clowder-ingest: ${WORKERS} workers × ${FILES} files, every event twic
       await mkdir(join(dest.path, rel, '..'), { recursive: true });
       await writeFile(join(dest.path, rel), JSON.stringify({ gantry: { file: rel } }));
     }
+    await writeFile(join(dest.path, 'sites.yaml'), stringifySites([testSite({ cacheRoot: '/gantry/cache', destinationRoot: dest.path })]));
     sim = await startSim({ CLOWDER_SIM_FAULT_RATE: '0.05', CLOWDER_SIM_FAULT_STATUS: '504', CLOWDER_SIM_FAULT_PHASE: 'either' });
     const env = {
       AMQP_PREFIX: prefix,
@@ -95,7 +97,7 @@ describe(`clowder-ingest: ${WORKERS} workers × ${FILES} files, every event twic
       CLOWDER_URL: sim.url,
       CLOWDER_KEY: COMM_KEY,
       CLOWDER_RETRY_BASE_MS: '20',
-      INGEST_SITES: JSON.stringify({ 'ua-mac': { destinationRoot: dest.path, clowderRoot: '/home/clowder/sites/ua-mac', space: 'ua-mac' } }),
+      SITES_FILE: join(dest.path, 'sites.yaml'),
       INGEST_PREFETCH: '250',
       INGEST_BATCH_WINDOW_MS: '100',
       // A killed worker's locks free after this; live holders renew theirs.

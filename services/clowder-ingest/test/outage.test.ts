@@ -1,6 +1,8 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { stringifySites, testSite } from '@terra-transfer/sites';
 import { ClowderClient } from '@terra-transfer/clowder';
-import { topology, type Message, type QueueKey } from '@terra-transfer/contracts';
+import { topology, type Message, type QueueRef } from '@terra-transfer/contracts';
 import { AmqpClient, closeRedis, createRedis, createRegistry, type ConsumerOptions, type Handler, type Redis } from '@terra-transfer/platform';
 import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, freePort, queueDepth, tempDir, testLogger, uniquePrefix, waitFor } from '@terra-transfer/testkit';
 import { buildIngestApp, type IngestApp } from '../src/app.js';
@@ -36,7 +38,7 @@ describe('clowder-ingest started while Clowder is down (a process)', () => {
       CLOWDER_RETRY_BASE_MS: '10',
       INGEST_UPSTREAM_PROBE_MIN_MS: '100',
       INGEST_UPSTREAM_PROBE_MAX_MS: '500',
-      INGEST_SITES: JSON.stringify(SITES),
+      SITES_FILE: await sitesFile(),
       LOG_LEVEL: 'info',
     });
     publisher = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'cold-pub', logger: testLogger(), registry: createRegistry() });
@@ -82,7 +84,7 @@ describe('clowder-ingest while Clowder goes down and comes back (delivery limit 
     amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'outage-test', logger, registry, deliveryLimit: 2 });
     // Records what each delivery carried (a spy around the real consumer; nothing is replaced).
     const consume = amqp.consume.bind(amqp);
-    amqp.consume = ((queue: QueueKey, types: 'file.transferred', handler: Handler<'file.transferred'>, options?: ConsumerOptions) =>
+    amqp.consume = ((queue: QueueRef, types: 'file.transferred', handler: Handler<'file.transferred'>, options?: ConsumerOptions) =>
       consume(queue, types, async (event, ctx) => {
         deliveries.set(event.id, [...(deliveries.get(event.id) ?? []), ctx.deliveryCount]);
         await handler(event, ctx);
@@ -176,3 +178,11 @@ describe('clowder-ingest while Clowder goes down and comes back (delivery limit 
     expect(new Set(outcomes.map((o) => o.data.destinationPath))).toEqual(new Set([dest(warm), ...rels.map(dest)]));
   }, 90_000);
 });
+
+/** The site file of SITES, for the ingest started as a process. */
+async function sitesFile(): Promise<string> {
+  const d = await tempDir('ingest-sites');
+  const file = join(d.path, 'sites.yaml');
+  await writeFile(file, stringifySites([testSite({ cacheRoot: '/gantry/cache', destinationRoot: SITES['ua-mac'].destinationRoot, clowderRoot: SITES['ua-mac'].clowderRoot })]));
+  return file;
+}

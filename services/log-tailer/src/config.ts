@@ -1,21 +1,12 @@
 import { env, platformSettings } from '@terra-transfer/platform';
-import { DEFAULT_ROTATED_SUFFIX } from './core/rotation.js';
-
-const isStringMap = (v: unknown): string | undefined =>
-  v && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string') ? undefined : 'must be a JSON object of strings';
 
 /** Every setting of the log-tailer, declared once. */
 export const settings = {
   ...platformSettings,
   HTTP_PORT: env.int('HTTP port (health, readiness, metrics, API docs)', { default: 8081, min: 0, max: 65535 }),
-  SITE: env.string('Site slug put on every event', { default: 'ua-mac', pattern: /^[a-z0-9][a-z0-9-]*$/ }),
-  XFERLOG_PATH: env.path('The FTP server\'s xferlog (current file; rotated ones sit beside it)', { default: '/var/log/xferlog' }),
-  XFERLOG_ROTATED_SUFFIX: env.string('Regex for the name suffix of rotated logs, with a named group n (xferlog.N, higher is older) or date (xferlog-YYYYMMDD); .gz allowed', { default: DEFAULT_ROTATED_SUFFIX }),
-  XFERLOG_TIMEZONE: env.string('Time zone of the log\'s timestamps (they carry none): UTC or an IANA name', { default: 'UTC' }),
-  CACHE_ROOT: env.path('Cache root: where the FTP server stores uploads (the real files events point to)'),
-  FTP_ROOT: env.string('Prefix of logged paths that stands for CACHE_ROOT (vsftpd logs chroot-relative paths: "/")', { default: '/' }),
-  FTP_USER_ROOTS: env.json<Record<string, string>>('Per-user sub-directory of CACHE_ROOT that the user\'s FTP root maps to, e.g. {"lemnatec":"LemnaTec"}', isStringMap, { default: {} }),
-  WHITELIST: env.list('Sensor directories (relative to CACHE_ROOT, comma-separated) whose uploads are published; others are counted and skipped'),
+  // The site's facts (xferlog, cache root, FTP roots, whitelist) are in the site file (docs/sites.md), not here.
+  SITES_FILE: env.path('The site file (YAML, docs/sites.md) every service reads'),
+  SITE: env.string('The xferlog site of the site file this process tails (one per process: one log, one cursor)', { pattern: /^[a-z][a-z0-9-]{0,31}$/ }),
   STATE_DIR: env.path('Directory of the durable cursor (local disk, next to the log)', { default: '/var/lib/terra-transfer/log-tailer' }),
   START_AT: env.enum(['beginning', 'end'] as const, 'Where to start in the current log when no cursor exists yet', { default: 'beginning' }),
   POLL_INTERVAL_MS: env.int('Poll interval: the fallback when no file-system notification arrives', { default: 250, min: 10 }),

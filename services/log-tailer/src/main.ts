@@ -1,20 +1,26 @@
 // First: heap settings before the service allocates (see v8-heap.ts).
 import './v8-heap.js';
 import { join } from 'node:path';
-import { AmqpClient, Lifecycle, buildHttp, createLogger, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
+import { AmqpClient, ConfigError, Lifecycle, buildHttp, createLogger, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
+import { loadSites, selectSites, type Site } from '@terra-transfer/sites';
 import { Tailer } from './app.js';
 import { settings } from './config.js';
-import { rotatedSuffixRegex } from './core/rotation.js';
+import { DEFAULT_ROTATED_SUFFIX, rotatedSuffixRegex } from './core/rotation.js';
+
+type XferlogSite = Extract<Site['source'], { kind: 'xferlog' }>;
 import { isValidTimeZone } from './core/xferlog.js';
 import { CursorStore } from './adapters/cursor-store.js';
 import { Resolver } from './adapters/resolver.js';
 
 runMain('log-tailer', async () => {
   const config = loadConfig(settings);
+  const siteFile = loadSites(config.SITES_FILE);
+  const [site] = selectSites(siteFile, [config.SITE], (s) => s.source.kind === 'xferlog', 'an xferlog site');
+  const source = site!.source as XferlogSite;
   const logger = createLogger({ service: 'log-tailer', level: config.LOG_LEVEL });
-  if (!isValidTimeZone(config.XFERLOG_TIMEZONE)) throw new Error(`XFERLOG_TIMEZONE: unknown time zone ${config.XFERLOG_TIMEZONE}`);
-  const rotatedSuffix = rotatedSuffixRegex(config.XFERLOG_ROTATED_SUFFIX);
-  if (config.WHITELIST.length === 0) logger.warn('WHITELIST is empty: no upload will be published');
+  if (!isValidTimeZone(source.timezone)) throw new ConfigError([{ key: `site ${site!.name}`, problem: `source.timezone: unknown time zone ${source.timezone}` }]);
+  const rotatedSuffix = rotatedSuffixRegex(source.rotatedSuffix ?? DEFAULT_ROTATED_SUFFIX);
+  if (site!.whitelist.length === 0) logger.warn({ site: site!.name }, 'the whitelist is empty: no upload will be published');
 
   const registry = createRegistry();
   const lifecycle = new Lifecycle(logger);
@@ -24,16 +30,17 @@ runMain('log-tailer', async () => {
     connectionName: 'log-tailer',
     logger,
     registry,
+    sites: siteFile.names(),
     deliveryLimit: config.AMQP_DELIVERY_LIMIT,
   });
   lifecycle.onShutdown('amqp', () => amqp.close(config.SHUTDOWN_DRAIN_MS));
 
   const tailer = new Tailer({
-    site: config.SITE,
-    timeZone: config.XFERLOG_TIMEZONE,
-    whitelist: config.WHITELIST,
+    site: site!.name,
+    timeZone: source.timezone,
+    whitelist: site!.whitelist,
     follower: {
-      logPath: config.XFERLOG_PATH,
+      logPath: source.xferlog,
       rotatedSuffix,
       pollIntervalMs: config.POLL_INTERVAL_MS,
       rotateWaitMs: config.ROTATE_WAIT_MS,
@@ -47,8 +54,8 @@ runMain('log-tailer', async () => {
     checkpointEveryLines: config.CHECKPOINT_EVERY_LINES,
     amqp,
     rejectsQueue: amqp.topology.queue('tailerRejects'),
-    resolver: new Resolver(config.CACHE_ROOT, { ftpRoot: config.FTP_ROOT, userRoots: config.FTP_USER_ROOTS }),
-    store: new CursorStore(join(config.STATE_DIR, `${config.XFERLOG_PATH.replace(/[^A-Za-z0-9._-]+/g, '_')}.cursor.json`)),
+    resolver: new Resolver(source.cacheRoot, { ftpRoot: source.ftpRoot, userRoots: source.ftpUserRoots }),
+    store: new CursorStore(join(config.STATE_DIR, `${source.xferlog.replace(/[^A-Za-z0-9._-]+/g, '_')}.cursor.json`)),
     logger,
     registry,
   });
@@ -70,5 +77,5 @@ runMain('log-tailer', async () => {
   await tailer.start();
   lifecycle.onShutdown('tailer', () => tailer.stop(config.SHUTDOWN_DRAIN_MS));
   started = true;
-  logger.info({ log: config.XFERLOG_PATH, cacheRoot: config.CACHE_ROOT, whitelist: config.WHITELIST }, 'log-tailer started');
+  logger.info({ site: site!.name, log: source.xferlog, cacheRoot: source.cacheRoot, whitelist: site!.whitelist }, 'log-tailer started');
 });

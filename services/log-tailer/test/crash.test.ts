@@ -9,13 +9,14 @@
  *     cursor on disk at some kill (i.e. not yet confirmed and checkpointed),
  *     and at most once more per such kill.
  */
+import { stringifySites, testSite } from '@terra-transfer/sites';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, copyFileSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { jest } from '@jest/globals';
-import { decode } from '@terra-transfer/contracts';
+import { decode, topology } from '@terra-transfer/contracts';
 import amqplib from 'amqplib';
 import { AMQP_URL, deleteTopology, queueDepth, tempDir, uniquePrefix, waitFor } from '@terra-transfer/testkit';
 import { decodeCursor, type CursorState } from '../src/core/cursor.js';
@@ -48,6 +49,8 @@ it('loses nothing and duplicates only unconfirmed lines across kill -9, rotation
   mkdirSync(logDir);
   for (let i = 0; i < TOTAL; i++) writeFileSync(join(cache, D, `f${i}.bin`), '');
   writeFileSync(log, '');
+  const sitesFile = join(logDir, 'sites.yaml');
+  writeFileSync(sitesFile, stringifySites([testSite({ cacheRoot: cache, xferlog: log })]));
 
   const env = {
     ...process.env,
@@ -55,9 +58,8 @@ it('loses nothing and duplicates only unconfirmed lines across kill -9, rotation
     AMQP_URL,
     AMQP_PREFIX: prefix,
     LOG_LEVEL: process.env['CRASH_LOG_LEVEL'] ?? 'warn',
-    XFERLOG_PATH: log,
-    CACHE_ROOT: cache,
-    WHITELIST: 'MovingSensor/stereoTop',
+    SITES_FILE: sitesFile,
+    SITE: 'ua-mac',
     STATE_DIR: stateDir,
     POLL_INTERVAL_MS: '50',
     ROTATE_WAIT_MS: '1500',
@@ -162,7 +164,7 @@ it('loses nothing and duplicates only unconfirmed lines across kill -9, rotation
   expect(kills).toBeGreaterThanOrEqual(5);
   expect(rotations).toBeGreaterThanOrEqual(6);
 
-  const queue = `${prefix}.batcher.file-uploaded`;
+  const queue = topology(prefix, ['ua-mac']).queue({ key: 'batcherUploads', site: 'ua-mac' });
   // The reported depth of a quorum queue lags: wait for it to stay put for three looks.
   const seen: number[] = [];
   await waitFor('the tailer caught up', async () => {

@@ -145,7 +145,7 @@ it('keeps lines unsettled while the broker refuses them, and publishes them once
   const { default: amqplib } = await import('amqplib');
   const conn = await amqplib.connect(AMQP_URL);
   const ch = await conn.createChannel();
-  await ch.unbindQueue(t.uploadsQueue, t.amqp.topology.eventsExchange, 'file.uploaded');
+  await ch.unbindQueue(t.uploadsQueue, t.amqp.topology.eventsExchange, 'file.uploaded.ua-mac');
   writeFileSync(join(cache, D, 'b.bin'), '');
   appendFileSync(log, xfer(`/${D}/b.bin`));
   t.tailer.poke();
@@ -153,7 +153,7 @@ it('keeps lines unsettled while the broker refuses them, and publishes them once
   const first = xfer(`/${D}/a.bin`).length;
   await t.tailer.checkpoint(true);
   expect((await t.store.load())!.files[0]!.offset).toBe(first);
-  await ch.bindQueue(t.uploadsQueue, t.amqp.topology.eventsExchange, 'file.uploaded');
+  await ch.bindQueue(t.uploadsQueue, t.amqp.topology.eventsExchange, 'file.uploaded.ua-mac');
   await conn.close();
   await waitFor('published after the retry', async () => (await metric(t!.registry, 'terra_transfer_xferlog_events_published_total')) === 2, 15_000);
   await waitFor('cursor moved', async () => (await t!.store.load())!.files[0]!.offset === readFileSync(log).length);

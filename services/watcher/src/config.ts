@@ -6,6 +6,7 @@ export const spec = {
   ...platformSettings,
   HTTP_PORT: env.int('HTTP port (task API, health, readiness, metrics, API docs)', { default: 8083, min: 0, max: 65535 }),
   API_TOKEN: env.string('Bearer token for POST /api/v1/tasks', { secret: true }),
+  SITES_FILE: env.path('The site file (YAML, docs/sites.md) every service reads; the watcher declares the per-site queues of its sites'),
   ...globusSettings,
   // The watcher's share of the identity's 20 requests/s (the batcher runs beside it).
   GLOBUS_RATE_LIMIT: { ...globusSettings.GLOBUS_RATE_LIMIT, default: 10 },

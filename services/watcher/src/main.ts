@@ -1,10 +1,13 @@
 import { globusClientFromConfig } from '@terra-transfer/globus';
 import { AmqpClient, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
+import { loadSites } from '@terra-transfer/sites';
 import { buildWatcherApp } from './app.js';
 import { spec } from './config.js';
 
 runMain('watcher', async () => {
   const config = loadConfig(spec);
+  // Nothing here is site-specific, but every service declares every site's queues (so a publish for a site never finds its queue missing).
+  const sites = loadSites(config.SITES_FILE).names();
   const logger = createLogger({ service: 'watcher', level: config.LOG_LEVEL });
   const registry = createRegistry();
   const lifecycle = new Lifecycle(logger);
@@ -12,7 +15,7 @@ runMain('watcher', async () => {
 
   const globus = globusClientFromConfig(config, logger, registry);
   const redis = createRedis({ url: config.REDIS_URL, connectionName: 'watcher', logger });
-  const amqp = new AmqpClient({ url: config.AMQP_URL, prefix: config.AMQP_PREFIX, deliveryLimit: config.AMQP_DELIVERY_LIMIT, connectionName: 'watcher', logger, registry });
+  const amqp = new AmqpClient({ url: config.AMQP_URL, prefix: config.AMQP_PREFIX, deliveryLimit: config.AMQP_DELIVERY_LIMIT, connectionName: 'watcher', logger, registry, sites });
   const { watcher, http, startConsuming } = await buildWatcherApp({
     options: {
       pollMinMs: config.POLL_MIN_MS, pollMaxMs: config.POLL_MAX_MS, stuckAfterMs: config.STUCK_AFTER_MS,

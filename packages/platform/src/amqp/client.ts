@@ -1,6 +1,6 @@
 import amqp, { type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
 import type { Logger } from 'pino';
-import { topology as makeTopology, type Message, type MessageType, type Topology, type QueueKey } from '@terra-transfer/contracts';
+import { routingKey, topology as makeTopology, type Message, type MessageType, type QueueRef, type Topology } from '@terra-transfer/contracts';
 import { PermanentError, TransientError } from '../errors.js';
 import { safeUrl } from '../logger.js';
 import type { Registry } from '../metrics.js';
@@ -11,6 +11,11 @@ export interface AmqpClientOptions {
   url: string;
   /** Name prefix of every exchange and queue (see contracts/topology.ts). */
   prefix?: string;
+  /**
+   * Every site of the site file (not only those this service serves): their
+   * per-site queues are declared, so a publish for any site finds its queues.
+   */
+  sites?: readonly string[];
   /** Shown in the management UI's connection list. */
   connectionName: string;
   logger: Logger;
@@ -83,9 +88,10 @@ export class AmqpClient {
       reconnectMinMs: 200,
       reconnectMaxMs: 10_000,
       heartbeatSeconds: 10,
+      sites: [],
       ...options,
     };
-    this.topology = makeTopology(this.opts.prefix);
+    this.topology = makeTopology(this.opts.prefix, this.opts.sites);
     this.logger = options.logger;
     this.telemetry = amqpTelemetry(options.logger, options.registry);
   }
@@ -105,7 +111,11 @@ export class AmqpClient {
     return this.publisher !== undefined;
   }
 
-  /** Publishes an event (validated by createEvent) and resolves once the broker confirmed it. */
+  /**
+   * Publishes an event (validated by createEvent) and resolves once the broker
+   * confirmed it. The routing key is the contract's (routingKey: the type,
+   * with the site for site-routed types); a publisher never chooses it.
+   */
   publish<T extends MessageType>(event: Message<T>, opts: { timeoutMs?: number } = {}): Promise<void> {
     // Every field send() sets is already here, so setting it keeps the object's shape.
     const props: SendProps = {
@@ -117,7 +127,7 @@ export class AmqpClient {
       persistent: true,
       mandatory: true,
     };
-    return this.publishOwned(this.topology.eventsExchange, event.type, Buffer.from(JSON.stringify(event)), props, opts);
+    return this.publishOwned(this.topology.eventsExchange, routingKey(event), Buffer.from(JSON.stringify(event)), props, opts);
   }
 
   /**
@@ -205,8 +215,8 @@ export class AmqpClient {
     }
   }
 
-  /** Starts consuming a queue of the topology; the consumer survives reconnections. */
-  consume<T extends MessageType>(queue: QueueKey, types: T | readonly T[], handler: Handler<T>, options: ConsumerOptions = {}): Consumer<T> {
+  /** Starts consuming a queue of the topology (a per-site queue names its site); the consumer survives reconnections. */
+  consume<T extends MessageType>(queue: QueueRef, types: T | readonly T[], handler: Handler<T>, options: ConsumerOptions = {}): Consumer<T> {
     const consumer = new Consumer<T>(this, this.topology.queue(queue), types, handler, options);
     this.consumers.add(consumer as unknown as Consumer<MessageType>);
     if (this.conn) void consumer.attach(this.conn);

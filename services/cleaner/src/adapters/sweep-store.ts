@@ -30,14 +30,15 @@ export class SweepStore {
   private readonly lastStartKey: string;
   private readonly lastSuccessKey: string;
 
-  constructor(redis: Redis, prefix: string) {
+  /** Keys are per site (`<prefix>:cleaner:<site>:sweep:*`): each site's cleaner sweeps its own cache under its own lock. */
+  constructor(redis: Redis, prefix: string, site: string) {
     redis.defineCommand('cleanerLockRefresh', { numberOfKeys: 1, lua: REFRESH });
     redis.defineCommand('cleanerLockRelease', { numberOfKeys: 1, lua: RELEASE });
     this.redis = redis as Redis & LockCommands;
-    this.lockKey = `${prefix}:cleaner:sweep:lock`;
-    this.latestKey = `${prefix}:cleaner:sweep:latest`;
-    this.lastStartKey = `${prefix}:cleaner:sweep:last-scheduled-start`;
-    this.lastSuccessKey = `${prefix}:cleaner:sweep:last-success`;
+    this.lockKey = `${prefix}:cleaner:${site}:sweep:lock`;
+    this.latestKey = `${prefix}:cleaner:${site}:sweep:latest`;
+    this.lastStartKey = `${prefix}:cleaner:${site}:sweep:last-scheduled-start`;
+    this.lastSuccessKey = `${prefix}:cleaner:${site}:sweep:last-success`;
   }
 
   /** Takes the lock; returns its token, or null when another sweep holds it. */

@@ -24,7 +24,7 @@ const prefix = env('BENCH_PREFIX');
 const logger = createLogger({ service: 'cleaner-bench', level: 'warn', destination: process.stderr });
 const registry = createRegistry();
 const redis = createRedis({ url: env('BENCH_REDIS_URL', 'redis://127.0.0.1:6379'), connectionName: 'cleaner-bench', logger });
-const amqp = new AmqpClient({ url: env('BENCH_AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672'), prefix, connectionName: 'cleaner-bench', logger, registry });
+const amqp = new AmqpClient({ url: env('BENCH_AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672'), prefix, connectionName: 'cleaner-bench', logger, registry, sites: ['ua-mac'] });
 await amqp.start();
 
 let peakSampled = 0;
@@ -51,7 +51,7 @@ const sweeper = new Sweeper(
     lockTtlMs: 30_000,
     schedule: { intervalMs: 0, dailyAt: null },
   },
-  { ledger: new FileLedger(redis, prefix), redis, store: new SweepStore(redis, prefix), publish: (e) => amqp.publish(e), telemetry: cleanerTelemetry(logger, registry), logger },
+  { ledger: new FileLedger(redis, prefix), redis, store: new SweepStore(redis, prefix, 'ua-mac'), publish: (e) => amqp.publish(e), telemetry: cleanerTelemetry(logger, registry), logger },
 );
 
 /** The walk process's CPU seconds by pid, as last seen by a sampler (it is a child that exits before the end). */

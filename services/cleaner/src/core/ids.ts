@@ -28,3 +28,14 @@ export function resendUploadId(path: string, size: number, mtimeMs: number, give
   const id = `resend:${path}:${size}:${mtimeMs}:${giveUps}`;
   return id.length <= MAX_ID ? id : `resend:sha256:${digest(`${path}\0${size}\0${mtimeMs}`)}:${size}:${mtimeMs}:${giveUps}`;
 }
+
+/**
+ * Upload id (and event id) of a file submitted by hand (POST /api/v1/files):
+ * `api:<path>:<size>:<mtimeMs>`. Deterministic per version, so submitting the
+ * same version twice is recognised downstream (the batcher skips what is in
+ * flight or transferred) instead of sending it twice.
+ */
+export function apiUploadId(path: string, size: number, mtimeMs: number): string {
+  const id = `api:${path}:${size}:${mtimeMs}`;
+  return id.length <= MAX_ID ? id : `api:sha256:${digest(`${path}\0${size}\0${mtimeMs}`)}:${size}:${mtimeMs}`;
+}

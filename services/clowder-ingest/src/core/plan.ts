@@ -5,6 +5,8 @@ import type { SiteSettings } from '../config.js';
 export interface FilePlan {
   site: string;
   spaceName: string;
+  /** Set when the site file names the space by id. */
+  spaceId?: string;
   /** Path relative to the site root. */
   rel: string;
   /** The path Clowder registers (clowderRoot + rel). */
@@ -32,7 +34,7 @@ export type PlanResult =
  */
 export function planFile(sites: Readonly<Record<string, SiteSettings>>, site: string, destinationPath: string): PlanResult {
   const s = sites[site];
-  if (!s) return { kind: 'invalid', code: 'UNKNOWN_SITE', message: `site ${site} is not configured (INGEST_SITES)` };
+  if (!s) return { kind: 'invalid', code: 'UNKNOWN_SITE', message: `site ${site} is not served by this worker (site file, SITES)` };
   const rel = relativeTo(s.destinationRoot, destinationPath);
   if (rel === null) return { kind: 'invalid', code: 'OUTSIDE_SITE_ROOT', message: `${destinationPath} is not under ${s.destinationRoot}` };
   if (isHidden(rel)) return { kind: 'skip', reason: 'hidden' };
@@ -46,6 +48,7 @@ export function planFile(sites: Readonly<Record<string, SiteSettings>>, site: st
     plan: {
       site,
       spaceName: s.space,
+      ...(s.spaceId ? { spaceId: s.spaceId } : {}),
       rel,
       clowderPath: joinPath(s.clowderRoot, rel),
       localPath: joinPath(s.localRoot ?? s.destinationRoot, rel),

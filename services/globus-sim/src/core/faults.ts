@@ -18,6 +18,8 @@ export interface Fault {
   retryAfter: number | null;
   /** `slow`: extra time per file of the next `count` tasks. */
   delayMs: number;
+  /** `502-external` on `transfer` only: hits only submissions to this destination endpoint (one site's destination unreachable). */
+  destinationEndpoint: string | null;
 }
 
 export interface FaultRequest {
@@ -26,6 +28,7 @@ export interface FaultRequest {
   endpoints?: SimEndpoint[];
   retryAfter?: number;
   delayMs?: number;
+  destinationEndpoint?: string;
 }
 
 export function checkFaultRequest(v: unknown): string | undefined {
@@ -36,6 +39,7 @@ export function checkFaultRequest(v: unknown): string | undefined {
   if (f['endpoints'] !== undefined && !(Array.isArray(f['endpoints']) && f['endpoints'].every((e) => SIM_ENDPOINTS.includes(e as SimEndpoint)))) return `endpoints must be a list of ${SIM_ENDPOINTS.join(', ')}`;
   if (f['retryAfter'] !== undefined && !(Number.isInteger(f['retryAfter']) && (f['retryAfter'] as number) >= 0)) return 'retryAfter must be a non-negative integer (seconds)';
   if (f['delayMs'] !== undefined && !(Number.isInteger(f['delayMs']) && (f['delayMs'] as number) >= 0)) return 'delayMs must be a non-negative integer';
+  if (f['destinationEndpoint'] !== undefined && (typeof f['destinationEndpoint'] !== 'string' || f['kind'] !== '502-external')) return 'destinationEndpoint is a string, and only for kind 502-external';
   return undefined;
 }
 
@@ -51,7 +55,10 @@ export class FaultPlan {
       endpoints: r.endpoints ?? (r.kind === 'drop-after-accept' || r.kind === 'consent-required' ? ['transfer'] : null),
       retryAfter: r.retryAfter ?? null,
       delayMs: r.delayMs ?? 1000,
+      destinationEndpoint: r.destinationEndpoint ?? null,
     };
+    // Scoped to a destination: only a submission names one.
+    if (f.destinationEndpoint !== null) f.endpoints = ['transfer'];
     this.faults.push(f);
     return f;
   }
@@ -65,8 +72,8 @@ export class FaultPlan {
   }
 
   /** Takes one shot of the first armed fault among `kinds` that matches `endpoint`. */
-  take(endpoint: SimEndpoint, kinds: readonly FaultKind[]): Fault | undefined {
-    const f = this.faults.find((x) => kinds.includes(x.kind) && x.remaining > 0 && (x.endpoints === null || x.endpoints.includes(endpoint)));
+  take(endpoint: SimEndpoint, kinds: readonly FaultKind[], destinationEndpoint: string | null = null): Fault | undefined {
+    const f = this.faults.find((x) => kinds.includes(x.kind) && x.remaining > 0 && (x.endpoints === null || x.endpoints.includes(endpoint)) && x.destinationEndpoint === destinationEndpoint);
     if (!f) return undefined;
     f.remaining--;
     if (f.remaining <= 0) this.faults = this.faults.filter((x) => x !== f);

@@ -98,6 +98,11 @@ export async function transferRoutes(app: FastifyInstance, d: TransferDeps): Pro
     const who = caller(req);
     const now = d.now();
     const t = validateTransfer(req.body, (id) => id in d.endpoints, now);
+    // A fault scoped to a destination endpoint: that endpoint is unreachable, the others are not.
+    if (d.faults.take('transfer', ['502-external'], t.destination_endpoint)) {
+      d.telemetry.faultFired('502-external', 'transfer');
+      throw errors.external();
+    }
     const dup = d.store.bySubmission.get(t.submission_id);
     if (dup) {
       d.telemetry.taskDuplicate(dup);

@@ -58,10 +58,10 @@ const brokerCpuSeconds = () => totalCpuSecondsByName(/^beam\.smp$/);
 async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'terra-bench-tailer-'));
   const prefix = `bench-tailer-${process.pid}`;
-  const queue = `${prefix}.batcher.file-uploaded`;
+  const queue = topology(prefix, ['ua-mac']).queue({ key: 'batcherUploads', site: 'ua-mac' });
   const logger = createLogger({ service: 'bench-tailer', level: 'silent' });
   const registry = createRegistry();
-  const amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'bench-tailer', logger, registry, publishTimeoutMs: 120_000 });
+  const amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'bench-tailer', logger, registry, publishTimeoutMs: 120_000, sites: ['ua-mac'] });
   // The queue would otherwise hold every message (on a broker others share): purge as we go, in both runs alike.
   const admin = await amqplib.connect(AMQP_URL);
   const adminCh = await admin.createChannel();
@@ -234,7 +234,7 @@ async function main(): Promise<void> {
     clearInterval(purger);
     await amqp.close(1000).catch(() => undefined);
     try {
-      for (const q of [queue, `${queue}.dlq`, ...topology(prefix).queues().flatMap((t) => [t.name, t.deadLetter])]) await adminCh.deleteQueue(q).catch(() => undefined);
+      for (const q of [queue, `${queue}.dlq`, ...topology(prefix, ['ua-mac']).queues().flatMap((t) => [t.name, t.deadLetter])]) await adminCh.deleteQueue(q).catch(() => undefined);
     } catch { /* best effort */ }
     // Every queue and exchange of the bench's prefix.
     const { execFile } = await import('node:child_process');

@@ -20,7 +20,7 @@ export interface TestTailer {
 export async function startTailer(opts: { prefix: string; logPath: string; cacheRoot: string; stateDir: string; whitelist: string[]; rotateWaitMs?: number; window?: number; timeZone?: string }): Promise<TestTailer> {
   const registry = createRegistry();
   const logger = testLogger();
-  const amqp = new AmqpClient({ url: AMQP_URL, prefix: opts.prefix, connectionName: 'log-tailer-test', logger, registry });
+  const amqp = new AmqpClient({ url: AMQP_URL, prefix: opts.prefix, connectionName: 'log-tailer-test', logger, registry, sites: ['ua-mac'] });
   await amqp.start();
   // Rejected lines are dead-lettered under this queue's name and land in its DLQ.
   const rejectsQueue = amqp.topology.deadLetterQueue('tailerRejects');
@@ -53,7 +53,7 @@ export async function startTailer(opts: { prefix: string; logPath: string; cache
   let stopped = false;
   return {
     tailer, amqp, registry, store, rejectsQueue,
-    uploadsQueue: amqp.topology.queue('batcherUploads'),
+    uploadsQueue: amqp.topology.queue({ key: 'batcherUploads', site: 'ua-mac' }),
     stop: async () => {
       if (stopped) return;
       stopped = true;
