@@ -21,6 +21,8 @@ export interface DirectorySourceDeps {
   pollIntervalMs: number;
   whitelist: readonly string[];
   exclude: readonly string[];
+  /** Watch for hints (chokidar); false: full scans only. */
+  watch?: boolean;
   fullScanIntervalMs: number;
   tickMs: number;
   maxSettling: number;
@@ -158,7 +160,7 @@ export class DirectorySource {
     }
     if (!this.rootPresent) this.fullScanRequested = true;
     this.rootPresent = true;
-    if (!this.watcher && !this.abort.signal.aborted) this.openWatcher();
+    if (!this.watcher && this.deps.watch !== false && !this.abort.signal.aborted) this.openWatcher();
     return true;
   }
 

@@ -36,6 +36,7 @@ runMain('directory-source', async () => {
     pollIntervalMs: source.pollIntervalSeconds * 1000,
     whitelist: site!.whitelist,
     exclude: site!.exclude,
+    watch: config.WATCH,
     fullScanIntervalMs: config.FULL_SCAN_INTERVAL_SECONDS * 1000,
     tickMs: config.TICK_MS,
     maxSettling: config.MAX_SETTLING,
