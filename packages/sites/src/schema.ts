@@ -29,13 +29,13 @@ export const XferlogSource = Type.Object({
 export const DirectorySource = Type.Object({
   kind: Type.Literal('directory', { description: 'Files written into a folder (an instrument\'s output share), found by inotify or polling' }),
   root: absPath('The folder watched; this site owns it'),
-  settleSeconds: secs('A file is taken once its size and mtime did not change for this long', 60),
+  settleSeconds: secs('A file is taken once two looks at least this far apart saw the same size and mtime', 60),
   completionMarkers: Type.Optional(Type.Object({
     names: Type.Array(Type.String({ minLength: 1, pattern: '^[^/]+$' }), { minItems: 1, description: 'File names whose presence marks a folder complete, e.g. RTAComplete.txt, CopyComplete.txt' }),
-    folder: Type.Union([Type.Literal('run'), Type.Literal('own')], { default: 'run', description: 'Which folder a marker completes: `run` = the first level under root that holds it, `own` = the folder the marker is in' }),
-  }, { additionalProperties: false, description: 'Absent: every settled file is taken on its own' })),
-  poll: Type.Optional(Type.Boolean({ default: false, description: 'Poll instead of inotify (network mounts deliver no events)' })),
-  pollIntervalSeconds: secs('Interval between two polls (poll: true)', 30, 1),
+    folder: Type.Union([Type.Literal('run'), Type.Literal('own')], { default: 'run', description: 'Which folder a marker completes: `run` = the run folder it sits in directly, the first level below a whitelisted folder (whitelist `NovaSeq`: `NovaSeq/<run>/RTAComplete.txt` completes `NovaSeq/<run>` and everything under it); `own` = the files of the folder the marker is in. The marker is sent too, with the rest' }),
+  }, { additionalProperties: false, description: 'Absent: every settled file is taken on its own. Present: a file is taken only once its folder holds a marker (a version that replaces one already sent still settles first)' })),
+  poll: Type.Optional(Type.Boolean({ default: false, description: 'Poll the folders instead of inotify (network mounts deliver no events); full scans run either way (FULL_SCAN_INTERVAL_SECONDS)' })),
+  pollIntervalSeconds: secs('Interval between two polls of every folder (poll: true)', 30, 1),
 }, { additionalProperties: false });
 
 export const LemnatecSource = Type.Object({

@@ -25,17 +25,23 @@ export interface LocalStackOptions {
   deliveryLimit?: number;
   /** Bundling limits of the site's destination (default: 500 files, 2 s) */
   batch?: { maxFiles?: number; maxAgeSeconds?: number };
+  /** Adds a directory site (DIRECTORY_SITE, files written into `root/whitelist[i]`, deletion `never`) and its directory-source */
+  directory?: { root: string; whitelist: string[]; settleSeconds?: number; poll?: boolean; completionMarkers?: { names: string[]; folder?: 'run' | 'own' } };
 }
 
 export const SERVICES = ['globus-sim', 'clowder-sim', 'log-tailer', 'batcher', 'watcher', 'cleaner', 'clowder-ingest'] as const;
-export type ServiceName = (typeof SERVICES)[number];
+/** Started only when the stack has a directory site (`LocalStackOptions.directory`). */
+export const OPTIONAL_SERVICES = ['directory-source'] as const;
+export type ServiceName = (typeof SERVICES)[number] | (typeof OPTIONAL_SERVICES)[number];
 
 export const DEFAULT_PORTS: Record<ServiceName, number> = {
-  'log-tailer': 8081, batcher: 8082, watcher: 8083, cleaner: 8084, 'clowder-ingest': 8085, 'globus-sim': 8091, 'clowder-sim': 8092,
+  'log-tailer': 8081, batcher: 8082, watcher: 8083, cleaner: 8084, 'clowder-ingest': 8085, 'directory-source': 8086, 'globus-sim': 8091, 'clowder-sim': 8092,
 };
 
 export const CLOWDER_COMM_KEY = 'local-clowder-commkey';
 export const SITE = 'ua-mac';
+/** The optional directory site's name. */
+export const DIRECTORY_SITE = 'lab-dir';
 /** The site's folder on the HPC collection, and as Clowder sees it. */
 export const DEST_SITE_ROOT = `/${SITE}`;
 export const CLOWDER_SITE_ROOT = `/home/clowder/sites/${SITE}`;
@@ -125,6 +131,7 @@ export function localStack(o: LocalStackOptions): { stack: Stack; layout: StackL
       },
     },
   ];
+  if (o.directory) specs.push({ name: 'directory-source', port: port('directory-source'), env: { ...common, SITE: DIRECTORY_SITE } });
   for (const s of specs) Object.assign(s.env, o.env?.[s.name] ?? {});
   return { stack: new Stack(specs, o.logFiles ? join(o.workDir, 'logs') : undefined), layout: l };
 }
@@ -144,6 +151,15 @@ function writeLocalSitesFile(o: LocalStackOptions, l: StackLayout): string {
     destinations: [{ name: 'hpc', endpoint: LOCAL.destinationEndpoint, root: DEST_SITE_ROOT, batch: { maxFiles: o.batch?.maxFiles ?? 500, maxAgeSeconds: o.batch?.maxAgeSeconds ?? 2 } }],
     clowder: { space: { name: SITE }, collectionRoot: CLOWDER_SITE_ROOT, localRoot: join(l.destRoot, SITE), skipDatasets: [] },
     deletion: { policy: 'delete-after-verified-transfer' },
-  }]));
+  }, ...(o.directory ? [{
+    name: DIRECTORY_SITE,
+    source: { kind: 'directory' as const, root: o.directory.root, settleSeconds: o.directory.settleSeconds ?? 2, poll: o.directory.poll ?? false, ...(o.directory.completionMarkers ? { completionMarkers: { folder: 'run' as const, ...o.directory.completionMarkers } } : {}) },
+    whitelist: o.directory.whitelist,
+    pathRules: 'identity' as const,
+    globus: { sourceEndpoint: LOCAL.sourceEndpoint, sourceRoot: '/' },
+    destinations: [{ name: 'hpc', endpoint: LOCAL.destinationEndpoint, root: `/${DIRECTORY_SITE}`, batch: { maxFiles: o.batch?.maxFiles ?? 500, maxAgeSeconds: o.batch?.maxAgeSeconds ?? 2 } }],
+    clowder: { space: { name: DIRECTORY_SITE }, collectionRoot: `/home/clowder/sites/${DIRECTORY_SITE}`, localRoot: join(l.destRoot, DIRECTORY_SITE), skipDatasets: [] },
+    deletion: { policy: 'never' as const },
+  }] : [])]));
   return file;
 }

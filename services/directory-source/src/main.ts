@@ -1,0 +1,71 @@
+import { AmqpClient, Lifecycle, buildHttp, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
+import { loadSites, selectSites, type Site } from '@terra-transfer/sites';
+import { DirectorySource } from './app.js';
+import { settings } from './config.js';
+import { SentStore } from './adapters/sent-store.js';
+
+type DirectorySite = Extract<Site['source'], { kind: 'directory' }>;
+
+runMain('directory-source', async () => {
+  const config = loadConfig(settings);
+  const [site] = selectSites(loadSites(config.SITES_FILE), [config.SITE], (s) => s.source.kind === 'directory', 'a directory site');
+  const source = site!.source as DirectorySite;
+  const logger = createLogger({ service: 'directory-source', level: config.LOG_LEVEL });
+  if (site!.whitelist.length === 0) logger.warn({ site: site!.name }, 'the whitelist is empty: no file will be published');
+
+  const registry = createRegistry();
+  const lifecycle = new Lifecycle(logger);
+  const amqp = new AmqpClient({
+    url: config.AMQP_URL,
+    prefix: config.AMQP_PREFIX,
+    connectionName: 'directory-source',
+    logger,
+    registry,
+    deliveryLimit: config.AMQP_DELIVERY_LIMIT,
+  });
+  lifecycle.onShutdown('amqp', () => amqp.close(config.SHUTDOWN_DRAIN_MS));
+  const redis = createRedis({ url: config.REDIS_URL, connectionName: 'directory-source', logger });
+  lifecycle.onShutdown('redis', () => closeRedis(redis));
+
+  const dir = new DirectorySource({
+    site: site!.name,
+    root: source.root.replace(/\/+$/, ''),
+    settleMs: source.settleSeconds * 1000,
+    markers: source.completionMarkers,
+    poll: source.poll,
+    pollIntervalMs: source.pollIntervalSeconds * 1000,
+    whitelist: site!.whitelist,
+    exclude: site!.exclude,
+    watch: config.WATCH,
+    fullScanIntervalMs: config.FULL_SCAN_INTERVAL_SECONDS * 1000,
+    tickMs: config.TICK_MS,
+    maxSettling: config.MAX_SETTLING,
+    maxHints: config.MAX_HINTS,
+    chunk: config.CHUNK,
+    publishWindow: config.PUBLISH_WINDOW,
+    amqp,
+    sent: new SentStore(redis, config.REDIS_PREFIX, site!.name),
+    logger,
+    registry,
+  });
+
+  const http = await buildHttp({
+    service: 'directory-source',
+    description: 'Publishes every complete file of a directory site (settled, or completed by a marker) as file.uploaded.',
+    logger,
+    registry,
+    // root: false while the site's folder is missing (logged once, terra_transfer_directory_root_missing = 1).
+    checks: { broker: () => amqp.isConnected(), redis: () => redis.status === 'ready', root: () => dir.ready() },
+  });
+  lifecycle.onShutdown('http', () => http.close());
+  lifecycle.handleSignals();
+  await http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+
+  // Readiness before intake: look at nothing until the broker and Redis answer.
+  await amqp.start();
+  await redis.ping();
+  dir.start();
+  // Registered last so it runs first: the source stops publishing before the broker closes.
+  lifecycle.onShutdown('source', () => dir.stop(config.SHUTDOWN_DRAIN_MS));
+  logger.info({ site: site!.name, root: source.root, poll: source.poll, settleSeconds: source.settleSeconds, markers: source.completionMarkers ?? null, whitelist: site!.whitelist }, 'directory-source started');
+});
