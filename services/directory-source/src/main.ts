@@ -8,7 +8,8 @@ type DirectorySite = Extract<Site['source'], { kind: 'directory' }>;
 
 runMain('directory-source', async () => {
   const config = loadConfig(settings);
-  const [site] = selectSites(loadSites(config.SITES_FILE), [config.SITE], (s) => s.source.kind === 'directory', 'a directory site');
+  const siteFile = loadSites(config.SITES_FILE);
+  const [site] = selectSites(siteFile, [config.SITE], (s) => s.source.kind === 'directory', 'a directory site');
   const source = site!.source as DirectorySite;
   const logger = createLogger({ service: 'directory-source', level: config.LOG_LEVEL });
   if (site!.whitelist.length === 0) logger.warn({ site: site!.name }, 'the whitelist is empty: no file will be published');
@@ -22,6 +23,8 @@ runMain('directory-source', async () => {
     logger,
     registry,
     deliveryLimit: config.AMQP_DELIVERY_LIMIT,
+    // Every site's queues are declared, so a publish routed by site always finds its queue.
+    sites: siteFile.names(),
   });
   lifecycle.onShutdown('amqp', () => amqp.close(config.SHUTDOWN_DRAIN_MS));
   const redis = createRedis({ url: config.REDIS_URL, connectionName: 'directory-source', logger });

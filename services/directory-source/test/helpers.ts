@@ -31,14 +31,14 @@ export class Harness {
   constructor(readonly prefix: string) {}
 
   async start(): Promise<void> {
-    this.amqp = new AmqpClient({ url: AMQP_URL, prefix: this.prefix, connectionName: 'directory-source-test', logger: testLogger(), registry: createRegistry() });
+    this.amqp = new AmqpClient({ url: AMQP_URL, prefix: this.prefix, connectionName: 'directory-source-test', logger: testLogger(), registry: createRegistry(), sites: [SITE] });
     await this.amqp.start();
     this.redis = new Redis(REDIS_URL);
   }
 
   /** Reads what reached the batcher's queue since the last call (and keeps it in `uploads`). */
   async collect(): Promise<Uploaded[]> {
-    const got = await drainQueue(AMQP_URL, this.amqp.topology.queue('batcherUploads'));
+    const got = await drainQueue(AMQP_URL, this.amqp.topology.queue({ key: 'batcherUploads', site: SITE }));
     const fresh = got.map((m) => (JSON.parse(m.content.toString()) as { data: Uploaded }).data);
     this.uploads.push(...fresh);
     return fresh;
