@@ -5,7 +5,7 @@
  *  (declare the new name, move the bindings, drain the old queue).
  * ─────────────────────────────────────────────────────────────────────────────
  */
-import type { MessageType } from './registry.js';
+import { MESSAGE_TYPES, type MessageType } from './registry.js';
 
 /** Consumer queues: who consumes what. */
 export const QUEUES = {
@@ -37,6 +37,13 @@ export const QUEUES = {
    * reason in headers, for an operator. Nothing is bound to the queue itself.
    */
   tailerRejects: { name: 'log-tailer.rejects', bindings: [] },
+  /**
+   * The transfer log (PostgreSQL) records every event: bound to every type
+   * the contracts know, so an event type added there is recorded without a
+   * change here. Not `#`: a routing key no contract names must stay
+   * unroutable, so its publisher fails (UNROUTABLE) instead of only being logged.
+   */
+  transferLog: { name: 'transfer-log.events', bindings: MESSAGE_TYPES },
 } as const satisfies Record<string, { name: string; bindings: readonly MessageType[]; tap?: true }>;
 
 export type QueueKey = keyof typeof QUEUES;
