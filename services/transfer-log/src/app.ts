@@ -34,7 +34,7 @@ export async function buildTransferLog(deps: TransferLogDeps): Promise<TransferL
   let consumer: Consumer<MessageType> | undefined;
   const lag = () => {
     const newest = writer?.progress.newestEvent;
-    return newest ? (Date.now() - newest.getTime()) / 1000 : undefined;
+    return newest ? Math.max(0, (Date.now() - newest.getTime()) / 1000) : undefined;
   };
   const telemetry = transferLogTelemetry(logger, registry, lag);
   const partitions = new Partitions(pool, c.RETENTION_DAYS, c.PARTITIONS_AHEAD_DAYS);

@@ -84,6 +84,8 @@ export async function startHarness(dbUrl: string, env: Record<string, string> = 
 }
 
 const SITE = 'ua-mac';
+/** Today's events happen an hour before the test run (or at midnight UTC when that was earlier): in the past, on today's date, the same on every call. */
+const TODAY_BASE = Math.max(Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`), Math.floor((Date.now() - 3_600_000) / 1000) * 1000);
 
 /** The events of one file's life, in the pipeline's order (ids stable per n, so publishing again is a redelivery). */
 export function lifeOf(n: number, opts: { sensor?: string; size?: number; day?: string; path?: string } = {}) {
@@ -92,7 +94,7 @@ export function lifeOf(n: number, opts: { sensor?: string; size?: number; day?: 
   const path = opts.path ?? `/cache/MovingSensor/${sensor}/2026-01-05/f${n}.bin`;
   const uploadId = `xferlog:abc:${n}`;
   const taskId = `task-${n}`;
-  const base = Date.parse(`${opts.day ?? new Date().toISOString().slice(0, 10)}T08:00:00Z`);
+  const base = opts.day ? Date.parse(`${opts.day}T08:00:00Z`) : TODAY_BASE;
   const at = (s: number) => new Date(base + s * 1000);
   const file = { path, sourcePath: `/src${path}`, destinationPath: `/dest${path}`, size, mtimeMs: 1_767_600_000_000, site: SITE, sensor, uploadId, attempt: 1 };
   return {
@@ -100,7 +102,7 @@ export function lifeOf(n: number, opts: { sensor?: string; size?: number; day?: 
     submitted: createEvent('task.submitted', `sub-${n}`, { taskId, submissionId: `s-${n}`, batchId: `b-${n}`, label: 'l', sourceEndpoint: 'src', destinationEndpoint: 'dst', submittedAt: at(2).toISOString(), files: [file] }, at(2)),
     transferred: createEvent('file.transferred', `tr-${n}`, { site: SITE, sensor, path, sourcePath: file.sourcePath, destinationPath: file.destinationPath, size, mtimeMs: file.mtimeMs, checksum: 'abc123', checksumAlgorithm: 'MD5', taskId, uploadId, attempt: 1 }, at(30)),
     deleted: createEvent('file.deleted', `del-${n}`, { site: SITE, path, bytesFreed: size, taskId, uploadId }, at(40)),
-    ingested: createEvent('file.ingested', `ing-${n}`, { site: SITE, sensor, destinationPath: file.destinationPath, clowderPath: file.destinationPath, fileId: 'a'.repeat(24), datasetId: 'b'.repeat(24), collectionIds: [], spaceId: null, uploadId }, at(50)),
+    ingested: createEvent('file.ingested', `ing-${n}`, { site: SITE, sensor, destinationPath: file.destinationPath, clowderPath: file.destinationPath, fileId: 'a'.repeat(24), datasetId: 'b'.repeat(24), datasetName: `ds-${n}`, collectionIds: [], spaceId: null, uploadId }, at(50)),
     failed: createEvent('file.failed', `fail-${n}`, { site: SITE, sensor, path, size, uploadId, attempts: 3, reason: 'FILE_NOT_FOUND', detail: 'gone', lastTaskId: taskId }, at(60)),
   };
 }

@@ -70,6 +70,18 @@ function realDay(s: string): boolean {
  * error page; with READ_TOKEN set, every route needs it.
  */
 export function logRoutes(app: HttpApp, pool: Pool, status: LogStatus, readToken: boolean): void {
+  // The query parser leaves a percent-escape that is not UTF-8 (%FF, a cut sequence, an encoded surrogate) as
+  // literal text: a lookup would quietly answer about another path. Refused here, before validation.
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.url.startsWith('/api/v1/')) return;
+    const qs = req.url.indexOf('?');
+    if (qs < 0) return;
+    try {
+      for (const part of req.url.slice(qs + 1).split('&')) decodeURIComponent(part.replaceAll('+', ' '));
+    } catch {
+      return reply.code(400).send({ error: 'BAD_REQUEST', message: 'the query string is not valid percent-encoded UTF-8' });
+    }
+  });
   const guard = readToken ? { onRequest: app.requireToken } : {};
   const security = readToken ? [{ bearer: [] }] : [];
   const errors = { 400: { $ref: 'ErrorBody#' }, 503: { $ref: 'ErrorBody#' }, ...(readToken ? { 401: { $ref: 'ErrorBody#' } } : {}) };
@@ -213,7 +225,7 @@ export function logRoutes(app: HttpApp, pool: Pool, status: LogStatus, readToken
     const up = await ping(pool);
     let sites: Awaited<ReturnType<typeof q.siteStatus>> = [];
     if (up) sites = await q.siteStatus(pool).catch(() => []);
-    const lag = p.newestEvent ? (Date.now() - p.newestEvent.getTime()) / 1000 : null;
+    const lag = p.newestEvent ? Math.max(0, (Date.now() - p.newestEvent.getTime()) / 1000) : null;
     const behind = !up || p.waitingForPostgres || (p.waiting > 0 && (lag === null || lag > status.behindAfterSeconds));
     return {
       postgres: up,
