@@ -6,6 +6,7 @@ export const transferLogSettings = {
   HTTP_PORT: env.int('HTTP port (health, readiness, metrics, API docs, the log API)', { default: 8086, min: 0, max: 65535 }),
   DATABASE_URL: env.url('PostgreSQL (13+) holding the log (credentials are never logged)', { default: 'postgres://postgres@127.0.0.1:5432/terra_transfer_log', protocols: ['postgres', 'postgresql'], secret: true }),
   READ_TOKEN: env.string('Bearer token the read endpoints (/api/v1/*) require; empty leaves them open', { default: '', secret: true }),
+  DATABASE_CREATE: env.bool('Create the database of DATABASE_URL at start when it does not exist (the local stack; production creates its own)', { default: false }),
   MIGRATE_ON_START: env.bool('Run pending schema migrations at start (under an advisory lock: one replica migrates, the others wait)', { default: true }),
   BATCH_SIZE: env.int('Events written per transaction at most (acked together after the commit)', { default: 1000, min: 1, max: 10_000 }),
   BATCH_MAX_WAIT_MS: env.int('How long a partial batch waits for more events before it is written', { default: 200, min: 1, max: 60_000 }),

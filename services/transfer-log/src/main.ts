@@ -1,5 +1,5 @@
 import { AmqpClient, createLogger, createRegistry, Lifecycle, loadConfig, runMain } from '@terra-transfer/platform';
-import { createPool, migrate } from './adapters/db.js';
+import { createDatabaseIfMissing, createPool, migrate } from './adapters/db.js';
 import { buildTransferLog } from './app.js';
 import { transferLogSettings } from './config.js';
 
@@ -11,6 +11,7 @@ runMain('transfer-log', async () => {
   lifecycle.handleSignals();
 
   // Schema first: nothing is consumed into tables that are not there yet (an advisory lock serialises replicas).
+  if (config.DATABASE_CREATE && (await createDatabaseIfMissing(config.DATABASE_URL))) logger.info('database created');
   if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL, logger);
   const pool = createPool({ url: config.DATABASE_URL, max: config.PG_POOL_SIZE, statementTimeoutMs: config.PG_STATEMENT_TIMEOUT_MS, connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS }, logger);
   lifecycle.onShutdown('postgres', () => pool.end());
