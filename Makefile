@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PNPM_VERSION := $(shell node -p "require('./package.json').packageManager.split('@')[1]")
 JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
 
-.PHONY: all pnpm deps build services test-tools typecheck-tests test test-unit demo docs clean
+.PHONY: all pnpm deps build services db test-tools typecheck-tests test test-unit demo docs clean
 
 all: build
 
@@ -29,6 +29,13 @@ services/cleaner/bin/tree-walk: services/cleaner/native/tree-walk.c services/cle
 services:
 	@deploy/local/ensure-services.sh >&2
 
+# The transfer log's PostgreSQL (127.0.0.1:5432): checked, its database created and migrated
+# (node-pg-migrate, under an advisory lock; the service also migrates at start). TRANSFER_LOG_DATABASE_URL overrides.
+TRANSFER_LOG_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/terra_transfer_log
+db: build
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not answering on 127.0.0.1:5432. Install and start it: apt-get install -y postgresql && pg_ctlcluster 15 main start" >&2; exit 1; }
+	@DATABASE_URL=$(TRANSFER_LOG_DATABASE_URL) LOG_LEVEL=warn node services/transfer-log/dist/migrate.js up --create-database
+
 docs: build
 	@node packages/contracts/dist/render-docs.js > docs/messages.md
 
@@ -40,7 +47,7 @@ test-tools:
 typecheck-tests: deps
 	@pnpm exec tsc -p tsconfig.tests.json
 
-test: build typecheck-tests check-alerts services test-tools
+test: build typecheck-tests check-alerts services db test-tools
 	@$(JEST) --ci
 
 test-unit: build
@@ -48,7 +55,7 @@ test-unit: build
 
 # The whole pipeline on generated gantry uploads, live progress, then left running for inspection (Ctrl-C stops it).
 # DEMO_ARGS: --datasets N --rate PER_SEC --rotate-every LINES --exit
-demo: build services
+demo: build services db
 	@node packages/stack/dist/demo.js $(DEMO_ARGS)
 
 clean:

@@ -13,18 +13,19 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEST_SITE_ROOT, localStack, prepareLayout, verify, type ExpectedFile, type ServiceName, type Verdict } from '@terra-transfer/stack';
-import { FTP_PASS, FTP_USER, abortedUpload, curlDownload, curlUpload, freePort, logrotate, openSession, startVsftpd, uniquePrefix, type Vsftpd } from '@terra-transfer/testkit';
+import { DEST_SITE_ROOT, dropTransferLogDatabase, localStack, transferLogDatabaseUrl, prepareLayout, verify, type ExpectedFile, type ServiceName, type Verdict } from '@terra-transfer/stack';
+import { FTP_PASS, FTP_USER, abortedUpload, curlDownload, curlUpload, freePort, logrotate, openSession, startVsftpd, uniquePrefix, waitFor, type Vsftpd } from '@terra-transfer/testkit';
 import { destinationRelPath } from '@terra-transfer/site-layout';
 
-const SERVICES: ServiceName[] = ['globus-sim', 'clowder-sim', 'log-tailer', 'batcher', 'watcher', 'cleaner', 'clowder-ingest'];
+const SERVICES: ServiceName[] = ['globus-sim', 'clowder-sim', 'log-tailer', 'batcher', 'watcher', 'cleaner', 'clowder-ingest', 'transfer-log'];
 
 it('every completed whitelisted FTP upload arrives, is deleted from the cache and registered once; nothing else is touched', async () => {
   const v: Vsftpd = await startVsftpd('e2e');
   const ports = Object.fromEntries(await Promise.all(SERVICES.map(async (s) => [s, await freePort()]))) as Record<ServiceName, number>;
+  const prefix = uniquePrefix('e2e');
   const { stack, layout } = localStack({
     batch: { maxFiles: 20, maxAgeSeconds: 1 },
-    workDir: v.dir, prefix: uniquePrefix('e2e'), ports, logLevel: 'warn', xferlogPath: v.logPath, ftpRoot: '/',
+    workDir: v.dir, prefix, ports, logLevel: 'warn', xferlogPath: v.logPath, ftpRoot: '/',
     env: { 'log-tailer': { ROTATE_WAIT_MS: '5000' } },
   });
   await prepareLayout(layout);
@@ -106,11 +107,15 @@ it('every completed whitelisted FTP upload arrives, is deleted from the cache an
     expect(verdict.globus.filesTransferred).toBe(expected.length);
     const lines = await stack.metric('log-tailer', 'terra_transfer_xferlog_lines_total');
     expect(lines).toBeGreaterThanOrEqual(expected.length + 3);
+    // The transfer log saw every arrival, each once.
+    await waitFor('the transfer log counted every arrival', async () => (await stack.metric('transfer-log', 'terra_transfer_files_total')) === expected.length, 30_000);
+    expect(await stack.metric('transfer-log', 'terra_transfer_bytes_total')).toBe(expected.reduce((n, f) => n + f.size, 0));
   } catch (err) {
     const logs = [...stack.procs.values()].map((p) => `--- ${p.name}:\n${p.output().split('\n').slice(-12).join('\n')}`).join('\n');
     throw new Error(`${String(err)}\nverdict: ${JSON.stringify(verdict)}\n${logs}`);
   } finally {
     await stack.killAll();
     await v.stop();
+    await dropTransferLogDatabase(transferLogDatabaseUrl(prefix)).catch(() => undefined);
   }
 }, 240_000);

@@ -51,9 +51,9 @@ describe('contracts', () => {
     const byName = new Map(t.queues().map((q) => [q.name, q]));
     expect(byName.get('t1.batcher.file-uploaded.field-b')).toMatchObject({ site: 'field-b', bindings: ['file.uploaded.field-b'], tap: false });
     expect(byName.get('t1.cleaner.file-failed.ua-mac')?.bindings).toEqual(['file.failed.ua-mac']);
-    // All-site consumers bind every site with a wildcard; types not routed per site keep their type.
-    expect(byName.get('t1.ingest.file-transferred')?.bindings).toEqual(['file.transferred.*']);
-    expect(byName.get('t1.file-failures')?.bindings).toEqual(['file.failed.*']);
+    // All-site consumers bind every known site (no wildcard: an unknown site stays unroutable); types not routed per site keep their type.
+    expect(byName.get('t1.ingest.file-transferred')?.bindings).toEqual(['file.transferred.ua-mac', 'file.transferred.field-b']);
+    expect(byName.get('t1.file-failures')?.bindings).toEqual(['file.failed.ua-mac', 'file.failed.field-b']);
     expect(byName.get('t1.file-outcomes')?.bindings).toEqual(['file.deleted', 'file.ingested']);
     expect(byName.get('t1.watcher.task-submitted')?.bindings).toEqual(['task.submitted']);
     expect([...byName.keys()].filter((n) => n.startsWith('t1.batcher.'))).toEqual(['t1.batcher.file-uploaded.ua-mac', 't1.batcher.file-uploaded.field-b']);

@@ -26,7 +26,7 @@ export function renderMessagesDoc(): string {
   );
   out.push(
     'The routing key is the type, except for the types routed per site (' + SITE_ROUTED_TYPES.map((x) => `\`${x}\``).join(', ') + '), published with `<type>.<site>` (the site from `data.site`; the platform\'s publish decides it, never the publisher).',
-    'A per-site queue exists once for every site of the site file (`<queue>.<site>`, bound to `<type>.<site>`); a queue that serves every site binds `<type>.*`.',
+    'A per-site queue exists once for every site of the site file (`<queue>.<site>`, bound to `<type>.<site>`); a queue that serves every site binds `<type>.<site>` for every site of the site file (never `<type>.*`: an event of a site no one serves stays unroutable).',
     '',
   );
   out.push('| type | version | routing key | consumed by (queue) |', '|---|---|---|---|');

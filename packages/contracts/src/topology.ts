@@ -17,9 +17,9 @@
  *       `<prefix>.cleaner.file-failed`, `<prefix>.ingest.file-transferred`:
  *       0 messages; the watcher's queue is unchanged);
  *    2. stop every service and start the new ones: each declares the
- *       per-site queues for every site of the site file and the wildcard
- *       bindings (`file.transferred.*` of ingest, `file.failed.*` of the
- *       file-failures tap);
+ *       per-site queues for every site of the site file and the all-site
+ *       queues' per-site bindings (`file.transferred.<site>` of ingest,
+ *       `file.failed.<site>` of the file-failures tap, for every site);
  *    3. unbind `file.transferred` from `<prefix>.ingest.file-transferred`
  *       and `file.failed` from `<prefix>.file-failures` (left by the old
  *       declaration), then delete `<prefix>.batcher.file-uploaded`,
@@ -29,7 +29,7 @@
  *  at start (restart them all with the new site file before its source runs).
  * ─────────────────────────────────────────────────────────────────────────────
  */
-import type { MessageType } from './registry.js';
+import { MESSAGE_TYPES, type MessageType } from './registry.js';
 
 /**
  * Event types routed per site: published with the routing key `<type>.<site>`
@@ -48,7 +48,9 @@ const SITE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 /**
  * Consumer queues: who consumes what. A `perSite` queue exists once per site
  * (`<name>.<site>`, bound to `<type>.<site>`); any other queue serves every
- * site, so its bindings of site-routed types are wildcards (`<type>.*`).
+ * site, so it binds a site-routed type once per site of the site file
+ * (`<type>.<site>` for each; never `<type>.*`, so an event of a site no one
+ * serves stays unroutable instead of reaching only the all-site queues).
  */
 export const QUEUES = {
   /** One per site: a site whose destination fails pauses its own consumer, the others keep flowing. */
@@ -81,6 +83,13 @@ export const QUEUES = {
    * reason in headers, for an operator. Nothing is bound to the queue itself.
    */
   tailerRejects: { name: 'log-tailer.rejects', bindings: [] },
+  /**
+   * The transfer log (PostgreSQL) records every event: bound to every type
+   * the contracts know, so an event type added there is recorded without a
+   * change here. Not `#`: a routing key no contract names must stay
+   * unroutable, so its publisher fails (UNROUTABLE) instead of only being logged.
+   */
+  transferLog: { name: 'transfer-log.events', bindings: MESSAGE_TYPES },
 } as const satisfies Record<string, { name: string; bindings: readonly MessageType[]; tap?: true; perSite?: true }>;
 
 export type QueueKey = keyof typeof QUEUES;
@@ -124,10 +133,16 @@ export function routingKey(event: { type: MessageType; data: unknown }): string 
   return `${event.type}.${(event.data as { site: string }).site}`;
 }
 
-/** The key a queue binds for a type: its site's key for a per-site queue, every site's (`*`) otherwise. */
-function bindingKey(type: MessageType, site: string | undefined): string {
-  if (!siteRouted(type)) return type;
-  return `${type}.${site ?? '*'}`;
+/**
+ * The keys a queue binds for a type: its site's key for a per-site queue, and
+ * for an all-site queue one key per known site, never a wildcard: an event of
+ * a site no one serves must stay unroutable (its publisher fails UNROUTABLE)
+ * rather than reach only the all-site queues (the transfer log) and be lost to
+ * the pipeline.
+ */
+function bindingKeys(type: MessageType, site: string | undefined, sites: readonly string[]): string[] {
+  if (!siteRouted(type)) return [type];
+  return (site === undefined ? sites : [site]).map((s) => `${type}.${s}`);
 }
 
 function isPerSite(key: QueueKey): key is PerSiteQueueKey {
@@ -154,7 +169,7 @@ export function topology(prefix = 'terra', sites: readonly string[] = []): Topol
     const ref = (site === undefined ? key : { key, site }) as QueueRef;
     return {
       key, ...(site !== undefined ? { site } : {}), name: queue(ref), deadLetter: deadLetterQueue(ref),
-      bindings: QUEUES[key].bindings.map((t: MessageType) => bindingKey(t, site)), tap: 'tap' in QUEUES[key],
+      bindings: QUEUES[key].bindings.flatMap((t: MessageType) => bindingKeys(t, site, sites)), tap: 'tap' in QUEUES[key],
     };
   };
   return {

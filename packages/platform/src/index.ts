@@ -6,6 +6,6 @@ export * from './redis.js';
 export * from './lifecycle.js';
 export * from './http/server.js';
 export { AmqpClient, DEAD_LETTER_HEADERS, sleep, type AmqpClientOptions } from './amqp/client.js';
-export { Consumer, type ConsumerOptions, type DeliveryContext, type Handler } from './amqp/consumer.js';
+export { Consumer, type ConsumerOptions, type DeliveryContext, type Handler, type RawDelivery, type RawHandler } from './amqp/consumer.js';
 export { waitUntilAvailable, DEFAULT_PROBE_BACKOFF, type OutageReport, type ProbeBackoff, type UpstreamProbe } from './amqp/upstream.js';
 export { platformSettings } from './settings.js';

@@ -101,6 +101,25 @@ describe('AmqpClient against the real broker', () => {
     }
   });
 
+  it('consumeRaw hands over every body undecoded (unknown type, newer version, not JSON) and dead-letters none of them', async () => {
+    const c = client(prefix);
+    await c.start();
+    const q = c.topology.queue('transferLog');
+    const bodies = [JSON.stringify({ type: 'file.snapshotted', version: 1, id: 'x-1', time: new Date().toISOString(), data: {} }), JSON.stringify({ ...uploaded(1), version: 99 }), 'not json \u00ff'];
+    for (const b of bodies) await c.publishRaw('', q, Buffer.from(b), { messageId: 'm', timestamp: 1_700_000_000 });
+    await c.publish(uploaded(2));
+    const got: Array<{ body: string; routingKey: string; timestamp: number | undefined }> = [];
+    c.consumeRaw('transferLog', async (d) => {
+      got.push({ body: d.body.toString(), routingKey: d.routingKey, timestamp: d.timestamp });
+    });
+    await waitFor('four raw deliveries', () => got.length === 4);
+    expect(got.slice(0, 3).map((g) => g.body)).toEqual(bodies);
+    expect(got[0]!.timestamp).toBe(1_700_000_000);
+    expect(got[3]!.routingKey).toBe('file.uploaded');
+    await waitFor('acked', async () => (await queueDepth(AMQP_URL, q)) === 0);
+    expect(await queueDepth(AMQP_URL, c.topology.deadLetterQueue('transferLog'))).toBe(0);
+  });
+
   it('dead-letters a message that keeps failing once the delivery limit is reached', async () => {
     const c = client(prefix, { deliveryLimit: 3 });
     await c.start();

@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { deleteKeys, deleteTopology } from '@terra-transfer/testkit';
 import { Gantry } from './gantry.js';
-import { CLOWDER_COMM_KEY, DEFAULT_PORTS, SERVICES, localStack } from './local.js';
+import { CLOWDER_COMM_KEY, DEFAULT_PORTS, SERVICES, dropTransferLogDatabase, localStack, transferLogDatabaseUrl } from './local.js';
 import { clean, verify } from './verify.js';
 import { LOCAL, prepareLayout } from './stack.js';
 
@@ -56,6 +56,7 @@ out(`terra-transfer demo: ${datasets} gantry datasets at ${rate}/s, work dir ${w
 await rm(workDir, { recursive: true, force: true });
 await deleteTopology(prefix).catch(() => undefined);
 await deleteKeys(`${prefix}:`).catch(() => undefined);
+await dropTransferLogDatabase(transferLogDatabaseUrl(prefix)).catch(() => undefined);
 const { stack, layout } = localStack({ workDir, prefix, logFiles: true });
 await prepareLayout(layout);
 await mkdir(join(workDir, 'logs'), { recursive: true });

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringifySites } from '@terra-transfer/sites';
+import pg from 'pg';
 import { WHITELIST } from './gantry.js';
 import { LOCAL, Stack, layout, type ServiceSpec, type StackLayout } from './stack.js';
 
@@ -27,16 +28,43 @@ export interface LocalStackOptions {
   batch?: { maxFiles?: number; maxAgeSeconds?: number };
   /** Adds a directory site (DIRECTORY_SITE, files written into `root/whitelist[i]`, deletion `never`) and its directory-source */
   directory?: { root: string; whitelist: string[]; settleSeconds?: number; poll?: boolean; completionMarkers?: { names: string[]; folder?: 'run' | 'own' } };
+  /**
+   * The transfer log's PostgreSQL database (created at its start when missing);
+   * default transferLogDatabaseUrl(prefix). The transfer log runs when no
+   * `ports` are given (the demo), or when `ports` names one for it: stacks that
+   * pick their own ports (tests side by side) never collide on its default port.
+   */
+  transferLogDatabaseUrl?: string;
 }
 
-export const SERVICES = ['globus-sim', 'clowder-sim', 'log-tailer', 'batcher', 'watcher', 'cleaner', 'clowder-ingest'] as const;
+export const SERVICES = ['globus-sim', 'clowder-sim', 'log-tailer', 'batcher', 'watcher', 'cleaner', 'clowder-ingest', 'transfer-log'] as const;
 /** Started only when the stack has a directory site (`LocalStackOptions.directory`). */
 export const OPTIONAL_SERVICES = ['directory-source'] as const;
 export type ServiceName = (typeof SERVICES)[number] | (typeof OPTIONAL_SERVICES)[number];
 
 export const DEFAULT_PORTS: Record<ServiceName, number> = {
-  'log-tailer': 8081, batcher: 8082, watcher: 8083, cleaner: 8084, 'clowder-ingest': 8085, 'directory-source': 8086, 'globus-sim': 8091, 'clowder-sim': 8092,
+  'log-tailer': 8081, batcher: 8082, watcher: 8083, cleaner: 8084, 'clowder-ingest': 8085, 'transfer-log': 8086, 'directory-source': 8087, 'globus-sim': 8091, 'clowder-sim': 8092,
 };
+
+/** Drops a stack's transfer-log database (tests clean up; the demo starts afresh). */
+export async function dropTransferLogDatabase(url: string): Promise<void> {
+  const u = new URL(url);
+  const name = u.pathname.slice(1);
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a plain database name: ${name}`);
+  u.pathname = '/postgres';
+  const c = new pg.Client({ connectionString: u.toString() });
+  await c.connect();
+  try {
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await c.end();
+  }
+}
+
+/** The machine's PostgreSQL (trust auth for the local user postgres), one database per stack prefix. */
+export function transferLogDatabaseUrl(prefix: string): string {
+  return `postgres://postgres@127.0.0.1:5432/terra_tlog_${prefix.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 48)}`;
+}
 
 export const CLOWDER_COMM_KEY = 'local-clowder-commkey';
 export const SITE = 'ua-mac';
@@ -49,7 +77,7 @@ export const CLOWDER_SITE_ROOT = `/home/clowder/sites/${SITE}`;
 /**
  * The whole pipeline on this machine, with working defaults: the gantry's
  * cache and FTP log, the Globus simulator moving files from the cache to an
- * "HPC" folder, the Clowder simulator, and the five services. Nothing needs
+ * "HPC" folder, the Clowder simulator, the five services and the transfer log. Nothing needs
  * configuring; every setting below is one a site would set.
  */
 export function localStack(o: LocalStackOptions): { stack: Stack; layout: StackLayout } {
@@ -132,6 +160,12 @@ export function localStack(o: LocalStackOptions): { stack: Stack; layout: StackL
     },
   ];
   if (o.directory) specs.push({ name: 'directory-source', port: port('directory-source'), env: { ...common, SITE: DIRECTORY_SITE } });
+  if (o.ports === undefined || o.ports['transfer-log'] !== undefined) {
+    specs.push({
+      name: 'transfer-log', port: port('transfer-log'),
+      env: { ...common, DATABASE_URL: o.transferLogDatabaseUrl ?? transferLogDatabaseUrl(o.prefix), DATABASE_CREATE: 'true' },
+    });
+  }
   for (const s of specs) Object.assign(s.env, o.env?.[s.name] ?? {});
   return { stack: new Stack(specs, o.logFiles ? join(o.workDir, 'logs') : undefined), layout: l };
 }

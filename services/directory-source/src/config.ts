@@ -3,7 +3,7 @@ import { env, platformSettings } from '@terra-transfer/platform';
 /** Every setting of the directory source, declared once. */
 export const settings = {
   ...platformSettings,
-  HTTP_PORT: env.int('HTTP port (health, readiness, metrics, API docs)', { default: 8086, min: 0, max: 65535 }),
+  HTTP_PORT: env.int('HTTP port (health, readiness, metrics, API docs)', { default: 8087, min: 0, max: 65535 }),
   // The site's facts (root, settle time, markers, polling, whitelist) are in the site file (docs/sites.md), not here.
   SITES_FILE: env.path('The site file (YAML, docs/sites.md) every service reads'),
   SITE: env.string('The directory site of the site file this process serves (one per process: one root)', { pattern: /^[a-z][a-z0-9-]{0,31}$/ }),

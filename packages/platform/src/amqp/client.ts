@@ -5,7 +5,7 @@ import { PermanentError, TransientError } from '../errors.js';
 import { safeUrl } from '../logger.js';
 import type { Registry } from '../metrics.js';
 import { amqpTelemetry, type AmqpTelemetry } from './telemetry.js';
-import { Consumer, type ConsumerOptions, type Handler } from './consumer.js';
+import { Consumer, type ConsumerOptions, type Handler, type RawHandler } from './consumer.js';
 
 export interface AmqpClientOptions {
   url: string;
@@ -219,6 +219,18 @@ export class AmqpClient {
   consume<T extends MessageType>(queue: QueueRef, types: T | readonly T[], handler: Handler<T>, options: ConsumerOptions = {}): Consumer<T> {
     const consumer = new Consumer<T>(this, this.topology.queue(queue), types, handler, options);
     this.consumers.add(consumer as unknown as Consumer<MessageType>);
+    if (this.conn) void consumer.attach(this.conn);
+    return consumer;
+  }
+
+  /**
+   * Consumes a queue without decoding: the handler gets every body as it
+   * came (unknown types, newer versions, non-JSON) and decides what to do;
+   * acks, requeues, outages and the delivery limit work as in consume().
+   */
+  consumeRaw(queue: QueueRef, handler: RawHandler, options: Omit<ConsumerOptions, 'raw'> = {}): Consumer<MessageType> {
+    const consumer = new Consumer<MessageType>(this, this.topology.queue(queue), [], handler, { ...options, raw: true });
+    this.consumers.add(consumer);
     if (this.conn) void consumer.attach(this.conn);
     return consumer;
   }

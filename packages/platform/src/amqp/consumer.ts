@@ -17,6 +17,17 @@ export interface DeliveryContext {
 
 export type Handler<T extends MessageType> = (event: Message<T>, ctx: DeliveryContext) => Promise<void>;
 
+/** A delivery as the broker handed it, not decoded: for a consumer that records whatever comes (the transfer log). */
+export interface RawDelivery {
+  body: Buffer;
+  routingKey: string;
+  messageId: string | undefined;
+  /** The publisher's timestamp property (unix seconds), if any. */
+  timestamp: number | undefined;
+}
+
+export type RawHandler = (delivery: RawDelivery, ctx: DeliveryContext) => Promise<void>;
+
 export interface ConsumerOptions {
   /** Unacked deliveries the broker hands this consumer at once. */
   prefetch?: number;
@@ -40,6 +51,8 @@ export interface ConsumerOptions {
    * consumer_timeout, which closes the channel (and counts a delivery) past it.
    */
   outageHoldMs?: number;
+  /** @internal Set by AmqpClient.consumeRaw: the handler gets the undecoded delivery and nothing is dead-lettered as malformed. */
+  raw?: boolean;
 }
 
 /**
@@ -75,12 +88,13 @@ export class Consumer<T extends MessageType> {
   private readonly types: readonly T[];
   private readonly probe: ConsumerOptions['probe'];
   private readonly probeBackoff: ProbeBackoff;
+  private readonly raw: boolean;
 
   constructor(
     private readonly client: AmqpClient,
     readonly queue: string,
     types: T | readonly T[],
-    private readonly handler: Handler<T>,
+    private readonly handler: Handler<T> | RawHandler,
     opts: ConsumerOptions,
   ) {
     this.types = Array.isArray(types) ? types : [types as T];
@@ -90,6 +104,7 @@ export class Consumer<T extends MessageType> {
     this.probe = opts.probe;
     this.probeBackoff = opts.probeBackoff ?? DEFAULT_PROBE_BACKOFF;
     this.outageHoldMs = opts.outageHoldMs ?? 20_000;
+    this.raw = opts.raw ?? false;
   }
 
   get inFlight(): number {
@@ -210,17 +225,22 @@ export class Consumer<T extends MessageType> {
           return;
         }
       }
-      let event: Message<T>;
-      try {
-        event = decode(this.types, msg.content);
-      } catch (err) {
-        if (!(err instanceof ContractError)) throw err;
-        await this.deadLetter(ch, msg, err.code, err.detail, true);
-        return;
+      let event: Message<T> | RawDelivery;
+      if (this.raw) {
+        const ts = msg.properties.timestamp as unknown;
+        event = { body: msg.content, routingKey: msg.fields.routingKey, messageId, timestamp: typeof ts === 'number' ? ts : undefined };
+      } else {
+        try {
+          event = decode(this.types, msg.content);
+        } catch (err) {
+          if (!(err instanceof ContractError)) throw err;
+          await this.deadLetter(ch, msg, err.code, err.detail, true);
+          return;
+        }
       }
       const started = process.hrtime.bigint();
       try {
-        await this.handler(event, { deliveryCount, redelivered: msg.fields.redelivered, signal: this.abort.signal });
+        await (this.handler as (e: Message<T> | RawDelivery, ctx: DeliveryContext) => Promise<void>)(event, { deliveryCount, redelivered: msg.fields.redelivered, signal: this.abort.signal });
       } catch (err) {
         const c = classify(err);
         if (c.unavailable && this.probe && !this.stopping) {

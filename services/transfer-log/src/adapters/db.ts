@@ -1,0 +1,110 @@
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { runner } from 'node-pg-migrate';
+import { TransientError, UpstreamUnavailableError, type Logger } from '@terra-transfer/platform';
+
+export type Pool = pg.Pool;
+
+/** Migrations ship beside dist/ and src/ (both are two levels below the service root). */
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+/** node-pg-migrate's bookkeeping table. */
+const MIGRATIONS_TABLE = 'pgmigrations';
+
+export interface PoolOptions {
+  url: string;
+  max: number;
+  /** Bound on any one statement, so a stuck query cannot hold a batch (and its deliveries) forever. */
+  statementTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+export function createPool(o: PoolOptions, logger: Logger): Pool {
+  const pool = new pg.Pool({
+    connectionString: o.url,
+    max: o.max,
+    statement_timeout: o.statementTimeoutMs,
+    connectionTimeoutMillis: o.connectTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    application_name: 'transfer-log',
+  });
+  // An idle client whose server went away: the pool drops it; the next query reports the outage.
+  pool.on('error', (err) => logger.warn({ err: err.message }, 'idle PostgreSQL connection lost'));
+  return pool;
+}
+
+/** SQLSTATE classes that say this statement's data is wrong, not that the server is unavailable. */
+const DATA_CLASSES = ['22', '23', '42'];
+
+/** Whether PostgreSQL refused the data itself (a value it cannot store): retrying the same batch would fail again. */
+export function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.length === 5 && DATA_CLASSES.includes(code.slice(0, 2));
+}
+
+/** Answers whether PostgreSQL takes a query now (readiness, the consumer's outage probe). */
+export async function ping(pool: Pool): Promise<boolean> {
+  try {
+    await pool.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Turns a failed write into the consumer's retry decision without reading
+ * error text: when PostgreSQL does not answer a ping either, it is an outage
+ * (the consumer pauses and gives its deliveries back uncounted until a probe
+ * passes); otherwise a transient failure of this batch (requeued, counted).
+ */
+export async function writeFailure(pool: Pool, err: unknown): Promise<Error> {
+  const message = err instanceof Error ? err.message : String(err);
+  if (!(await ping(pool))) return new UpstreamUnavailableError('postgres', 'POSTGRES_UNAVAILABLE', `PostgreSQL is unreachable: ${message}`, { cause: err });
+  const code = (err as { code?: unknown } | null)?.code;
+  return new TransientError(typeof code === 'string' ? `PG_${code}` : 'PG_WRITE_FAILED', message, { cause: err });
+}
+
+/**
+ * Runs the migrations (up: all pending; down: `count` back) under
+ * node-pg-migrate's advisory lock, waiting for another replica that holds it.
+ */
+export async function migrate(url: string, logger: Logger, direction: 'up' | 'down' = 'up', count?: number): Promise<string[]> {
+  const log = logger.child({ component: 'migrate' });
+  const ran = await runner({
+    databaseUrl: url,
+    dir: MIGRATIONS_DIR,
+    migrationsTable: MIGRATIONS_TABLE,
+    direction,
+    ...(count !== undefined ? { count } : {}),
+    advisoryLockMode: 'wait',
+    singleTransaction: true,
+    logger: { debug: (m: string) => log.debug(m), info: (m: string) => log.debug(m), warn: (m: string) => log.warn(m), error: (m: string) => log.error(m) },
+  });
+  const names = ran.map((m) => m.name);
+  if (names.length) log.info({ direction, migrations: names }, 'migrations ran');
+  return names;
+}
+
+/** Creates the database of `url` when it does not exist (the local stack and `make db`; production creates its own). */
+export async function createDatabaseIfMissing(url: string): Promise<boolean> {
+  const u = new URL(url);
+  const name = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`database name must be a plain identifier, got "${name}"`);
+  u.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: u.toString() });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount) return false;
+    try {
+      await client.query(`CREATE DATABASE ${name}`);
+    } catch (err) {
+      // Another process created it in between.
+      if ((err as { code?: string }).code !== '42P04') throw err;
+      return false;
+    }
+    return true;
+  } finally {
+    await client.end();
+  }
+}

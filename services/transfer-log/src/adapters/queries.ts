@@ -1,0 +1,162 @@
+import { encodeCursor, likePrefix } from '../core/report.js';
+import { TRANSFERRED_RANK } from '../core/timeline.js';
+import type { Pool } from './db.js';
+
+/** The read side of the log. Every value is a parameter; nothing from a request is ever spliced into SQL. */
+
+const VERSION_SELECT = `site, upload_id AS "uploadId", path, sensor, size::float8 AS size, mtime_ms AS "mtimeMs", ftp_time AS "ftpTime", source, attempts,
+  first_seen AS "firstSeen", uploaded_at AS "uploadedAt", batch_id AS "batchId", task_id AS "taskId", submitted_at AS "submittedAt",
+  checksum, checksum_algorithm AS "checksumAlgorithm", destination_path AS "destinationPath", transferred_at AS "transferredAt",
+  deleted_at AS "deletedAt", bytes_freed::float8 AS "bytesFreed", clowder_file_id AS "clowderFileId", clowder_dataset_id AS "clowderDatasetId",
+  ingested_at AS "ingestedAt", failed_at AS "failedAt", failure_reason AS "failureReason", failures, state, state_at AS "stateAt"`;
+
+export type VersionRow = Record<string, unknown> & { site: string; uploadId: string; taskId: string | null };
+
+export interface EventRow {
+  id: string;
+  time: Date;
+  type: string;
+  version: number | null;
+  status: string;
+  uploadId: string | null;
+  taskId: string | null;
+  /** The event's data (null for task.submitted, which lists a whole task: see the version's batch and task). */
+  data: unknown;
+}
+
+/** Most versions one path lookup returns (a file rewritten more often is listed newest first up to this). */
+const MAX_VERSIONS = 200;
+
+export async function lineageByPath(pool: Pool, path: string, site?: string): Promise<{ versions: Array<VersionRow & { events: EventRow[] }> }> {
+  const res = await pool.query<VersionRow>(
+    `SELECT ${VERSION_SELECT} FROM file_versions WHERE path = $1 AND ($2::text IS NULL OR site = $2) ORDER BY first_seen DESC, upload_id LIMIT ${MAX_VERSIONS}`,
+    [path, site ?? null],
+  );
+  const versions = res.rows.reverse();
+  if (versions.length === 0) return { versions: [] };
+  const uploadIds = versions.map((v) => v.uploadId);
+  const taskIds = [...new Set(versions.map((v) => v.taskId).filter((t): t is string => t !== null))];
+  const ev = await pool.query<EventRow & { site: string | null }>(
+    `SELECT event_id AS id, event_time AS time, type, version, status, upload_id AS "uploadId", task_id AS "taskId", site, body->'data' AS data
+       FROM events WHERE upload_id = ANY($1::text[])
+     UNION ALL
+     SELECT event_id, event_time, type, version, status, NULL, task_id, site, NULL
+       FROM events WHERE type = 'task.submitted' AND task_id = ANY($2::text[])
+     ORDER BY 2, 1`,
+    [uploadIds, taskIds],
+  );
+  return {
+    versions: versions.map((v) => ({
+      ...v,
+      events: ev.rows
+        .filter((e) => (e.uploadId !== null ? e.uploadId === v.uploadId && (e.site === null || e.site === v.site) : e.taskId === v.taskId))
+        .map(({ site: _site, ...e }) => e),
+    })),
+  };
+}
+
+export async function listByPrefix(pool: Pool, prefix: string, limit: number, after?: { path: string; uploadId: string }) {
+  const res = await pool.query<VersionRow & { path: string }>(
+    `SELECT ${VERSION_SELECT} FROM file_versions
+      WHERE path LIKE $1 ESCAPE '\\' AND ($2::text IS NULL OR (path, upload_id) > ($2, $3::text))
+      ORDER BY path, upload_id LIMIT $4`,
+    [likePrefix(prefix), after?.path ?? null, after?.uploadId ?? null, limit + 1],
+  );
+  const more = res.rows.length > limit;
+  const items = more ? res.rows.slice(0, limit) : res.rows;
+  const last = items[items.length - 1];
+  return { items, nextCursor: more && last ? encodeCursor(last.path, last.uploadId) : null };
+}
+
+export interface VolumeQuery {
+  site?: string | undefined;
+  sensor?: string | undefined;
+  by: 'day' | 'week';
+  from: string;
+  to: string;
+}
+
+/** Files and bytes that arrived, per site and sensor and per UTC day or ISO week (Monday to Sunday), from the daily rollup. */
+export async function volumes(pool: Pool, q: VolumeQuery) {
+  const period = q.by === 'day' ? `to_char(day, 'YYYY-MM-DD')` : `to_char(day, 'IYYY-"W"IW')`;
+  const start = q.by === 'day' ? 'day' : `date_trunc('week', day)::date`;
+  const res = await pool.query<{ site: string; sensor: string; period: string; start: string; files: string; bytes: string }>(
+    `SELECT site, sensor, ${period} AS period, to_char(${start}, 'YYYY-MM-DD') AS start, sum(files)::text AS files, sum(bytes)::text AS bytes
+       FROM volumes_daily
+      WHERE day >= $1::date AND day <= $2::date AND ($3::text IS NULL OR site = $3) AND ($4::text IS NULL OR sensor = $4)
+      GROUP BY site, sensor, 3, 4 ORDER BY 4, site, sensor`,
+    [q.from, q.to, q.site ?? null, q.sensor ?? null],
+  );
+  return res.rows.map((r) => ({ site: r.site, sensor: r.sensor, period: r.period, start: r.start, files: Number(r.files), bytes: Number(r.bytes) }));
+}
+
+export async function failures(pool: Pool, q: { site?: string | undefined; since?: string | undefined; limit: number }) {
+  const res = await pool.query(
+    `SELECT event_id AS "eventId", site, upload_id AS "uploadId", path, sensor, size::float8 AS size, reason, detail, attempts, last_task_id AS "lastTaskId", failed_at AS "failedAt"
+       FROM failures WHERE ($1::text IS NULL OR site = $1) AND ($2::timestamptz IS NULL OR failed_at >= $2)
+      ORDER BY failed_at DESC, event_id LIMIT $3`,
+    [q.site ?? null, q.since ?? null, q.limit],
+  );
+  return res.rows;
+}
+
+export async function stuck(pool: Pool, q: { state: string; olderThanSeconds: number; site?: string | undefined; limit: number }) {
+  const res = await pool.query<VersionRow>(
+    `SELECT ${VERSION_SELECT} FROM file_versions
+      WHERE state = $1 AND state_at < now() - make_interval(secs => $2) AND ($3::text IS NULL OR site = $3)
+      ORDER BY state_at, upload_id LIMIT $4`,
+    [q.state, q.olderThanSeconds, q.site ?? null, q.limit],
+  );
+  return res.rows;
+}
+
+/** The daily mail: per site and sensor, what arrived that UTC day, and that day's give-ups. */
+export async function dailyReport(pool: Pool, day: string) {
+  const [vol, fails] = await Promise.all([
+    pool.query<{ site: string; sensor: string; files: string; bytes: string }>(
+      `SELECT site, sensor, files::text, bytes::text FROM volumes_daily WHERE day = $1::date ORDER BY site, sensor`,
+      [day],
+    ),
+    pool.query<{ site: string; sensor: string; failures: string }>(
+      `SELECT site, sensor, count(*)::text AS failures FROM failures WHERE failed_at >= $1::date AND failed_at < $1::date + 1 GROUP BY site, sensor`,
+      [day],
+    ),
+  ]);
+  const rows = new Map<string, { site: string; sensor: string; files: number; bytes: number; failures: number }>();
+  for (const r of vol.rows) rows.set(`${r.site}\u0000${r.sensor}`, { site: r.site, sensor: r.sensor, files: Number(r.files), bytes: Number(r.bytes), failures: 0 });
+  for (const r of fails.rows) {
+    const k = `${r.site}\u0000${r.sensor}`;
+    const row = rows.get(k) ?? { site: r.site, sensor: r.sensor, files: 0, bytes: 0, failures: 0 };
+    row.failures = Number(r.failures);
+    rows.set(k, row);
+  }
+  const list = [...rows.values()].sort((a, b) => (a.site === b.site ? (a.sensor < b.sensor ? -1 : 1) : a.site < b.site ? -1 : 1));
+  const totals = list.reduce((t, r) => ({ files: t.files + r.files, bytes: t.bytes + r.bytes, failures: t.failures + r.failures }), { files: 0, bytes: 0, failures: 0 });
+  return { date: day, rows: list, totals };
+}
+
+/** Per site: today's and this ISO week's arrivals, the backlog (versions not yet arrived) and its oldest, give-ups in the last 24 h. */
+export async function siteStatus(pool: Pool) {
+  const res = await pool.query<{ site: string; today_files: string; today_bytes: string; week_files: string; week_bytes: string; backlog: string; oldest: Date | null; failures: string }>(
+    `WITH sites AS (SELECT DISTINCT site FROM volumes_daily UNION SELECT DISTINCT site FROM file_versions WHERE state_rank < ${TRANSFERRED_RANK}),
+     vol AS (SELECT site,
+                    sum(files) FILTER (WHERE day = (now() AT TIME ZONE 'UTC')::date) AS today_files,
+                    sum(bytes) FILTER (WHERE day = (now() AT TIME ZONE 'UTC')::date) AS today_bytes,
+                    sum(files) AS week_files, sum(bytes) AS week_bytes
+               FROM volumes_daily WHERE day >= date_trunc('week', now() AT TIME ZONE 'UTC')::date GROUP BY site),
+     back AS (SELECT site, count(*) AS backlog, min(state_at) AS oldest FROM file_versions WHERE state_rank < ${TRANSFERRED_RANK} GROUP BY site),
+     fail AS (SELECT site, count(*) AS failures FROM failures WHERE failed_at >= now() - interval '24 hours' GROUP BY site)
+     SELECT s.site, COALESCE(v.today_files, 0)::text AS today_files, COALESCE(v.today_bytes, 0)::text AS today_bytes,
+            COALESCE(v.week_files, 0)::text AS week_files, COALESCE(v.week_bytes, 0)::text AS week_bytes,
+            COALESCE(b.backlog, 0)::text AS backlog, b.oldest, COALESCE(f.failures, 0)::text AS failures
+       FROM sites s LEFT JOIN vol v USING (site) LEFT JOIN back b USING (site) LEFT JOIN fail f USING (site) ORDER BY s.site`,
+  );
+  return res.rows.map((r) => ({
+    site: r.site,
+    today: { files: Number(r.today_files), bytes: Number(r.today_bytes) },
+    week: { files: Number(r.week_files), bytes: Number(r.week_bytes) },
+    backlog: Number(r.backlog),
+    oldestUntransferredSince: r.oldest ? r.oldest.toISOString() : null,
+    failures24h: Number(r.failures),
+  }));
+}

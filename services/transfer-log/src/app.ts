@@ -1,0 +1,97 @@
+import type { MessageType } from '@terra-transfer/contracts';
+import { buildHttp, type AmqpClient, type Consumer, type HttpApp, type Logger, type Registry } from '@terra-transfer/platform';
+import { ping, type Pool } from './adapters/db.js';
+import { Partitions } from './adapters/partitions.js';
+import type { TransferLogConfig } from './config.js';
+import { LogWriter } from './log-writer.js';
+import { logRoutes } from './routes/log-api.js';
+import { transferLogTelemetry } from './telemetry.js';
+
+export interface TransferLogDeps {
+  config: TransferLogConfig;
+  amqp: AmqpClient;
+  pool: Pool;
+  logger: Logger;
+  registry: Registry;
+}
+
+export interface TransferLog {
+  http: HttpApp;
+  writer: LogWriter;
+  partitions: Partitions;
+  /** Runs partition maintenance once now (also on its schedule once started). */
+  maintain(): Promise<void>;
+  /** Creates today's partitions, then starts consuming and the maintenance schedule. */
+  start(): Promise<void>;
+  /** Stops intake, writes what is pending, stops the schedule. Idempotent; connections are closed by the caller. */
+  stop(): Promise<void>;
+}
+
+/** Builds the transfer log from its dependencies; never listens (main.ts does). */
+export async function buildTransferLog(deps: TransferLogDeps): Promise<TransferLog> {
+  const { config: c, amqp, pool, logger, registry } = deps;
+  let writer: LogWriter | undefined;
+  let consumer: Consumer<MessageType> | undefined;
+  const lag = () => {
+    const newest = writer?.progress.newestEvent;
+    return newest ? Math.max(0, (Date.now() - newest.getTime()) / 1000) : undefined;
+  };
+  const telemetry = transferLogTelemetry(logger, registry, lag);
+  const partitions = new Partitions(pool, c.RETENTION_DAYS, c.PARTITIONS_AHEAD_DAYS);
+  writer = new LogWriter({ batchSize: c.BATCH_SIZE, maxWaitMs: c.BATCH_MAX_WAIT_MS }, { pool, partitions, telemetry });
+  const w = writer;
+
+  const http = await buildHttp({
+    service: 'transfer-log',
+    description: 'The log of files transferred: every pipeline event in PostgreSQL; lineage per file, volumes per site and sensor, failures, daily reports.',
+    logger,
+    registry,
+    authToken: c.READ_TOKEN || undefined,
+    checks: {
+      broker: () => amqp.isConnected(),
+      postgres: () => ping(pool),
+    },
+  });
+  logRoutes(http, pool, {
+    progress: () => ({ ...w.progress, waiting: w.waiting, waitingForPostgres: consumer?.unavailable === 'postgres' }),
+    behindAfterSeconds: c.BEHIND_AFTER_SECONDS,
+  }, Boolean(c.READ_TOKEN));
+
+  let timer: NodeJS.Timeout | undefined;
+  let stopped: Promise<void> | undefined;
+  const maintain = async () => {
+    try {
+      const r = await partitions.maintain();
+      telemetry.partitionsChanged(r.created, r.dropped, r.defaultRowsDeleted);
+    } catch (err) {
+      telemetry.maintenanceFailed(err);
+    }
+  };
+
+  return {
+    http,
+    writer: w,
+    partitions,
+    maintain,
+    async start() {
+      await partitions.load();
+      await maintain();
+      timer = setInterval(() => void maintain(), c.MAINTENANCE_INTERVAL_MINUTES * 60_000);
+      timer.unref();
+      consumer = amqp.consumeRaw('transferLog', (delivery) => w.add(delivery), {
+        prefetch: c.PREFETCH,
+        // PostgreSQL down: the consumer stops taking deliveries and gives back what it holds, uncounted, until this passes.
+        probe: async () => {
+          if (!(await ping(pool))) throw new Error('PostgreSQL does not answer');
+        },
+      });
+    },
+    stop() {
+      stopped ??= (async () => {
+        if (timer) clearInterval(timer);
+        await Promise.all([consumer?.stop(c.SHUTDOWN_DRAIN_MS), w.flush()]);
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,25 @@
+import { createEvent } from '@terra-transfer/contracts';
+import { foldVersions } from './timeline.js';
+
+const at = (s: number) => new Date(Date.UTC(2026, 0, 5, 8, 0, s));
+const base = { site: 'ua-mac', sensor: 's', path: '/c/a', size: 10, mtimeMs: 5, uploadId: 'u-1' };
+const uploaded = createEvent('file.uploaded', 'up', { ...base, ftpTime: at(0).toISOString(), source: 'xferlog', attempt: 1 }, at(1));
+const transferred = (id: string, s: number) => createEvent('file.transferred', id, { ...base, sourcePath: '/s/a', destinationPath: '/d/a', checksum: 'c', checksumAlgorithm: 'MD5', taskId: 't', attempt: 1 }, at(s));
+const { mtimeMs: _m, ...noMtime } = base;
+const failed = (id: string, s: number) => createEvent('file.failed', id, { ...noMtime, attempts: 3, reason: 'EXPIRED', detail: '', lastTaskId: 't' }, at(s));
+const deleted = createEvent('file.deleted', 'del', { site: 'ua-mac', path: '/c/a', bytesFreed: 10, taskId: 't', uploadId: 'u-1' }, at(40));
+
+describe('foldVersions', () => {
+  it('folds events in any order into one timeline: first arrival kept, state only forward, failures added', () => {
+    const { versions, failures } = foldVersions([deleted, transferred('tr2', 35), failed('f1', 20), uploaded, transferred('tr1', 30), failed('f2', 25)]);
+    expect(versions).toHaveLength(1);
+    expect(versions[0]).toMatchObject({ upload_id: 'u-1', ftp_time: at(0).toISOString(), uploaded_at: at(1).toISOString(), transferred_at: at(30).toISOString(), deleted_at: at(40).toISOString(), state: 'deleted', state_at: at(40).toISOString(), failures: 2, first_seen: at(1).toISOString(), failure_reason: 'EXPIRED', bytes_freed: 10 });
+    expect(failures.map((f) => f.event_id)).toEqual(['f1', 'f2']);
+  });
+
+  it('one task.submitted speaks of each of its files', () => {
+    const f = (n: number) => ({ path: `/c/${n}`, sourcePath: `/s/${n}`, destinationPath: `/d/${n}`, size: n, mtimeMs: 1, site: 'ua-mac', sensor: 's', uploadId: `u-${n}`, attempt: 1 });
+    const sub = createEvent('task.submitted', 'sub', { taskId: 't', submissionId: 's', batchId: 'b', label: '', sourceEndpoint: 'a', destinationEndpoint: 'b', submittedAt: at(2).toISOString(), files: [f(1), f(2)] }, at(2));
+    expect(foldVersions([sub]).versions.map((v) => [v.upload_id, v.state, v.batch_id, v.task_id])).toEqual([['u-1', 'submitted', 'b', 't'], ['u-2', 'submitted', 'b', 't']]);
+  });
+});

@@ -1,0 +1,43 @@
+import { AmqpClient, createLogger, createRegistry, Lifecycle, loadConfig, runMain } from '@terra-transfer/platform';
+import { loadSites } from '@terra-transfer/sites';
+import { createDatabaseIfMissing, createPool, migrate } from './adapters/db.js';
+import { buildTransferLog } from './app.js';
+import { transferLogSettings } from './config.js';
+
+runMain('transfer-log', async () => {
+  const config = loadConfig(transferLogSettings);
+  // Before anything starts: a bad site file exits 78 here.
+  const sites = loadSites(config.SITES_FILE).names();
+  const logger = createLogger({ service: 'transfer-log', level: config.LOG_LEVEL });
+  const registry = createRegistry();
+  const lifecycle = new Lifecycle(logger);
+  lifecycle.handleSignals();
+
+  // Schema first: nothing is consumed into tables that are not there yet (an advisory lock serialises replicas).
+  if (config.DATABASE_CREATE && (await createDatabaseIfMissing(config.DATABASE_URL))) logger.info('database created');
+  if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL, logger);
+  const pool = createPool({ url: config.DATABASE_URL, max: config.PG_POOL_SIZE, statementTimeoutMs: config.PG_STATEMENT_TIMEOUT_MS, connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS }, logger);
+  lifecycle.onShutdown('postgres', () => pool.end());
+  const amqp = new AmqpClient({
+    url: config.AMQP_URL,
+    prefix: config.AMQP_PREFIX,
+    connectionName: 'transfer-log',
+    logger,
+    registry,
+    deliveryLimit: config.AMQP_DELIVERY_LIMIT,
+    // The log's queue binds every site's site-routed events (one key per site, see topology.ts).
+    sites,
+  });
+  lifecycle.onShutdown('amqp', () => amqp.close(config.SHUTDOWN_DRAIN_MS));
+
+  const log = await buildTransferLog({ config, amqp, pool, logger, registry });
+  lifecycle.onShutdown('http', () => log.http.close());
+  lifecycle.onShutdown('transfer-log', () => log.stop());
+
+  // Readiness before consumption: broker and PostgreSQL answer first.
+  await amqp.start();
+  await pool.query('SELECT 1');
+  await log.http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+  await log.start();
+  logger.info({ port: config.HTTP_PORT, retentionDays: config.RETENTION_DAYS, batchSize: config.BATCH_SIZE }, 'transfer-log started');
+});

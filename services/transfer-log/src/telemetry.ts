@@ -1,0 +1,73 @@
+import { counter, Gauge, histogram, tally, type Logger, type Registry, type Tally } from '@terra-transfer/platform';
+import { typeLabel, type EventStatus, type RecordedEvent } from './core/events.js';
+import type { Arrival } from './adapters/store.js';
+
+/** Named occurrences of the transfer log: each logs and updates its metric; nothing else does either. */
+export function transferLogTelemetry(logger: Logger, registry: Registry, lag: () => number | undefined) {
+  const events = counter(registry, 'terra_transfer_log_events_total', 'Events the transfer log received, by type (unknown types: other) and outcome (recorded, duplicate, or the reason it was stored raw)', ['type', 'outcome']);
+  const bytes = counter(registry, 'terra_transfer_bytes_total', 'Bytes that arrived at the destination (file.transferred), each version once, by site and sensor', ['site', 'sensor']);
+  const files = counter(registry, 'terra_transfer_files_total', 'Files (versions) that arrived at the destination (file.transferred), each once, by site and sensor', ['site', 'sensor']);
+  const batchSeconds = histogram(registry, 'terra_transfer_log_batch_duration_seconds', 'Time to write one batch (one transaction)', [], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+  const batchEvents = histogram(registry, 'terra_transfer_log_batch_events', 'Events per written batch', [], [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10_000]);
+  const writeFailures = counter(registry, 'terra_transfer_log_write_failures_total', 'Batches that failed to commit, by code (given back to the queue)', ['code']);
+  const isolated = counter(registry, 'terra_transfer_log_events_isolated_total', 'Events PostgreSQL refused inside a batch, written alone (raw bytes only when even that failed)', ['outcome']);
+  const partitions = counter(registry, 'terra_transfer_log_partitions_total', 'Day partitions of the raw log created or dropped (retention)', ['action']);
+  const maintenanceErrors = counter(registry, 'terra_transfer_log_maintenance_errors_total', 'Partition maintenance runs that failed (retried at the next interval)');
+  // Evaluated at each scrape: the age keeps growing between batches (and while PostgreSQL is down).
+  if (!registry.getSingleMetric('terra_transfer_log_lag_seconds')) {
+    new Gauge({
+      name: 'terra_transfer_log_lag_seconds',
+      help: 'Age of the newest event the log applied (grows while events wait or PostgreSQL is down)',
+      registers: [registry],
+      collect() {
+        const l = lag();
+        if (l === undefined) this.reset();
+        else this.set(l);
+      },
+    });
+  }
+  const log = logger.child({ component: 'transfer-log' });
+  const outcomes = new Map<string, Tally>();
+  const outcome = (type: string, o: string) => {
+    const k = `${type}|${o}`;
+    let t = outcomes.get(k);
+    if (!t) outcomes.set(k, (t = tally(events, { type, outcome: o })));
+    return t;
+  };
+
+  return {
+    batchWritten(n: number, inserted: readonly RecordedEvent[], duplicates: readonly RecordedEvent[], arrivals: readonly Arrival[], seconds: number) {
+      batchSeconds.observe(seconds);
+      batchEvents.observe(n);
+      for (const e of inserted) outcome(typeLabel(e.type), e.status === 'valid' ? 'recorded' : e.status).inc();
+      for (const e of duplicates) outcome(typeLabel(e.type), 'duplicate').inc();
+      for (const a of arrivals) {
+        bytes.inc({ site: a.site, sensor: a.sensor }, a.size);
+        files.inc({ site: a.site, sensor: a.sensor });
+      }
+      log.debug({ events: n, inserted: inserted.length, arrivals: arrivals.length, seconds }, 'batch written');
+    },
+    storedRaw(e: RecordedEvent, status: EventStatus) {
+      log.warn({ eventId: e.eventId, type: e.type, version: e.version, status }, 'event stored raw, not applied');
+    },
+    writeFailed(code: string, message: string, events: number) {
+      writeFailures.inc({ code });
+      log.warn({ code, err: message, events }, 'batch not written; deliveries given back');
+    },
+    eventIsolated(eventId: string, outcome: 'written_alone' | 'stored_as_bytes', err: string) {
+      isolated.inc({ outcome });
+      log.warn({ eventId, outcome, err }, 'event refused inside a batch, written alone');
+    },
+    partitionsChanged(created: readonly string[], dropped: readonly string[], defaultRowsDeleted: number) {
+      if (created.length) partitions.inc({ action: 'created' }, created.length);
+      if (dropped.length) partitions.inc({ action: 'dropped' }, dropped.length);
+      if (created.length || dropped.length || defaultRowsDeleted) log.info({ created, dropped, defaultRowsDeleted }, 'raw log partitions maintained');
+    },
+    maintenanceFailed(err: unknown) {
+      maintenanceErrors.inc();
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'partition maintenance failed; retried at the next interval');
+    },
+  };
+}
+
+export type TransferLogTelemetry = ReturnType<typeof transferLogTelemetry>;
