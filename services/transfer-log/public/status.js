@@ -72,7 +72,8 @@ function age(iso) {
   return `${Math.round(s / 86_400)} days ago`;
 }
 
-const time = (iso) => (iso ? new Date(iso).toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'medium' }) : '—');
+// Local time written year first (2026-01-05 14:03:21), unambiguous on any wall.
+const time = (iso) => (iso ? new Date(iso).toLocaleString('sv-SE') : '—');
 
 function fill(tbody, rows) {
   tbody.replaceChildren(...rows);
@@ -89,7 +90,8 @@ function renderBanner(status, error) {
     health.dataset.state = 'down';
     health.textContent = 'no answer';
   } else if (!status.postgres) {
-    message = 'PostgreSQL unreachable: the log is behind. Events wait in the queue (nothing is lost) and are recorded when PostgreSQL is back.';
+    const at = $('updated').dataset.at;
+    message = `PostgreSQL unreachable: the log is behind. Events wait in the queue (nothing is lost) and are recorded when PostgreSQL is back.${at ? ` Figures below as of ${time(at)}.` : ''}`;
     health.dataset.state = 'behind';
     health.textContent = 'behind';
   } else if (status.behind) {
@@ -162,14 +164,17 @@ async function refresh() {
   try {
     const status = await getJson('status');
     renderBanner(status);
-    renderSites(status.sites);
     renderDeadLetters(status.deadLetters);
-    renderTasks(status.globusTasks);
-    // Give-ups need PostgreSQL; while it is down the last list stays.
-    if (status.postgres) renderFailures((await getJson('failures?limit=20')).failures);
-    const now = new Date().toISOString();
-    $('updated').dataset.at = now;
-    $('updated').textContent = `updated ${time(now)}`;
+    // Per-site figures, tasks and give-ups come from PostgreSQL: while it is down the last ones stay on screen.
+    if (status.postgres) {
+      renderSites(status.sites);
+      renderTasks(status.globusTasks);
+      renderFailures((await getJson('failures?limit=20')).failures);
+      $('updated').dataset.at = new Date().toISOString();
+    }
+    const at = $('updated').dataset.at;
+    $('updated').textContent = at ? `updated ${time(at)}` : 'not updated yet';
+    $('updated').dataset.checked = new Date().toISOString();
   } catch (err) {
     renderBanner(undefined, err);
   }

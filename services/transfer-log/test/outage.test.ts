@@ -1,36 +1,6 @@
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { AMQP_URL, freePort, queueDepth, waitFor } from '@terra-transfer/testkit';
-import { freshDatabase, lifeOf, startHarness, type Harness } from './harness.js';
-
-/** A TCP relay to the real PostgreSQL that can be taken down (port closed, connections cut) and brought back. */
-function pgRelay(port: number) {
-  let server: Server | undefined;
-  const sockets = new Set<Socket>();
-  return {
-    url: (db: string) => `postgres://postgres@127.0.0.1:${port}/${db}`,
-    async up() {
-      server = createServer((client) => {
-        const upstream = createConnection({ host: '127.0.0.1', port: 5432 });
-        sockets.add(client).add(upstream);
-        client.pipe(upstream).pipe(client);
-        const end = () => {
-          client.destroy();
-          upstream.destroy();
-        };
-        client.on('error', end).on('close', end);
-        upstream.on('error', end).on('close', end);
-      });
-      await new Promise<void>((r) => server!.listen(port, '127.0.0.1', r));
-    },
-    async down() {
-      for (const s of sockets) s.destroy();
-      sockets.clear();
-      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-      server = undefined;
-    },
-  };
-}
+import { freshDatabase, lifeOf, pgRelay, startHarness, type Harness } from './harness.js';
 
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 let h: Harness | undefined;

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FastifySchema } from 'fastify';
 import type { HttpApp } from '@terra-transfer/platform';
 
 /** The page's files, beside the service (`public/`), served as they are: no build step. */
@@ -49,7 +50,8 @@ export async function statusPage(app: HttpApp): Promise<void> {
     { url: '/assets/status.css', file: join(PUBLIC_DIR, 'status.css'), type: 'text/css; charset=utf-8', cache: 'no-cache' },
     { url: '/assets/chart.umd.min.js', file: chartJsFile(), type: 'text/javascript; charset=utf-8', cache: 'public, max-age=86400' },
   ];
-  const hidden = { hide: true }; // not part of the API document
+  // Not part of the API document (`hide` is @fastify/swagger's, which the platform registers).
+  const hidden = { hide: true } as FastifySchema;
   for (const a of assets) {
     const body = await readFile(a.file);
     app.get(a.url, { schema: hidden }, async (_req, reply) =>
