@@ -1,10 +1,12 @@
 import type { MessageType } from '@terra-transfer/contracts';
 import { buildHttp, type AmqpClient, type Consumer, type HttpApp, type Logger, type Registry } from '@terra-transfer/platform';
+import { DeadLetterDepths } from './adapters/dead-letters.js';
 import { ping, type Pool } from './adapters/db.js';
 import { Partitions } from './adapters/partitions.js';
 import type { TransferLogConfig } from './config.js';
 import { LogWriter } from './log-writer.js';
 import { logRoutes } from './routes/log-api.js';
+import { statusPage } from './routes/status-page.js';
 import { transferLogTelemetry } from './telemetry.js';
 
 export interface TransferLogDeps {
@@ -52,10 +54,13 @@ export async function buildTransferLog(deps: TransferLogDeps): Promise<TransferL
       postgres: () => ping(pool),
     },
   });
+  const deadLetters = new DeadLetterDepths(amqp, (err) => telemetry.deadLettersUnread(err));
   logRoutes(http, pool, {
     progress: () => ({ ...w.progress, waiting: w.waiting, waitingForPostgres: consumer?.unavailable === 'postgres' }),
     behindAfterSeconds: c.BEHIND_AFTER_SECONDS,
+    deadLetters: () => deadLetters.depths(),
   }, Boolean(c.READ_TOKEN));
+  await statusPage(http);
 
   let timer: NodeJS.Timeout | undefined;
   let stopped: Promise<void> | undefined;
@@ -80,16 +85,17 @@ export async function buildTransferLog(deps: TransferLogDeps): Promise<TransferL
       timer.unref();
       consumer = amqp.consumeRaw('transferLog', (delivery) => w.add(delivery), {
         prefetch: c.PREFETCH,
-        // PostgreSQL down: the consumer stops taking deliveries and gives back what it holds, uncounted, until this passes.
+        // PostgreSQL down: the consumer holds its deliveries (giving back uncounted those held past OUTAGE_HOLD_MS) until this passes.
         probe: async () => {
           if (!(await ping(pool))) throw new Error('PostgreSQL does not answer');
         },
+        outageHoldMs: c.OUTAGE_HOLD_MS,
       });
     },
     stop() {
       stopped ??= (async () => {
         if (timer) clearInterval(timer);
-        await Promise.all([consumer?.stop(c.SHUTDOWN_DRAIN_MS), w.flush()]);
+        await Promise.all([consumer?.stop(c.SHUTDOWN_DRAIN_MS), w.flush(), deadLetters.close()]);
       })();
       return stopped;
     },

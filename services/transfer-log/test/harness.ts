@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { createEvent, type Message, type MessageType } from '@terra-transfer/contracts';
 import { AmqpClient, createRegistry, loadConfig, type Registry } from '@terra-transfer/platform';
@@ -6,6 +7,35 @@ import { AMQP_URL, deleteTopology, testLogger, uniquePrefix } from '@terra-trans
 import { createDatabaseIfMissing, createPool, migrate, type Pool } from '../src/adapters/db.js';
 import { buildTransferLog, type TransferLog } from '../src/app.js';
 import { transferLogSettings } from '../src/config.js';
+
+/** A TCP relay to the real PostgreSQL that can be taken down (port closed, connections cut) and brought back. */
+export function pgRelay(port: number) {
+  let server: Server | undefined;
+  const sockets = new Set<Socket>();
+  return {
+    url: (db: string) => `postgres://postgres@127.0.0.1:${port}/${db}`,
+    async up() {
+      server = createServer((client) => {
+        const upstream = createConnection({ host: '127.0.0.1', port: 5432 });
+        sockets.add(client).add(upstream);
+        client.pipe(upstream).pipe(client);
+        const end = () => {
+          client.destroy();
+          upstream.destroy();
+        };
+        client.on('error', end).on('close', end);
+        upstream.on('error', end).on('close', end);
+      });
+      await new Promise<void>((r) => server!.listen(port, '127.0.0.1', r));
+    },
+    async down() {
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+      server = undefined;
+    },
+  };
+}
 
 export const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -41,14 +71,18 @@ export interface Harness {
 }
 
 /** The service built on a real broker (fresh prefix) and a real PostgreSQL database (migrated unless `migrateFirst` is false). */
+/** The sites of the tests' events: the log's queue binds their site-routed keys (as a site file would name them). */
+export const TEST_SITES = ['ua-mac', 'ksu'] as const;
+
 export async function startHarness(dbUrl: string, env: Record<string, string> = {}, opts: { start?: boolean; poolUrl?: string } = {}): Promise<Harness> {
   const prefix = uniquePrefix('tlog');
-  const config = loadConfig(transferLogSettings, { AMQP_URL, AMQP_PREFIX: prefix, HTTP_PORT: '0', DATABASE_URL: dbUrl, BATCH_MAX_WAIT_MS: '50', AMQP_DELIVERY_LIMIT: '3', ...env });
+  // SITES_FILE is required by the config; the harness builds the service from its parts and passes the sites itself.
+  const config = loadConfig(transferLogSettings, { AMQP_URL, AMQP_PREFIX: prefix, HTTP_PORT: '0', DATABASE_URL: dbUrl, BATCH_MAX_WAIT_MS: '50', AMQP_DELIVERY_LIMIT: '3', SITES_FILE: '/nonexistent/sites.yaml', ...env });
   const logger = testLogger();
   const registry = createRegistry();
   await migrate(dbUrl, logger);
   const pool = createPool({ url: opts.poolUrl ?? dbUrl, max: 4, statementTimeoutMs: 10_000, connectTimeoutMs: 1_000 }, logger);
-  const amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'tlog-test', logger, registry, deliveryLimit: 3 });
+  const amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'tlog-test', logger, registry, deliveryLimit: 3, sites: TEST_SITES });
   await amqp.start();
   const log = await buildTransferLog({ config, amqp, pool, logger, registry });
   if (opts.start !== false) await log.start();
@@ -83,12 +117,13 @@ export async function startHarness(dbUrl: string, env: Record<string, string> = 
   };
 }
 
-const SITE = 'ua-mac';
+const DEFAULT_SITE = 'ua-mac';
 /** Today's events happen an hour before the test run (or at midnight UTC when that was earlier): in the past, on today's date, the same on every call. */
 const TODAY_BASE = Math.max(Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`), Math.floor((Date.now() - 3_600_000) / 1000) * 1000);
 
 /** The events of one file's life, in the pipeline's order (ids stable per n, so publishing again is a redelivery). */
-export function lifeOf(n: number, opts: { sensor?: string; size?: number; day?: string; path?: string } = {}) {
+export function lifeOf(n: number, opts: { sensor?: string; size?: number; day?: string; path?: string; site?: string } = {}) {
+  const SITE = opts.site ?? DEFAULT_SITE;
   const sensor = opts.sensor ?? 'stereoTop';
   const size = opts.size ?? 1000 + n;
   const path = opts.path ?? `/cache/MovingSensor/${sensor}/2026-01-05/f${n}.bin`;

@@ -1,36 +1,6 @@
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { AMQP_URL, freePort, queueDepth, waitFor } from '@terra-transfer/testkit';
-import { freshDatabase, lifeOf, startHarness, type Harness } from './harness.js';
-
-/** A TCP relay to the real PostgreSQL that can be taken down (port closed, connections cut) and brought back. */
-function pgRelay(port: number) {
-  let server: Server | undefined;
-  const sockets = new Set<Socket>();
-  return {
-    url: (db: string) => `postgres://postgres@127.0.0.1:${port}/${db}`,
-    async up() {
-      server = createServer((client) => {
-        const upstream = createConnection({ host: '127.0.0.1', port: 5432 });
-        sockets.add(client).add(upstream);
-        client.pipe(upstream).pipe(client);
-        const end = () => {
-          client.destroy();
-          upstream.destroy();
-        };
-        client.on('error', end).on('close', end);
-        upstream.on('error', end).on('close', end);
-      });
-      await new Promise<void>((r) => server!.listen(port, '127.0.0.1', r));
-    },
-    async down() {
-      for (const s of sockets) s.destroy();
-      sockets.clear();
-      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-      server = undefined;
-    },
-  };
-}
+import { freshDatabase, lifeOf, pgRelay, startHarness, type Harness } from './harness.js';
 
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 let h: Harness | undefined;
@@ -57,7 +27,7 @@ async function recorded(eventId: string): Promise<boolean> {
 
 it('PostgreSQL down: not ready, nothing acked or dead-lettered, the status says behind; it resumes on its own when PostgreSQL is back', async () => {
   await relay.up();
-  h = await startHarness(db.url, {}, { poolUrl: relay.url(db.name) });
+  h = await startHarness(db.url, { OUTAGE_HOLD_MS: '500' }, { poolUrl: relay.url(db.name) });
   const queue = h.amqp.topology.queue('transferLog');
   await h.amqp.publish(lifeOf(1).uploaded);
   await waitFor('first event recorded', () => recorded('up-1'));
@@ -68,9 +38,9 @@ it('PostgreSQL down: not ready, nothing acked or dead-lettered, the status says 
   expect(notReady.status).toBe(503);
   expect(notReady.body.checks).toMatchObject({ broker: true, postgres: false });
   await h.amqp.publish(lifeOf(2).uploaded);
-  // The batch fails, the consumer finds PostgreSQL unreachable and gives the delivery back (uncounted) while it waits.
+  // The batch fails, the consumer finds PostgreSQL unreachable, holds the delivery and gives it back (uncounted) after the hold.
   await waitFor('the write failure seen', async () => (await h!.metric('terra_transfer_log_write_failures_total', { code: 'POSTGRES_UNAVAILABLE' })) >= 1);
-  await waitFor('the event back in the queue', async () => (await queueDepth(AMQP_URL, queue)) === 1);
+  await waitFor('the event given back', async () => (await h!.metric('terra_transfer_messages_consumed_total', { queue, outcome: 'given_back' })) >= 1);
   const status = await h.get('/api/v1/status');
   expect(status.status).toBe(200);
   expect(status.body).toMatchObject({ postgres: false, behind: true, sites: [] });

@@ -160,3 +160,29 @@ export async function siteStatus(pool: Pool) {
     failures24h: Number(r.failures),
   }));
 }
+
+/** Most Globus tasks in flight the status lists (oldest first); the per-site counts cover them all. */
+const MAX_TASKS_LISTED = 50;
+
+/**
+ * Globus tasks in flight, from the log's own data: versions submitted (state
+ * `submitted`) and not yet transferred or given up, grouped by their newest task.
+ * The watcher's Redis knows more (Globus' own status), but the log reads only
+ * PostgreSQL, so this is "submitted, no outcome logged yet".
+ */
+export async function tasksInFlight(pool: Pool) {
+  const res = await pool.query<{ site: string; task_id: string; files: string; bytes: string; submitted_at: Date | null; sites_tasks: string }>(
+    `WITH t AS (SELECT site, task_id, count(*) AS files, COALESCE(sum(size), 0) AS bytes, min(submitted_at) AS submitted_at
+                  FROM file_versions WHERE state = 'submitted' AND task_id IS NOT NULL GROUP BY site, task_id)
+     SELECT site, task_id, files::text, bytes::text, submitted_at, (count(*) OVER (PARTITION BY site))::text AS sites_tasks
+       FROM t ORDER BY submitted_at NULLS LAST, task_id`,
+  );
+  const perSite = new Map<string, number>();
+  for (const r of res.rows) perSite.set(r.site, Number(r.sites_tasks));
+  return {
+    perSite,
+    tasks: res.rows.slice(0, MAX_TASKS_LISTED).map((r) => ({
+      taskId: r.task_id, site: r.site, files: Number(r.files), bytes: Number(r.bytes), submittedAt: r.submitted_at ? r.submitted_at.toISOString() : null,
+    })),
+  };
+}

@@ -10,6 +10,8 @@ export interface LogStatus {
   /** Newest event applied, when the last batch committed, events waiting for their batch, whether the consumer waits for PostgreSQL. */
   progress(): { newestEvent: Date | undefined; lastCommit: Date | undefined; waiting: number; waitingForPostgres: boolean };
   behindAfterSeconds: number;
+  /** Depths of the topology's dead-letter queues (null: broker unreachable). */
+  deadLetters(): Promise<Array<{ key: string; site?: string; queue: string; messages: number | null }> | null>;
 }
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
@@ -53,7 +55,16 @@ const Status = Type.Object({
   newestEventAt: Time,
   lastCommitAt: Time,
   waiting: Type.Integer({ description: 'Events received, not yet committed' }),
-  sites: Type.Array(Type.Object({ site: Type.String(), today: FlowCount, week: FlowCount, backlog: Type.Number(), oldestUntransferredSince: Time, failures24h: Type.Number() })),
+  sites: Type.Array(Type.Object({
+    site: Type.String(), today: FlowCount, week: FlowCount, backlog: Type.Number(), oldestUntransferredSince: Time, failures24h: Type.Number(),
+    tasksInFlight: Type.Integer({ description: 'Globus tasks with files submitted and no outcome logged yet' }),
+  })),
+  globusTasks: Type.Array(Type.Object({ taskId: Type.String(), site: Type.String(), files: Type.Number(), bytes: Type.Number(), submittedAt: Time }), {
+    description: 'Globus tasks in flight (from the log: versions submitted, not yet transferred or given up), oldest first, at most 50',
+  }),
+  deadLetters: Nullable(Type.Array(Type.Object({ key: Type.String(), site: Type.Optional(Type.String()), queue: Type.String(), messages: Num }), {
+    description: "Messages in each dead-letter queue of the topology (AMQP checkQueue on the service's connection); null while the broker is unreachable",
+  })),
 });
 
 const bad = (reply: FastifyReply, message: string) => reply.code(400).send({ error: 'BAD_REQUEST', message });
@@ -223,8 +234,14 @@ export function logRoutes(app: HttpApp, pool: Pool, status: LogStatus, readToken
   }, async () => {
     const p = status.progress();
     const up = await ping(pool);
-    let sites: Awaited<ReturnType<typeof q.siteStatus>> = [];
-    if (up) sites = await q.siteStatus(pool).catch(() => []);
+    let sites: Array<Awaited<ReturnType<typeof q.siteStatus>>[number] & { tasksInFlight: number }> = [];
+    let globusTasks: Awaited<ReturnType<typeof q.tasksInFlight>>['tasks'] = [];
+    const deadLetters = status.deadLetters().catch(() => null);
+    if (up) {
+      const [rows, inFlight] = await Promise.all([q.siteStatus(pool), q.tasksInFlight(pool)]).catch(() => [[], undefined] as const);
+      sites = rows.map((r) => ({ ...r, tasksInFlight: inFlight?.perSite.get(r.site) ?? 0 }));
+      globusTasks = inFlight?.tasks ?? [];
+    }
     const lag = p.newestEvent ? Math.max(0, (Date.now() - p.newestEvent.getTime()) / 1000) : null;
     const behind = !up || p.waitingForPostgres || (p.waiting > 0 && (lag === null || lag > status.behindAfterSeconds));
     return {
@@ -235,6 +252,8 @@ export function logRoutes(app: HttpApp, pool: Pool, status: LogStatus, readToken
       lastCommitAt: p.lastCommit?.toISOString() ?? null,
       waiting: p.waiting,
       sites,
+      globusTasks,
+      deadLetters: await deadLetters,
     };
   });
 }
