@@ -115,7 +115,7 @@ describe('AmqpClient against the real broker', () => {
     await waitFor('four raw deliveries', () => got.length === 4);
     expect(got.slice(0, 3).map((g) => g.body)).toEqual(bodies);
     expect(got[0]!.timestamp).toBe(1_700_000_000);
-    expect(got[3]!.routingKey).toBe('file.uploaded');
+    expect(got[3]!.routingKey).toBe('file.uploaded.ua-mac');
     await waitFor('acked', async () => (await queueDepth(AMQP_URL, q)) === 0);
     expect(await queueDepth(AMQP_URL, c.topology.deadLetterQueue('transferLog'))).toBe(0);
   });

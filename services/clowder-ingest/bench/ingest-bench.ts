@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const dest = await tempDir('bench-clowder');
   const sim = await startSim();
   const workers: Proc[] = [];
-  const publisher = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'bench-clowder', logger: testLogger(), registry: createRegistry() });
+  const publisher = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'bench-clowder', logger: testLogger(), registry: createRegistry(), sites: ['ua-mac'] });
   try {
     // stereoTop-like datasets: a metadata.json (read and attached once) plus binary files, 30 datasets a day.
     const rels: string[] = [];

@@ -106,7 +106,7 @@ describe(`clowder-ingest: ${WORKERS} workers × ${FILES} files, every event twic
     };
     workers.push(...(await Promise.all(Array.from({ length: WORKERS }, () => startProcess(INGEST_MAIN, env, '/readyz')))));
 
-    publisher = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'clowder-4w-publisher', logger: testLogger(), registry: createRegistry(), deliveryLimit: 20 });
+    publisher = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'clowder-4w-publisher', logger: testLogger(), registry: createRegistry(), deliveryLimit: 20, sites: ['ua-mac'] });
     await publisher.start();
     const events = plan.rels.map((rel) => transferred('ua-mac', join(dest.path, rel)));
     const started = Date.now();

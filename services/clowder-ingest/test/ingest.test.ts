@@ -30,8 +30,8 @@ describe('clowder-ingest against the simulator, RabbitMQ and Redis', () => {
     dest = await tempDir('ingest-dest');
     const logger = testLogger();
     const registry = createRegistry();
-    amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'ingest-test', logger, registry, deliveryLimit: 5 });
-    publisher = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'ingest-test-publisher', logger, registry: createRegistry(), deliveryLimit: 5 });
+    amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'ingest-test', logger, registry, deliveryLimit: 5, sites: ['ua-mac', 'elsewhere'] });
+    publisher = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'ingest-test-publisher', logger, registry: createRegistry(), deliveryLimit: 5, sites: ['ua-mac', 'elsewhere'] });
     await publisher.start();
     redis = createRedis({ url: REDIS_URL, connectionName: 'ingest-test', logger });
     clowder = new ClowderClient({ url: sim.url, key: COMM_KEY, retries: 6, retryBaseMs: 10, retryMaxMs: 100 });

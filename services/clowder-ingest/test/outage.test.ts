@@ -41,7 +41,7 @@ describe('clowder-ingest started while Clowder is down (a process)', () => {
       SITES_FILE: await sitesFile(),
       LOG_LEVEL: 'info',
     });
-    publisher = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'cold-pub', logger: testLogger(), registry: createRegistry() });
+    publisher = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'cold-pub', logger: testLogger(), registry: createRegistry(), sites: ['ua-mac'] });
     await publisher.start();
     const rels = ['raw_data/stereoTop/2017-06-01/2017-06-01__12-00-00-000/a.bin', 'raw_data/stereoTop/2017-06-01/2017-06-01__12-00-00-000/b.bin'];
     for (const rel of rels) await publisher.publish(transferred('ua-mac', dest(rel)));
@@ -81,7 +81,7 @@ describe('clowder-ingest while Clowder goes down and comes back (delivery limit 
   beforeAll(async () => {
     sim = await startSim();
     const logger = testLogger();
-    amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'outage-test', logger, registry, deliveryLimit: 2 });
+    amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'outage-test', logger, registry, deliveryLimit: 2, sites: ['ua-mac'] });
     // Records what each delivery carried (a spy around the real consumer; nothing is replaced).
     const consume = amqp.consume.bind(amqp);
     amqp.consume = ((queue: QueueRef, types: 'file.transferred', handler: Handler<'file.transferred'>, options?: ConsumerOptions) =>
@@ -89,7 +89,7 @@ describe('clowder-ingest while Clowder goes down and comes back (delivery limit 
         deliveries.set(event.id, [...(deliveries.get(event.id) ?? []), ctx.deliveryCount]);
         await handler(event, ctx);
       }, options)) as typeof amqp.consume;
-    publisher = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'outage-pub', logger, registry: createRegistry(), deliveryLimit: 2 });
+    publisher = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'outage-pub', logger, registry: createRegistry(), deliveryLimit: 2, sites: ['ua-mac'] });
     await publisher.start();
     redis = createRedis({ url: REDIS_URL, connectionName: 'outage-test', logger });
     // Few, fast client retries: the consumer's own retries (delivery limit 2) would be spent in about a second.

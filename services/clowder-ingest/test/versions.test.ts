@@ -31,8 +31,8 @@ describe('clowder-ingest: a new version of a registered path', () => {
     sim = await startSim({ CLOWDER_SIM_SOURCEPATHS: dest.path });
     const logger = testLogger();
     const registry = createRegistry();
-    amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'versions-test', logger, registry, deliveryLimit: 5 });
-    publisher = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'versions-test-pub', logger, registry: createRegistry(), deliveryLimit: 5 });
+    amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'versions-test', logger, registry, deliveryLimit: 5, sites: ['ua-mac'] });
+    publisher = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'versions-test-pub', logger, registry: createRegistry(), deliveryLimit: 5, sites: ['ua-mac'] });
     await publisher.start();
     redis = createRedis({ url: REDIS_URL, connectionName: 'versions-test', logger });
     clowder = new ClowderClient({ url: sim.url, key: COMM_KEY, retries: 3, retryBaseMs: 10, retryMaxMs: 100 });
