@@ -2,7 +2,10 @@
  * The generated pipeline stream the transfer-log bench replays. Versions of
  * files go through the pipeline in tasks of 500: 500 file.uploaded, one
  * task.submitted listing them, then per file file.transferred, file.deleted
- * and file.ingested, or file.failed (one version in 200). Once every path
+ * and file.ingested, or file.failed (one version in 200); a task's outcomes
+ * come `lagTasks` tasks later (uploads of the next tasks in between, as in the
+ * pipeline, where a transfer takes minutes), so a version's events are
+ * thousands of events apart, never folded into one batch. Once every path
  * has a version, paths are rewritten (a new upload id, same path), so the
  * stream holds `events` events over `files` paths. Event times run evenly
  * over `spanDays` days ending an hour before the start (day partitions and
@@ -23,6 +26,8 @@ export interface StreamPlan {
   spanDays: number;
   /** Time of the last event (ms since the epoch). */
   endMs: number;
+  /** Tasks uploaded between a task's submission and its outcomes. */
+  lagTasks: number;
 }
 
 export interface OutEvent {
@@ -39,6 +44,8 @@ export interface Chunk {
   end: number;
   events: OutEvent[];
 }
+
+interface Version { v: number; site: string; sensor: string; path: string; size: number; mtimeMs: number; uploadId: string; attempt: number; sourcePath: string; destinationPath: string }
 
 const hex = (n: number, width: number) => (n >>> 0).toString(16).padStart(width, '0').slice(-width);
 
@@ -65,19 +72,21 @@ export function* chunks(plan: StreamPlan): Generator<Chunk> {
   const stepMs = (plan.spanDays * 86_400_000) / tasks;
   const startMs = plan.endMs - plan.spanDays * 86_400_000;
   let emitted = 0;
+  const later: Array<() => void> = [];
+  let out: OutEvent[] = [];
+  const push = (type: string, id: string, atMs: number, data: unknown) => {
+    if (emitted >= plan.events) return;
+    const time = new Date(atMs).toISOString();
+    out.push({ id, type, time: Math.floor(atMs / 1000), body: Buffer.from(JSON.stringify({ type, version: 1, id, time, data })) });
+    emitted++;
+  };
   for (let t = 0; emitted < plan.events; t++) {
     const base = startMs + t * stepMs;
     const first = t * TASK_FILES;
     const end = first + TASK_FILES;
-    const out: OutEvent[] = [];
-    const push = (type: string, id: string, atMs: number, data: unknown) => {
-      if (emitted >= plan.events) return;
-      const time = new Date(atMs).toISOString();
-      out.push({ id, type, time: Math.floor(atMs / 1000), body: Buffer.from(JSON.stringify({ type, version: 1, id, time, data })) });
-      emitted++;
-    };
+    out = [];
     const taskId = `${hex(t * 40503, 8)}-${hex(t, 4)}-11ef-9c3a-${hex(t * 2246822519, 8)}${hex(t, 4)}`;
-    const vs = [];
+    const vs: Version[] = [];
     for (let v = first; v < end; v++) {
       const { site, sensor, path } = fileOf(plan, v % plan.files);
       const attempt = 1;
@@ -94,6 +103,7 @@ export function* chunks(plan: StreamPlan): Generator<Chunk> {
       files: vs.map(({ path, sourcePath, destinationPath, size, mtimeMs, site, sensor, uploadId, attempt }) => ({ path, sourcePath, destinationPath, size, mtimeMs, site, sensor, uploadId, attempt })),
     });
     const fails = (v: number) => v % FAIL_EVERY === FAIL_EVERY - 1;
+    later.push(() => {
     for (const [i, f] of vs.entries()) {
       if (fails(f.v)) push('file.failed', `fail-${f.v}`, base + 600_000 + i * 10, { site: f.site, sensor: f.sensor, path: f.path, size: f.size, uploadId: f.uploadId, attempts: 3, reason: 'FILE_NOT_FOUND', detail: 'Globus: the source file is gone (attempt 3 of 3)', lastTaskId: taskId });
       else push('file.transferred', `tr-${f.v}`, base + 300_000 + i * 10, { site: f.site, sensor: f.sensor, path: f.path, sourcePath: f.sourcePath, destinationPath: f.destinationPath, size: f.size, mtimeMs: f.mtimeMs, checksum: hex(f.v * 2654435761, 8).repeat(4), checksumAlgorithm: 'MD5', taskId, uploadId: f.uploadId, attempt: f.attempt });
@@ -104,6 +114,10 @@ export function* chunks(plan: StreamPlan): Generator<Chunk> {
     for (const [i, f] of vs.entries()) {
       if (!fails(f.v)) push('file.ingested', `ing-${f.v}`, base + 500_000 + i * 10, { site: f.site, sensor: f.sensor, destinationPath: f.destinationPath, clowderPath: f.destinationPath, fileId: hex(f.v, 8).repeat(3), datasetId: hex(t, 8).repeat(3), datasetName: `${f.sensor} - ${f.path.split('/')[7] ?? t}`, collectionIds: [], spaceId: null, uploadId: f.uploadId });
     }
+    });
+    // After the last task, the outcomes still owed come out in order.
+    const last = versionsFor(plan) <= end || t + 1 >= tasks;
+    while (later.length > (last ? 0 : plan.lagTasks)) later.shift()!();
     if (out.length > 0) yield { first, end, events: out };
   }
 }

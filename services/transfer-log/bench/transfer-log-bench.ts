@@ -20,7 +20,8 @@
  * Size: BENCH_EVENTS over BENCH_FILES paths (default the issue's 10,000,000
  * over 2,000,000), cut at BENCH_SECONDS of publishing (default 900): the line
  * says the planned stream and what was loaded. Queries: BENCH_QPS per second
- * in all (half lineage, half volumes). BENCH_KEEP_DB=1 keeps the database.
+ * in all (half lineage, half volumes). BENCH_LAG_TASKS: tasks uploaded between a
+ * task's submission and its outcomes (default 4). BENCH_KEEP_DB=1 keeps the database.
  * Progress goes to stderr.
  */
 import { randomBytes } from 'node:crypto';
@@ -45,6 +46,7 @@ const QPS = num('BENCH_QPS', 20);
 const WINDOW = num('BENCH_WINDOW', 1000);
 const BACKLOG = num('BENCH_BACKLOG', 100_000);
 const SPAN_DAYS = num('BENCH_SPAN_DAYS', 28);
+const LAG_TASKS = Number(process.env['BENCH_LAG_TASKS'] ?? 4);
 const LOAD_AT_START = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 const KEEP_DB = process.env['BENCH_KEEP_DB'] === '1';
 /** Extra settings for the service, as JSON (e.g. '{"BATCH_SIZE":"2000"}'). */
@@ -161,10 +163,10 @@ async function main(): Promise<void> {
   const queue = topology(prefix).queue('transferLog');
   const dbName = `terra_tlog_bench_${randomBytes(4).toString('hex')}`;
   const dbUrl = `postgres://postgres@127.0.0.1:5432/${dbName}`;
-  const plan: StreamPlan = { events: EVENTS, files: FILES, spanDays: SPAN_DAYS, endMs: Date.now() - 3_600_000 };
+  const plan: StreamPlan = { events: EVENTS, files: FILES, spanDays: SPAN_DAYS, endMs: Date.now() - 3_600_000, lagTasks: LAG_TASKS };
 
   // The generator's shapes are the contracts' (checked once on its first task, not per event: that would be the bench's CPU, not the service's).
-  const first = chunks({ ...plan, events: 3000 }).next().value!;
+  const first = chunks({ ...plan, events: 3000, lagTasks: 0 }).next().value!;
   for (const e of first.events) validate(undefined, JSON.parse(e.body.toString()));
 
   const amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'bench-transfer-log', logger: testLogger(), registry: createRegistry() });
@@ -315,6 +317,7 @@ async function main(): Promise<void> {
       arrivals_counted: Number(db.arrived),
       backlog_max: BACKLOG,
       window: WINDOW,
+      lag_tasks: LAG_TASKS,
       qps: QPS,
       service_env: SERVICE_ENV,
       loadavg_1m_at_start: LOAD_AT_START,
