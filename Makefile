@@ -94,6 +94,14 @@ bench-clowder: build
 	@pnpm exec tsc -b services/clowder-ingest/bench
 	@node services/clowder-ingest/dist-bench/bench/ingest-bench.js
 
+.PHONY: bench-transfer-log
+# transfer-log: a generated pipeline stream (BENCH_EVENTS over BENCH_FILES, cut at BENCH_SECONDS) loaded
+# while it is queried; events/s committed, lineage and weekly-volume p99, bytes per event, RSS: one JSON line.
+bench-transfer-log: build
+	@deploy/local/ensure-services.sh >&2
+	@pnpm exec tsc -b services/transfer-log/bench
+	@node services/transfer-log/dist-bench/bench/transfer-log-bench.js
+
 # The chaos test's long form (CI runs a 40 s one inside `make test`): its verdict is
 # one JSON line on stdout (jest reports on stderr).
 CHAOS_SECONDS ?= 600
