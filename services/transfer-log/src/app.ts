@@ -12,7 +12,14 @@ import { transferLogTelemetry } from './telemetry.js';
 export interface TransferLogDeps {
   config: TransferLogConfig;
   amqp: AmqpClient;
+  /** Reads (the API, the status page, readiness). */
   pool: Pool;
+  /**
+   * Writes (batches, partition maintenance), on connections of their own so a
+   * burst of lookups never queues the writer behind them (the bench saw that);
+   * the read pool when absent.
+   */
+  writePool?: Pool;
   logger: Logger;
   registry: Registry;
 }
@@ -32,6 +39,7 @@ export interface TransferLog {
 /** Builds the transfer log from its dependencies; never listens (main.ts does). */
 export async function buildTransferLog(deps: TransferLogDeps): Promise<TransferLog> {
   const { config: c, amqp, pool, logger, registry } = deps;
+  const writePool = deps.writePool ?? pool;
   let writer: LogWriter | undefined;
   let consumer: Consumer<MessageType> | undefined;
   const lag = () => {
@@ -39,8 +47,8 @@ export async function buildTransferLog(deps: TransferLogDeps): Promise<TransferL
     return newest ? Math.max(0, (Date.now() - newest.getTime()) / 1000) : undefined;
   };
   const telemetry = transferLogTelemetry(logger, registry, lag);
-  const partitions = new Partitions(pool, c.RETENTION_DAYS, c.PARTITIONS_AHEAD_DAYS);
-  writer = new LogWriter({ batchSize: c.BATCH_SIZE, maxWaitMs: c.BATCH_MAX_WAIT_MS }, { pool, partitions, telemetry });
+  const partitions = new Partitions(writePool, c.RETENTION_DAYS, c.PARTITIONS_AHEAD_DAYS);
+  writer = new LogWriter({ batchSize: c.BATCH_SIZE, maxWaitMs: c.BATCH_MAX_WAIT_MS }, { pool: writePool, partitions, telemetry });
   const w = writer;
 
   const http = await buildHttp({

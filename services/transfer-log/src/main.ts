@@ -16,8 +16,11 @@ runMain('transfer-log', async () => {
   // Schema first: nothing is consumed into tables that are not there yet (an advisory lock serialises replicas).
   if (config.DATABASE_CREATE && (await createDatabaseIfMissing(config.DATABASE_URL))) logger.info('database created');
   if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL, logger);
-  const pool = createPool({ url: config.DATABASE_URL, max: config.PG_POOL_SIZE, statementTimeoutMs: config.PG_STATEMENT_TIMEOUT_MS, connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS }, logger);
-  lifecycle.onShutdown('postgres', () => pool.end());
+  const pg = { url: config.DATABASE_URL, statementTimeoutMs: config.PG_STATEMENT_TIMEOUT_MS, connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS };
+  const pool = createPool({ ...pg, max: config.PG_POOL_SIZE }, logger);
+  // The writer's own connections (a batch, and partition maintenance beside it): lookups never queue it.
+  const writePool = createPool({ ...pg, max: 2 }, logger);
+  lifecycle.onShutdown('postgres', () => Promise.all([pool.end(), writePool.end()]).then(() => undefined));
   const amqp = new AmqpClient({
     url: config.AMQP_URL,
     prefix: config.AMQP_PREFIX,
@@ -30,7 +33,7 @@ runMain('transfer-log', async () => {
   });
   lifecycle.onShutdown('amqp', () => amqp.close(config.SHUTDOWN_DRAIN_MS));
 
-  const log = await buildTransferLog({ config, amqp, pool, logger, registry });
+  const log = await buildTransferLog({ config, amqp, pool, writePool, logger, registry });
   lifecycle.onShutdown('http', () => log.http.close());
   lifecycle.onShutdown('transfer-log', () => log.stop());
 
