@@ -141,11 +141,12 @@ it('keeps lines unsettled while the broker refuses them, and publishes them once
   writeFileSync(log, xfer(`/${D}/a.bin`));
   t = await startTailer({ prefix, logPath: log, cacheRoot: cache, stateDir: join(tmp.path, 'state'), whitelist: ['MovingSensor'] });
   await waitFor('published', async () => (await metric(t!.registry, 'terra_transfer_xferlog_events_published_total')) === 1);
-  // Unbind the only queue for file.uploaded: later publishes come back unroutable.
+  // Unbind every queue bound to the site's file.uploaded (the batcher's and the transfer log's): later publishes come back unroutable.
   const { default: amqplib } = await import('amqplib');
   const conn = await amqplib.connect(AMQP_URL);
   const ch = await conn.createChannel();
-  await ch.unbindQueue(t.uploadsQueue, t.amqp.topology.eventsExchange, 'file.uploaded.ua-mac');
+  const bound = [t.uploadsQueue, t.amqp.topology.queue('transferLog')];
+  for (const q of bound) await ch.unbindQueue(q, t.amqp.topology.eventsExchange, 'file.uploaded.ua-mac');
   writeFileSync(join(cache, D, 'b.bin'), '');
   appendFileSync(log, xfer(`/${D}/b.bin`));
   t.tailer.poke();
@@ -153,7 +154,7 @@ it('keeps lines unsettled while the broker refuses them, and publishes them once
   const first = xfer(`/${D}/a.bin`).length;
   await t.tailer.checkpoint(true);
   expect((await t.store.load())!.files[0]!.offset).toBe(first);
-  await ch.bindQueue(t.uploadsQueue, t.amqp.topology.eventsExchange, 'file.uploaded.ua-mac');
+  for (const q of bound) await ch.bindQueue(q, t.amqp.topology.eventsExchange, 'file.uploaded.ua-mac');
   await conn.close();
   await waitFor('published after the retry', async () => (await metric(t!.registry, 'terra_transfer_xferlog_events_published_total')) === 2, 15_000);
   await waitFor('cursor moved', async () => (await t!.store.load())!.files[0]!.offset === readFileSync(log).length);
