@@ -81,7 +81,7 @@ async function checkServices(stack: Stack, v: Verdict, expected: readonly Expect
 
   const globusUrl = stack.url('globus-sim');
   const g = new GlobusClient({ authUrl: globusUrl, transferUrl: `${globusUrl}/v0.10`, clientId: LOCAL.globusClientId, clientSecret: LOCAL.globusClientSecret, rateLimitPerSec: 0 });
-  const tasks = await g.taskListAll({ fields: ['task_id', 'label', 'status', 'files_transferred'] });
+  const tasks = await g.taskListAll({ fields: ['task_id', 'label', 'status', 'files_transferred', 'source_endpoint_id'] });
   v.globus.tasks = tasks.length;
   const labels = new Map<string, number>();
   for (const t of tasks) {
@@ -93,10 +93,12 @@ async function checkServices(stack: Stack, v: Verdict, expected: readonly Expect
     const seen = new Map<string, number>();
     for (const t of tasks) {
       if (t.status !== 'SUCCEEDED' && t.status !== 'FAILED') continue;
-      for (const s of await g.allSuccessfulTransfers(t.task_id)) if (s.source_path) seen.set(s.source_path, (seen.get(s.source_path) ?? 0) + 1);
+      // Keyed by source endpoint too: two sites' folders may hold the same relative path.
+      for (const s of await g.allSuccessfulTransfers(t.task_id)) if (s.source_path) seen.set(`${t.source_endpoint_id ?? ''} ${s.source_path}`, (seen.get(`${t.source_endpoint_id ?? ''} ${s.source_path}`) ?? 0) + 1);
     }
     const versions = new Map(expected.map((f) => [f.rel, f.versions ?? 1]));
-    v.globus.pathsTransferredTwice = [...seen].filter(([p, n]) => n > (versions.get(p.replace(/^\//, '')) ?? 1)).map(([p]) => p);
+    const pathOf = (key: string) => key.slice(key.indexOf(' ') + 1);
+    v.globus.pathsTransferredTwice = [...seen].filter(([k, n]) => n > (versions.get(pathOf(k).replace(/^\//, '')) ?? 1)).map(([k]) => pathOf(k));
   }
   const { amqpUrl, redisUrl, prefix, sites } = brokerOf(stack);
   if (amqpUrl) {
