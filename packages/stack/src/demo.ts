@@ -1,40 +1,67 @@
 /**
- * make demo: the whole pipeline on this machine, on generated gantry uploads.
+ * make demo: the whole pipeline on this machine, three sites at once.
  *
- *   node packages/stack/dist/demo.js [--datasets N] [--rate DATASETS_PER_SEC] [--rotate-every LINES] [--work-dir DIR] [--exit]
+ *   node packages/stack/dist/demo.js [--datasets N] [--rate DATASETS_PER_SEC] [--folders N] [--rotate-every LINES]
+ *                                    [--sites FILE] [--work-dir DIR] [--prefix P] [--free-ports] [--exit] [--json]
  *
- * Starts the Globus and Clowder simulators and the five services as separate
- * processes, writes sensor files into the cache with an xferlog line each
- * (rotating the log on the way), shows live progress, prints a summary with
- * what it verified, and leaves the stack running for inspection until Ctrl-C
- * (or stops it at once with --exit).
+ * Runs the sites of the demo's site file (<work-dir>/sites.yaml, written from
+ * `demoSites`, or --sites FILE): the Maricopa gantry (sensor files into its
+ * FTP cache with an xferlog line each, the log rotated on the way), a drone
+ * site (Kansas State: flight folders, images still being written) and a
+ * sequencer site (HudsonAlpha: run folders completed by RTAComplete.txt),
+ * each with its own destination and Clowder space. The stack starts one
+ * cleaner per site and one log-tailer or directory-source per site from the
+ * file, so a site added to the file runs with no code change. Live progress
+ * and the summary are per site, read from the transfer log and checked
+ * against the destination; the stack stays up for inspection until Ctrl-C
+ * (or stops at once with --exit). With --json, stdout carries only one JSON
+ * line, `{"sites": {"<name>": {completed, at_destination, deleted, ingested,
+ * lost, result}}}`; everything else goes to stderr.
  */
 import { mkdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { deleteKeys, deleteTopology } from '@terra-transfer/testkit';
+import { ownedRoot, type Site } from '@terra-transfer/sites';
+import { deleteKeys, deleteTopology, freePort } from '@terra-transfer/testkit';
+import { demoSites, writeSitesFile } from './demo-sites.js';
 import { Gantry } from './gantry.js';
-import { CLOWDER_COMM_KEY, DEFAULT_PORTS, SERVICES, dropTransferLogDatabase, localStack, transferLogDatabaseUrl } from './local.js';
-import { clean, verify } from './verify.js';
+import { InstrumentWriter } from './instruments.js';
+import { CLOWDER_COMM_KEY, dropTransferLogDatabase, localProcesses, localStack, transferLogDatabaseUrl } from './local.js';
 import { LOCAL, prepareLayout } from './stack.js';
+import { loggedFiles, loggedVolumes, siteOutcome, type LoggedFiles, type SiteOutcome } from './transfer-log-figures.js';
+import { verifySites, type ExpectedFile } from './verify.js';
+import { loadSites } from '@terra-transfer/sites';
 
 const { values: args } = parseArgs({
   options: {
-    datasets: { type: 'string', default: '150' },
-    rate: { type: 'string', default: '20' },
-    'rotate-every': { type: 'string', default: '120' },
+    datasets: { type: 'string', default: '60' },
+    rate: { type: 'string', default: '10' },
+    folders: { type: 'string', default: '15' },
+    'rotate-every': { type: 'string', default: '60' },
+    sites: { type: 'string' },
     'work-dir': { type: 'string', default: resolve('.demo') },
     prefix: { type: 'string', default: 'terra-demo' },
     'timeout-s': { type: 'string', default: '300' },
+    'free-ports': { type: 'boolean', default: false },
     exit: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
   },
 });
 const datasets = Number(args.datasets);
 const rate = Number(args.rate);
+const folders = Number(args.folders);
 const workDir = resolve(args['work-dir']);
 const prefix = args.prefix;
-const tty = process.stdout.isTTY;
-const out = (s: string) => process.stdout.write(`${s}\n`);
+// With --json, stdout is the verdict's alone.
+const stream = args.json ? process.stderr : process.stdout;
+const tty = stream.isTTY;
+const out = (s: string) => stream.write(`${s}\n`);
+
+await rm(workDir, { recursive: true, force: true });
+const sitesFile = args.sites ? resolve(args.sites) : writeSitesFile(workDir, demoSites(workDir));
+const sites = loadSites(sitesFile);
+const procs = localProcesses(sites);
+const ports = args['free-ports'] ? Object.fromEntries(await Promise.all(procs.map(async (p) => [p.name, await freePort()]))) : undefined;
 
 async function portFree(port: number): Promise<boolean> {
   try {
@@ -44,22 +71,24 @@ async function portFree(port: number): Promise<boolean> {
     return true;
   }
 }
-
-for (const s of SERVICES) {
-  if (!(await portFree(DEFAULT_PORTS[s]))) {
-    out(`Port ${DEFAULT_PORTS[s]} (${s}) is in use: is another demo still running? Stop it (Ctrl-C in its terminal) and try again.`);
-    process.exit(1);
+if (!ports) {
+  for (const p of procs) {
+    if (!(await portFree(p.defaultPort))) {
+      out(`Port ${p.defaultPort} (${p.name}) is in use: is another demo still running? Stop it (Ctrl-C in its terminal) and try again.`);
+      process.exit(1);
+    }
   }
 }
 
-out(`terra-transfer demo: ${datasets} gantry datasets at ${rate}/s, work dir ${workDir}`);
-await rm(workDir, { recursive: true, force: true });
+out(`terra-transfer demo: ${sites.names().join(', ')} (site file ${sitesFile}), work dir ${workDir}`);
 await deleteTopology(prefix).catch(() => undefined);
 await deleteKeys(`${prefix}:`).catch(() => undefined);
 await dropTransferLogDatabase(transferLogDatabaseUrl(prefix)).catch(() => undefined);
-const { stack, layout } = localStack({ workDir, prefix, logFiles: true });
+const { stack, layout } = localStack({ workDir, prefix, logFiles: true, sitesFile, ...(ports ? { ports } : {}) });
 await prepareLayout(layout);
 await mkdir(join(workDir, 'logs'), { recursive: true });
+// Every site's folder exists before its source starts (a directory-source is not ready without its root).
+for (const s of sites.sites) await mkdir(ownedRoot(s.source).root, { recursive: true });
 
 let stopping = false;
 const stop = async (code: number) => {
@@ -81,85 +110,128 @@ try {
   await stack.killAll();
   process.exit(1);
 }
+const tlog = stack.url('transfer-log');
+out(`The transfer log's status page: ${tlog}/ (API ${tlog}/docs)`);
 
-const gantry = new Gantry({ cacheRoot: layout.cacheRoot, logDir: layout.logDir, ftpRoot: '/gantry_data', rotateEvery: Number(args['rotate-every']), keep: 50 });
+/** What writes each site's files, chosen from its source kind (and markers) in the site file. */
+interface Writer { site: Site; label: string; expected(): ExpectedFile[]; run(): Promise<void>; extra(): string }
 let rotations = 0;
-const origRotate = gantry.rotate.bind(gantry);
-gantry.rotate = async () => {
-  rotations++;
-  await origRotate();
-};
-
-const counts = async () => ({
-  uploaded: await stack.metric('log-tailer', 'terra_transfer_xferlog_events_published_total'),
-  submitted: await stack.metric('batcher', 'terra_transfer_files_submitted_total'),
-  transferred: await stack.metric('watcher', 'terra_transfer_files_completed_total', { result: 'transferred' }),
-  deleted: await stack.metric('cleaner', 'terra_transfer_cleaner_deletions_total', { outcome: 'deleted' }),
-  ingested: await stack.metric('clowder-ingest', 'terra_transfer_clowder_files_ingested_total'),
+const writers: Writer[] = sites.sites.map((site): Writer => {
+  if (site.source.kind === 'xferlog') {
+    if (basename(site.source.xferlog) !== 'xferlog') throw new Error(`site ${site.name}: the demo's gantry writes <folder>/xferlog, not ${site.source.xferlog}`);
+    const gantry = new Gantry({ cacheRoot: site.source.cacheRoot, logDir: dirname(site.source.xferlog), ftpRoot: site.source.ftpRoot ?? '/gantry_data', rotateEvery: Number(args['rotate-every']), keep: 50 });
+    const rotate = gantry.rotate.bind(gantry);
+    gantry.rotate = async () => {
+      rotations++;
+      await rotate();
+    };
+    return {
+      site, label: 'gantry (xferlog)', expected: () => gantry.expected(), extra: () => `, ${gantry.uploads.length - gantry.expected().length} log lines not to send, ${rotations} log rotations`,
+      run: async () => {
+        for (let i = 0; i < datasets && !stopping; i++) {
+          await gantry.dataset();
+          await new Promise((r) => setTimeout(r, 1000 / rate));
+        }
+      },
+    };
+  }
+  if (site.source.kind === 'directory') {
+    const w = new InstrumentWriter(site);
+    return {
+      site, label: w.kind === 'drone' ? 'drone flights (directory)' : 'sequencer runs (directory, completion markers)', expected: () => w.expected(), extra: () => '',
+      run: async () => {
+        for (let i = 0; i < folders && !stopping; i++) {
+          await w.folder();
+          await new Promise((r) => setTimeout(r, 2000 / rate));
+        }
+      },
+    };
+  }
+  return { site, label: `${site.source.kind} (no writer in the demo)`, expected: () => [], extra: () => '', run: async () => undefined };
 });
 
 const started = Date.now();
 let generating = true;
-const generator = (async () => {
-  for (let i = 0; i < datasets && !stopping; i++) {
-    await gantry.dataset();
-    await new Promise((r) => setTimeout(r, 1000 / rate));
-  }
+const generator = Promise.all(writers.map((w) => w.run())).then(() => {
   generating = false;
-})();
+});
 
-let last = { t: Date.now(), ingested: 0 };
+const logged = async (): Promise<Record<string, LoggedFiles>> => Object.fromEntries(await Promise.all(writers.map(async (w) =>
+  [w.site.name, await loggedFiles(tlog, w.site, new Set(w.expected().map((f) => f.rel))).catch(() => ({ seen: 0, transferred: 0, deleted: 0, ingested: 0, failed: 0 }))])));
+const siteDone = (w: Writer, c: LoggedFiles) => {
+  const n = w.expected().length;
+  return c.transferred >= n && c.ingested >= n && (w.site.deletion.policy === 'never' || c.deleted >= n);
+};
+
+let lastKey = '';
 let lastChange = Date.now();
-let prev = '';
 const timeoutMs = Number(args['timeout-s']) * 1000;
+let finished = true;
 for (;;) {
-  await new Promise((r) => setTimeout(r, 1000));
-  const c = await counts();
-  const expected = gantry.expected().length;
+  await new Promise((r) => setTimeout(r, 2000));
+  const c = await logged();
   const now = Date.now();
-  const rateNow = ((c.ingested - last.ingested) * 1000) / Math.max(1, now - last.t);
-  last = { t: now, ingested: c.ingested };
-  const line = `[${String(Math.round((now - started) / 1000)).padStart(4)}s] written ${String(expected).padStart(5)} | uploaded ${c.uploaded} | submitted ${c.submitted} | transferred ${c.transferred} | deleted ${c.deleted} | ingested ${c.ingested} | ${rateNow.toFixed(0)} files/s | backlog ${Math.max(0, expected - Math.min(c.deleted, c.ingested))} | log rotations ${rotations}`;
-  if (tty) process.stdout.write(`\r${line}  `);
-  else if (line.slice(8) !== prev) out(line);
-  prev = line.slice(8);
-  const key = JSON.stringify(c);
-  if (key !== (last as unknown as { key?: string }).key) lastChange = now;
-  (last as unknown as { key?: string }).key = key;
-  if (!generating && c.deleted >= expected && c.ingested >= expected) break;
+  const parts = writers.map((w) => {
+    const x = c[w.site.name]!;
+    return `${w.site.name}: written ${w.expected().length} sent ${x.seen} arrived ${x.transferred} ingested ${x.ingested}${w.site.deletion.policy === 'never' ? '' : ` deleted ${x.deleted}`}`;
+  });
+  const line = `[${String(Math.round((now - started) / 1000)).padStart(4)}s] ${parts.join(' | ')}`;
+  if (tty) stream.write(`\r${line}  `);
+  else out(line);
+  const key = JSON.stringify(c) + writers.map((w) => w.expected().length).join();
+  if (key !== lastKey) lastChange = now;
+  lastKey = key;
+  if (!generating && writers.every((w) => siteDone(w, c[w.site.name]!))) break;
   if (now - started > timeoutMs || now - lastChange > 60_000) {
     out(`\nThe pipeline did not finish (${now - lastChange > 60_000 ? 'no progress for 60 s' : 'timeout'}); see the logs in ${join(workDir, 'logs')}.`);
-    if (args.exit) await stop(1);
+    finished = false;
     break;
   }
 }
 await generator;
 if (tty) out('');
 
-// Verify what an operator would: every completed upload is at the destination with the same bytes, gone from the cache, and in Clowder once.
-const expected = gantry.expected();
-const v = await verify(stack, layout, expected, { globusDetail: true });
-const c = await counts();
+// Verify what an operator would: every file is at its site's destination with its bytes, gone from the cache where the
+// site deletes (still there where it never does), in Clowder once; and the transfer log's volumes say the same.
+const expected = Object.fromEntries(writers.map((w) => [w.site.name, w.expected()]));
+const { sites: perSite, all } = await verifySites(stack, sites, expected, { globusDetail: true });
+const c = await logged();
+const volumes = await loggedVolumes(tlog).catch(() => ({} as Record<string, { files: number; bytes: number }>));
+const global: string[] = [];
+const dead = Object.values(all.deadLettered).reduce((a, b) => a + b, 0);
+if (dead) global.push(`${dead} dead-lettered messages`);
+if (all.clowder.duplicates || all.clowder.files !== all.expected || all.clowder.distinctFilePaths !== all.expected) global.push(`Clowder holds ${all.clowder.files} files (${all.clowder.distinctFilePaths} paths, ${all.clowder.duplicates} duplicates) for ${all.expected} expected`);
+if (all.globus.pathsTransferredTwice.length) global.push(`${all.globus.pathsTransferredTwice.length} paths moved twice by Globus`);
+if (all.ledger.unexplained.length) global.push(`${all.ledger.unexplained.length} ledger records stuck with no reason`);
+if (!finished) global.push('did not finish');
+const outcomes: Record<string, SiteOutcome> = Object.fromEntries(writers.map((w) => [w.site.name, siteOutcome(perSite[w.site.name]!, c[w.site.name]!, volumes[w.site.name], global)]));
+const ok = Object.values(outcomes).every((o) => o.result === 'ok');
 const secs = (Date.now() - started) / 1000;
-const ok = clean(v);
+
 out('');
-out('Summary');
-out(`  log lines written            ${gantry.uploads.length} (${gantry.uploads.length - expected.length} not completed uploads in the whitelist: aborted, downloads, outside)`);
-out(`  completed uploads            ${expected.length}`);
-out(`  published / submitted        ${c.uploaded} / ${c.submitted}`);
-out(`  transferred / deleted        ${c.transferred} / ${c.deleted}`);
-out(`  at destination, same bytes   ${v.arrived} of ${expected.length}`);
-out(`  left in the cache            ${v.inCache.length}`);
-out(`  Globus                       ${v.globus.tasks} tasks, ${v.globus.filesTransferred} files moved, ${v.globus.pathsTransferredTwice.length} moved twice`);
-out(`  Clowder                      ${v.clowder.collections} collections, ${v.clowder.datasets} datasets, ${v.clowder.files} files (${v.clowder.distinctFilePaths} paths), metadata on ${v.clowder.datasetsWithMetadata} datasets, ${v.clowder.duplicates} duplicates`);
-out(`  log rotations                ${rotations}`);
-out(`  elapsed                      ${secs.toFixed(1)} s`);
-out(`  result                       ${ok ? 'OK: every completed upload arrived, was deleted from the cache and registered once' : 'NOT OK: see above and the logs'}`);
+out('Summary per site ("completed": at the destination with its bytes and registered in Clowder, and deleted from the cache where the site\'s policy deletes; a "never" site keeps its files)');
+for (const w of writers) {
+  const v = perSite[w.site.name]!;
+  const o = outcomes[w.site.name]!;
+  const vol = volumes[w.site.name] ?? { files: 0, bytes: 0 };
+  out(`  ${w.site.name} — ${w.label}, deletion ${w.site.deletion.policy}`);
+  out(`    files written                ${v.expected}${w.extra()}`);
+  out(`    at destination, same bytes   ${v.arrived} (${v.bytesAtDestination} bytes) in ${w.site.clowder.localRoot}`);
+  out(`    transfer log: arrived        ${vol.files} files, ${vol.bytes} bytes (/api/v1/volumes) ${vol.bytes === v.bytesAtDestination && vol.files === v.arrived ? '= destination' : '≠ destination'}`);
+  out(`    ingested / deleted / lost    ${o.ingested} / ${w.site.deletion.policy === 'never' ? `0 (kept by policy; ${v.inSource.length} still in ${ownedRoot(w.site.source).root})` : o.deleted} / ${o.lost}`);
+  out(`    completed                    ${o.completed} of ${v.expected}: ${o.result === 'ok' ? 'OK' : `FAILED: ${o.problems!.join('; ')}`}`);
+}
+out(`  Globus                         ${all.globus.tasks} tasks, ${all.globus.filesTransferred} files moved, ${all.globus.pathsTransferredTwice.length} moved twice`);
+out(`  Clowder                        ${all.clowder.collections} collections, ${all.clowder.datasets} datasets, ${all.clowder.files} files (${all.clowder.distinctFilePaths} paths), ${all.clowder.duplicates} duplicates`);
+out(`  elapsed                        ${secs.toFixed(1)} s`);
+out(`  result                         ${ok ? 'OK: every site\'s files arrived, were registered once, and the transfer log counts what is at the destination' : 'NOT OK: see above and the logs'}`);
 out('');
 out('Inspect the running stack:');
-out('  RabbitMQ management UI       http://127.0.0.1:15672 (guest/guest), queues "' + prefix + '.*"');
-for (const s of SERVICES) out(`  ${s.padEnd(15)} http://127.0.0.1:${DEFAULT_PORTS[s]}/metrics  /docs  /readyz`);
-out(`  logs                         ${join(workDir, 'logs')}`);
-out(`  write endpoints token        ${LOCAL.apiToken} (Clowder key ${CLOWDER_COMM_KEY})`);
+out(`  transfer log (status page)     ${tlog}/`);
+out('  RabbitMQ management UI         http://127.0.0.1:15672 (guest/guest), queues "' + prefix + '.*"');
+for (const p of procs) out(`  ${`${p.name}${p.site ? ` (${p.site})` : ''}`.padEnd(30)} ${stack.url(p.name)}/metrics  /docs  /readyz`);
+out(`  logs                           ${join(workDir, 'logs')}`);
+out(`  write endpoints token          ${LOCAL.apiToken} (Clowder key ${CLOWDER_COMM_KEY})`);
+if (args.json) process.stdout.write(`${JSON.stringify({ sites: Object.fromEntries(Object.entries(outcomes).map(([k, o]) => [k, o])) })}\n`);
 if (args.exit) await stop(ok ? 0 : 1);
 out('\nThe stack keeps running. Ctrl-C stops it cleanly.');

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringifySites } from '@terra-transfer/sites';
+import { loadSites, ownedRoot, stringifySites, type Site, type Sites } from '@terra-transfer/sites';
 import pg from 'pg';
 import { WHITELIST } from './gantry.js';
 import { LOCAL, Stack, layout, type ServiceSpec, type StackLayout } from './stack.js';
@@ -11,10 +11,16 @@ export interface LocalStackOptions {
   prefix: string;
   amqpUrl?: string;
   redisUrl?: string;
-  /** Ports by service; default: the documented local ports (8081–8085, 8091–8092) */
-  ports?: Partial<Record<ServiceName, number>>;
-  /** Extra environment per service (tests, benchmarks) */
-  env?: Partial<Record<ServiceName, Record<string, string>>>;
+  /**
+   * Ports by process name (see `localProcesses`); default: the documented
+   * local ports (8081–8087, 8091–8092), and for the further per-site
+   * processes of a site file the default port + 100 per site before it
+   * (the second site's cleaner 8184, the third's 8284). When given, every
+   * process needs its port.
+   */
+  ports?: Partial<Record<string, number>>;
+  /** Extra environment per process name (tests, benchmarks) */
+  env?: Partial<Record<string, Record<string, string>>>;
   logLevel?: string;
   /** How the gantry's FTP server logs paths: this prefix stands for the cache root */
   ftpRoot?: string;
@@ -26,8 +32,15 @@ export interface LocalStackOptions {
   deliveryLimit?: number;
   /** Bundling limits of the site's destination (default: 500 files, 2 s) */
   batch?: { maxFiles?: number; maxAgeSeconds?: number };
-  /** Adds a directory site (DIRECTORY_SITE, files written into `root/whitelist[i]`, deletion `never`) and its directory-source */
-  directory?: { root: string; whitelist: string[]; settleSeconds?: number; poll?: boolean; completionMarkers?: { names: string[]; folder?: 'run' | 'own' } };
+  /**
+   * A site file to run instead of the gantry's one site (the demo's, see
+   * `demoSites`): the stack starts one cleaner per site, one log-tailer per
+   * xferlog site and one directory-source per directory site, and the Globus
+   * simulator gets each site's source endpoint (its root) and each
+   * destination endpoint (the local "HPC" folder). Sites need
+   * `globus.sourceRoot: /` and `clowder.localRoot` under the HPC folder.
+   */
+  sitesFile?: string;
   /**
    * The transfer log's PostgreSQL database (created at its start when missing);
    * default transferLogDatabaseUrl(prefix). The transfer log runs when no
@@ -38,8 +51,10 @@ export interface LocalStackOptions {
 }
 
 export const SERVICES = ['globus-sim', 'clowder-sim', 'log-tailer', 'batcher', 'watcher', 'cleaner', 'clowder-ingest', 'transfer-log'] as const;
-/** Started only when the stack has a directory site (`LocalStackOptions.directory`). */
+/** Started only when the stack's site file has a directory site. */
 export const OPTIONAL_SERVICES = ['directory-source'] as const;
+/** Services that run one process per site (`SITE`). */
+export const PER_SITE_SERVICES = ['log-tailer', 'directory-source', 'cleaner'] as const;
 export type ServiceName = (typeof SERVICES)[number] | (typeof OPTIONAL_SERVICES)[number];
 
 export const DEFAULT_PORTS: Record<ServiceName, number> = {
@@ -68,23 +83,80 @@ export function transferLogDatabaseUrl(prefix: string): string {
 
 export const CLOWDER_COMM_KEY = 'local-clowder-commkey';
 export const SITE = 'ua-mac';
-/** The optional directory site's name. */
-export const DIRECTORY_SITE = 'lab-dir';
 /** The site's folder on the HPC collection, and as Clowder sees it. */
 export const DEST_SITE_ROOT = `/${SITE}`;
 export const CLOWDER_SITE_ROOT = `/home/clowder/sites/${SITE}`;
+
+/** One process of the local stack: its name (ports, env, `stack.proc()`), the service it runs, and the site it serves. */
+export interface LocalProcess {
+  name: string;
+  service: ServiceName;
+  site?: string;
+  defaultPort: number;
+}
+
+/**
+ * The processes a site file asks for: the shared services once, and per site
+ * its cleaner, and its log-tailer (xferlog) or directory-source (directory).
+ * The first process of a per-site service is named after the service (so the
+ * gantry's one-site stack keeps `cleaner`, `log-tailer`), each further one
+ * `<service>-<site>`, on the default port + 100 per process before it.
+ */
+export function localProcesses(sites: Sites, withTransferLog = true): LocalProcess[] {
+  const out: LocalProcess[] = (['globus-sim', 'clowder-sim', 'batcher', 'watcher', 'clowder-ingest', ...(withTransferLog ? ['transfer-log' as const] : [])] as const)
+    .map((service) => ({ name: service, service, defaultPort: DEFAULT_PORTS[service] }));
+  const seen = new Map<ServiceName, number>();
+  for (const site of sites.sites) {
+    const services: ServiceName[] = ['cleaner', ...(site.source.kind === 'xferlog' ? ['log-tailer' as const] : site.source.kind === 'directory' ? ['directory-source' as const] : [])];
+    for (const service of services) {
+      const k = seen.get(service) ?? 0;
+      seen.set(service, k + 1);
+      out.push({ name: k === 0 ? service : `${service}-${site.name}`, service, site: site.name, defaultPort: DEFAULT_PORTS[service] + 100 * k });
+    }
+  }
+  return out;
+}
+
+/**
+ * The Globus simulator's endpoints for a site file: each site's source
+ * endpoint is the folder it owns (cache or instrument root), each destination
+ * endpoint the local "HPC" folder. Throws when the file asks for what the
+ * simulator cannot stand for here.
+ */
+export function localEndpoints(sites: Sites, destRoot: string): Record<string, { root: string; display_name: string }> {
+  const eps: Record<string, { root: string; display_name: string }> = {};
+  const add = (id: string, root: string, display: string) => {
+    if (eps[id] && eps[id].root !== root) throw new Error(`Globus endpoint ${id} stands for both ${eps[id].root} and ${root}: give each site its own source endpoint`);
+    eps[id] ??= { root, display_name: display };
+  };
+  for (const s of sites.sites) {
+    if (s.globus.sourceRoot !== '/') throw new Error(`site ${s.name}: the local stack maps the source endpoint to the site's folder, so globus.sourceRoot must be /`);
+    add(s.globus.sourceEndpoint, ownedRoot(s.source).root, `${s.name} source`);
+    for (const d of s.destinations) add(d.endpoint, destRoot, `HPC file system (${s.name} ${d.name})`);
+  }
+  return eps;
+}
 
 /**
  * The whole pipeline on this machine, with working defaults: the gantry's
  * cache and FTP log, the Globus simulator moving files from the cache to an
  * "HPC" folder, the Clowder simulator, the five services and the transfer log. Nothing needs
- * configuring; every setting below is one a site would set.
+ * configuring; every setting below is one a site would set. With `sitesFile`,
+ * the sites of that file instead, each with its own processes.
  */
-export function localStack(o: LocalStackOptions): { stack: Stack; layout: StackLayout } {
+export function localStack(o: LocalStackOptions): { stack: Stack; layout: StackLayout; sites: Sites } {
   const l = layout(o.workDir);
-  const port = (s: ServiceName) => o.ports?.[s] ?? DEFAULT_PORTS[s];
+  const sitesFile = o.sitesFile ?? writeLocalSitesFile(o, l);
+  const sites = loadSites(sitesFile);
+  const withTransferLog = o.ports === undefined || o.ports['transfer-log'] !== undefined;
+  const procs = localProcesses(sites, withTransferLog);
+  const portOf = new Map(procs.map((p) => {
+    const port = o.ports ? o.ports[p.name] : p.defaultPort;
+    if (port === undefined) throw new Error(`no port given for ${p.name} (ports must name every process: localProcesses())`);
+    return [p.name, port];
+  }));
+  const port = (name: string) => portOf.get(name)!;
   const globusUrl = `http://127.0.0.1:${port('globus-sim')}`;
-  const sitesFile = writeLocalSitesFile(o, l);
   const common: Record<string, string> = {
     LOG_LEVEL: o.logLevel ?? 'info',
     AMQP_URL: o.amqpUrl ?? 'amqp://guest:guest@127.0.0.1:5672',
@@ -101,73 +173,38 @@ export function localStack(o: LocalStackOptions): { stack: Stack; layout: StackL
     GLOBUS_CLIENT_ID: LOCAL.globusClientId,
     GLOBUS_CLIENT_SECRET: LOCAL.globusClientSecret,
   };
-  const specs: Array<ServiceSpec & { name: ServiceName }> = [
-    {
-      name: 'globus-sim', infra: true, port: port('globus-sim'),
-      env: {
+  const envOf = (p: LocalProcess): Record<string, string> => {
+    switch (p.service) {
+      case 'globus-sim': return {
         LOG_LEVEL: common['LOG_LEVEL']!, HTTP_HOST: '127.0.0.1',
-        GLOBUS_SIM_ENDPOINTS: JSON.stringify({
-          [LOCAL.sourceEndpoint]: { root: l.cacheRoot, display_name: 'gantry cache (Maricopa)' },
-          [LOCAL.destinationEndpoint]: { root: l.destRoot, display_name: 'HPC file system' },
-        }),
+        GLOBUS_SIM_ENDPOINTS: JSON.stringify(localEndpoints(sites, l.destRoot)),
         GLOBUS_SIM_CLIENTS: JSON.stringify({ [LOCAL.globusClientId]: { secret: LOCAL.globusClientSecret, identity: LOCAL.globusIdentity, username: 'terra-transfer@clients.auth.globus.org' } }),
         GLOBUS_SIM_STATE_DIR: join(l.stateDir, 'globus-sim'),
         GLOBUS_SIM_ADMIN_TOKEN: LOCAL.simAdminToken,
         GLOBUS_SIM_RETRY_INTERVAL_MS: '1000',
-      },
-    },
-    {
-      name: 'clowder-sim', infra: true, port: port('clowder-sim'),
-      env: {
+      };
+      case 'clowder-sim': return {
         LOG_LEVEL: common['LOG_LEVEL']!, HTTP_HOST: '127.0.0.1',
         CLOWDER_SIM_DATA_DIR: join(l.stateDir, 'clowder-sim'),
         CLOWDER_SIM_COMM_KEY: CLOWDER_COMM_KEY,
         CLOWDER_SIM_SOURCEPATHS: '/home/clowder/sites',
         CLOWDER_SIM_ADMIN_TOKEN: LOCAL.simAdminToken,
-      },
-    },
-    {
-      name: 'log-tailer', port: port('log-tailer'),
-      env: {
-        ...common,
-        SITE,
-        STATE_DIR: join(l.stateDir, 'log-tailer'),
-        ROTATE_WAIT_MS: '10000',
-      },
-    },
-    {
-      name: 'batcher', port: port('batcher'),
-      env: {
-        ...common, ...globus,
-        API_TOKEN: LOCAL.apiToken,
-      },
-    },
-    {
-      name: 'watcher', port: port('watcher'),
-      env: { ...common, ...globus, API_TOKEN: LOCAL.apiToken, POLL_MIN_MS: '1000', POLL_MAX_MS: '5000' },
-    },
-    {
-      name: 'cleaner', port: port('cleaner'),
-      env: { ...common, SITE, API_TOKEN: LOCAL.apiToken },
-    },
-    {
-      name: 'clowder-ingest', port: port('clowder-ingest'),
-      env: {
-        ...common,
-        CLOWDER_URL: `http://127.0.0.1:${port('clowder-sim')}`,
-        CLOWDER_KEY: CLOWDER_COMM_KEY,
-      },
-    },
-  ];
-  if (o.directory) specs.push({ name: 'directory-source', port: port('directory-source'), env: { ...common, SITE: DIRECTORY_SITE } });
-  if (o.ports === undefined || o.ports['transfer-log'] !== undefined) {
-    specs.push({
-      name: 'transfer-log', port: port('transfer-log'),
-      env: { ...common, DATABASE_URL: o.transferLogDatabaseUrl ?? transferLogDatabaseUrl(o.prefix), DATABASE_CREATE: 'true' },
-    });
-  }
-  for (const s of specs) Object.assign(s.env, o.env?.[s.name] ?? {});
-  return { stack: new Stack(specs, o.logFiles ? join(o.workDir, 'logs') : undefined), layout: l };
+      };
+      // Each log-tailer keeps its cursor in its own folder.
+      case 'log-tailer': return { ...common, SITE: p.site!, STATE_DIR: join(l.stateDir, p.name), ROTATE_WAIT_MS: '10000' };
+      case 'batcher': return { ...common, ...globus, API_TOKEN: LOCAL.apiToken };
+      case 'watcher': return { ...common, ...globus, API_TOKEN: LOCAL.apiToken, POLL_MIN_MS: '1000', POLL_MAX_MS: '5000' };
+      case 'cleaner': return { ...common, SITE: p.site!, API_TOKEN: LOCAL.apiToken };
+      case 'directory-source': return { ...common, SITE: p.site! };
+      case 'clowder-ingest': return { ...common, CLOWDER_URL: `http://127.0.0.1:${port('clowder-sim')}`, CLOWDER_KEY: CLOWDER_COMM_KEY };
+      case 'transfer-log': return { ...common, DATABASE_URL: o.transferLogDatabaseUrl ?? transferLogDatabaseUrl(o.prefix), DATABASE_CREATE: 'true' };
+    }
+  };
+  const specs: Array<ServiceSpec & { service: ServiceName }> = procs.map((p) => ({
+    name: p.name, service: p.service, port: port(p.name), env: { ...envOf(p), ...(o.env?.[p.name] ?? {}) },
+    ...(p.service === 'globus-sim' || p.service === 'clowder-sim' ? { infra: true } : {}),
+  }));
+  return { stack: new Stack(specs, o.logFiles ? join(o.workDir, 'logs') : undefined), layout: l, sites };
 }
 
 /**
@@ -185,15 +222,6 @@ function writeLocalSitesFile(o: LocalStackOptions, l: StackLayout): string {
     destinations: [{ name: 'hpc', endpoint: LOCAL.destinationEndpoint, root: DEST_SITE_ROOT, batch: { maxFiles: o.batch?.maxFiles ?? 500, maxAgeSeconds: o.batch?.maxAgeSeconds ?? 2 } }],
     clowder: { space: { name: SITE }, collectionRoot: CLOWDER_SITE_ROOT, localRoot: join(l.destRoot, SITE), skipDatasets: [] },
     deletion: { policy: 'delete-after-verified-transfer' },
-  }, ...(o.directory ? [{
-    name: DIRECTORY_SITE,
-    source: { kind: 'directory' as const, root: o.directory.root, settleSeconds: o.directory.settleSeconds ?? 2, poll: o.directory.poll ?? false, ...(o.directory.completionMarkers ? { completionMarkers: { folder: 'run' as const, ...o.directory.completionMarkers } } : {}) },
-    whitelist: o.directory.whitelist,
-    pathRules: 'identity' as const,
-    globus: { sourceEndpoint: LOCAL.sourceEndpoint, sourceRoot: '/' },
-    destinations: [{ name: 'hpc', endpoint: LOCAL.destinationEndpoint, root: `/${DIRECTORY_SITE}`, batch: { maxFiles: o.batch?.maxFiles ?? 500, maxAgeSeconds: o.batch?.maxAgeSeconds ?? 2 } }],
-    clowder: { space: { name: DIRECTORY_SITE }, collectionRoot: `/home/clowder/sites/${DIRECTORY_SITE}`, localRoot: join(l.destRoot, DIRECTORY_SITE), skipDatasets: [] },
-    deletion: { policy: 'never' as const },
-  }] : [])]));
+  }]));
   return file;
 }

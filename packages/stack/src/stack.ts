@@ -14,7 +14,10 @@ export const LOCAL = {
 } as const;
 
 export interface ServiceSpec {
+  /** The process's name (one service may run as several processes, e.g. a cleaner per site) */
   name: string;
+  /** The service it runs (services/<service>/dist/main.js); default: `name` */
+  service?: string;
   port: number;
   env: Record<string, string>;
   /** Started before the services (simulators) */
@@ -47,7 +50,7 @@ export class Stack {
     logDir?: string,
   ) {
     for (const s of specs) {
-      this.procs.set(s.name, new ServiceProcess(s.name, serviceEntry(s.name), { HTTP_PORT: String(s.port), ...s.env }, logDir ? join(logDir, `${s.name}.log`) : undefined));
+      this.procs.set(s.name, new ServiceProcess(s.name, serviceEntry(s.service ?? s.name), { HTTP_PORT: String(s.port), ...s.env }, logDir ? join(logDir, `${s.name}.log`) : undefined));
     }
   }
 

@@ -6,7 +6,7 @@ import { GlobusClient } from '@terra-transfer/globus';
 import { FILE_STATES, type FileState } from '@terra-transfer/ledger';
 import { destinationRelPath } from '@terra-transfer/site-layout';
 import { DEAD_LETTER_HEADERS } from '@terra-transfer/platform';
-import { loadSites } from '@terra-transfer/sites';
+import { loadSites, ownedRoot, type Site, type Sites } from '@terra-transfer/sites';
 import { drainQueue, queueDepths, scanHashes } from '@terra-transfer/testkit';
 import { DEST_SITE_ROOT } from './local.js';
 import { LOCAL, type Stack, type StackLayout } from './stack.js';
@@ -67,6 +67,12 @@ export async function verify(stack: Stack, l: StackLayout, expected: readonly Ex
     if (inCache) v.inCache.push(f.rel);
     else if (!ok) v.deletedPrematurely.push(f.rel);
   }
+  await checkServices(stack, v, expected, opts);
+  return v;
+}
+
+/** The checks that span every site: Clowder (once each), Globus (each path moved once per version), dead letters, the ledger. */
+async function checkServices(stack: Stack, v: Verdict, expected: readonly ExpectedFile[], opts: { globusDetail?: boolean }): Promise<void> {
   const summary = (await (await fetch(`${stack.url('clowder-sim')}/admin/summary`, { headers: { authorization: `Bearer ${LOCAL.simAdminToken}` } })).json()) as {
     counts: Verdict['clowder'];
     duplicates: Record<string, unknown[]>;
@@ -75,7 +81,7 @@ export async function verify(stack: Stack, l: StackLayout, expected: readonly Ex
 
   const globusUrl = stack.url('globus-sim');
   const g = new GlobusClient({ authUrl: globusUrl, transferUrl: `${globusUrl}/v0.10`, clientId: LOCAL.globusClientId, clientSecret: LOCAL.globusClientSecret, rateLimitPerSec: 0 });
-  const tasks = await g.taskListAll({ fields: ['task_id', 'label', 'status', 'files_transferred'] });
+  const tasks = await g.taskListAll({ fields: ['task_id', 'label', 'status', 'files_transferred', 'source_endpoint_id'] });
   v.globus.tasks = tasks.length;
   const labels = new Map<string, number>();
   for (const t of tasks) {
@@ -87,10 +93,12 @@ export async function verify(stack: Stack, l: StackLayout, expected: readonly Ex
     const seen = new Map<string, number>();
     for (const t of tasks) {
       if (t.status !== 'SUCCEEDED' && t.status !== 'FAILED') continue;
-      for (const s of await g.allSuccessfulTransfers(t.task_id)) if (s.source_path) seen.set(s.source_path, (seen.get(s.source_path) ?? 0) + 1);
+      // Keyed by source endpoint too: two sites' folders may hold the same relative path.
+      for (const s of await g.allSuccessfulTransfers(t.task_id)) if (s.source_path) seen.set(`${t.source_endpoint_id ?? ''} ${s.source_path}`, (seen.get(`${t.source_endpoint_id ?? ''} ${s.source_path}`) ?? 0) + 1);
     }
     const versions = new Map(expected.map((f) => [f.rel, f.versions ?? 1]));
-    v.globus.pathsTransferredTwice = [...seen].filter(([p, n]) => n > (versions.get(p.replace(/^\//, '')) ?? 1)).map(([p]) => p);
+    const pathOf = (key: string) => key.slice(key.indexOf(' ') + 1);
+    v.globus.pathsTransferredTwice = [...seen].filter(([k, n]) => n > (versions.get(pathOf(k).replace(/^\//, '')) ?? 1)).map(([k]) => pathOf(k));
   }
   const { amqpUrl, redisUrl, prefix, sites } = brokerOf(stack);
   if (amqpUrl) {
@@ -98,9 +106,78 @@ export async function verify(stack: Stack, l: StackLayout, expected: readonly Ex
     v.deadLettered = Object.fromEntries(Object.entries(depths).filter((e): e is [string, number] => e[1] !== null));
   }
   if (redisUrl) v.ledger = await ledgerState(redisUrl, prefix);
+}
+
+/** One site's files, checked from the file system: at the destination with their bytes, and left in or gone from the site's folder. */
+export interface SiteVerdict {
+  site: string;
+  policy: Site['deletion']['policy'];
+  expected: number;
+  /** At the destination with the bytes written */
+  arrived: number;
+  /** Bytes of the files at the destination with the right content */
+  bytesAtDestination: number;
+  missing: string[];
+  /** Files still in the site's folder */
+  inSource: string[];
+  /** Files gone from the site's folder */
+  gone: string[];
+  /** Gone although their destination copy is missing or wrong */
+  deletedPrematurely: string[];
+}
+
+/** Where a site's destination root is on this machine (`clowder.localRoot`, as the ingest reads it). */
+export function localDestination(site: Site): string {
+  if (!site.clowder.localRoot) throw new Error(`site ${site.name}: the local stack needs clowder.localRoot (the destination folder on this machine)`);
+  return site.clowder.localRoot;
+}
+
+/** A site's relative source path → its path at the destination, by the site's path rules. */
+export const destinationPathOf = (site: Site, rel: string) => join(localDestination(site), site.pathRules === 'identity' ? rel : destinationRelPath(rel));
+
+export async function verifySite(site: Site, expected: readonly ExpectedFile[]): Promise<SiteVerdict> {
+  const root = ownedRoot(site.source).root;
+  const v: SiteVerdict = { site: site.name, policy: site.deletion.policy, expected: expected.length, arrived: 0, bytesAtDestination: 0, missing: [], inSource: [], gone: [], deletedPrematurely: [] };
+  for (const f of expected) {
+    const inSource = await stat(join(root, f.rel)).then(() => true, () => false);
+    const body = await readFile(destinationPathOf(site, f.rel)).catch(() => undefined);
+    const ok = !!body && createHash('md5').update(body).digest('hex') === f.md5;
+    if (ok) {
+      v.arrived++;
+      v.bytesAtDestination += body.length;
+    } else v.missing.push(f.rel);
+    if (inSource) v.inSource.push(f.rel);
+    else {
+      v.gone.push(f.rel);
+      if (!ok) v.deletedPrematurely.push(f.rel);
+    }
+  }
   return v;
 }
 
+/**
+ * Every site of a site file: each site's files (`verifySite`), and the checks
+ * across sites (Clowder, Globus, dead letters, ledger) in one Verdict whose
+ * `inCache` lists only files a deleting site left behind (a `never` site
+ * keeps its files by design).
+ */
+export async function verifySites(stack: Stack, sites: Sites, expected: Readonly<Record<string, readonly ExpectedFile[]>>, opts: { globusDetail?: boolean } = {}): Promise<{ sites: Record<string, SiteVerdict>; all: Verdict }> {
+  const per: Record<string, SiteVerdict> = {};
+  for (const s of sites.sites) per[s.name] = await verifySite(s, expected[s.name] ?? []);
+  const list = Object.values(per);
+  const allExpected = sites.sites.flatMap((s) => expected[s.name] ?? []);
+  const v: Verdict = {
+    expected: allExpected.length, arrived: list.reduce((n, s) => n + s.arrived, 0),
+    missing: list.flatMap((s) => s.missing.map((m) => `${s.site}:${m}`)),
+    inCache: list.filter((s) => s.policy !== 'never').flatMap((s) => s.inSource.map((m) => `${s.site}:${m}`)),
+    deletedPrematurely: list.flatMap((s) => s.deletedPrematurely.map((m) => `${s.site}:${m}`)),
+    clowder: { files: 0, distinctFilePaths: 0, datasets: 0, collections: 0, datasetsWithMetadata: 0, duplicates: 0 },
+    globus: { tasks: 0, filesTransferred: 0, pathsTransferredTwice: [], duplicateLabels: [] },
+    deadLettered: {}, ledger: { records: 0, unsettled: [], unexplained: [] },
+  };
+  await checkServices(stack, v, allExpected, opts);
+  return { sites: per, all: v };
+}
 /**
  * Why messages were dead-lettered (for a failure message): the first few of
  * each non-empty DLQ, taken off it, with the broker's reason and the event's
