@@ -25,14 +25,17 @@
  * Progress goes to stderr.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { topology, validate } from '@terra-transfer/contracts';
 import { AmqpClient, createRegistry } from '@terra-transfer/platform';
+import { stringifySites, testSite } from '@terra-transfer/sites';
 import { AMQP_URL, deleteTopology, freePort, processCpuSeconds, testLogger, totalCpuSecondsByName, uniquePrefix, waitFor } from '@terra-transfer/testkit';
-import { chunks, fileOf, type StreamPlan } from './stream.js';
+import { SITES, chunks, fileOf, type StreamPlan } from './stream.js';
 
 const num = (name: string, dflt: number) => {
   const v = Number(process.env[name] ?? dflt);
@@ -173,8 +176,11 @@ async function main(): Promise<void> {
   await amqp.start(); // declares the topology, the log's queue included
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  // The service reads its sites from a site file: the stream's sites, each with a cache of its own.
+  const sitesFile = join(mkdtempSync(join(tmpdir(), 'bench-tlog-')), 'sites.yaml');
+  writeFileSync(sitesFile, stringifySites([...new Set(SITES)].map((name) => testSite({ name, cacheRoot: `/bench/${name}` }))));
   const svc = startService({
-    AMQP_URL, AMQP_PREFIX: prefix, DATABASE_URL: dbUrl, DATABASE_CREATE: 'true', HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port), LOG_LEVEL: 'warn', ...SERVICE_ENV,
+    SITES_FILE: sitesFile, AMQP_URL, AMQP_PREFIX: prefix, DATABASE_URL: dbUrl, DATABASE_CREATE: 'true', HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port), LOG_LEVEL: 'warn', ...SERVICE_ENV,
   });
   const pid = svc.proc.pid!;
   let stopped = false;
