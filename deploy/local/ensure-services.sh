@@ -24,10 +24,12 @@ if ! port_open "$AMQP_HOST" "$AMQP_PORT"; then
   fi
 fi
 if command -v rabbitmqctl >/dev/null; then
-  rabbitmqctl -q await_startup >/dev/null 2>&1 || true
-  if ! rabbitmq-plugins -q is_enabled rabbitmq_management >/dev/null 2>&1; then
+  # Erlang CLI calls are bounded: one was seen to hang for minutes (the node itself answered).
+  timeout 120 rabbitmqctl -q await_startup >/dev/null 2>&1 || true
+  # The management listener answering means the plugin is on; only otherwise ask the CLI.
+  if ! port_open 127.0.0.1 15672 && ! timeout 60 rabbitmq-plugins -q is_enabled rabbitmq_management >/dev/null 2>&1; then
     echo "Enabling the RabbitMQ management plugin (UI on http://127.0.0.1:15672, guest/guest)"
-    rabbitmq-plugins enable rabbitmq_management >/dev/null
+    timeout 180 rabbitmq-plugins enable rabbitmq_management >/dev/null
   fi
 fi
 
