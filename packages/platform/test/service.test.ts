@@ -45,6 +45,8 @@ describe('HTTP server factory', () => {
     expect(bad.json().error).toBe('BAD_REQUEST');
     const m = (await a.inject('/metrics')).body;
     expect(m).toMatch(/terra_transfer_http_requests_total\{route="\/api\/v1\/things",method="POST",status="401"\} 3/);
+    // Every answered request is timed too, per route (five POSTs before the scrape).
+    expect(m).toMatch(/terra_transfer_http_request_duration_seconds_count\{route="\/api\/v1\/things",method="POST"\} 5/);
   });
 
   it('refuses writes when no token is configured', async () => {

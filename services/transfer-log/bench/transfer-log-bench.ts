@@ -5,7 +5,9 @@
  * by week (volumes). Prints one JSON line:
  *   events_per_sec        events committed (and so acked) per second, over the whole run:
  *                         the service's own count of events written, from the first publish to the last commit
- *   lineage_p99_ms        GET /api/v1/files?path=<a path already loaded> while loading (p50 too)
+ *   lineage_p99_ms        GET /api/v1/files?path=<a path already loaded> while loading (p50 too), timed by
+ *                         readers in a process of their own (query-load.ts); lineage_server_p99_ms: the
+ *                         service's own request time (its histogram), bucket upper bound
  *   volume_week_p99_ms    GET /api/v1/volumes?by=week over the stream's span while loading (p50 too)
  *   db_bytes_per_event    pg_database_size / events stored, at the end
  *   peak_rss_mb           VmHWM of the service; rss_mb_quarters: mean RSS per quarter of the run
@@ -29,13 +31,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { topology, validate } from '@terra-transfer/contracts';
 import { AmqpClient, createRegistry } from '@terra-transfer/platform';
 import { stringifySites, testSite } from '@terra-transfer/sites';
 import { AMQP_URL, deleteTopology, freePort, processCpuSeconds, testLogger, totalCpuSecondsByName, uniquePrefix, waitFor } from '@terra-transfer/testkit';
-import { SITES, chunks, fileOf, type StreamPlan } from './stream.js';
+import type { QueryResult } from './query-load.js';
+import { SITES, chunks, type StreamPlan } from './stream.js';
 
 const num = (name: string, dflt: number) => {
   const v = Number(process.env[name] ?? dflt);
@@ -57,6 +60,7 @@ const SERVICE_ENV = JSON.parse(process.env['BENCH_SERVICE_ENV'] ?? '{}') as Reco
 /** Node flags for the service (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'). */
 const NODE_ARGS = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
 const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+const QUERY_LOAD = fileURLToPath(new URL('./query-load.js', import.meta.url));
 const PG_ADMIN_URL = process.env['BENCH_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 const say = (msg: string) => process.stderr.write(`[bench-transfer-log] ${msg}\n`);
@@ -84,6 +88,23 @@ async function metricSum(url: string, name: string): Promise<number> {
   return sum;
 }
 
+/**
+ * The q-quantile of one route's request time from the service's histogram, as the upper bound (ms)
+ * of the first bucket whose cumulative count reaches it (coarse, but the service's own clock).
+ */
+function routeQuantileMs(metrics: string, route: string, q: number): number | null {
+  const prefix = `terra_transfer_http_request_duration_seconds_bucket{`;
+  const buckets = metrics
+    .split('\n')
+    .filter((l) => l.startsWith(prefix) && l.includes(`route="${route}"`) && l.includes('method="GET"'))
+    .map((l) => ({ le: Number(/le="([^"]+)"/.exec(l)![1]), n: Number(l.slice(l.lastIndexOf(' ') + 1)) }))
+    .sort((a, b) => a.le - b.le);
+  const total = buckets.at(-1)?.n ?? 0;
+  if (total === 0) return null;
+  const hit = buckets.find((b) => b.n >= q * total)!;
+  return Number.isFinite(hit.le) ? hit.le * 1000 : null;
+}
+
 async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: PG_ADMIN_URL });
   await c.connect();
@@ -106,58 +127,34 @@ function startService(env: Record<string, string>): { proc: ChildProcess; output
   return { proc, output: () => out, exited: new Promise((r) => proc.once('exit', (code) => r(code))) };
 }
 
-/** Open-loop queries at a fixed rate (a slow answer does not delay the next), latency per kind. */
+/** The readers, forked into a process of their own (query-load.ts): the publisher's event loop never delays them. */
 class QueryLoad {
-  readonly lineage: number[] = [];
-  readonly volumes: number[] = [];
-  errors = 0;
-  misses = 0;
-  skipped = 0;
-  private inFlight = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private n = 0;
+  private readonly proc: ChildProcess;
+  private lastLoaded = -1;
 
-  constructor(private readonly url: string, private readonly plan: StreamPlan, private readonly loadedVersions: () => number) {}
-
-  start(qps: number): void {
-    this.timer = setInterval(() => this.fire(), 1000 / qps);
+  constructor(url: string, plan: StreamPlan, qps: number) {
+    this.proc = fork(QUERY_LOAD, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.proc.send({ type: 'start', url, plan, qps });
   }
 
-  stop(): void {
-    clearInterval(this.timer);
+  loaded(versions: number): void {
+    if (versions === this.lastLoaded) return;
+    this.lastLoaded = versions;
+    this.proc.send({ type: 'loaded', versions });
   }
 
-  async drain(): Promise<void> {
-    while (this.inFlight > 0) await sleep(20);
+  /** Stops firing, waits for the answers in flight, and returns every latency. */
+  async stop(): Promise<QueryResult> {
+    const result = new Promise<QueryResult>((resolve, reject) => {
+      this.proc.once('message', (m: QueryResult) => resolve(m));
+      this.proc.once('exit', (code) => reject(new Error(`the query process exited (${code}) before reporting`)));
+    });
+    this.proc.send({ type: 'stop' });
+    return result;
   }
 
-  private fire(): void {
-    const loaded = this.loadedVersions();
-    if (loaded === 0) return;
-    // Bounded: if the service stops answering, the bench does not pile up sockets (the skips are reported).
-    if (this.inFlight >= 50) {
-      this.skipped++;
-      return;
-    }
-    const lineage = this.n++ % 2 === 0;
-    const v = Math.floor(Math.random() * loaded);
-    const url = lineage
-      ? `${this.url}/api/v1/files?path=${encodeURIComponent(fileOf(this.plan, v % this.plan.files).path)}`
-      : `${this.url}/api/v1/volumes?by=week&from=${new Date(this.plan.endMs - this.plan.spanDays * 86_400_000).toISOString().slice(0, 10)}&to=${new Date(this.plan.endMs).toISOString().slice(0, 10)}${Math.random() < 0.5 ? '&site=ua-mac' : ''}`;
-    const t0 = performance.now();
-    this.inFlight++;
-    void fetch(url)
-      .then(async (r) => {
-        const body = (await r.json()) as { versions?: unknown[] };
-        const ms = performance.now() - t0;
-        if (!r.ok) this.errors++;
-        else if (lineage) {
-          this.lineage.push(ms);
-          if (!body.versions?.length) this.misses++;
-        } else this.volumes.push(ms);
-      })
-      .catch(() => this.errors++)
-      .finally(() => this.inFlight--);
+  kill(): void {
+    if (this.proc.exitCode === null) this.proc.kill();
   }
 }
 
@@ -184,6 +181,7 @@ async function main(): Promise<void> {
   });
   const pid = svc.proc.pid!;
   let stopped = false;
+  let stopQueries = () => {};
   try {
     await waitFor('transfer-log /readyz', async () => {
       if (svc.proc.exitCode !== null) throw new Error(`transfer-log exited: ${svc.output().slice(-2000)}`);
@@ -198,9 +196,10 @@ async function main(): Promise<void> {
     // Versions whose task was fully committed: the query loop asks only for paths the log has.
     const chunkEnds: Array<{ events: number; versions: number }> = [];
     let loadedVersions = 0;
-    const queries = new QueryLoad(url, plan, () => loadedVersions);
     const rss: Array<{ t: number; kb: number }> = [];
 
+    const queries = new QueryLoad(url, plan, QPS);
+    stopQueries = () => queries.kill();
     const cpu0 = processCpuSeconds(pid) ?? 0;
     const pgCpu0 = totalCpuSecondsByName(/^postgres$/);
     let loopLagMaxMs = 0;
@@ -214,9 +213,9 @@ async function main(): Promise<void> {
       const kb = procStatusKb(pid, 'VmRSS');
       if (kb !== null) rss.push({ t: elapsed(), kb });
       while (chunkEnds.length > 0 && chunkEnds[0]!.events <= committed) loadedVersions = chunkEnds.shift()!.versions;
+      queries.loaded(loadedVersions);
     }, 500);
     const progress = setInterval(() => say(`${elapsed().toFixed(0)} s: ${committed} committed (${Math.round(committed / elapsed())}/s), rss ${Math.round((rss.at(-1)?.kb ?? 0) / 1024)} MB`), 15_000);
-    queries.start(QPS);
 
     // Publish: a window of unconfirmed publishes, and a bounded backlog.
     let published = 0;
@@ -246,11 +245,10 @@ async function main(): Promise<void> {
       return committed >= published;
     }, 600_000, 100);
     const seconds = elapsed();
-    queries.stop();
     clearInterval(sampler);
     clearInterval(progress);
     clearInterval(lagSampler);
-    await queries.drain();
+    const answers = await queries.stop();
     const cpu = (processCpuSeconds(pid) ?? cpu0) - cpu0;
     const hwmKb = procStatusKb(pid, 'VmHWM') ?? 0;
     const outcomes = await (await fetch(`${url}/metrics`)).text();
@@ -284,8 +282,8 @@ async function main(): Promise<void> {
       const xs = rss.filter((s) => s.t >= (seconds * i) / 4 && s.t < (seconds * (i + 1)) / 4);
       return xs.length ? Math.round(xs.reduce((a, s) => a + s.kb, 0) / xs.length / 1024) : null;
     };
-    const lin = [...queries.lineage].sort((a, b) => a - b);
-    const vol = [...queries.volumes].sort((a, b) => a - b);
+    const lin = [...answers.lineage].sort((a, b) => a - b);
+    const vol = [...answers.volumes].sort((a, b) => a - b);
     process.stdout.write(`${JSON.stringify({
       bench: 'transfer-log',
       load: 'published with confirms while the service consumes; backlog kept under backlog_max',
@@ -300,13 +298,16 @@ async function main(): Promise<void> {
       publish_seconds: Number(publishSeconds.toFixed(1)),
       lineage_p50_ms: quantile(lin, 0.5),
       lineage_p99_ms: quantile(lin, 0.99),
+      lineage_server_p50_ms: routeQuantileMs(outcomes, '/api/v1/files', 0.5),
+      lineage_server_p99_ms: routeQuantileMs(outcomes, '/api/v1/files', 0.99),
       lineage_queries: lin.length,
-      lineage_misses: queries.misses,
+      lineage_misses: answers.misses,
       volume_week_p50_ms: quantile(vol, 0.5),
       volume_week_p99_ms: quantile(vol, 0.99),
+      volume_week_server_p99_ms: routeQuantileMs(outcomes, '/api/v1/volumes', 0.99),
       volume_queries: vol.length,
-      query_errors: queries.errors,
-      queries_skipped: queries.skipped,
+      query_errors: answers.errors,
+      queries_skipped: answers.skipped,
       db_bytes: db.bytes,
       db_bytes_per_event: Math.round(db.bytes / events),
       table_mb: db.tables,
@@ -330,6 +331,7 @@ async function main(): Promise<void> {
       loadavg_1m_at_end: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
     })}\n`);
   } finally {
+    stopQueries();
     if (!stopped) {
       stopped = true;
       svc.proc.kill('SIGTERM');

@@ -5,7 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Logger } from 'pino';
-import { counter, type Registry } from '../metrics.js';
+import { counter, histogram, type Registry } from '../metrics.js';
 
 export type HttpApp = FastifyInstance<
   import('node:http').Server,
@@ -56,9 +56,14 @@ export async function buildHttp(opts: HttpOptions): Promise<HttpApp> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const requests = counter(opts.registry, 'terra_transfer_http_requests_total', 'HTTP requests by route and status code', ['route', 'method', 'status']);
+  // Time in the service, from the request's arrival to the reply's end (fastify's elapsedTime): what a
+  // client's own timing adds on top of it is the network and the client's event loop.
+  const durations = histogram(opts.registry, 'terra_transfer_http_request_duration_seconds', 'HTTP request time in the service, by route', ['route', 'method'],
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10]);
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     requests.inc({ route, method: req.method, status: String(reply.statusCode) });
+    durations.observe({ route, method: req.method }, reply.elapsedTime / 1000);
     if (reply.statusCode >= 400 && route !== '/readyz') req.log.warn({ route, method: req.method, status: reply.statusCode }, 'request failed');
   });
 
