@@ -12,7 +12,9 @@
  *   db_bytes_per_event    pg_database_size / events stored, at the end
  *   peak_rss_mb           VmHWM of the service; rss_mb_quarters: mean RSS per quarter of the run
  *
- * Load: published with publisher confirms (a window of BENCH_WINDOW) to the
+ * Load: at saturation by default, or at a fixed offered rate with BENCH_RATE (events/s): the
+ * first answers how fast the log can write, the second how it answers readers at a given load.
+ * Published with publisher confirms (a window of BENCH_WINDOW) to the
  * log's queue as fast as the broker takes them, while the backlog (published,
  * not yet committed) stays under BENCH_BACKLOG: the service never waits for
  * events, and the broker never holds millions. Published to the queue through
@@ -53,6 +55,8 @@ const WINDOW = num('BENCH_WINDOW', 1000);
 const BACKLOG = num('BENCH_BACKLOG', 100_000);
 const SPAN_DAYS = num('BENCH_SPAN_DAYS', 28);
 const LAG_TASKS = Number(process.env['BENCH_LAG_TASKS'] ?? 4);
+/** Offered load in events per second (0: saturation, as fast as the broker and the service take them). */
+const RATE = Number(process.env['BENCH_RATE'] ?? 0);
 const LOAD_AT_START = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 const KEEP_DB = process.env['BENCH_KEEP_DB'] === '1';
 /** Extra settings for the service, as JSON (e.g. '{"BATCH_SIZE":"2000"}'). */
@@ -230,6 +234,7 @@ async function main(): Promise<void> {
       for (const e of chunk.events) {
         while (inflight.size >= WINDOW) await Promise.race(inflight);
         while (published - committed >= BACKLOG) await sleep(50);
+        while (RATE > 0 && published >= elapsed() * RATE) await sleep(5);
         const p = amqp.publishRaw('', queue, e.body, { messageId: e.id, timestamp: e.time, contentType: 'application/json', type: e.type }).finally(() => inflight.delete(p));
         inflight.add(p);
         published++;
@@ -286,7 +291,10 @@ async function main(): Promise<void> {
     const vol = [...answers.volumes].sort((a, b) => a - b);
     process.stdout.write(`${JSON.stringify({
       bench: 'transfer-log',
-      load: 'published with confirms while the service consumes; backlog kept under backlog_max',
+      load: RATE > 0
+        ? `offered at a fixed rate (offered_rate events/s), published with confirms while the service consumes`
+        : 'saturation: published with confirms as fast as taken while the service consumes; backlog kept under backlog_max',
+      offered_rate: RATE > 0 ? RATE : null,
       stream_events: EVENTS,
       stream_files: FILES,
       cut_at_seconds: cut ? SECONDS : null,

@@ -20,6 +20,8 @@ export interface TransferLogDeps {
    * the read pool when absent.
    */
   writePool?: Pool;
+  /** Path lookups, on sessions that keep generic plans (createPool's genericPlans); the read pool when absent. */
+  lineagePool?: Pool;
   logger: Logger;
   registry: Registry;
 }
@@ -67,7 +69,7 @@ export async function buildTransferLog(deps: TransferLogDeps): Promise<TransferL
     progress: () => ({ ...w.progress, waiting: w.waiting, waitingForPostgres: consumer?.unavailable === 'postgres' }),
     behindAfterSeconds: c.BEHIND_AFTER_SECONDS,
     deadLetters: () => deadLetters.depths(),
-  }, Boolean(c.READ_TOKEN));
+  }, Boolean(c.READ_TOKEN), deps.lineagePool ?? pool);
   await statusPage(http);
 
   let timer: NodeJS.Timeout | undefined;

@@ -20,7 +20,9 @@ runMain('transfer-log', async () => {
   const pool = createPool({ ...pg, max: config.PG_POOL_SIZE }, logger);
   // The writer's own connections (a batch, and partition maintenance beside it): lookups never queue it.
   const writePool = createPool({ ...pg, max: 2 }, logger);
-  lifecycle.onShutdown('postgres', () => Promise.all([pool.end(), writePool.end()]).then(() => undefined));
+  // Path lookups (the API, the status page's search, `terra file`) on sessions that plan them once.
+  const lineagePool = createPool({ ...pg, max: config.PG_LINEAGE_POOL_SIZE, genericPlans: true, name: 'transfer-log-lineage' }, logger);
+  lifecycle.onShutdown('postgres', () => Promise.all([pool.end(), writePool.end(), lineagePool.end()]).then(() => undefined));
   const amqp = new AmqpClient({
     url: config.AMQP_URL,
     prefix: config.AMQP_PREFIX,
@@ -33,7 +35,7 @@ runMain('transfer-log', async () => {
   });
   lifecycle.onShutdown('amqp', () => amqp.close(config.SHUTDOWN_DRAIN_MS));
 
-  const log = await buildTransferLog({ config, amqp, pool, writePool, logger, registry });
+  const log = await buildTransferLog({ config, amqp, pool, writePool, lineagePool, logger, registry });
   lifecycle.onShutdown('http', () => log.http.close());
   lifecycle.onShutdown('transfer-log', () => log.stop());
 

@@ -16,6 +16,15 @@ export interface PoolOptions {
   /** Bound on any one statement, so a stuck query cannot hold a batch (and its deliveries) forever. */
   statementTimeoutMs: number;
   connectTimeoutMs: number;
+  /**
+   * Sessions that run only named statements whose generic plan is as good as a custom one (the path
+   * lookup): planned once per connection instead of per call. Planning the events lookup over every
+   * day partition (93 with the default retention) costs several times its execution; the planner's
+   * own choice keeps custom plans for `= ANY($1)`, so these sessions force generic ones.
+   */
+  genericPlans?: boolean;
+  /** Names the connections in pg_stat_activity. */
+  name?: string;
 }
 
 export function createPool(o: PoolOptions, logger: Logger): Pool {
@@ -25,10 +34,10 @@ export function createPool(o: PoolOptions, logger: Logger): Pool {
     statement_timeout: o.statementTimeoutMs,
     connectionTimeoutMillis: o.connectTimeoutMs,
     idleTimeoutMillis: 30_000,
-    application_name: 'transfer-log',
+    application_name: o.name ?? 'transfer-log',
     // Every statement here is a short lookup or a batch write. On a log of millions of events the planner's
     // estimates pass jit_above_cost and a 1 ms lineage lookup spent ~900 ms compiling (bench-transfer-log).
-    options: '-c jit=off',
+    options: `-c jit=off${o.genericPlans ? ' -c plan_cache_mode=force_generic_plan' : ''}`,
   });
   // An idle client whose server went away: the pool drops it; the next query reports the outage.
   pool.on('error', (err) => logger.warn({ err: err.message }, 'idle PostgreSQL connection lost'));

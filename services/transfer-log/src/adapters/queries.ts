@@ -27,24 +27,31 @@ export interface EventRow {
 /** Most versions one path lookup returns (a file rewritten more often is listed newest first up to this). */
 const MAX_VERSIONS = 200;
 
+/**
+ * A file's versions and every event of each, newest version last. Both statements are named (prepared once
+ * per connection) and meant for the lineage pool, whose sessions keep generic plans: neither plan depends
+ * on the values, and planning the events statement over every day partition costs more than running it.
+ */
 export async function lineageByPath(pool: Pool, path: string, site?: string): Promise<{ versions: Array<VersionRow & { events: EventRow[] }> }> {
-  const res = await pool.query<VersionRow>(
-    `SELECT ${VERSION_SELECT} FROM file_versions WHERE path = $1 AND ($2::text IS NULL OR site = $2) ORDER BY first_seen DESC, upload_id LIMIT ${MAX_VERSIONS}`,
-    [path, site ?? null],
-  );
+  const res = await pool.query<VersionRow>({
+    name: 'lineage-versions',
+    text: `SELECT ${VERSION_SELECT} FROM file_versions WHERE path = $1 AND ($2::text IS NULL OR site = $2) ORDER BY first_seen DESC, upload_id LIMIT ${MAX_VERSIONS}`,
+    values: [path, site ?? null],
+  });
   const versions = res.rows.reverse();
   if (versions.length === 0) return { versions: [] };
   const uploadIds = versions.map((v) => v.uploadId);
   const taskIds = [...new Set(versions.map((v) => v.taskId).filter((t): t is string => t !== null))];
-  const ev = await pool.query<EventRow & { site: string | null }>(
-    `SELECT event_id AS id, event_time AS time, type, version, status, upload_id AS "uploadId", task_id AS "taskId", site, body->'data' AS data
+  const ev = await pool.query<EventRow & { site: string | null }>({
+    name: 'lineage-events',
+    text: `SELECT event_id AS id, event_time AS time, type, version, status, upload_id AS "uploadId", task_id AS "taskId", site, body->'data' AS data
        FROM events WHERE upload_id = ANY($1::text[])
      UNION ALL
      SELECT event_id, event_time, type, version, status, NULL, task_id, site, NULL
        FROM events WHERE type = 'task.submitted' AND task_id = ANY($2::text[])
      ORDER BY 2, 1`,
-    [uploadIds, taskIds],
-  );
+    values: [uploadIds, taskIds],
+  });
   return {
     versions: versions.map((v) => ({
       ...v,

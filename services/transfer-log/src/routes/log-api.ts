@@ -78,9 +78,10 @@ function realDay(s: string): boolean {
 /**
  * The log's read API. Every route validates its query (TypeBox, 400 on
  * anything else) and answers 503 when PostgreSQL is unreachable, never an
- * error page; with READ_TOKEN set, every route needs it.
+ * error page; with READ_TOKEN set, every route needs it. Path lookups run on
+ * `lineagePool` (sessions with generic plans, see createPool), the rest on `pool`.
  */
-export function logRoutes(app: HttpApp, pool: Pool, status: LogStatus, readToken: boolean): void {
+export function logRoutes(app: HttpApp, pool: Pool, status: LogStatus, readToken: boolean, lineagePool: Pool = pool): void {
   // The query parser leaves a percent-escape that is not UTF-8 (%FF, a cut sequence, an encoded surrogate) as
   // literal text: a lookup would quietly answer about another path. Refused here, before validation.
   app.addHook('onRequest', async (req, reply) => {
@@ -136,7 +137,7 @@ export function logRoutes(app: HttpApp, pool: Pool, status: LogStatus, readToken
     if ((path === undefined) === (prefix === undefined)) return bad(reply, 'give exactly one of path or prefix');
     const text = (path ?? prefix)!;
     if (!isStorableText(text)) return bad(reply, 'path is not valid text (NUL, invalid UTF-8 or a lone surrogate)');
-    if (path !== undefined) return db(reply, async () => ({ path, ...(await q.lineageByPath(pool, path, site)) }));
+    if (path !== undefined) return db(reply, async () => ({ path, ...(await q.lineageByPath(lineagePool, path, site)) }));
     let after: { path: string; uploadId: string } | undefined;
     if (cursor !== undefined) {
       after = decodeCursor(cursor);
