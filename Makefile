@@ -16,14 +16,8 @@ pnpm:
 deps: pnpm
 	@pnpm install --frozen-lockfile --reporter=silent
 
-build: deps services/cleaner/bin/tree-walk
+build: deps
 	@pnpm exec tsc -b
-
-# The cleaner sweep's walker (C); a compiler is installed from Debian's packages when missing.
-services/cleaner/bin/tree-walk: services/cleaner/native/tree-walk.c services/cleaner/native/build.sh
-	@command -v cc >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends gcc libc6-dev >&2 \
-	  || { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends gcc libc6-dev >&2; }
-	@services/cleaner/native/build.sh
 
 # Progress goes to stderr, so benchmark targets print only their JSON line on stdout.
 services:
@@ -59,7 +53,7 @@ demo: build services db
 	@node packages/stack/dist/demo.js $(DEMO_ARGS)
 
 clean:
-	rm -rf services/cleaner/bin node_modules packages/*/node_modules services/*/node_modules packages/*/dist services/*/dist **/*.tsbuildinfo
+	rm -rf node_modules packages/*/node_modules services/*/node_modules packages/*/dist services/*/dist **/*.tsbuildinfo
 
 # --- targets added by feature work ---
 

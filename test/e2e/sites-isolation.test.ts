@@ -62,7 +62,7 @@ it('one site\'s failing destination stalls only that site; the other keeps arriv
     // Each file is its own batch, and a site pauses as soon as two of its batches wait.
     proc('batcher', 'batcher', { ...common, ...globus, MAX_WAITING_BATCHES: '1', MAX_CONCURRENT_SUBMITS: '1' }),
     proc('watcher', 'watcher', { ...common, ...globus, API_TOKEN: 'w', POLL_MIN_MS: '1000', POLL_MAX_MS: '2000' }),
-    ...SITES.map((s) => proc(`cleaner-${s}`, 'cleaner', { ...common, SITE: s, API_TOKEN: LOCAL.apiToken, SWEEP_WALKER: 'node' })),
+    ...SITES.map((s) => proc(`cleaner-${s}`, 'cleaner', { ...common, SITE: s, API_TOKEN: LOCAL.apiToken })),
     proc('clowder-ingest', 'clowder-ingest', { ...common, CLOWDER_URL: url('clowder-sim'), CLOWDER_KEY: CLOWDER_COMM_KEY }),
   ];
   const t = topology(prefix, SITES);

@@ -4,7 +4,6 @@ import { buildHttp, type AmqpClient, type Consumer, type HttpApp, type Logger, t
 import { CacheFs } from './adapters/cache-fs.js';
 import { cacheUsage } from './adapters/cache-usage.js';
 import { SweepStore } from './adapters/sweep-store.js';
-import { assertTreeWalkBuilt } from './adapters/walk-process.js';
 import type { CleanerConfig } from './config.js';
 import { createDeleter } from './deleter.js';
 import { createFailureRecorder, FailedResender } from './failures.js';
@@ -44,7 +43,6 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
   const { config: c, amqp, redis, logger, registry } = deps;
   const telemetry = cleanerTelemetry(logger, registry, c.SITE);
   const fs = await CacheFs.open(c.CACHE_ROOT);
-  if (c.SWEEP_WALKER === 'tree-walk') await assertTreeWalkBuilt();
   // The failed index is the site's: another site's cleaner resends its own failed files.
   const ledger = new FileLedger(redis, c.REDIS_PREFIX, c.DELETED_TTL_HOURS * 3600_000, c.SITE);
   const publish = <T extends MessageType>(event: Message<T>) => amqp.publish(event);
@@ -89,7 +87,6 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
       whitelist: c.WHITELIST,
       minAgeMs: c.SWEEP_MIN_AGE_MINUTES * 60_000,
       chunk: c.SWEEP_CHUNK,
-      walker: c.SWEEP_WALKER,
       publishWindow: c.SWEEP_PUBLISH_WINDOW,
       lockTtlMs: c.SWEEP_LOCK_TTL_MS,
       schedule: { intervalMs: c.SWEEP_INTERVAL_MINUTES * 60_000, dailyAt: c.SWEEP_DAILY_AT },

@@ -15,7 +15,6 @@ export const cleanerSettings = {
   VERIFY_LOCAL_CHECKSUM: env.bool('Recompute the cache file checksum and compare it with the one Globus verified before deleting (doubles disk reads)', { default: false }),
   CHANGED_SETTLE_SECONDS: env.int('A file changed since upload is sent again only when its mtime is at least this old (younger: an upload may be in progress; the log or the sweep sends it)', { default: 900, min: 0 }),
   DELETED_TTL_HOURS: env.int('How long a ledger record stays after its file was deleted', { default: 720, min: 1 }),
-  SWEEP_WALKER: env.enum(['tree-walk', 'find', 'node'] as const, "Who walks the cache in a sweep: the project's tree-walk (native/tree-walk.c, fewest system calls), GNU find, or the Node walker in a worker thread", { default: 'tree-walk' }),
   SWEEP_CHUNK: env.int('Files per ledger lookup (one Redis pipeline) in the sweep', { default: 1000, min: 1, max: 100_000 }),
   SWEEP_PUBLISH_WINDOW: env.int('Sweep publishes awaiting a broker confirm at once', { default: 500, min: 1, max: 10_000 }),
   SWEEP_LOCK_TTL_MS: env.int('TTL of the cross-replica sweep lock (refreshed while the sweep runs)', { default: 30_000, min: 1000 }),

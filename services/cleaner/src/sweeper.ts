@@ -5,10 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '@terra-transfer/platform';
 import { joinPath, sensorOf } from '@terra-transfer/site-layout';
 import type { SweepStore } from './adapters/sweep-store.js';
-import type { CleanerConfig } from './config.js';
-import { walkOldFiles, type WalkMessage, type WalkParams } from './adapters/walk-source.js';
-import { findOldFiles, treeWalkOldFiles } from './adapters/walk-process.js';
-import type { WalkStats, WalkedFile } from './adapters/walker.js';
+import { findOldFiles, type WalkStats, type WalkedFile } from './adapters/find-walk.js';
 import { sweepUploadId } from './core/ids.js';
 import { nextSweepAt, type Schedule } from './core/schedule.js';
 import { isSend, isUntransferred, SWEEP_VERDICTS, sweepVerdict, type SweepVerdict } from './core/sweep-policy.js';
@@ -25,8 +22,6 @@ export interface SweeperOptions {
   whitelist: readonly string[];
   minAgeMs: number;
   chunk: number;
-  /** Who walks the tree: the project's tree-walk (default), GNU find, or the Node walker in a worker thread. */
-  walker?: SweepWalker;
   publishWindow: number;
   lockTtlMs: number;
   schedule: Schedule;
@@ -246,10 +241,9 @@ export class Sweeper {
           }
         }
       };
-      const walk = WALKERS[opts.walker ?? 'tree-walk'];
       walker = (async () => {
         try {
-          for await (const m of walk({ realRoot: opts.realRoot, whitelist: opts.whitelist, minAgeMs: opts.minAgeMs, now, chunk: opts.chunk, signal: walkAbort.signal })) {
+          for await (const m of findOldFiles({ realRoot: opts.realRoot, whitelist: opts.whitelist, minAgeMs: opts.minAgeMs, now, chunk: opts.chunk, signal: walkAbort.signal })) {
             counts.scanned = m.scanned;
             tally.young = m.young;
             Object.assign(walkStats, m.stats);
@@ -315,15 +309,6 @@ export class Sweeper {
     return final;
   }
 }
-
-/** The walkers SWEEP_WALKER names (config.ts declares the values). */
-export type SweepWalker = CleanerConfig['SWEEP_WALKER'];
-
-const WALKERS: Record<SweepWalker, (p: WalkParams) => AsyncGenerator<WalkMessage>> = {
-  'tree-walk': (p) => treeWalkOldFiles(p),
-  find: findOldFiles,
-  node: walkOldFiles,
-};
 
 /** Confirmed sends recorded in the ledger per script call. */
 const NOTE_BATCH = 500;

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { tempDir } from '@terra-transfer/testkit';
 import { CacheFs } from '../src/adapters/cache-fs.js';
-import { BIG_DIR_BYTES, walkWhitelisted, type WalkStats } from '../src/adapters/walker.js';
 import { putFile } from './harness.js';
 
 let dir: { path: string; remove: () => Promise<void> };
@@ -40,29 +39,5 @@ describe('CacheFs', () => {
     await mkdir(`${dir.path}/elsewhere`);
     await symlink(`${dir.path}/elsewhere`, `${volume}/S/linked`);
     await expect(fs.inspect(`${root}/S/linked/b.bin`)).rejects.toMatchObject({ code: 'UNSAFE_PATH' });
-  });
-});
-
-describe('walkWhitelisted', () => {
-  it('streams big directories and walks small ones, skipping hidden names and symlinks', async () => {
-    const root = `${dir.path}/cache`;
-    const big = `${root}/W/big`;
-    await mkdir(big, { recursive: true });
-    // Enough long names for the directory inode to pass BIG_DIR_BYTES (streamed with opendir).
-    const n = Math.ceil((BIG_DIR_BYTES * 1.5) / 64);
-    for (let i = 0; i < n; i++) await writeFile(`${big}/${String(i).padStart(6, '0')}-${'x'.repeat(50)}.bin`, '');
-    expect((await lstat(big)).size).toBeGreaterThan(BIG_DIR_BYTES);
-    await putFile(`${root}/W/small/a.bin`, 'a', Date.now());
-    await putFile(`${root}/W/small/.hidden`, 'h', Date.now());
-    await symlink(`${root}/W/small/a.bin`, `${root}/W/small/link.bin`);
-    await symlink(`${root}/W/small`, `${root}/W/linkdir`);
-    await putFile(`${root}/Other/x.bin`, 'o', Date.now());
-    const stats: WalkStats = { unreadableDirs: 0, skippedSpecial: 0, hidden: 0 };
-    const rels = [...walkWhitelisted(root, ['W', 'W/small', '../etc', '.hidden'], stats)].map((f) => f.rel);
-    expect(rels).toHaveLength(n + 1);
-    expect(new Set(rels).size).toBe(n + 1);
-    expect(rels).toContain('W/small/a.bin');
-    expect(rels.filter((r) => !r.startsWith('W/big/'))).toEqual(['W/small/a.bin']);
-    expect(stats).toEqual({ unreadableDirs: 0, skippedSpecial: 2, hidden: 1 });
   });
 });

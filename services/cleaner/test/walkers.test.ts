@@ -3,10 +3,7 @@ import { lstatSync } from 'node:fs';
 import { mkdir, rename, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '@terra-transfer/testkit';
-import { ConfigError } from '@terra-transfer/platform';
-import { assertTreeWalkBuilt, findOldFiles, mtimeMsFromFind, treeWalkOldFiles } from '../src/adapters/walk-process.js';
-import { walkOldFiles } from '../src/adapters/walk-source.js';
-import type { WalkMessage } from '../src/adapters/walk-source.js';
+import { findOldFiles, mtimeMsFromFind, topLevel, type WalkMessage } from '../src/adapters/find-walk.js';
 
 const DAY = 86_400_000;
 
@@ -26,7 +23,7 @@ it('reads find timestamps as lstat does, bit for bit', () => {
   expect(mtimeMsFromFind('1732443607')).toBe(1732443607000);
 });
 
-it('tree-walk, GNU find and the Node walker see exactly the same files (hidden pruned, symlinks never followed, only regular files)', async () => {
+it('the find walk sees exactly the old regular files (hidden pruned at any depth, symlinks never followed, FIFOs skipped, odd names kept)', async () => {
   const dir = await tempDir('walkers');
   const outside = await tempDir('walkers-outside');
   try {
@@ -59,9 +56,7 @@ it('tree-walk, GNU find and the Node walker see exactly the same files (hidden p
     const params = { realRoot: root, whitelist: ['MovingSensor/stereoTop', 'LemnaTec/EnvironmentLogger'], minAgeMs: 2 * DAY, now, chunk: 2 };
 
     const viaFind = await collect(findOldFiles(params));
-    const viaNode = await collect(walkOldFiles(params));
-    const viaTreeWalk = await collect(treeWalkOldFiles(params));
-    // mtimes are compared exactly: both walkers must name a version with the same number lstat gives.
+    // mtimes are compared exactly: the walk must name a version with the same number lstat gives.
     const mt = (rel: string) => lstatSync(join(root, rel)).mtimeMs;
     expect(viaFind.files).toEqual([
       `LemnaTec/EnvironmentLogger/2016-04-05/env.json 2 ${mt('LemnaTec/EnvironmentLogger/2016-04-05/env.json')}`,
@@ -70,8 +65,6 @@ it('tree-walk, GNU find and the Node walker see exactly the same files (hidden p
       `MovingSensor/stereoTop/2016-08-02/ts/name with space\nand newline.bin 1 ${mt('MovingSensor/stereoTop/2016-08-02/ts/name with space\nand newline.bin')}`,
       `MovingSensor/stereoTop/2016-08-02/ts/old.bin 3 ${mt('MovingSensor/stereoTop/2016-08-02/ts/old.bin')}`,
     ].sort());
-    expect(viaNode).toEqual(viaFind);
-    expect(viaTreeWalk).toEqual(viaFind);
     expect(viaFind).toMatchObject({ scanned: 7, young: 2, stats: { hidden: 3, skippedSpecial: 4, unreadableDirs: 0 } });
   } finally {
     await dir.remove();
@@ -79,7 +72,7 @@ it('tree-walk, GNU find and the Node walker see exactly the same files (hidden p
   }
 });
 
-it('tree-walk: old means mtime before now - minAge to the millisecond, as the sweep verdict says', async () => {
+it('old means mtime at or before now - minAge (find\'s -newermt is strictly newer); the sweep verdict checks the age again', async () => {
   const dir = await tempDir('walkers-cutoff');
   try {
     // Whole seconds, so the mtimes below are exact (utimes takes seconds as a double).
@@ -90,15 +83,16 @@ it('tree-walk: old means mtime before now - minAge to the millisecond, as the sw
       await writeFile(join(dir.path, 'S/d', name), name);
       await utimes(join(dir.path, 'S/d', name), mtimeMs / 1000, mtimeMs / 1000);
     }
-    const got = await collect(treeWalkOldFiles({ realRoot: dir.path, whitelist: ['S'], minAgeMs: 2 * DAY, now, chunk: 10 }));
-    expect(got.files.map((f) => f.split(' ')[0])).toEqual(['S/d/before.bin']);
-    expect(got).toMatchObject({ scanned: 3, young: 2 });
+    const got = await collect(findOldFiles({ realRoot: dir.path, whitelist: ['S'], minAgeMs: 2 * DAY, now, chunk: 10 }));
+    // at.bin, exactly at the cutoff, is handed on as old; sweepVerdict (mtime < cutoff) then counts it young.
+    expect(got.files.map((f) => f.split(' ')[0])).toEqual(['S/d/at.bin', 'S/d/before.bin']);
+    expect(got).toMatchObject({ scanned: 3, young: 1 });
   } finally {
     await dir.remove();
   }
 });
 
-it('tree-walk: a missing whitelisted directory is counted unreadable and a symlinked one is never followed, as the Node walker does', async () => {
+it('a missing whitelisted directory is counted unreadable and named; a symlinked one is counted skipped and never followed', async () => {
   const dir = await tempDir('walkers-roots');
   const outside = await tempDir('walkers-roots-outside');
   try {
@@ -109,24 +103,22 @@ it('tree-walk: a missing whitelisted directory is counted unreadable and a symli
     await writeFile(join(outside.path, 'secret.bin'), 'must not be seen');
     await utimes(join(outside.path, 'secret.bin'), (now - 9 * DAY) / 1000, (now - 9 * DAY) / 1000);
     await symlink(outside.path, join(dir.path, 'Linked'));
-    const params = { realRoot: dir.path, whitelist: ['Real', 'Missing', 'Linked'], minAgeMs: 2 * DAY, now, chunk: 10 };
-    const viaTreeWalk = await collect(treeWalkOldFiles(params));
-    expect(viaTreeWalk.files).toEqual([`Real/d/old.bin 1 ${lstatSync(join(dir.path, 'Real/d/old.bin')).mtimeMs}`]);
-    expect(viaTreeWalk.stats).toEqual({ unreadableDirs: 1, skippedSpecial: 1, hidden: 0 });
-    // The unreadable directory is named, for the sweep's warning (each walker words the reason its own way).
-    const missing = join(dir.path, 'Missing');
-    expect(viaTreeWalk.unreadable).toEqual([`${missing}: No such file or directory`]);
-    const viaNode = await collect(walkOldFiles(params));
-    expect(viaNode.unreadable).toEqual([`${missing}: ENOENT`]);
-    expect({ ...viaNode, unreadable: [] }).toEqual({ ...viaTreeWalk, unreadable: [] });
-    expect((await collect(findOldFiles(params))).unreadable).toEqual([`'${missing}': No such file or directory`]);
+    const got = await collect(findOldFiles({ realRoot: dir.path, whitelist: ['Real', 'Missing', 'Linked'], minAgeMs: 2 * DAY, now, chunk: 10 }));
+    expect(got.files).toEqual([`Real/d/old.bin 1 ${lstatSync(join(dir.path, 'Real/d/old.bin')).mtimeMs}`]);
+    expect(got.stats).toEqual({ unreadableDirs: 1, skippedSpecial: 1, hidden: 0 });
+    // The unreadable directory is named, for the sweep's warning.
+    expect(got.unreadable).toEqual([`'${join(dir.path, 'Missing')}': No such file or directory`]);
   } finally {
     await dir.remove();
     await outside.remove();
   }
 });
 
-it('tree-walk: paths longer than PATH_MAX are walked (the path buffer grows), as GNU find walks them', async () => {
+it('whitelist entries are walked once: duplicates, nested entries and entries that climb out or are hidden are dropped', () => {
+  expect(topLevel(['W', 'W/small', '/W/', '../etc', 'a/../b', '.hidden', 'X/.git', 'V'])).toEqual(['V', 'W']);
+});
+
+it('paths longer than PATH_MAX are walked', async () => {
   const dir = await tempDir('walkers-deep');
   try {
     const now = Date.now();
@@ -144,46 +136,23 @@ it('tree-walk: paths longer than PATH_MAX are walked (the path buffer grows), as
       await rename(join(parent, 'a'), join(parent, levels[depth - 1]!));
     }
     const params = { realRoot: dir.path, whitelist: ['S'], minAgeMs: 2 * DAY, now, chunk: 10 };
-    const viaTreeWalk = await collect(treeWalkOldFiles(params));
-    expect(viaTreeWalk.files).toEqual([`S/${levels.join('/')}/old.bin 4 ${oldMtimeMs}`]);
-    expect(viaTreeWalk).toMatchObject({ scanned: 2, young: 1, stats: { unreadableDirs: 0 } });
-    expect(await collect(findOldFiles(params))).toEqual(viaTreeWalk);
+    const got = await collect(findOldFiles(params));
+    expect(got.files).toEqual([`S/${levels.join('/')}/old.bin 4 ${oldMtimeMs}`]);
+    expect(got).toMatchObject({ scanned: 2, young: 1, stats: { unreadableDirs: 0 } });
   } finally {
     // GNU rm removes trees of any depth (Node's rm stops at PATH_MAX).
     execFileSync('rm', ['-rf', dir.path]);
   }
 });
 
-it('tree-walk: a directory more than 1,024 levels down is counted unreadable and not entered; the rest of the walk goes on', async () => {
-  const dir = await tempDir('walkers-runaway');
-  try {
-    const now = Date.now();
-    const old = (now - 5 * DAY) / 1000;
-    const deep = join(dir.path, 'S', ...Array.from({ length: 1030 }, () => 'a'));
-    await mkdir(deep, { recursive: true });
-    await writeFile(join(deep, 'too-deep.bin'), 'x');
-    await utimes(join(deep, 'too-deep.bin'), old, old);
-    await mkdir(join(dir.path, 'S/b/c'), { recursive: true });
-    await writeFile(join(dir.path, 'S/b/c/shallow.bin'), 'y');
-    await utimes(join(dir.path, 'S/b/c/shallow.bin'), old, old);
-    const got = await collect(treeWalkOldFiles({ realRoot: dir.path, whitelist: ['S'], minAgeMs: 2 * DAY, now, chunk: 10 }));
-    expect(got.files).toEqual([`S/b/c/shallow.bin 1 ${lstatSync(join(dir.path, 'S/b/c/shallow.bin')).mtimeMs}`]);
-    expect(got.stats).toEqual({ unreadableDirs: 1, skippedSpecial: 0, hidden: 0 });
-    expect(got.unreadable).toEqual([`${join(dir.path, 'S', ...Array.from({ length: 1025 }, () => 'a'))}: deeper than 1024 levels below the whitelisted directory: not walked`]);
-  } finally {
-    execFileSync('rm', ['-rf', dir.path]);
-  }
-});
-
-it('tree-walk: a walker that is not built is a configuration error at start-up; a walker that fails fails the walk with its message', async () => {
-  await expect(assertTreeWalkBuilt('/nonexistent/tree-walk')).rejects.toThrow(ConfigError);
-  await expect(assertTreeWalkBuilt()).resolves.toBeUndefined();
+it('a walk find refuses fails with find\'s message: exit 1 is a success only when every complaint names an unreadable directory', async () => {
   const dir = await tempDir('walkers-fail');
   try {
     await mkdir(join(dir.path, 'S'));
-    // The real binary with a cutoff it refuses: exit 2 and its stderr become the sweep's error.
-    const bad = collect(treeWalkOldFiles({ realRoot: dir.path, whitelist: ['S'], minAgeMs: 0, now: -5, chunk: 10 }));
-    await expect(bad).rejects.toThrow(/tree-walk exited with 2: tree-walk: bad cutoff '-5'/);
+    // A cutoff find cannot parse: it exits 1, as it does when a directory was unreadable, but its complaint
+    // is not one about a directory, so the walk fails instead of counting an unreadable directory.
+    const bad = collect(findOldFiles({ realRoot: dir.path, whitelist: ['S'], minAgeMs: 0, now: Number.NaN, chunk: 10 }));
+    await expect(bad).rejects.toThrow(/find exited with 1: find: /);
   } finally {
     await dir.remove();
   }

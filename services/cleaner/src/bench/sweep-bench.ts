@@ -3,8 +3,8 @@
  * sensor layout under /tmp, gives part of the old files a ledger record, then
  * times GNU `find <root> -type f -mmin +2880` and one sweep (a child process,
  * publishing to a throwaway prefix on the real broker) on the same tree, and
- * prints one JSON line. Progress goes to stderr. The sweep uses the service's
- * default walker (tree-walk); BENCH_WALKER=find|node measures another.
+ * prints one JSON line. Progress goes to stderr. The sweep walks with find,
+ * as the service does; the target is ratio_to_find ≤ 2.0 and RSS < 200 MB.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';

@@ -3,7 +3,7 @@
  * child). Reads BENCH_* from the environment, prints one JSON line.
  */
 import { FileLedger } from '@terra-transfer/ledger';
-import { AmqpClient, closeRedis, createLogger, createRedis, createRegistry, loadConfig } from '@terra-transfer/platform';
+import { AmqpClient, closeRedis, createLogger, createRedis, createRegistry } from '@terra-transfer/platform';
 import { cpuSecondsByName, totalCpuSecondsByName } from '@terra-transfer/testkit';
 import { realpath } from 'node:fs/promises';
 import { SweepStore } from '../adapters/sweep-store.js';
@@ -18,8 +18,6 @@ const env = (k: string, d?: string): string => {
 };
 
 const root = env('BENCH_ROOT');
-// Checked as the service checks SWEEP_WALKER.
-const walkerKind = loadConfig({ SWEEP_WALKER: cleanerSettings.SWEEP_WALKER }, { SWEEP_WALKER: process.env['BENCH_WALKER'] }).SWEEP_WALKER;
 const prefix = env('BENCH_PREFIX');
 const logger = createLogger({ service: 'cleaner-bench', level: 'warn', destination: process.stderr });
 const registry = createRegistry();
@@ -47,7 +45,6 @@ const sweeper = new Sweeper(
     // The service's defaults unless overridden.
     chunk: Number(env('BENCH_CHUNK', String(cleanerSettings.SWEEP_CHUNK.default))),
     publishWindow: Number(env('BENCH_PUBLISH_WINDOW', String(cleanerSettings.SWEEP_PUBLISH_WINDOW.default))),
-    walker: walkerKind,
     lockTtlMs: 30_000,
     schedule: { intervalMs: 0, dailyAt: null },
   },
@@ -59,7 +56,7 @@ const walkCpu = new Map<string, number>();
 /** CPU seconds used so far by the broker and Redis, from /proc: where the sweep's time goes. */
 const others = () => ({ broker: totalCpuSecondsByName(/^beam\.smp$/), redis: totalCpuSecondsByName(/^redis-server$/) });
 const walkSampler = setInterval(() => {
-  for (const [pid, sec] of cpuSecondsByName(/^(find|tree-walk)$/)) walkCpu.set(pid, sec);
+  for (const [pid, sec] of cpuSecondsByName(/^find$/)) walkCpu.set(pid, sec);
 }, 200);
 const othersBefore = others();
 const selfBefore = process.cpuUsage();
@@ -85,19 +82,18 @@ process.stdout.write(`${JSON.stringify({
   peak_rss_mb: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10,
   sampled_peak_rss_mb: Math.round((peakSampled / 1048576) * 10) / 10,
   rss_before_sweep_mb: Math.round((rssBefore / 1048576) * 10) / 10,
-  // Main thread only (the walker's isolate is not included).
+  // This process's heap (the walk is find's, in its own process).
   peak_heap_total_mb: Math.round((peakHeap / 1048576) * 10) / 10,
   peak_external_mb: Math.round((peakExternal / 1048576) * 10) / 10,
-  // CPU seconds during the sweep: this process (walker thread included), the broker and Redis (whole
+  // CPU seconds during the sweep: this process, the broker and Redis (whole
   // processes, so anything else they served meanwhile too); the walk process's own is in walk_cpu_seconds.
   cpu_seconds: {
     sweep: round1((selfCpu.user + selfCpu.system) / 1e6),
     broker: round1(othersAfter.broker - othersBefore.broker),
     redis: round1(othersAfter.redis - othersBefore.redis),
   },
-  walker: walkerKind,
-  // The walk process (tree-walk or find) is this process's child: its CPU as last seen by a 200 ms sampler (so slightly low).
-  // The Node walker's is in this process's own.
+  walker: 'find',
+  // The walk process (find) is this process's child: its CPU as last seen by a 200 ms sampler (so slightly low).
   walk_cpu_seconds: round1([...walkCpu.values()].reduce((a, b) => a + b, 0)),
 })}\n`);
 

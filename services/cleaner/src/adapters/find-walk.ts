@@ -1,41 +1,76 @@
 import { spawn } from 'node:child_process';
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
-import { basename } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ConfigError } from '@terra-transfer/platform';
-import type { WalkStats, WalkedFile } from './walker.js';
-import { noteUnreadable, topLevel } from './walker.js';
-import type { WalkMessage, WalkParams } from './walk-source.js';
+import { lstatSync } from 'node:fs';
 
 /**
- * The sweep's walk done by a child process whose output is streamed: the
- * project's own `tree-walk` (native/tree-walk.c, the default) or GNU find.
- * Both stat every file relative to an open directory (fstatat), which Node
- * cannot do; tree-walk also issues 2.3 system calls per file where find
- * issues 5.7 (strace on the bench tree), and the walk's time is those calls.
+ * The sweep's walk: GNU find (on every host the service runs on) in a child
+ * process whose output is streamed. find stats each file relative to an open
+ * directory (fstatat), which Node cannot do, walks trees of any depth and
+ * paths of any length, and takes under two seconds of a daily sweep more than
+ * a walker of our own would (docs/decisions/0006-find-walks-the-sweep.md).
  * Records are NUL-terminated (names may hold newlines), parsed as they
- * arrive, and handed on in chunks of old files; memory is one chunk and the
- * child's own. Same contract as walkOldFiles: hidden names are pruned at any
- * depth, symlinks are never followed, only regular files are returned,
- * unreadable directories are counted.
+ * arrive, and handed on in chunks of old files; memory is one chunk and
+ * find's own. Hidden names are pruned at any depth, symlinks are never
+ * followed (a whitelisted root that is a symlink is not walked either), only
+ * regular files are returned, unreadable directories are counted and the
+ * first few named.
  *
  * Record kinds: `O<mtime> <size> <path>` an old regular file, `Y<mtime>` a
  * young one (only counted), `H` a hidden name (pruned), `S` anything that is
- * neither a file nor a directory (symlinks, FIFOs, …), and from tree-walk
- * `E<path>: <reason>` a directory it could not read (find says so on stderr).
+ * neither a file nor a directory (symlinks, FIFOs, …); find reports a
+ * directory it could not read on stderr.
  */
 
-/** The built walker (`make build` runs native/build.sh); the same path from src/ (jest) and dist/. */
-export const TREE_WALK_BIN = fileURLToPath(new URL('../../bin/tree-walk', import.meta.url));
+/** One regular file the walk found, with what the sweep needs from its lstat. */
+export interface WalkedFile {
+  /** Relative to the cache root. */
+  rel: string;
+  size: number;
+  mtimeMs: number;
+}
 
-/** Fails at start-up, not at the first sweep, when the configured walker's program cannot run. */
-export async function assertTreeWalkBuilt(bin = TREE_WALK_BIN): Promise<void> {
-  try {
-    await access(bin, constants.X_OK);
-  } catch {
-    throw new ConfigError([{ key: 'SWEEP_WALKER', problem: `is tree-walk but ${bin} is missing or not executable: build it (make build, or services/cleaner/native/build.sh) or set SWEEP_WALKER=find` }]);
-  }
+export interface WalkStats {
+  /** Directories that could not be read (vanished, permission): the walk goes on. */
+  unreadableDirs: number;
+  /** Symlinks, sockets, FIFOs…: never followed, never sent. */
+  skippedSpecial: number;
+  hidden: number;
+}
+
+interface Totals {
+  scanned: number;
+  young: number;
+  oldestYoungMtimeMs: number | null;
+  stats: WalkStats;
+  /** The first few directories that could not be read, as `<path>: <reason>` (all are counted in stats). */
+  unreadable: string[];
+}
+
+/** Running totals ride along with each chunk, so progress is current. */
+export type WalkMessage = ({ type: 'chunk'; files: WalkedFile[] } & Totals) | ({ type: 'done' } & Totals);
+
+export interface WalkParams {
+  realRoot: string;
+  whitelist: readonly string[];
+  minAgeMs: number;
+  now: number;
+  /** Old files per chunk. */
+  chunk: number;
+  /** Stops the walk at once (the generator then ends with an error the caller ignores). */
+  signal?: AbortSignal;
+}
+
+/** How many unreadable directories a walk names (the rest are only counted). */
+const UNREADABLE_NAMED = 10;
+
+/** Keeps the first UNREADABLE_NAMED descriptions (`<path>: <reason>`) of directories a walk could not read. */
+export function noteUnreadable(list: string[], what: string): void {
+  if (list.length < UNREADABLE_NAMED) list.push(what);
+}
+
+/** Whitelist entries without duplicates or entries nested in another (each file is walked once). */
+export function topLevel(whitelist: readonly string[]): string[] {
+  const entries = [...new Set(whitelist.map((w) => w.replace(/^\/+|\/+$/g, '')).filter((w) => w !== '' && !w.split('/').some((p) => p === '..' || p === '.' || p.startsWith('.'))))].sort();
+  return entries.filter((e) => !entries.some((o) => o !== e && e.startsWith(`${o}/`)));
 }
 
 /**
@@ -61,7 +96,7 @@ function wholeSeconds(buf: Buffer, from: number, to: number): number {
   return v;
 }
 
-/** GNU find with the record protocol above (`SWEEP_WALKER=find`). */
+/** Walks the whitelisted directories under p.realRoot with GNU find (the record protocol above). */
 export function findOldFiles(p: WalkParams): AsyncGenerator<WalkMessage> {
   const cutoffSec = (p.now - p.minAgeMs) / 1000;
   const args = (roots: string[]) => [
@@ -73,24 +108,27 @@ export function findOldFiles(p: WalkParams): AsyncGenerator<WalkMessage> {
   ];
   // find exits 1 when some directory could not be read (one stderr line each, counted); anything else is a failure.
   // The C locale keeps those lines in one form (`find: '<path>': <reason>`) whatever the host's locale.
-  return walkProcess(p, 'find', args, { okCodes: [0, 1], unreadableOnStderr: true, env: { ...process.env, LC_ALL: 'C' } });
+  return walkProcess(p, 'find', args, { okCodes: [0, 1], env: { ...process.env, LC_ALL: 'C' } });
 }
 
 /**
- * The project's walker (`SWEEP_WALKER=tree-walk`, the default): old iff
- * mtime < now - minAgeMs, exactly as isOld. The cutoff is whole milliseconds,
- * rounded up: a file in that sub-millisecond gap is listed as old and the
- * sweep's verdict (which checks the age again) counts it young.
+ * The whitelisted directories find starts from. One that is a symlink (or not a directory) could lead
+ * anywhere: counted as skipped and not walked (find -P would list nothing under it, silently). One that
+ * is missing is left to find, which reports it as unreadable.
  */
-export function treeWalkOldFiles(p: WalkParams, bin = TREE_WALK_BIN): AsyncGenerator<WalkMessage> {
-  return walkProcess(p, bin, (roots) => [String(Math.ceil(p.now - p.minAgeMs)), ...roots], { okCodes: [0], unreadableOnStderr: false });
+function walkableRoots(realRoot: string, whitelist: readonly string[], stats: WalkStats): string[] {
+  const roots: string[] = [];
+  for (const rel of topLevel(whitelist)) {
+    const st = lstatSync(`${realRoot}/${rel}`, { throwIfNoEntry: false });
+    if (st && !st.isDirectory()) stats.skippedSpecial++;
+    else roots.push(`${realRoot}/${rel}`);
+  }
+  return roots;
 }
 
 interface ProcessOptions {
   /** Exit codes that mean the walk finished. */
   okCodes: readonly number[];
-  /** find reports each unreadable directory on stderr; tree-walk as an E record. */
-  unreadableOnStderr: boolean;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -102,7 +140,7 @@ async function* walkProcess(p: WalkParams, cmd: string, args: (roots: string[]) 
   let oldestYoungMtimeMs: number | null = null;
   const unreadable: string[] = [];
   const totals = () => ({ scanned, young, oldestYoungMtimeMs, stats: { ...stats }, unreadable: [...unreadable] });
-  const roots = topLevel(p.whitelist).map((rel) => `${p.realRoot}/${rel}`);
+  const roots = walkableRoots(p.realRoot, p.whitelist, stats);
   if (roots.length === 0) {
     yield { type: 'done', ...totals() };
     return;
@@ -115,8 +153,14 @@ async function* walkProcess(p: WalkParams, cmd: string, args: (roots: string[]) 
   // find: one line per directory it could not read (vanished, permission); the walk goes on.
   // Lines are taken whole: a chunk of stderr may end in the middle of one.
   let partial = '';
+  // find exits 1 both when a directory could not be read (the walk went on) and when it refused to run at all:
+  // only complaints naming a path (`find: '<path>': <reason>`) are unreadable directories; any other line fails the walk.
+  let refused = false;
   const errLine = (l: string) => {
-    if (!o.unreadableOnStderr || !l.startsWith('find: ')) return;
+    if (!l.startsWith("find: '")) {
+      if (l.trim() !== '') refused = true;
+      return;
+    }
     stats.unreadableDirs++;
     noteUnreadable(unreadable, l.slice('find: '.length));
   };
@@ -165,9 +209,6 @@ async function* walkProcess(p: WalkParams, cmd: string, args: (roots: string[]) 
           stats.hidden++;
         } else if (kind === 0x53 /* S */) {
           stats.skippedSpecial++;
-        } else if (kind === 0x45 /* E */) {
-          stats.unreadableDirs++;
-          noteUnreadable(unreadable, buf.toString('utf8', start + 1, nul));
         }
         start = nul + 1;
         if (batch.length >= p.chunk || sinceYield >= p.chunk * 50) {
@@ -179,7 +220,7 @@ async function* walkProcess(p: WalkParams, cmd: string, args: (roots: string[]) 
       rest = buf.subarray(start);
     }
     const code = await exited;
-    if (code === null || !o.okCodes.includes(code)) throw new Error(`${basename(cmd)} exited with ${code ?? child.signalCode}: ${stderr.slice(0, 500)}`);
+    if (code === null || !o.okCodes.includes(code) || (code !== 0 && refused)) throw new Error(`${cmd} exited with ${code ?? child.signalCode}: ${stderr.slice(0, 500)}`);
     if (batch.length) yield { type: 'chunk', files: batch, ...totals() };
     yield { type: 'done', ...totals() };
   } finally {
