@@ -71,7 +71,8 @@ bench-batcher: build services
 # Cleaner sweep vs GNU find on a 1,000,000-file sensor tree under /tmp (reused for 24 h): one JSON line.
 bench-sweep: build
 	@deploy/local/ensure-services.sh >&2
-	@node services/cleaner/dist/bench/sweep-bench.js
+	@pnpm exec tsc -b services/cleaner/bench
+	@node services/cleaner/dist-bench/bench/sweep-bench.js
 
 .PHONY: check-alerts
 # Prometheus alert rules: syntax and unit tests (installs promtool from Debian's prometheus package when missing).
@@ -111,7 +112,8 @@ outage: build services
 # through the real tailer and the real broker; prints one JSON line.
 .PHONY: bench-tailer
 bench-tailer: build services
-	@node services/log-tailer/dist/bench/tailer-bench.js
+	@pnpm exec tsc -b services/log-tailer/bench
+	@node services/log-tailer/dist-bench/bench/tailer-bench.js
 
 # Whole-pipeline throughput and latency on BENCH_FILES generated uploads (one JSON line on stdout).
 bench-e2e: build services

@@ -6,10 +6,10 @@ import { FileLedger } from '@terra-transfer/ledger';
 import { AmqpClient, closeRedis, createLogger, createRedis, createRegistry } from '@terra-transfer/platform';
 import { cpuSecondsByName, totalCpuSecondsByName } from '@terra-transfer/testkit';
 import { realpath } from 'node:fs/promises';
-import { SweepStore } from '../adapters/sweep-store.js';
-import { cleanerSettings } from '../config.js';
-import { Sweeper } from '../sweeper.js';
-import { cleanerTelemetry } from '../telemetry.js';
+import { SweepStore } from '../src/adapters/sweep-store.js';
+import { cleanerSettings } from '../src/config.js';
+import { Sweeper } from '../src/sweeper.js';
+import { cleanerTelemetry } from '../src/telemetry.js';
 
 const env = (k: string, d?: string): string => {
   const v = process.env[k] ?? d;

@@ -30,8 +30,8 @@ import { createEvent } from '@terra-transfer/contracts';
 import { AmqpClient, createLogger, createRegistry } from '@terra-transfer/platform';
 import { processCpuSeconds, totalCpuSecondsByName } from '@terra-transfer/testkit';
 import { topology } from '@terra-transfer/contracts';
-import { decodeCursor } from '../core/cursor.js';
-import { parseXferlog } from '../core/xferlog.js';
+import { decodeCursor } from '../src/core/cursor.js';
+import { parseXferlog } from '../src/core/xferlog.js';
 
 const LINES = Number(process.env['BENCH_LINES'] ?? 1_000_000);
 const FILES = Math.min(LINES, Number(process.env['BENCH_FILES'] ?? 100_000));
@@ -42,7 +42,7 @@ const PER_DIR = 1000;
 const CHECKPOINT_MS = process.env['BENCH_CHECKPOINT_MS'];
 /** V8 flags for the service process (BENCH_NODE_FLAGS, space-separated), e.g. a heap cap. */
 const NODE_FLAGS = (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
-const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
 const say = (msg: string) => process.stderr.write(`bench-tailer: ${msg}\n`);
 const dirOf = (f: number) => `MovingSensor/stereoTop/2016-08-02/2016-08-02__09-${String(Math.floor(f / PER_DIR) % 60).padStart(2, '0')}-${String(Math.floor(f / PER_DIR / 60) % 60).padStart(2, '0')}-${String(Math.floor(f / PER_DIR)).padStart(3, '0')}`;
