@@ -87,7 +87,8 @@ export class Context {
     try {
       res = await fetch(url, {
         method: c.method ?? 'GET',
-        headers: { accept: 'application/json', ...headers, ...(c.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        // RabbitMQ's management API answers 406 to a DELETE that asks for JSON (it answers none).
+        headers: { ...(c.method === 'DELETE' ? {} : { accept: 'application/json' }), ...headers, ...(c.body !== undefined ? { 'content-type': 'application/json' } : {}) },
         ...(c.body !== undefined ? { body: JSON.stringify(c.body) } : {}),
         signal: AbortSignal.timeout(this.cfg.HTTP_TIMEOUT_MS),
       });

@@ -35,7 +35,7 @@ async function clowderFiles(ctx: Context, site: Site, day: string): Promise<Sigh
   const root = site.clowder.collectionRoot.replace(/\/+$/, '');
   const out: Sighting[] = [];
   try {
-    for (const d of await client.findDatasets(day)) {
+    for (const d of await client.searchDatasets(day)) {
       if (!d.name.includes(day)) continue;
       for (const f of await client.listFiles(d.id)) {
         if (!f.filepath?.startsWith(`${root}/`)) continue;
