@@ -27,7 +27,8 @@ async function logFiles(xferlog: string, suffix: string | undefined): Promise<st
   return files;
 }
 
-async function readLog(file: string, each: (line: string) => void): Promise<void> {
+/** Streams one log (gunzipped when .gz) line by line, as latin1; stops early when `stop()` turns true (Ctrl-C). */
+async function readLog(file: string, each: (line: string) => void, stop: () => boolean): Promise<void> {
   const raw = createReadStream(file);
   const stream = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
   stream.setEncoding('latin1');
@@ -35,7 +36,14 @@ async function readLog(file: string, each: (line: string) => void): Promise<void
   await new Promise<void>((resolve, reject) => {
     raw.on('error', reject);
     stream.on('error', reject);
-    rl.on('line', each);
+    rl.on('line', (line) => {
+      if (stop()) {
+        rl.close();
+        raw.destroy();
+        return;
+      }
+      each(line);
+    });
     rl.on('close', resolve);
   });
 }
@@ -66,7 +74,7 @@ export function registerReplay(program: Command, ctx: Context, common: (c: Comma
       const bar = ctx.progress(o, files.length, 'reading logs');
       for (const f of files) {
         if (ctx.interrupted) break;
-        await readLog(f, (line) => scanLine(scan, line, opts));
+        await readLog(f, (line) => scanLine(scan, line, opts), () => ctx.interrupted);
         bar.tick();
       }
       bar.stop();
