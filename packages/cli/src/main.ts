@@ -21,7 +21,11 @@ async function main(): Promise<number> {
     return 0;
   } catch (err) {
     const commander = fromCommander(err);
-    if (commander) return commander.exitCode;
+    if (commander) {
+      // commander has printed its message; a script reading --json still gets the error as JSON.
+      if (json && commander.exitCode !== 0) process.stdout.write(`${JSON.stringify({ error: { code: 'USAGE', message: (err as Error).message.replace(/^error: /, ''), exitCode: commander.exitCode } })}\n`);
+      return commander.exitCode;
+    }
     const e = describeError(err);
     if (e.message) {
       process.stderr.write(`terra: ${e.message}\n`);
