@@ -39,6 +39,8 @@ export class Context {
   private config?: CliConfig;
   private siteFile?: Sites;
   private interruptedFlag = false;
+  /** Aborted on the first Ctrl-C of a long operation: streams and waits listen to it. */
+  readonly stopSignal = new AbortController();
   /** Set by a long operation: the first Ctrl-C then only asks it to stop after its current step. */
   longRunning = false;
 
@@ -143,6 +145,7 @@ export class Context {
   interrupt(): void {
     if (this.interruptedFlag || !this.longRunning) process.exit(EXIT.INTERRUPTED);
     this.interruptedFlag = true;
+    this.stopSignal.abort();
     this.io.stderr.write('\nterra: stopping after the current step (Ctrl-C again to quit now)\n');
   }
 

@@ -65,6 +65,7 @@ it('terra against the running stack: status, file, dlq redrive, replay, verify, 
     expect(status.services.map((s: { name: string }) => s.name).sort()).toEqual(['batcher', 'clowder-ingest', `cleaner@${SITE}`, `log-tailer@${SITE}`, 'transfer-log', 'watcher'].sort());
     expect(status.services.every((s: { ready: boolean }) => s.ready)).toBe(true);
     expect(status.sites).toEqual([expect.objectContaining({ site: SITE, backlog: expect.any(Number), queues: expect.arrayContaining([expect.objectContaining({ name: `${prefix}.batcher.file-uploaded.${SITE}` })]) })]);
+    expect(status.sites[0]).toHaveProperty('oldestUntransferred');
     expect(status.deadLetters.map((d: { name: string }) => d.name)).toContain(`${prefix}.batcher.file-uploaded.${SITE}.dlq`);
     expect(st.code).toBe(0);
     const human = await terra(['status'], env);

@@ -61,11 +61,12 @@ export function registerFile(program: Command, ctx: Context, common: (c: Command
       if (ledgerErr && versions.length === 0) throw ledgerErr;
       if (versions.length === 0 && !ledger) throw notFound(`no record of ${path} in the transfer log${site ? ` nor in ${site.name}'s ledger` : ' (and no site\'s cache holds it)'}`, 'UNKNOWN_FILE');
       const latest = versions.at(-1);
-      const result = { path, site: site?.name ?? latest?.site ?? null, state: latest?.state ?? ledger?.state ?? null, from: versions.length ? 'transfer-log' : 'ledger', ledger, versions, ...(logError ? { transferLogError: logError } : {}) };
+      const result = { path, site: site?.name ?? latest?.site ?? null, state: latest?.state ?? ledger?.state ?? null, from: versions.length ? 'transfer-log' : 'ledger', ledger, versions, ...(logError ? { transferLogError: logError } : {}), ...(ledgerErr ? { ledgerError: ledgerErr.message } : {}) };
       ctx.out(o, result, () => [
         `${path}`,
         `  site: ${result.site ?? '?'}    state: ${result.state ?? '?'}${ledger ? `    ledger: ${ledger.state} since ${ledger.updatedAt}${ledger.reason ? ` (${ledger.reason})` : ''}` : ''}`,
         ...(logError ? [`  transfer log unavailable (${logError}): the ledger's record only`] : []),
+        ...(ledgerErr ? [`  ledger not consulted: ${ledgerErr.message}`] : []),
         ...versions.flatMap((v) => [
           '',
           `  version ${v.uploadId}: ${v.state} since ${v.stateAt ?? '?'}, ${v.size ?? '?'} bytes, from ${v.source ?? '?'}${v.destinationPath ? `, at ${v.destinationPath}` : ''}${v.failureReason ? `, failed: ${v.failureReason}` : ''}${v.clowderFileId ? `, Clowder file ${v.clowderFileId}` : ''}`,

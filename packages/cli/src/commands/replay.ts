@@ -27,8 +27,8 @@ async function logFiles(xferlog: string, suffix: string | undefined): Promise<st
   return files;
 }
 
-/** Streams one log (gunzipped when .gz) line by line, as latin1; stops early when `stop()` turns true (Ctrl-C). */
-async function readLog(file: string, each: (line: string) => void, stop: () => boolean): Promise<void> {
+/** Streams one log (gunzipped when .gz) line by line, as latin1; stops early when `stop` aborts (Ctrl-C), even while no line comes. */
+async function readLog(file: string, each: (line: string) => void, stop: AbortSignal): Promise<void> {
   const raw = createReadStream(file);
   const stream = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
   stream.setEncoding('latin1');
@@ -36,15 +36,19 @@ async function readLog(file: string, each: (line: string) => void, stop: () => b
   await new Promise<void>((resolve, reject) => {
     raw.on('error', reject);
     stream.on('error', reject);
-    rl.on('line', (line) => {
-      if (stop()) {
-        rl.close();
-        raw.destroy();
-        return;
-      }
-      each(line);
+    const halt = () => {
+      rl.close();
+      raw.destroy();
+    };
+    rl.on('close', () => {
+      stop.removeEventListener('abort', halt);
+      resolve();
     });
-    rl.on('close', resolve);
+    rl.on('line', (line) => {
+      if (!stop.aborted) each(line);
+    });
+    if (stop.aborted) halt();
+    else stop.addEventListener('abort', halt, { once: true });
   });
 }
 
@@ -74,7 +78,7 @@ export function registerReplay(program: Command, ctx: Context, common: (c: Comma
       const bar = ctx.progress(o, files.length, 'reading logs');
       for (const f of files) {
         if (ctx.interrupted) break;
-        await readLog(f, (line) => scanLine(scan, line, opts), () => ctx.interrupted);
+        await readLog(f, (line) => scanLine(scan, line, opts), ctx.stopSignal.signal);
         bar.tick();
       }
       bar.stop();

@@ -20,6 +20,19 @@ interface LogStatus {
   globusTasks: Array<{ taskId: string; site: string; files: number; bytes: number; submittedAt: string | null }>;
 }
 
+/** States below "transferred" in the transfer log: the backlog. */
+const BACKLOG_STATES = ['uploaded', 'submitted', 'failed'] as const;
+
+/** The site's oldest untransferred file: the oldest of each backlog state (the log's /api/v1/stuck, oldest first), then the oldest of those. */
+async function oldestUntransferred(ctx: Context, site: string): Promise<{ path: string | null; state: string; since: string | null } | null> {
+  const firsts = await Promise.all(BACKLOG_STATES.map(async (state) => {
+    const r = await ctx.call<{ files: Array<{ path: string | null; stateAt: string | null }> }>('transfer-log', `/api/v1/stuck?${new URLSearchParams({ state, olderThan: '0', site, limit: '1' })}`);
+    const f = r.body.files[0];
+    return f ? { path: f.path, state, since: f.stateAt } : null;
+  }));
+  return firsts.filter((f) => f !== null).sort((a, b) => (a!.since ?? '').localeCompare(b!.since ?? ''))[0] ?? null;
+}
+
 async function health(ctx: Context, name: string, url: string): Promise<ServiceHealth> {
   const out: ServiceHealth = { name, url, healthy: false, ready: false, checks: null, error: null };
   try {
@@ -53,6 +66,7 @@ export function registerStatus(program: Command, ctx: Context, common: (c: Comma
       const siteOf = (queue: string) => ctx.sites.names().find((n) => queue.endsWith(`.${n}`));
       const servesSelected = (queue: string) => { const s = siteOf(queue); return s === undefined || sites.includes(s); };
       const logOk = !('error' in log);
+      const oldest = new Map(logOk ? await Promise.all(sites.map(async (site) => [site, await oldestUntransferred(ctx, site).catch(() => null)] as const)) : []);
       const siteRows = sites.map((site) => {
         const s = logOk ? log.sites.find((x) => x.site === site) : undefined;
         return {
@@ -60,6 +74,7 @@ export function registerStatus(program: Command, ctx: Context, common: (c: Comma
           backlog: s?.backlog ?? (logOk ? 0 : null),
           backlogByState: s?.backlogByState ?? {},
           oldestUntransferredSince: s?.oldestUntransferredSince ?? null,
+          oldestUntransferred: oldest.get(site) ?? null,
           arrivedToday: s?.today ?? null,
           failures24h: s?.failures24h ?? (logOk ? 0 : null),
           tasksInFlight: s?.tasksInFlight ?? (logOk ? 0 : null),
@@ -82,7 +97,7 @@ export function registerStatus(program: Command, ctx: Context, common: (c: Comma
         'SITES',
         table(['site', 'backlog', 'by state', 'oldest untransferred', 'arrived today', 'give-ups 24h', 'Globus tasks'], siteRows.map((s) => [
           s.site, String(s.backlog ?? '?'), Object.entries(s.backlogByState).map(([k, n]) => `${k} ${n}`).join(', ') || '-',
-          s.oldestUntransferredSince ? `${s.oldestUntransferredSince} (${ago(s.oldestUntransferredSince)})` : '-',
+          s.oldestUntransferredSince ? `${ago(s.oldestUntransferredSince)}${s.oldestUntransferred?.path ? ` ${s.oldestUntransferred.path} (${s.oldestUntransferred.state})` : ''}` : '-',
           s.arrivedToday ? `${s.arrivedToday.files} files` : '?', String(s.failures24h ?? '?'), String(s.tasksInFlight ?? '?'),
         ])),
         ...(logOk ? [] : [`transfer log: ${log.error}`]),
