@@ -161,6 +161,17 @@ it('terra against the running stack: status, file, dlq redrive, replay, verify, 
     const history = (await terra(['file', cache(dead), '--json'], env)).json();
     expect(history.versions[0].events.map((e: { type: string }) => e.type)).toContain('file.transferred');
 
+    // --- resend, failed, sweep: through the cleaner's endpoints.
+    const resent = await terra(['resend', '--site', SITE, cache(late), cache(rel('not-there.bin')), '--json'], env);
+    expect(resent.code).toBe(1); // one refused
+    expect(resent.json()).toMatchObject({ accepted: [expect.objectContaining({ path: cache(late) })], refused: [{ path: cache(rel('not-there.bin')), code: 'MISSING' }] });
+    await waitFor('the resent file arrives', () => arrived(late), 90_000, 500);
+    expect((await terra(['failed', '--json'], env)).json()).toEqual([{ site: SITE, total: 0, items: [] }]);
+    const sw = await terra(['sweep', '--site', SITE, '--now', '--json'], env);
+    expect(sw.code).toBe(0);
+    expect(sw.json()).toMatchObject({ trigger: 'api', state: 'succeeded', counts: expect.objectContaining({ sent: 0 }) });
+    expect((await terra(['sweep', 'status', '--json'], env)).json()).toEqual([{ site: SITE, latest: expect.objectContaining({ id: sw.json().id }) }]);
+
     // --- bad input: one line, a meaningful exit code, never a stack trace.
     expectOneLineError(await terra(['resend', '--site', SITE, cache(late)], { ...env, API_TOKEN: 'wrong-token' }), 4, /refused the token/);
     const closed = await freePort();
