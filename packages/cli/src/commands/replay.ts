@@ -14,7 +14,7 @@ import { ledgerLookup } from './file.js';
 import { submit } from './resend.js';
 
 /** The site's log files, oldest first: rotated generations (plain or gzipped), then the current log. */
-async function logFiles(xferlog: string, suffix: string | undefined): Promise<string[]> {
+export async function logFiles(xferlog: string, suffix: string | undefined): Promise<string[]> {
   const dir = dirname(xferlog);
   const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
     throw notFound(`cannot read the log folder ${dir}: ${err.code ?? err.message}`, 'NO_LOGS');
@@ -28,7 +28,7 @@ async function logFiles(xferlog: string, suffix: string | undefined): Promise<st
 }
 
 /** Streams one log (gunzipped when .gz) line by line, as latin1; stops early when `stop` aborts (Ctrl-C), even while no line comes. */
-async function readLog(file: string, each: (line: string) => void, stop: AbortSignal): Promise<void> {
+export async function readLog(file: string, each: (line: string) => void, stop: AbortSignal): Promise<void> {
   const raw = createReadStream(file);
   const stream = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
   stream.setEncoding('latin1');
