@@ -17,7 +17,7 @@ export function registerCompletion(program: Command, ctx: Context): void {
     .argument('<shell>', 'bash (the only one generated; zsh can load it with bashcompinit)')
     .description('Print a shell completion script, generated from the command tree')
     .option('--json', 'print the command tree as JSON instead')
-    .addHelpText('after', '\nExamples:\n  source <(terra completion bash)\n  terra completion bash > /etc/bash_completion.d/terra')
+    .addHelpText('after', '\nExamples:\n  terra completion bash > /etc/bash_completion.d/terra\n  source <(terra completion bash)')
     .action((shell: string, o: { json?: boolean }) => {
       if (o.json) return void ctx.io.stdout.write(`${JSON.stringify(commandTree(program), null, 2)}\n`);
       if (shell !== 'bash') throw usage(`no completion for shell "${shell}": only bash (zsh: autoload bashcompinit && bashcompinit, then the bash script)`);

@@ -6,7 +6,7 @@ import { table } from '../format.js';
 export function registerSites(program: Command, ctx: Context, common: (c: Command) => Command): void {
   common(program.command('sites'))
     .description('The configured sites (SITES_FILE) and their sources, destinations and deletion policy')
-    .addHelpText('after', '\nExample:\n  SITES_FILE=/etc/terra/sites.yaml terra sites')
+    .addHelpText('after', '\nExamples:\n  terra sites\n  SITES_FILE=/etc/terra/sites.yaml terra sites --json')
     .action((o: CommonOptions) => {
       const rows = ctx.sites.sites.map((s) => ({
         name: s.name, source: s.source.kind, root: ownedRoot(s.source).root, ...(s.source.kind === 'xferlog' ? { xferlog: s.source.xferlog } : {}),

@@ -57,6 +57,7 @@ export function registerSweep(program: Command, ctx: Context, common: (c: Comman
   common(sweep.command('status'))
     .description('The latest sweep of each site (or one): state, counts, duration')
     .option('--site <site>', 'only this site')
+    .addHelpText('after', '\nExample:\n  terra sweep status --site ua-mac --json')
     .action(async (o: CommonOptions & { site?: string }) => {
       const rows = await Promise.all(ctx.sitesOrAll(o.site).map(async (s) => ({ site: s.name, latest: await latest(ctx, s.name) })));
       ctx.out(o, rows, () => rows.map((r) => `${r.site}: ${describeSweep(r.latest)}`).join('\n'));
