@@ -100,7 +100,7 @@ async function preview(ctx: Context, o: CommonOptions, site: Site): Promise<void
   const records = await ledgerLookup(ctx, site.name, old.map((f) => f.path));
   const wouldSend = old.filter((f) => {
     const r = records.get(f.path);
-    return !r || r.size !== f.size || r.mtimeMs !== f.mtimeMs;
+    return !r || r.size !== f.size || Math.floor(r.mtimeMs) !== Math.floor(f.mtimeMs);
   });
   ctx.out(o, { site: site.name, minAgeMinutes: settings.minAgeMinutes, old: old.length, wouldSend: wouldSend.map((f) => ({ path: f.path, size: f.size, mtime: new Date(f.mtimeMs).toISOString() })) },
     () => `${site.name}: ${old.length} files older than ${settings.minAgeMinutes} min; a sweep would send ${wouldSend.length} (no ledger record of this version)\n${table(['path', 'size', 'mtime'], wouldSend.slice(0, 200).map((f) => [f.path, String(f.size), new Date(f.mtimeMs).toISOString()]))}`);

@@ -42,6 +42,7 @@ describe('decide: the ledger and the disk decide', () => {
   it.each([
     [null, disk, 'send'],
     [{ state: 'transferred', size: 10, mtimeMs: 1000 }, disk, 'transferred'],
+    [{ state: 'transferred', size: 10, mtimeMs: 1000.4 }, disk, 'transferred'], // the same millisecond
     [{ state: 'deleted', size: 10, mtimeMs: 1000 }, null, 'transferred'],
     [{ state: 'pending', size: 10, mtimeMs: 1000 }, disk, 'in_pipeline'],
     [{ state: 'in_flight', size: 10, mtimeMs: 1000 }, disk, 'in_pipeline'],

@@ -76,7 +76,8 @@ export type Verdict = 'send' | 'transferred' | 'in_pipeline' | 'missing';
  */
 export function decide(record: { state: string; size: number; mtimeMs: number } | null, disk: { size: number; mtimeMs: number } | null): Verdict {
   if (!disk) return record && (record.state === 'transferred' || record.state === 'deleted') ? 'transferred' : 'missing';
-  if (record && record.size === disk.size && record.mtimeMs === disk.mtimeMs) {
+  // One version: the same size and mtime to the millisecond (as the cleaner compares them: sub-ms digits differ between writers).
+  if (record && record.size === disk.size && Math.floor(record.mtimeMs) === Math.floor(disk.mtimeMs)) {
     if (record.state === 'transferred' || record.state === 'deleted') return 'transferred';
     if (record.state !== 'failed') return 'in_pipeline';
   }
