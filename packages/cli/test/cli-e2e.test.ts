@@ -176,6 +176,16 @@ it('terra against the running stack: status, file, dlq redrive, replay, verify, 
     expectOneLineError(await terra(['resend', '--site', SITE, cache(late)], { ...env, API_TOKEN: 'wrong-token' }), 4, /refused the token/);
     const closed = await freePort();
     expectOneLineError(await terra(['file', '--prefix', `${layout.cacheRoot}/`], { ...env, SERVICE_URLS: `transfer-log=http://127.0.0.1:${closed}` }), 3, new RegExp(`cannot reach transfer-log at http://127.0.0.1:${closed}: connection refused`));
+    // The transfer log down: `file` falls back to the ledger; `status` shows it and exits 1.
+    const deadLog = `${env.SERVICE_URLS},transfer-log=http://127.0.0.1:${closed}`;
+    const fallback = await terra(['file', cache(dead), '--json'], { ...env, SERVICE_URLS: deadLog });
+    expect(fallback.code).toBe(0);
+    expect(fallback.json()).toMatchObject({ from: 'ledger', versions: [], ledger: { state: 'deleted' }, transferLogError: expect.stringMatching(/cannot reach transfer-log/) });
+    const down = await terra(['status', '--json'], { ...env, SERVICE_URLS: `${deadLog},watcher=http://127.0.0.1:${closed}` });
+    expect(down.code).toBe(1);
+    expect(down.json().services.find((x: { name: string }) => x.name === 'watcher')).toMatchObject({ healthy: false, ready: false, error: expect.stringMatching(/connection refused/) });
+    expect(down.json().transferLog).toEqual({ error: expect.stringMatching(/cannot reach transfer-log/) });
+    expectOneLineError(await terra(['status', '--site', 'nowhere'], env), 5, /unknown site "nowhere"/);
     expectOneLineError(await terra(['failed', '--site', 'nowhere'], env), 5, /unknown site "nowhere".*ua-mac/);
     expectOneLineError(await terra(['replay', '--site', SITE, '--from', '2020-01-01', '--to', '2020-01-02'], env), 5, /the logs of site ua-mac .* cover .* not 2020-01-01/);
     expectOneLineError(await terra(['dlq', 'show', t.queue({ key: 'batcherUploads', site: SITE })], env), 5, new RegExp(`is not a dead-letter queue \\(its dead-letter queue is ${dlqName.replace(/\./g, '\\.')}\\)`));
