@@ -126,6 +126,11 @@ async function redrive(ctx: Context, o: CommonOptions, dlqName: string, source: 
   try {
     const ch = await conn.createConfirmChannel();
     ch.on('error', () => undefined);
+    // A mandatory publish that reaches no queue comes back (basic.return) before its confirm: then the dead letter is not acked.
+    let returned = false;
+    ch.on('return', () => {
+      returned = true;
+    });
     const depth = await ch.checkQueue(dlqName).then((r) => r.messageCount, () => null);
     if (depth === null) throw notFound(`dead-letter queue ${dlqName} is not declared on the broker`, 'QUEUE_NOT_DECLARED');
     const check = await conn.createChannel();
@@ -154,9 +159,11 @@ async function redrive(ctx: Context, o: CommonOptions, dlqName: string, source: 
       }
       const headers: Record<string, unknown> = { ...m.properties.headers, [REDRIVE_HEADERS.at]: new Date().toISOString(), [REDRIVE_HEADERS.count]: d.redrives + 1, [REDRIVE_HEADERS.from]: dlqName };
       for (const h of BROKER_HEADERS) delete headers[h];
+      returned = false;
       await new Promise<void>((resolve, reject) => {
         ch.publish('', source, m.content, { ...m.properties, headers, mandatory: true, persistent: true }, (err) => (err ? reject(new CliError(`RabbitMQ refused the redrive of ${d.messageId ?? 'a message'} (nack): it stays in ${dlqName}`, EXIT.UNREACHABLE, 'PUBLISH_NACKED')) : resolve()));
       });
+      if (returned) throw notFound(`${source} no longer exists (the redrive of ${d.messageId ?? 'a message'} came back unroutable): it stays in ${dlqName}`, 'UNROUTABLE');
       ch.ack(m);
     }
     bar.stop();
