@@ -172,6 +172,12 @@ export class ClowderClient {
     return byOldest(parseList(v, 'datasets', parseDataset).filter((d) => d.name === name));
   }
 
+  /** Datasets whose name matches `title`, Clowder's case-insensitive unanchored regex search (regex characters in `title` are the caller's), oldest first. */
+  async searchDatasets(title: string): Promise<Dataset[]> {
+    const v = await this.call({ method: 'GET', path: 'datasets', route: 'GET /datasets', searchParams: { title, limit: 0 }, idempotent: true });
+    return byOldest(parseList(v, 'datasets', parseDataset));
+  }
+
   async getDataset(id: string): Promise<Dataset> {
     return parseDataset(await this.call({ method: 'GET', path: `datasets/${oid(id)}`, route: 'GET /datasets/:id', idempotent: true }));
   }

@@ -10,6 +10,7 @@ import { createFailureRecorder, FailedResender } from './failures.js';
 import { resendDelays } from './core/resend.js';
 import { failedFileRoutes } from './routes/failed-files.js';
 import { fileRoutes } from './routes/files.js';
+import { ledgerLookupRoutes } from './routes/ledger-lookup.js';
 import { createSubmitter, type Submit } from './submitter.js';
 import { sweepRoutes } from './routes/sweeps.js';
 import { Sweeper } from './sweeper.js';
@@ -109,6 +110,7 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
   sweepRoutes(http, sweeper);
   failedFileRoutes(http, resender);
   fileRoutes(http, c.SITE, submit);
+  ledgerLookupRoutes(http, ledger);
 
   let consumer: Consumer<'file.transferred'> | undefined;
   let failuresConsumer: Consumer<'file.failed'> | undefined;

@@ -102,6 +102,8 @@ describe('events in → lineage, volumes, failures, stuck, reports', () => {
     expect(s.status).toBe(200);
     expect(s.body).toMatchObject({ postgres: true, behind: false, waiting: 0 });
     expect(s.body.sites).toEqual([expect.objectContaining({ site: 'ua-mac', today: { files: 1, bytes: 1001 }, backlog: 2, failures24h: 1 })]);
+    // The backlog by state adds up to the backlog.
+    expect(Object.values(s.body.sites[0].backlogByState as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(2);
     expect(typeof s.body.lagSeconds).toBe('number');
     const metrics = await h.registry.metrics();
     expect(metrics).toMatch(/terra_transfer_log_lag_seconds \d/);

@@ -144,18 +144,19 @@ export async function dailyReport(pool: Pool, day: string) {
 
 /** Per site: today's and this ISO week's arrivals, the backlog (versions not yet arrived) and its oldest, give-ups in the last 24 h. */
 export async function siteStatus(pool: Pool) {
-  const res = await pool.query<{ site: string; today_files: string; today_bytes: string; week_files: string; week_bytes: string; backlog: string; oldest: Date | null; failures: string }>(
+  const res = await pool.query<{ site: string; today_files: string; today_bytes: string; week_files: string; week_bytes: string; backlog: string; oldest: Date | null; failures: string; states: Record<string, string | number> | null }>(
     `WITH sites AS (SELECT DISTINCT site FROM volumes_daily UNION SELECT DISTINCT site FROM file_versions WHERE state_rank < ${TRANSFERRED_RANK}),
      vol AS (SELECT site,
                     sum(files) FILTER (WHERE day = (now() AT TIME ZONE 'UTC')::date) AS today_files,
                     sum(bytes) FILTER (WHERE day = (now() AT TIME ZONE 'UTC')::date) AS today_bytes,
                     sum(files) AS week_files, sum(bytes) AS week_bytes
                FROM volumes_daily WHERE day >= date_trunc('week', now() AT TIME ZONE 'UTC')::date GROUP BY site),
-     back AS (SELECT site, count(*) AS backlog, min(state_at) AS oldest FROM file_versions WHERE state_rank < ${TRANSFERRED_RANK} GROUP BY site),
+     back_states AS (SELECT site, state, count(*) AS n, min(state_at) AS oldest FROM file_versions WHERE state_rank < ${TRANSFERRED_RANK} GROUP BY site, state),
+     back AS (SELECT site, sum(n) AS backlog, min(oldest) AS oldest, jsonb_object_agg(state, n) AS states FROM back_states GROUP BY site),
      fail AS (SELECT site, count(*) AS failures FROM failures WHERE failed_at >= now() - interval '24 hours' GROUP BY site)
      SELECT s.site, COALESCE(v.today_files, 0)::text AS today_files, COALESCE(v.today_bytes, 0)::text AS today_bytes,
             COALESCE(v.week_files, 0)::text AS week_files, COALESCE(v.week_bytes, 0)::text AS week_bytes,
-            COALESCE(b.backlog, 0)::text AS backlog, b.oldest, COALESCE(f.failures, 0)::text AS failures
+            COALESCE(b.backlog, 0)::text AS backlog, b.oldest, COALESCE(f.failures, 0)::text AS failures, b.states
        FROM sites s LEFT JOIN vol v USING (site) LEFT JOIN back b USING (site) LEFT JOIN fail f USING (site) ORDER BY s.site`,
   );
   return res.rows.map((r) => ({
@@ -163,6 +164,7 @@ export async function siteStatus(pool: Pool) {
     today: { files: Number(r.today_files), bytes: Number(r.today_bytes) },
     week: { files: Number(r.week_files), bytes: Number(r.week_bytes) },
     backlog: Number(r.backlog),
+    backlogByState: Object.fromEntries(Object.entries(r.states ?? {}).map(([k, n]) => [k, Number(n)])),
     oldestUntransferredSince: r.oldest ? r.oldest.toISOString() : null,
     failures24h: Number(r.failures),
   }));

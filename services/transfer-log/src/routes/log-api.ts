@@ -56,7 +56,9 @@ const Status = Type.Object({
   lastCommitAt: Time,
   waiting: Type.Integer({ description: 'Events received, not yet committed' }),
   sites: Type.Array(Type.Object({
-    site: Type.String(), today: FlowCount, week: FlowCount, backlog: Type.Number(), oldestUntransferredSince: Time, failures24h: Type.Number(),
+    site: Type.String(), today: FlowCount, week: FlowCount, backlog: Type.Number(),
+    backlogByState: Type.Record(Type.String(), Type.Number(), { description: 'The backlog by state (uploaded, submitted, failed): versions not yet at the destination' }),
+    oldestUntransferredSince: Time, failures24h: Type.Number(),
     tasksInFlight: Type.Integer({ description: 'Globus tasks with files submitted and no outcome logged yet' }),
   })),
   globusTasks: Type.Array(Type.Object({ taskId: Type.String(), site: Type.String(), files: Type.Number(), bytes: Type.Number(), submittedAt: Time }), {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { kindOf, normalizeHost, parseXferlog, zonedToUtc, type XferRecord } from './xferlog.js';
 
-const fixture = readFileSync(fileURLToPath(new URL('../../test/fixtures/vsftpd-xferlog.txt', import.meta.url)), 'latin1').split('\n').filter(Boolean);
+const fixture = readFileSync(fileURLToPath(new URL('../../../services/log-tailer/test/fixtures/vsftpd-xferlog.txt', import.meta.url)), 'latin1').split('\n').filter(Boolean);
 
 function ok(line: string): XferRecord {
   const r = parseXferlog(line);

@@ -1,0 +1,3 @@
+export * from './xferlog.js';
+export * from './rotation.js';
+export * from './lossy-name.js';
