@@ -118,3 +118,8 @@ bench-tailer: build services
 # Whole-pipeline throughput and latency on BENCH_FILES generated uploads (one JSON line on stdout).
 bench-e2e: build services
 	@node packages/stack/dist/bench-e2e.js
+
+.PHONY: clean-broker
+# Removes what killed test runs leave on the local RabbitMQ (t-* queues without consumers, t-* vhosts).
+clean-broker:
+	@deploy/local/clean-broker.sh

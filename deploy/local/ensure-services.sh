@@ -31,6 +31,19 @@ if command -v rabbitmqctl >/dev/null; then
     echo "Enabling the RabbitMQ management plugin (UI on http://127.0.0.1:15672, guest/guest)"
     timeout 180 rabbitmq-plugins enable rabbitmq_management >/dev/null
   fi
+  # Quorum queues reserve file handles in the node's file-handle cache, whose limit comes from the node's
+  # open-files limit. At Debian's default (1024) a few hundred queues (tests killed before their clean-up
+  # leave theirs behind) exhaust it, and the node then stops accepting connections without an alarm.
+  fhc=$(timeout 30 rabbitmqctl -q eval 'file_handle_cache:info([total_limit, total_used]).' 2>/dev/null | tr -dc '0-9,' || true)
+  limit=${fhc%%,*}; used=${fhc##*,}
+  if [[ -n "$limit" && "$limit" =~ ^[0-9]+$ && "$limit" -lt 4000 ]]; then
+    echo "WARNING: RabbitMQ's file-handle limit is $limit ($used in use): a few hundred queues can wedge the node." >&2
+    echo "  Raise it: echo 'ulimit -n 20000' >> /etc/rabbitmq/rabbitmq-env.conf && rabbitmqctl stop && rabbitmq-server -detached" >&2
+  fi
+  left=$(timeout 60 rabbitmqctl -q list_queues name consumers 2>/dev/null | awk '$1 ~ /^t-/ && $2 == 0' | wc -l || true)
+  if [[ "${left:-0}" -gt 100 ]]; then
+    echo "WARNING: $left test queues (t-*) without consumers are left on the broker; \`make clean-broker\` removes them." >&2
+  fi
 fi
 
 if ! port_open "$REDIS_HOST" "$REDIS_PORT"; then
