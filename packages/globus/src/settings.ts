@@ -33,6 +33,7 @@ export interface GlobusConfig {
 export function globusClientFromConfig(config: GlobusConfig, logger: Logger, registry: Registry, shared?: { redis: Redis; prefix: string }): GlobusClient {
   const calls = counter(registry, 'terra_transfer_globus_calls_total', 'Globus API calls (HTTP attempts) by endpoint and outcome', ['endpoint', 'outcome']);
   const limited = counter(registry, 'terra_transfer_globus_rate_limited_total', 'Globus answers 429 (rate limited), by endpoint: the request budget is set too high or shared with something outside it', ['endpoint']);
+  const authRefused = counter(registry, 'terra_transfer_globus_auth_refused_total', 'Globus Auth refused our client credentials (revoked or wrong secret, client deleted): nothing moves until an operator fixes them');
   const budget = config.GLOBUS_RATE_LIMIT_SHARED && shared
     ? new SharedRequestBudget({ redis: shared.redis, prefix: shared.prefix, identity: config.GLOBUS_CLIENT_ID, perSecond: config.GLOBUS_RATE_LIMIT })
     : undefined;
@@ -49,6 +50,10 @@ export function globusClientFromConfig(config: GlobusConfig, logger: Logger, reg
     onCall: (endpoint, outcome, info) => {
       calls.inc({ endpoint, outcome });
       if (info.status === 429) limited.inc({ endpoint });
+      if (endpoint === 'token' && outcome === 'error' && (info.status === 400 || info.status === 401)) {
+        authRefused.inc();
+        logger.error({ code: info.code, status: info.status }, 'Globus Auth refused our client credentials: Globus calls stop until GLOBUS_CLIENT_ID / GLOBUS_CLIENT_SECRET are fixed (retried with backoff, never in a loop)');
+      }
     },
   });
 }
