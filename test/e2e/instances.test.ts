@@ -78,6 +78,9 @@ it('N competing instances of every consumer keep the guarantees while instances 
     // The work was shared: every surviving instance of each consumer did some of it.
     for (const name of ['batcher', 'batcher.2']) expect(await stack.metric(name, 'terra_transfer_batches_submitted_total')).toBeGreaterThan(0);
     for (const name of ['clowder-ingest', 'clowder-ingest.2']) expect(await stack.metric(name, 'terra_transfer_messages_consumed_total')).toBeGreaterThan(0);
+    // One watcher polls Globus at a time (the poll lease); the watcher killed mid-run was replaced.
+    expect((await stack.metric('watcher', 'terra_transfer_watcher_poll_leader')) + (await stack.metric('watcher.2', 'terra_transfer_watcher_poll_leader'))).toBe(1);
+    expect(await stack.metric('watcher.2', 'terra_transfer_tasks_closed_total')).toBeGreaterThan(0);
   } catch (err) {
     const logs = [...stack.procs.values()].map((p) => `--- ${p.name}:\n${p.output().split('\n').slice(-12).join('\n')}`).join('\n');
     const v = verdict && { ...verdictSummary(verdict), missing: verdict.missing.slice(0, 5), inCache: verdict.inCache.slice(0, 5), twice: verdict.globus.pathsTransferredTwice.slice(0, 5), labels: verdict.globus.duplicateLabels.slice(0, 5), unexplained: verdict.ledger.unexplained.slice(0, 5) };
