@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { TaskSubmittedData } from '@terra-transfer/contracts';
+import { RedisLease } from '@terra-transfer/platform';
 
 /**
  * A watched task's states, a closed set:
@@ -49,28 +50,8 @@ return 1
 
 const CLOSED_TTL_S = 30 * 24 * 3600;
 
-/*
- * lease — KEYS: lease key. ARGV: holder, ttl ms.
- * Takes the lease when free, or extends it when `holder` has it. Result: 1 held by holder, 0 held by another.
- */
-const LEASE = `
-local cur = redis.call('GET', KEYS[1])
-if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-if cur then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-`;
-
-/* release — KEYS: lease key. ARGV: holder. Deletes the lease only if `holder` has it (compare-and-delete). Result: 1 released, 0 not held. */
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
-
 interface Commands {
   terraWatcherRegister(k1: string, k2: string, k3: string, taskId: string, data: string, now: number): Promise<number>;
-  terraWatcherLease(k: string, holder: string, ttlMs: number): Promise<number>;
-  terraWatcherRelease(k: string, holder: string): Promise<number>;
 }
 
 export class TaskStore {
@@ -81,8 +62,6 @@ export class TaskStore {
     private readonly prefix: string,
   ) {
     redis.defineCommand('terraWatcherRegister', { numberOfKeys: 3, lua: REGISTER });
-    redis.defineCommand('terraWatcherLease', { numberOfKeys: 1, lua: LEASE });
-    redis.defineCommand('terraWatcherRelease', { numberOfKeys: 1, lua: RELEASE });
     this.redis = redis as Redis & Commands;
   }
 
@@ -92,12 +71,12 @@ export class TaskStore {
    * `complete:<task id>` (one instance publishes a finished task's events).
    * True when `holder` has the lease (taken or extended).
    */
-  async lease(name: string, holder: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.terraWatcherLease(`${this.prefix}:watcher:lease:${name}`, holder, Math.max(1, Math.round(ttlMs)))) === 1;
+  lease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return new RedisLease(this.redis, `${this.prefix}:watcher:lease:${name}`, holder).take(ttlMs);
   }
 
-  async release(name: string, holder: string): Promise<void> {
-    await this.redis.terraWatcherRelease(`${this.prefix}:watcher:lease:${name}`, holder);
+  release(name: string, holder: string): Promise<void> {
+    return new RedisLease(this.redis, `${this.prefix}:watcher:lease:${name}`, holder).release();
   }
 
   private key(id: string): string {
