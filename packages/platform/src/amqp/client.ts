@@ -279,9 +279,14 @@ export class AmqpClient {
   private async connectLoop(): Promise<void> {
     let attempt = 0;
     let everConnected = false;
+    // A cluster's nodes: each attempt takes the next one, so a dead node costs one attempt.
+    const urls = amqpUrls(this.opts.url);
+    let next = 0;
     while (!this.closing) {
+      const url = urls[next % urls.length]!;
+      next++;
       try {
-        const conn = await amqp.connect(withHeartbeat(this.opts.url, this.opts.heartbeatSeconds), {
+        const conn = await amqp.connect(withHeartbeat(url, this.opts.heartbeatSeconds), {
           timeout: 10_000,
           clientProperties: { connection_name: this.opts.connectionName },
         });
@@ -308,7 +313,7 @@ export class AmqpClient {
         });
         this.conn = conn;
         this.publisher = pub;
-        this.telemetry.connected(safeUrl(this.opts.url), everConnected ? 1 : 0);
+        this.telemetry.connected(safeUrl(url), everConnected ? 1 : 0);
         everConnected = true;
         attempt = 0;
         for (const w of this.waiters.splice(0)) w();
@@ -413,6 +418,13 @@ async function closeWithin(conn: ChannelModel, ms: number): Promise<void> {
   clearTimeout(timer);
   // With an error: amqplib learns of a socket's end only through 'error' or 'end'.
   if (!answered) (conn.connection as unknown as { stream?: { destroy(err: Error): void } }).stream?.destroy(new Error(`the broker did not answer connection.close within ${ms} ms`));
+}
+
+/** `AMQP_URL` may name several nodes of a cluster, separated by commas. */
+export function amqpUrls(url: string): string[] {
+  const urls = url.split(',').map((u) => u.trim()).filter(Boolean);
+  if (urls.length === 0) throw new Error('no AMQP URL');
+  return urls;
 }
 
 /** Heartbeats detect a dead peer; amqplib takes them from the URL. */
