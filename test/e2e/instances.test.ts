@@ -11,7 +11,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Gantry, clean, localProcesses, localStack, prepareLayout, verdictSummary, verify, type Verdict } from '@terra-transfer/stack';
-import { freePort, tempDir, uniquePrefix } from '@terra-transfer/testkit';
+import { freePort, startPrivateRabbit, tempDir, uniquePrefix } from '@terra-transfer/testkit';
 
 const SECONDS = 25;
 const INSTANCES = { batcher: 2, watcher: 2, cleaner: 2, 'clowder-ingest': 3 } as const;
@@ -19,13 +19,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it('N competing instances of every consumer keep the guarantees while instances are killed and restarted', async () => {
   const dir = await tempDir('instances');
+  // A broker of its own: a dozen processes' connections and queues stay off the machine's broker.
+  const rabbit = await startPrivateRabbit();
   const prefix = uniquePrefix('inst');
   // Ports for every process of the stack (its own, so it runs beside other tests).
   const probe = localStack({ workDir: dir.path, prefix, ports: new Proxy({}, { get: () => 1 }), instances: INSTANCES });
   const ports = Object.fromEntries(await Promise.all(localProcesses(probe.sites, false, INSTANCES).map(async (p) => [p.name, await freePort()])));
   const { stack, layout } = localStack({
     batch: { maxFiles: 40, maxAgeSeconds: 1 },
-    workDir: dir.path, prefix, ports, logLevel: 'info', instances: INSTANCES, logFiles: process.env['KEEP_LOGS'] !== undefined,
+    workDir: dir.path, prefix, ports, logLevel: 'info', instances: INSTANCES, amqpUrl: rabbit.url, logFiles: process.env['KEEP_LOGS'] !== undefined,
     env: { watcher: { POLL_MIN_MS: '1000', POLL_MAX_MS: '2000' }, 'log-tailer': { ROTATE_WAIT_MS: '5000' } },
   });
   expect([...stack.procs.keys()].sort()).toEqual(['batcher', 'batcher.2', 'cleaner', 'cleaner.2', 'clowder-ingest', 'clowder-ingest.2', 'clowder-ingest.3', 'clowder-sim', 'globus-sim', 'log-tailer', 'watcher', 'watcher.2']);
@@ -87,6 +89,7 @@ it('N competing instances of every consumer keep the guarantees while instances 
     throw new Error(`${String(err)}\nevents: ${events.join(', ')}\nverdict: ${JSON.stringify(v)}\n${logs}`);
   } finally {
     await stack.killAll();
+    await rabbit.stop();
     if (process.env['KEEP_LOGS'] === undefined) await dir.remove();
     else process.stderr.write(`instances: logs kept in ${dir.path}/logs\n`);
   }

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import amqplib from 'amqplib';
 import { topology } from '@terra-transfer/contracts';
 import { stringifySites, testSite } from '@terra-transfer/sites';
-import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, queueDepth, tempDir, uniquePrefix, waitFor } from '@terra-transfer/testkit';
+import { REDIS_URL, deleteKeys, queueDepth, startPrivateRabbit, tempDir, uniquePrefix, waitFor, type PrivateRabbit } from '@terra-transfer/testkit';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const D = 'MovingSensor/stereoTop/2016-08-02/2016-08-02__09-42-51-195';
@@ -20,16 +20,20 @@ const line = (i: number) => `Tue Aug  2 09:43:00 2016 1 192.0.2.7 0 /${D}/f${i}.
 const prefix = uniquePrefix('tailer-leader');
 const procs: ChildProcess[] = [];
 let tmp: { path: string; remove: () => Promise<void> } | undefined;
+let rabbit: PrivateRabbit | undefined;
 
 afterAll(async () => {
   for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-  await deleteTopology(prefix);
+  await rabbit?.stop();
   await deleteKeys(prefix);
   await tmp?.remove();
 });
 
 it('only the lease holder tails; the standby takes over after a kill -9 and nothing is lost or sent by both', async () => {
   tmp = await tempDir('tailer-leader');
+  // A broker of its own (stopped afterwards, with everything declared on it).
+  rabbit = await startPrivateRabbit();
+  const AMQP_URL = rabbit.url;
   const cache = join(tmp.path, 'cache');
   const log = join(tmp.path, 'xferlog');
   mkdirSync(join(cache, D), { recursive: true });
