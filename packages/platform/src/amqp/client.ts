@@ -40,6 +40,8 @@ export const DEAD_LETTER_HEADERS = {
 } as const;
 
 /** How often overdue publisher confirms are looked for (a publish timeout fires at most this late). */
+/** Nacks in a row after which the publisher channel is replaced (see publish()). */
+const NACKS_BEFORE_NEW_CHANNEL = 3;
 const CONFIRM_SWEEP_MS = 250;
 
 /** How long close() waits for the broker's answer to connection.close before it drops the socket. */
@@ -186,8 +188,17 @@ export class AmqpClient {
           reject(new PermanentError('UNROUTABLE', `no queue is bound to ${exchange} for routing key ${routingKey}`));
         } else if (err) {
           this.telemetry.published(routingKey, 'nacked');
+          // After a cluster node is lost, RabbitMQ 3.10 may nack every publish on a channel that was open across the
+          // quorum queues' leader change, for minutes, while a new channel's publishes are confirmed at once
+          // (test/cluster): a channel nacked this often in a row is replaced (with its connection, the one recovery path).
+          if (++this.nackedInARow >= NACKS_BEFORE_NEW_CHANNEL && this.publisher === ch) {
+            this.nackedInARow = 0;
+            this.logger.warn({ nacks: NACKS_BEFORE_NEW_CHANNEL }, 'publishes nacked in a row: replacing the publisher channel and its connection');
+            void ch.close().catch(() => undefined);
+          }
           reject(new TransientError('PUBLISH_NACKED', `broker did not confirm the publish to ${routingKey}: ${String(err)}`));
         } else {
+          this.nackedInARow = 0;
           this.telemetry.published(routingKey, 'confirmed');
           resolve();
         }
@@ -275,6 +286,9 @@ export class AmqpClient {
     }
     return this.publisher;
   }
+
+  /** Publishes nacked in a row on the current publisher channel. */
+  private nackedInARow = 0;
 
   private async connectLoop(): Promise<void> {
     let attempt = 0;
