@@ -59,15 +59,19 @@ export const env = {
       if (['0', 'false', 'no', 'off'].includes(v)) return false;
       return fail(`must be true or false, got "${raw}"`);
     }, doc, opts),
-  url: (doc: string, opts?: Options<string> & { protocols?: string[] }) =>
+  /** A URL; with `multiple`, a comma-separated list of URLs (each checked), kept as written. */
+  url: (doc: string, opts?: Options<string> & { protocols?: string[]; multiple?: boolean }) =>
     setting('url', (raw) => {
-      let u: URL;
-      try {
-        u = new URL(raw);
-      } catch {
-        return fail('must be a URL');
+      const parts = opts?.multiple ? raw.split(',').map((s) => s.trim()) : [raw];
+      for (const part of parts) {
+        let u: URL;
+        try {
+          u = new URL(part);
+        } catch {
+          return fail(opts?.multiple ? 'must be one URL or several separated by commas' : 'must be a URL');
+        }
+        if (opts?.protocols && !opts.protocols.includes(u.protocol.replace(/:$/, ''))) fail(`must use ${opts.protocols.join(' or ')}`);
       }
-      if (opts?.protocols && !opts.protocols.includes(u.protocol.replace(/:$/, ''))) fail(`must use ${opts.protocols.join(' or ')}`);
       return raw;
     }, doc, opts),
   enum: <const T extends string>(values: readonly T[], doc: string, opts?: Options<T>) =>

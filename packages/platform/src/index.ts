@@ -3,6 +3,7 @@ export * from './logger.js';
 export * from './errors.js';
 export * from './metrics.js';
 export * from './redis.js';
+export * from './lease.js';
 export * from './lifecycle.js';
 export * from './http/server.js';
 export { AmqpClient, DEAD_LETTER_HEADERS, sleep, type AmqpClientOptions } from './amqp/client.js';

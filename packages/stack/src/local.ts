@@ -48,6 +48,13 @@ export interface LocalStackOptions {
    * pick their own ports (tests side by side) never collide on its default port.
    */
   transferLogDatabaseUrl?: string;
+  /**
+   * Competing instances of the consumers (batcher, watcher, cleaner,
+   * clowder-ingest, transfer-log): the first keeps the process name, each
+   * further one is `<name>.<k>` on the default port + 1000 × (k − 1).
+   * Sources and simulators run once.
+   */
+  instances?: Partial<Record<ScalableService, number>>;
 }
 
 export const SERVICES = ['globus-sim', 'clowder-sim', 'log-tailer', 'batcher', 'watcher', 'cleaner', 'clowder-ingest', 'transfer-log'] as const;
@@ -56,6 +63,9 @@ export const OPTIONAL_SERVICES = ['directory-source'] as const;
 /** Services that run one process per site (`SITE`). */
 export const PER_SITE_SERVICES = ['log-tailer', 'directory-source', 'cleaner'] as const;
 export type ServiceName = (typeof SERVICES)[number] | (typeof OPTIONAL_SERVICES)[number];
+/** Services that may run as several competing instances (everything but the sources and the simulators). */
+export const SCALABLE_SERVICES = ['batcher', 'watcher', 'cleaner', 'clowder-ingest', 'transfer-log'] as const;
+export type ScalableService = (typeof SCALABLE_SERVICES)[number];
 
 export const DEFAULT_PORTS: Record<ServiceName, number> = {
   'log-tailer': 8081, batcher: 8082, watcher: 8083, cleaner: 8084, 'clowder-ingest': 8085, 'transfer-log': 8086, 'directory-source': 8087, 'globus-sim': 8091, 'clowder-sim': 8092,
@@ -102,7 +112,7 @@ export interface LocalProcess {
  * gantry's one-site stack keeps `cleaner`, `log-tailer`), each further one
  * `<service>-<site>`, on the default port + 100 per process before it.
  */
-export function localProcesses(sites: Sites, withTransferLog = true): LocalProcess[] {
+export function localProcesses(sites: Sites, withTransferLog = true, instances: Partial<Record<ScalableService, number>> = {}): LocalProcess[] {
   const out: LocalProcess[] = (['globus-sim', 'clowder-sim', 'batcher', 'watcher', 'clowder-ingest', ...(withTransferLog ? ['transfer-log' as const] : [])] as const)
     .map((service) => ({ name: service, service, defaultPort: DEFAULT_PORTS[service] }));
   const seen = new Map<ServiceName, number>();
@@ -114,7 +124,12 @@ export function localProcesses(sites: Sites, withTransferLog = true): LocalProce
       out.push({ name: k === 0 ? service : `${service}-${site.name}`, service, site: site.name, defaultPort: DEFAULT_PORTS[service] + 100 * k });
     }
   }
-  return out;
+  const copies: LocalProcess[] = [];
+  for (const p of out) {
+    const n = (SCALABLE_SERVICES as readonly string[]).includes(p.service) ? (instances[p.service as ScalableService] ?? 1) : 1;
+    for (let k = 2; k <= n; k++) copies.push({ ...p, name: `${p.name}.${k}`, defaultPort: p.defaultPort + 1000 * (k - 1) });
+  }
+  return [...out, ...copies];
 }
 
 /**
@@ -149,7 +164,7 @@ export function localStack(o: LocalStackOptions): { stack: Stack; layout: StackL
   const sitesFile = o.sitesFile ?? writeLocalSitesFile(o, l);
   const sites = loadSites(sitesFile);
   const withTransferLog = o.ports === undefined || o.ports['transfer-log'] !== undefined;
-  const procs = localProcesses(sites, withTransferLog);
+  const procs = localProcesses(sites, withTransferLog, o.instances);
   const portOf = new Map(procs.map((p) => {
     const port = o.ports ? o.ports[p.name] : p.defaultPort;
     if (port === undefined) throw new Error(`no port given for ${p.name} (ports must name every process: localProcesses())`);
@@ -201,7 +216,7 @@ export function localStack(o: LocalStackOptions): { stack: Stack; layout: StackL
     }
   };
   const specs: Array<ServiceSpec & { service: ServiceName }> = procs.map((p) => ({
-    name: p.name, service: p.service, port: port(p.name), env: { ...envOf(p), ...(o.env?.[p.name] ?? {}) },
+    name: p.name, service: p.service, port: port(p.name), env: { ...envOf(p), ...(o.env?.[p.name.replace(/\.\d+$/, '')] ?? {}), ...(o.env?.[p.name] ?? {}) },
     ...(p.service === 'globus-sim' || p.service === 'clowder-sim' ? { infra: true } : {}),
   }));
   return { stack: new Stack(specs, o.logFiles ? join(o.workDir, 'logs') : undefined), layout: l, sites };

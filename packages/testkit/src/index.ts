@@ -215,6 +215,6 @@ export async function startPrivateRedis(): Promise<{ url: string; port: number; 
   };
 }
 
-export { queueDepths, startPrivateRabbit, type PrivateRabbit, type PrivateRabbitOptions } from './rabbit.js';
+export { queueDepths, startPrivateCluster, startPrivateRabbit, type PrivateRabbit, type PrivateRabbitOptions } from './rabbit.js';
 export * from './ftp.js';
 export * from './proc-cpu.js';

@@ -65,6 +65,11 @@ export interface PrivateRabbitOptions {
 export interface PrivateRabbit {
   url: string;
   port: number;
+  /** Its Erlang node name (`terra-xxxxxx@localhost`). */
+  node: string;
+  /** Kills the node's VM with SIGKILL (a crashed machine); `start()` brings it back with its data. */
+  kill9: () => Promise<void>;
+  start: () => Promise<void>;
   restart: () => Promise<void>;
   stop: () => Promise<void>;
   logTail: (lines?: number) => Promise<string>;
@@ -145,9 +150,20 @@ async function privateRabbit(o: PrivateRabbitOptions) {
       return `(no RabbitMQ log: ${String(err)})`;
     }
   };
+  const kill9 = async () => {
+    const pid = Number((await readFile(join(dir, 'pid'), 'utf8').catch(() => '')).trim());
+    if (pid > 0) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch { /* gone already */ }
+    }
+    await waitPort(port, false, 30_000);
+  };
   return {
     url,
     port,
+    node,
+    kill9,
     start,
     logTail,
     restart: async () => {
@@ -180,4 +196,31 @@ export async function queueDepths(url: string, queues: readonly string[]): Promi
   } finally {
     await conn.close().catch(() => undefined);
   }
+}
+
+/**
+ * A RabbitMQ cluster of `size` private nodes on this machine (each with its
+ * own node name, AMQP and distribution ports, data and log directories, the
+ * machine's Erlang cookie): nodes 2.. join node 1. Quorum queues declared on
+ * it are replicated to every node. `stop()` stops them all.
+ */
+export async function startPrivateCluster(size = 3, o: PrivateRabbitOptions = {}): Promise<{ nodes: PrivateRabbit[]; url: string; stop: () => Promise<void> }> {
+  const nodes = await Promise.all(Array.from({ length: size }, () => startPrivateRabbit(o)));
+  const stop = async () => {
+    await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
+  };
+  try {
+    const first = nodes[0]!;
+    for (const n of nodes.slice(1)) {
+      const ctl = (...args: string[]) => exec('rabbitmqctl', ['-n', n.node, ...args], { timeout: 90_000 });
+      await ctl('stop_app');
+      await ctl('join_cluster', first.node);
+      await ctl('start_app');
+      await exec('rabbitmqctl', ['-n', n.node, 'await_startup', '-t', '60'], { timeout: 70_000 });
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { nodes, url: nodes.map((n) => n.url).join(','), stop };
 }

@@ -7,7 +7,7 @@ import { PermanentError, TransientError, classify, sleep, type AmqpClient, type 
 import type { BatchStore, Manifest } from './adapters/batch-store.js';
 import type { CacheProbe } from './adapters/cache-probe.js';
 import type { WatcherNotifier } from './adapters/watcher-notifier.js';
-import { deadlineIso, flushReason, taskLabel, type BatchLimits, type FlushReason } from './core/batching.js';
+import { deadlineFor, deadlineIso, flushReason, taskLabel, type BatchLimits, type FlushReason } from './core/batching.js';
 import { route, type Destination } from './core/destinations.js';
 import { judge, type OnDisk, type Verdict } from './core/versions.js';
 import type { BatcherTelemetry, SkipReason } from './telemetry.js';
@@ -419,8 +419,15 @@ export class Batcher {
   /** POSTs the stored batch (same submission_id every time); null when Globus refused it for good and the batch was closed `rejected`. */
   private async submit(m: Manifest): Promise<SubmitResult | null> {
     try {
-      return await this.retrying(m.batchId, () =>
-        this.deps.globus.submitTransfer({
+      return await this.retrying(m.batchId, async () => {
+        // Each attempt (an outage may outlast the deadline) checks the deadline it is about to send.
+        const d = deadlineFor(m.deadline, Date.now(), this.opts.deadlineHours);
+        if (d.renewed) {
+          await this.deps.store.renewDeadline(m.batchId, d.deadline);
+          this.deps.telemetry.deadlineRenewed(m.batchId, m.deadline, d.deadline);
+          m.deadline = d.deadline;
+        }
+        return this.deps.globus.submitTransfer({
           submission_id: m.submissionId!,
           source_endpoint: m.sourceEndpoint,
           destination_endpoint: m.destinationEndpoint,
@@ -432,13 +439,31 @@ export class Batcher {
           notify_on_failed: false,
           notify_on_inactive: false,
           DATA: m.files.map((f) => ({ DATA_TYPE: 'transfer_item' as const, source_path: f.sourcePath, destination_path: f.destinationPath, recursive: false })),
-        }),
-      );
+        });
+      });
     } catch (err) {
       if (!(err instanceof GlobusError) || err.retryable || err.isEndpointError) throw err;
+      // A batch that may have been posted before (it has a submission_id) is never given up while a task for it may exist.
+      const existing = await this.existingTask(m);
+      if (existing) {
+        this.deps.telemetry.adoptedAfterRefusal(m.batchId, err.code, existing);
+        return { code: 'Duplicate', taskId: existing, submissionId: m.submissionId!, requestId: err.requestId ?? '' };
+      }
       await this.giveUp(m, err);
       return null;
     }
+  }
+
+  /**
+   * The task Globus already holds for this batch, found by its label (it
+   * names the site, destination and batch; Globus does not list tasks by
+   * submission_id), or null.
+   */
+  private async existingTask(m: Manifest): Promise<string | null> {
+    const list = await this.retrying(m.batchId, () =>
+      this.deps.globus.taskList({ filter: `type:TRANSFER/label:=${m.label}`, fields: ['task_id', 'label'], limit: 10 }),
+    );
+    return list.DATA.find((t) => t.label === m.label)?.task_id ?? null;
   }
 
   /**

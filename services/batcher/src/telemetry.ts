@@ -14,6 +14,7 @@ export type SkipReason = 'in_flight' | 'transferred' | 'in_batch' | 'duplicate' 
 /** Named batcher occurrences: each logs and updates its metric. */
 export function batcherTelemetry(logger: Logger, registry: Registry) {
   const batches = counter(registry, 'terra_transfer_batches_submitted_total', 'Batches Globus accepted, by destination', ['destination']);
+  const deadlinesRenewed = counter(registry, 'terra_transfer_batcher_deadlines_renewed_total', 'Batches whose stored Globus deadline passed before Globus took them, re-submitted with a fresh one');
   const files = counter(registry, 'terra_transfer_files_submitted_total', 'Files in accepted batches, by destination', ['destination']);
   const skipped = counter(registry, 'terra_transfer_files_skipped_total', 'file.uploaded events not batched, by reason', ['reason']);
   const batchFiles = histogram(registry, 'terra_transfer_batch_files', 'Files per submitted batch', [], [1, 10, 50, 100, 250, 500, 1000, 5000]);
@@ -68,6 +69,13 @@ export function batcherTelemetry(logger: Logger, registry: Registry) {
     submitRetry(batchId: string, code: string, err: string, delayMs: number) {
       submitRetries.inc({ code });
       log.warn({ batchId, code, err, retryInMs: delayMs }, 'submission failed; retrying with the same submission_id');
+    },
+    deadlineRenewed(batchId: string, old: string, fresh: string) {
+      deadlinesRenewed.inc();
+      log.warn({ batchId, old, fresh }, 'the batch’s deadline passed before Globus took it: submitting with a fresh deadline and the same submission_id');
+    },
+    adoptedAfterRefusal(batchId: string, code: string, taskId: string) {
+      log.warn({ batchId, code, taskId }, 'Globus refused a re-submission, but a task with the batch’s label exists: it is taken as the batch’s task (files not given up)');
     },
     rejected(batchId: string, code: string, err: string) {
       log.error({ batchId, code, err }, 'Globus rejected the batch permanently; its files are given up (file.failed)');

@@ -43,7 +43,7 @@ export async function buildSimulator(config: SimConfig, logger: Logger, opts: { 
     faults.add(f as FaultRequest);
   }
 
-  const store = await Store.open(config.GLOBUS_SIM_STATE_DIR, logger, now());
+  const store = await Store.open(config.GLOBUS_SIM_STATE_DIR, logger, now(), config.GLOBUS_SIM_COMPACT_EVERY, now);
   const executor = new Executor(store, telemetry, {
     endpoints,
     maxActivePerOwner: config.GLOBUS_SIM_MAX_ACTIVE_PER_OWNER,

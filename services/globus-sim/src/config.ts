@@ -52,6 +52,7 @@ export const settings = {
   GLOBUS_SIM_COPY_CONCURRENCY: env.int('Files copied at once per task', { default: 8, min: 1, max: 256 }),
   GLOBUS_SIM_RATE_LIMIT_PER_SEC: env.int('Transfer API requests per second per owner, metered over 10 s windows, beyond which 429 (Globus: 20); 0 = off', { default: 20, min: 0 }),
   GLOBUS_SIM_PAGE_SIZE: env.int('Items per page of successful_transfers / skipped_errors', { default: 1000, min: 1, max: 100_000 }),
+  GLOBUS_SIM_COMPACT_EVERY: env.int('Rewrite the journal as a snapshot of the state after this many appended records, while running (0 = only at start)', { default: 100_000, min: 0 }),
   GLOBUS_SIM_STATE_DIR: env.string('Directory of the durable journal (state survives restarts); "memory" keeps state in memory only', { default: 'memory', pattern: /^(memory|\/.*)$/ }),
   GLOBUS_SIM_ADMIN_TOKEN: env.string('Bearer token of /admin/* (fault injection); unset disables the admin API', { default: '', secret: true }),
   GLOBUS_SIM_FAULTS: env.json<unknown[]>('Faults armed at start, same shape as POST /admin/faults bodies, as a JSON array', (v) => (Array.isArray(v) ? undefined : 'must be a JSON array'), { default: [] }),

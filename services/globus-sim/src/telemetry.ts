@@ -17,6 +17,9 @@ export function createTelemetry(logger: Logger, registry: Registry) {
       tasks.inc({ outcome: 'duplicate' });
       logger.info({ taskId }, 'duplicate submission_id: original task returned');
     },
+    taskInactive(taskId: string, ms: number) {
+      logger.info({ taskId, ms }, 'task INACTIVE (injected credential expiry); it resumes after the given time');
+    },
     taskStarted(taskId: string) {
       logger.debug({ taskId }, 'task started');
     },

@@ -22,6 +22,8 @@ export interface Harness {
   client(o?: Partial<GlobusClientOptions>): GlobusClient;
   admin(body: unknown): Promise<Response>;
   write(rel: string, content: string | Buffer): Promise<string>;
+  /** Stops the simulator (state kept on disk) and starts a new one on the same state directory; `sim` and `url` change. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -44,29 +46,35 @@ export async function startSim(env: Record<string, string> = {}): Promise<Harnes
   const sim = await buildSimulator(config, testLogger());
   const url = await sim.app.listen({ host: '127.0.0.1', port: 0 });
   const clients: GlobusClient[] = [];
-  return {
+  const h: Harness = {
     sim,
     url,
     srcRoot,
     dstRoot,
     stateDir,
     client: (o = {}) => {
-      const c = new GlobusClient({ authUrl: url, transferUrl: `${url}/v0.10`, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, rateLimitPerSec: 0, ...o });
+      const c = new GlobusClient({ authUrl: h.url, transferUrl: `${h.url}/v0.10`, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, rateLimitPerSec: 0, ...o });
       clients.push(c);
       return c;
     },
-    admin: (body) => fetch(`${url}/admin/faults`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    admin: (body) => fetch(`${h.url}/admin/faults`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }),
     write: async (rel, content) => {
       const p = join(srcRoot, rel);
       await mkdir(dirname(p), { recursive: true });
       await writeFile(p, content);
       return p;
     },
+    restart: async () => {
+      await h.sim.close();
+      h.sim = await buildSimulator(config, testLogger());
+      h.url = await h.sim.app.listen({ host: '127.0.0.1', port: 0 });
+    },
     close: async () => {
-      await sim.close();
+      await h.sim.close();
       await dir.remove();
     },
   };
+  return h;
 }
 
 export const item = (source_path: string, destination_path: string, recursive = false) => ({ DATA_TYPE: 'transfer_item' as const, source_path, destination_path, recursive });

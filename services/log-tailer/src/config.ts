@@ -16,5 +16,7 @@ export const settings = {
   PUBLISH_WINDOW: env.int('Publishes awaiting their broker confirm at once', { default: 1000, min: 1, max: 100_000 }),
   SENT_VERSIONS_MEMORY: env.int('Versions (path, size, mtime) sent lately that are remembered, to tell apart files whose names log alike (a b.bin, a_b.bin)', { default: 50_000, min: 0 }),
   CHECKPOINT_INTERVAL_MS: env.int('Most time between two cursor checkpoints while lines are settling', { default: 500, min: 10 }),
+  LEADER_LOCK: env.bool('Tail only while holding the site’s leader lease in Redis (REDIS_URL, REDIS_PREFIX): a second log-tailer of the site stands by instead of sending every upload twice. It needs the same STATE_DIR (same host or a shared volume) to go on where the first stopped. Off: one log-tailer per site, restarted in place (a kill -9 then costs no lease wait)', { default: false }),
+  LEADER_LEASE_MS: env.int('The leader lease lapses this long after its holder stopped renewing it: a standby takes over within it', { default: 15_000, min: 1_000 }),
   CHECKPOINT_EVERY_LINES: env.int('Checkpoint sooner once this many lines settled since the last one', { default: 20_000, min: 1 }),
 } as const;

@@ -1,7 +1,7 @@
 // First: heap settings before the service allocates (see v8-heap.ts).
 import './v8-heap.js';
 import { join } from 'node:path';
-import { AmqpClient, ConfigError, Lifecycle, buildHttp, createLogger, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
+import { AmqpClient, ConfigError, LeaderLease, Lifecycle, buildHttp, closeRedis, createLogger, createRedis, createRegistry, instanceName, loadConfig, runMain } from '@terra-transfer/platform';
 import { loadSites, selectSites, type Site } from '@terra-transfer/sites';
 import { Tailer } from './app.js';
 import { settings } from './config.js';
@@ -60,13 +60,27 @@ runMain('log-tailer', async () => {
     registry,
   });
 
+  // Two tailers of one log would send every upload twice: only the holder of the site's lease tails.
+  let leader: LeaderLease | undefined;
+  if (config.LEADER_LOCK) {
+    const redis = createRedis({ url: config.REDIS_URL, connectionName: 'log-tailer', logger });
+    lifecycle.onShutdown('redis', () => closeRedis(redis));
+    leader = new LeaderLease({
+      redis, key: `${config.REDIS_PREFIX}:log-tailer:${site!.name}:leader`, holder: instanceName('log-tailer'), ttlMs: config.LEADER_LEASE_MS, logger,
+      // Another instance tails now: stop at once (a supervisor restarts this one as a standby).
+      onLost: () => void lifecycle.shutdown('leader lease lost').then(() => process.exit(1)),
+    });
+    const lease = leader;
+    lifecycle.onShutdown('leader lease', () => lease.release());
+  }
+
   let started = false;
   const http = await buildHttp({
     service: 'log-tailer',
     description: 'Publishes every completed FTP upload found in the xferlog as file.uploaded.',
     logger,
     registry,
-    checks: { broker: () => amqp.isConnected(), tailing: () => started },
+    checks: { broker: () => amqp.isConnected(), tailing: () => started, ...(leader ? { leader: () => leader.isLeader } : {}) },
   });
   lifecycle.onShutdown('http', () => http.close());
   lifecycle.handleSignals();
@@ -74,6 +88,7 @@ runMain('log-tailer', async () => {
 
   // Readiness before intake: read nothing until the broker answers.
   await amqp.start();
+  if (leader && !(await leader.acquire())) return;
   await tailer.start();
   lifecycle.onShutdown('tailer', () => tailer.stop(config.SHUTDOWN_DRAIN_MS));
   started = true;

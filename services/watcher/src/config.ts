@@ -8,8 +8,6 @@ export const spec = {
   API_TOKEN: env.string('Bearer token for POST /api/v1/tasks', { secret: true }),
   SITES_FILE: env.path('The site file (YAML, docs/sites.md) every service reads; the watcher declares the per-site queues of its sites'),
   ...globusSettings,
-  // The watcher's share of the identity's 20 requests/s (the batcher runs beside it).
-  GLOBUS_RATE_LIMIT: { ...globusSettings.GLOBUS_RATE_LIMIT, default: 10 },
   POLL_MIN_MS: env.int('Shortest interval between two task-list polls (Globus asks for ≥ 1 s)', { default: 2_000, min: 1_000 }),
   POLL_MAX_MS: env.int('Longest interval: the poll backs off to this while nothing changes', { default: 60_000, min: 1_000 }),
   STUCK_AFTER_MS: env.int('A task with faults (FILE_NOT_FOUND, …) or INACTIVE for this long is cancelled and its files sent again', { default: 2 * 3600_000, min: 1_000 }),

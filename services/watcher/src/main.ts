@@ -13,8 +13,9 @@ runMain('watcher', async () => {
   const lifecycle = new Lifecycle(logger);
   lifecycle.handleSignals();
 
-  const globus = globusClientFromConfig(config, logger, registry);
   const redis = createRedis({ url: config.REDIS_URL, connectionName: 'watcher', logger });
+  // One request budget per Globus identity, shared through Redis with the batchers and watchers of that identity.
+  const globus = globusClientFromConfig(config, logger, registry, { redis, prefix: config.REDIS_PREFIX });
   const amqp = new AmqpClient({ url: config.AMQP_URL, prefix: config.AMQP_PREFIX, deliveryLimit: config.AMQP_DELIVERY_LIMIT, connectionName: 'watcher', logger, registry, sites });
   const { watcher, http, startConsuming } = await buildWatcherApp({
     options: {

@@ -10,8 +10,13 @@ export function watcherTelemetry(logger: Logger, registry: Registry) {
   const files = counter(registry, 'terra_transfer_files_completed_total', 'Files of finished tasks, by result (transferred, requeued, failed)', ['result']);
   const failedFiles = counter(registry, 'terra_transfer_files_failed_total', 'Files given up after the last attempt (file.failed), by reason', ['reason']);
   const interval = gauge(registry, 'terra_transfer_poll_interval_seconds', 'Current interval between task-list polls');
+  const leader = gauge(registry, 'terra_transfer_watcher_poll_leader', '1 while this watcher instance holds the poll lease (one instance polls Globus; the others complete tasks and stand by)');
   const log = logger.child({ component: 'watcher' });
   return {
+    pollLeader(instance: string, on: boolean) {
+      leader.set(on ? 1 : 0);
+      log.info({ instance, leader: on }, on ? 'this watcher polls Globus now (poll lease taken)' : 'another watcher polls Globus; this one stands by');
+    },
     registered(taskId: string, via: 'broker' | 'http', files: number, isNew: boolean) {
       if (isNew) registered.inc({ via });
       log.info({ taskId, via, files, isNew }, isNew ? 'task registered' : 'task already known');

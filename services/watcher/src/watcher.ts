@@ -13,9 +13,13 @@ export interface WatcherOptions {
   stuckAfterMs: number;
   maxAttempts: number;
   completionConcurrency: number;
+  /** This instance's name among competing watchers (leases). */
+  instanceId?: string;
 }
 
 const FIELDS = ['task_id', 'status', 'nice_status', 'faults', 'files_transferred', 'subtasks_pending', 'fatal_error', 'is_ok'];
+/** A completion's lease; renewed every third of it while the completion runs. */
+const COMPLETE_LEASE_MS = 60_000;
 /** Outgoing events in flight at once (publisher-confirm window). */
 const PUBLISH_WINDOW = 256;
 
@@ -34,12 +38,20 @@ export class Watcher {
   private loop: Promise<void> | undefined;
   private interval: number;
   private readonly completing = new Set<string>();
+  private readonly instanceId: string;
+  private leader = false;
 
   constructor(
     private readonly opts: WatcherOptions,
     private readonly deps: { globus: GlobusPort; store: TaskStore; amqp: AmqpClient; telemetry: WatcherTelemetry; logger: Logger },
   ) {
     this.interval = opts.pollMinMs;
+    this.instanceId = opts.instanceId ?? `watcher-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  }
+
+  /** The poll lease outlives two of the longest intervals: a leader that died is replaced within that time. */
+  private get pollLeaseMs(): number {
+    return 2 * this.opts.pollMaxMs + 10_000;
   }
 
   /** Registers a task (idempotent) and wakes the poll loop. */
@@ -60,6 +72,8 @@ export class Watcher {
     this.abort.abort();
     this.wake?.();
     await this.loop;
+    // Hand the polling over at once rather than after the lease lapses.
+    if (this.leader) await this.deps.store.release('poll', this.instanceId).catch(() => undefined);
   }
 
   private async run(): Promise<void> {
@@ -90,10 +104,15 @@ export class Watcher {
     this.deps.telemetry.watching(ids.length);
     if (ids.length === 0) return false;
     const records = new Map((await this.deps.store.statuses(ids)).map((r) => [r.taskId, r]));
-    // Tasks found mid-completion after a restart are completed again first.
+    // Tasks found mid-completion (after a restart, or marked by another instance) are completed by whoever takes their lease.
     for (const r of records.values()) if (r.state === 'completing') this.complete(r.taskId, r.outcome ?? 'FAILED', r.outcomeReason);
     const watching = [...records.values()].filter((r) => r.state === 'watching');
     if (watching.length === 0) return false;
+    // One instance polls Globus (the identity's request budget is shared); the others stand by and complete tasks.
+    const leader = await this.deps.store.lease('poll', this.instanceId, this.pollLeaseMs);
+    if (leader !== this.leader) this.deps.telemetry.pollLeader(this.instanceId, leader);
+    this.leader = leader;
+    if (!leader) return false;
     const summaries = await this.deps.globus.tasksById(watching.map((r) => r.taskId), FIELDS);
     const byId = new Map(summaries.map((s) => [s.task_id, s]));
     let changed = false;
@@ -145,12 +164,26 @@ export class Watcher {
   private complete(taskId: string, outcome: TaskOutcome, reason: string | null): void {
     if (this.completing.has(taskId) || this.completing.size >= this.opts.completionConcurrency) return;
     this.completing.add(taskId);
-    void this.completeNow(taskId, outcome, reason)
+    void this.completeLeased(taskId, outcome, reason)
       .catch((err) => this.deps.telemetry.pollFailed(`completing ${taskId}: ${classify(err).message}`, this.interval))
       .finally(() => {
         this.completing.delete(taskId);
         this.wake?.();
       });
+  }
+
+  /** Completes the task under its lease: another instance completing it meanwhile is left to it. */
+  private async completeLeased(taskId: string, outcome: TaskOutcome, reason: string | null): Promise<void> {
+    const name = `complete:${taskId}`;
+    if (!(await this.deps.store.lease(name, this.instanceId, COMPLETE_LEASE_MS))) return;
+    // Kept alive while a big task's events go out.
+    const keep = setInterval(() => void this.deps.store.lease(name, this.instanceId, COMPLETE_LEASE_MS).catch(() => undefined), COMPLETE_LEASE_MS / 3);
+    try {
+      await this.completeNow(taskId, outcome, reason);
+    } finally {
+      clearInterval(keep);
+      await this.deps.store.release(name, this.instanceId).catch(() => undefined);
+    }
   }
 
   async completeNow(taskId: string, outcome: TaskOutcome, reason: string | null): Promise<void> {

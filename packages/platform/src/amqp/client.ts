@@ -40,6 +40,8 @@ export const DEAD_LETTER_HEADERS = {
 } as const;
 
 /** How often overdue publisher confirms are looked for (a publish timeout fires at most this late). */
+/** Nacks in a row after which the publisher channel is replaced (see publish()). */
+const NACKS_BEFORE_NEW_CHANNEL = 3;
 const CONFIRM_SWEEP_MS = 250;
 
 /** How long close() waits for the broker's answer to connection.close before it drops the socket. */
@@ -186,8 +188,17 @@ export class AmqpClient {
           reject(new PermanentError('UNROUTABLE', `no queue is bound to ${exchange} for routing key ${routingKey}`));
         } else if (err) {
           this.telemetry.published(routingKey, 'nacked');
+          // After a cluster node is lost, RabbitMQ 3.10 may nack every publish on a channel that was open across the
+          // quorum queues' leader change, for minutes, while a new channel's publishes are confirmed at once
+          // (test/cluster): a channel nacked this often in a row is replaced (with its connection, the one recovery path).
+          if (++this.nackedInARow >= NACKS_BEFORE_NEW_CHANNEL && this.publisher === ch) {
+            this.nackedInARow = 0;
+            this.logger.warn({ nacks: NACKS_BEFORE_NEW_CHANNEL }, 'publishes nacked in a row: replacing the publisher channel and its connection');
+            void ch.close().catch(() => undefined);
+          }
           reject(new TransientError('PUBLISH_NACKED', `broker did not confirm the publish to ${routingKey}: ${String(err)}`));
         } else {
+          this.nackedInARow = 0;
           this.telemetry.published(routingKey, 'confirmed');
           resolve();
         }
@@ -276,12 +287,20 @@ export class AmqpClient {
     return this.publisher;
   }
 
+  /** Publishes nacked in a row on the current publisher channel. */
+  private nackedInARow = 0;
+
   private async connectLoop(): Promise<void> {
     let attempt = 0;
     let everConnected = false;
+    // A cluster's nodes: each attempt takes the next one, so a dead node costs one attempt.
+    const urls = amqpUrls(this.opts.url);
+    let next = 0;
     while (!this.closing) {
+      const url = urls[next % urls.length]!;
+      next++;
       try {
-        const conn = await amqp.connect(withHeartbeat(this.opts.url, this.opts.heartbeatSeconds), {
+        const conn = await amqp.connect(withHeartbeat(url, this.opts.heartbeatSeconds), {
           timeout: 10_000,
           clientProperties: { connection_name: this.opts.connectionName },
         });
@@ -308,7 +327,7 @@ export class AmqpClient {
         });
         this.conn = conn;
         this.publisher = pub;
-        this.telemetry.connected(safeUrl(this.opts.url), everConnected ? 1 : 0);
+        this.telemetry.connected(safeUrl(url), everConnected ? 1 : 0);
         everConnected = true;
         attempt = 0;
         for (const w of this.waiters.splice(0)) w();
@@ -413,6 +432,13 @@ async function closeWithin(conn: ChannelModel, ms: number): Promise<void> {
   clearTimeout(timer);
   // With an error: amqplib learns of a socket's end only through 'error' or 'end'.
   if (!answered) (conn.connection as unknown as { stream?: { destroy(err: Error): void } }).stream?.destroy(new Error(`the broker did not answer connection.close within ${ms} ms`));
+}
+
+/** `AMQP_URL` may name several nodes of a cluster, separated by commas. */
+export function amqpUrls(url: string): string[] {
+  const urls = url.split(',').map((u) => u.trim()).filter(Boolean);
+  if (urls.length === 0) throw new Error('no AMQP URL');
+  return urls;
 }
 
 /** Heartbeats detect a dead peer; amqplib takes them from the URL. */

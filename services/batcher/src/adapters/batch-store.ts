@@ -107,6 +107,11 @@ export class BatchStore {
     return kept;
   }
 
+  /** A fresh deadline for a batch still `stored` (its old one passed before Globus took it). */
+  async renewDeadline(id: string, deadline: string): Promise<void> {
+    await this.redis.hset(this.key(id), 'deadline', deadline);
+  }
+
   async accepted(id: string, taskId: string, now = Date.now()): Promise<void> {
     await this.redis.hset(this.key(id), { state: 'accepted', taskId, acceptedAt: now });
   }

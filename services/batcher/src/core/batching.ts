@@ -31,3 +31,24 @@ export function taskLabel(site: string, destination: string, batchId: string, fi
 export function deadlineIso(now: number, hours: number): string {
   return new Date(now + hours * 3600_000).toISOString().replace(/\.\d{3}Z$/, '+00:00');
 }
+
+/**
+ * Globus refuses a deadline in the past, and one that expires before the
+ * task can run fails the task (EXPIRED). A batch (re-)submitted with less
+ * than this left on its stored deadline gets a fresh one.
+ */
+export const DEADLINE_MARGIN_MS = 5 * 60_000;
+
+/**
+ * The deadline to send for a batch submitted at `now`: the stored one while
+ * it has `DEADLINE_MARGIN_MS` (or a tenth of the task's life, if that is
+ * shorter) left, otherwise `hours` from now. Resending the same
+ * submission_id with a new deadline is safe: if Globus already holds a task
+ * for it, the answer is Duplicate with that task, whatever the deadline says. Pure.
+ */
+export function deadlineFor(stored: string, now: number, hours: number): { deadline: string; renewed: boolean } {
+  const margin = Math.min(DEADLINE_MARGIN_MS, hours * 360_000);
+  const at = Date.parse(stored);
+  if (Number.isFinite(at) && at - now > margin) return { deadline: stored, renewed: false };
+  return { deadline: deadlineIso(now, hours), renewed: true };
+}

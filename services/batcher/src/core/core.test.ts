@@ -1,4 +1,4 @@
-import { deadlineIso, flushReason, taskLabel } from './batching.js';
+import { deadlineFor, deadlineIso, flushReason, taskLabel } from './batching.js';
 import { route, validateDestinations } from './destinations.js';
 
 const limits = { maxFiles: 3, maxBytes: 100, maxWaitMs: 1_000 };
@@ -57,5 +57,21 @@ describe('route', () => {
     expect(validateDestinations([{ name: 'A B', endpoint: 'e', root: '/x' }])).toMatch(/slug/);
     expect(validateDestinations([{ name: 'a', endpoint: 'e', root: 'rel' }])).toMatch(/absolute/);
     expect(validateDestinations([{ name: 'a', endpoint: 'e', root: '/x' }, { name: 'a', endpoint: 'f', root: '/y' }])).toMatch(/twice/);
+  });
+});
+
+describe('deadlines on re-submission', () => {
+  const now = Date.UTC(2026, 0, 2);
+  it('keeps a stored deadline that still has time left', () => {
+    expect(deadlineFor('2026-01-02T12:00:00+00:00', now, 24)).toEqual({ deadline: '2026-01-02T12:00:00+00:00', renewed: false });
+  });
+  it('renews a deadline that passed, or is about to, from now', () => {
+    expect(deadlineFor('2026-01-01T00:00:00+00:00', now, 24)).toEqual({ deadline: '2026-01-03T00:00:00+00:00', renewed: true });
+    expect(deadlineFor('2026-01-02T00:04:00+00:00', now, 24).renewed).toBe(true);
+    expect(deadlineFor('garbage', now, 24).renewed).toBe(true);
+  });
+  it('scales the margin down for very short task lives', () => {
+    // A 36 s task life: the margin is 3.6 s, not 5 minutes.
+    expect(deadlineFor(new Date(now + 10_000).toISOString(), now, 0.01).renewed).toBe(false);
   });
 });

@@ -142,6 +142,11 @@ export class Executor {
       doc.subtasks_succeeded = task.successful.length;
       doc.subtasks_pending = Math.max(0, doc.subtasks_total - doc.subtasks_succeeded - doc.subtasks_skipped_errors);
     }
+    // The `inactive` fault strikes before any work (or again after a restart while INACTIVE).
+    if ((task.inactiveMs ?? 0) > 0 && (!task.expanded || doc.status === 'INACTIVE')) {
+      await this.inactive(task, task.inactiveMs!, signal);
+      if (signal.aborted || isTerminal(doc)) return;
+    }
     doc.nice_status = 'OK';
     doc.nice_status_short_description = 'OK';
     doc.is_ok = true;
@@ -210,6 +215,31 @@ export class Executor {
       if (signal.aborted || isTerminal(doc)) return;
       doc.subtasks_retrying = 0;
     }
+  }
+
+  /**
+   * INACTIVE for `ms`: the task keeps its slot, its deadline keeps running
+   * (the tick expires an INACTIVE task like any other), then it becomes
+   * ACTIVE again, as when the expired credential is renewed. (A) The
+   * nice_status and event codes are ours; Globus documents the state, not them.
+   */
+  private async inactive(task: SimTask, ms: number, signal: AbortSignal): Promise<void> {
+    const doc = task.doc;
+    const now = this.o.now();
+    doc.status = 'INACTIVE';
+    doc.is_ok = false;
+    doc.nice_status = 'CREDENTIAL_EXPIRED';
+    doc.nice_status_short_description = 'credential expired';
+    doc.nice_status_details = 'The credential for an endpoint of this task expired; the task waits until it is renewed';
+    this.store.addEvents(task, [event('CREDENTIAL_EXPIRED', 'credential expired', doc.nice_status_details, true, now)]);
+    this.telemetry.taskInactive(doc.task_id, ms);
+    await this.store.saveDoc(task);
+    await abortableSleep(ms, signal).catch(() => undefined);
+    if (signal.aborted || isTerminal(doc)) return;
+    doc.status = 'ACTIVE';
+    doc.nice_status_details = null;
+    this.store.addEvents(task, [event('CREDENTIAL_RENEWED', 'credential renewed', 'The task resumed', false, this.o.now())]);
+    await this.store.saveDoc(task);
   }
 
   /** Lists the files of every item; items whose source is missing or outside the root become failures. */

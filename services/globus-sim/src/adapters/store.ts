@@ -36,12 +36,23 @@ export class Store {
   /** Unfinished tasks in submission order (the executor's queue). */
   readonly unfinished = new Set<string>();
 
-  private constructor(private readonly journal: Journal | undefined, private readonly logger: Logger) {}
+  /** Records appended since the journal was last compacted. */
+  private sinceCompaction = 0;
+  private compactions = 0;
+  private appended = 0;
 
-  static async open(stateDir: string, logger: Logger, nowMs: number): Promise<Store> {
-    if (stateDir === 'memory') return new Store(undefined, logger);
+  private constructor(
+    private readonly journal: Journal | undefined,
+    private readonly logger: Logger,
+    private readonly compactEvery: number,
+    private readonly now: () => number,
+  ) {}
+
+  /** `compactEvery`: rewrite the journal as a snapshot once this many records were appended (0 = only at start). */
+  static async open(stateDir: string, logger: Logger, nowMs: number, compactEvery = 0, now: () => number = Date.now): Promise<Store> {
+    if (stateDir === 'memory') return new Store(undefined, logger, 0, now);
     const { journal, records } = await Journal.open(stateDir);
-    const store = new Store(journal, logger);
+    const store = new Store(journal, logger, compactEvery, now);
     for (const r of records) store.apply(r as Rec);
     // Compaction: the replayed state becomes the new journal (expired tokens dropped).
     for (const [k, t] of store.tokens) if (t.expiresAtMs < nowMs) store.tokens.delete(k);
@@ -86,9 +97,20 @@ export class Store {
     }
   }
 
+  /** Journal compactions done while running (not counting the one at start). */
+  get liveCompactions(): number {
+    return this.compactions;
+  }
+
+  /** Records appended to the journal since start. */
+  get appendedRecords(): number {
+    return this.appended;
+  }
+
   private snapshot(): Rec[] {
     const out: Rec[] = [];
-    for (const t of this.tokens.values()) out.push({ v: 1, op: 'token', t });
+    const now = this.now();
+    for (const t of this.tokens.values()) if (t.expiresAtMs >= now) out.push({ v: 1, op: 'token', t });
     for (const task of this.tasks.values()) {
       const { events, successful, skipped, ...rest } = task;
       out.push({ v: 1, op: 'new', task: rest });
@@ -102,9 +124,26 @@ export class Store {
   private write(r: Rec, durable: boolean): Promise<void> {
     if (!this.journal) return Promise.resolve();
     const p = this.journal.append(r);
+    this.appended++;
+    if (this.compactEvery > 0 && ++this.sinceCompaction >= this.compactEvery) this.compactLive();
     if (durable) return p;
     p.catch((err: unknown) => this.logger.error({ err: String(err), op: r.op }, 'journal write failed'));
     return Promise.resolve();
+  }
+
+  /** A long run's journal would grow without bound (progress, events, transfers): rewrite it as the current state. */
+  private compactLive(): void {
+    const journal = this.journal!;
+    this.sinceCompaction = 0;
+    const started = performance.now();
+    journal.compactLive(() => this.snapshot()).then(
+      (done) => {
+        if (!done) return;
+        this.compactions++;
+        this.logger.info({ tasks: this.tasks.size, ms: Math.round(performance.now() - started) }, 'journal compacted');
+      },
+      (err: unknown) => this.logger.error({ err: String(err) }, 'journal compaction failed; the journal is kept as it was'),
+    );
   }
 
   /** Durable before it resolves. */
@@ -112,8 +151,8 @@ export class Store {
     this.tasks.set(task.doc.task_id, task);
     this.bySubmission.set(task.submissionId, task.doc.task_id);
     this.unfinished.add(task.doc.task_id);
-    const { doc, clientId, submissionId, items, deadlineMs, slowMsPerFile, expanded, startedMs } = task;
-    await this.write({ v: 1, op: 'new', task: structuredClone({ doc, clientId, submissionId, items, deadlineMs, slowMsPerFile, expanded, startedMs }) }, true);
+    const { doc, clientId, submissionId, items, deadlineMs, slowMsPerFile, inactiveMs, expanded, startedMs } = task;
+    await this.write({ v: 1, op: 'new', task: structuredClone({ doc, clientId, submissionId, items, deadlineMs, slowMsPerFile, ...(inactiveMs ? { inactiveMs } : {}), expanded, startedMs }) }, true);
   }
 
   /** Records the task document as it is now; terminal states are awaited to disk. */

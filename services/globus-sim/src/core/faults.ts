@@ -2,7 +2,7 @@
  * Fault injection, as data: a list of armed faults, each firing on the next
  * `count` matching requests. Pure; the HTTP layer applies the effect.
  */
-export const FAULT_KINDS = ['429', '503', '500', '502-external', 'drop-after-accept', 'consent-required', 'expire-tokens', 'slow'] as const;
+export const FAULT_KINDS = ['429', '503', '500', '502-external', 'drop-after-accept', 'consent-required', 'expire-tokens', 'slow', 'inactive'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** Our names of the simulated calls; `endpoints` of a fault picks among them. */
@@ -16,7 +16,7 @@ export interface Fault {
   remaining: number;
   endpoints: SimEndpoint[] | null;
   retryAfter: number | null;
-  /** `slow`: extra time per file of the next `count` tasks. */
+  /** `slow`: extra time per file of the next `count` tasks; `inactive`: how long each of the next `count` tasks stays INACTIVE. */
   delayMs: number;
   /** `502-external` on `transfer` only: hits only submissions to this destination endpoint (one site's destination unreachable). */
   destinationEndpoint: string | null;

@@ -11,6 +11,12 @@ export interface SimTask {
   deadlineMs: number;
   /** Extra delay per file (the `slow` fault). */
   slowMsPerFile: number;
+  /**
+   * The `inactive` fault: the task goes INACTIVE for this long before it
+   * starts work (Globus: "will not continue without intervention; only
+   * credential expiration causes this state"), then resumes. 0 = never.
+   */
+  inactiveMs?: number;
   /** Set when the run first listed its files: counters are not reset on resume. */
   expanded: boolean;
   startedMs: number | null;

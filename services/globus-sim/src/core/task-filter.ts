@@ -4,6 +4,13 @@ import { parseTime } from './time.js';
 
 export type TaskPredicate = (t: Task) => boolean;
 
+/**
+ * Ids one `task_id:` filter may name. The Transfer API documents 50 for the
+ * same filter on its endpoint-manager task listing; we apply it to task_list
+ * too (the client never sends more: packages/globus `TASK_IDS_PER_FILTER`).
+ */
+export const MAX_TASK_IDS_PER_FILTER = 50;
+
 const TASK_KEYS = new Set([
   'DATA_TYPE', 'task_id', 'type', 'status', 'label', 'owner_id', 'username', 'command', 'request_time', 'completion_time', 'deadline',
   'source_endpoint', 'source_endpoint_id', 'source_endpoint_display_name', 'destination_endpoint', 'destination_endpoint_id',
@@ -37,6 +44,8 @@ export function parseTaskFilter(filter: string | undefined): TaskPredicate {
         const set = new Set(value.split(',').map((v) => v.trim()).filter(Boolean));
         if (key === 'status') for (const v of set) if (!['ACTIVE', 'INACTIVE', 'SUCCEEDED', 'FAILED'].includes(v)) throw errors.badRequest(`Invalid status filter value '${v}'`);
         if (key === 'type') for (const v of set) if (!['TRANSFER', 'DELETE'].includes(v)) throw errors.badRequest(`Invalid type filter value '${v}'`);
+        // (A) The message wording is ours; the status and code are the Transfer API's for a bad filter.
+        if (key === 'task_id' && set.size > MAX_TASK_IDS_PER_FILTER) throw errors.badRequest(`Invalid filter: task_id accepts at most ${MAX_TASK_IDS_PER_FILTER} ids, got ${set.size}`);
         preds.push((t) => set.has(String(t[key])));
         break;
       }

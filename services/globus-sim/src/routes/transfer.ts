@@ -130,6 +130,8 @@ export async function transferRoutes(app: FastifyInstance, d: TransferDeps): Pro
     const deadlineMs = t.deadlineMs ?? now + d.defaultDeadlineSec * 1000;
     const slow = d.faults.take('transfer', ['slow']);
     if (slow) d.telemetry.faultFired('slow', 'transfer');
+    const inactive = d.faults.take('transfer', ['inactive']);
+    if (inactive) d.telemetry.faultFired('inactive', 'transfer');
     const task: SimTask = {
       doc: newTaskDoc({ taskId, owner: who.owner, username: d.clients[who.clientId]?.username ?? `${who.clientId}@clients.auth.globus.org`, t, src: endpointInfo(t.source_endpoint), dst: endpointInfo(t.destination_endpoint), nowMs: now, deadlineMs }),
       clientId: who.clientId,
@@ -137,6 +139,7 @@ export async function transferRoutes(app: FastifyInstance, d: TransferDeps): Pro
       items: t.items,
       deadlineMs,
       slowMsPerFile: slow?.delayMs ?? 0,
+      ...(inactive ? { inactiveMs: inactive.delayMs } : {}),
       expanded: false,
       startedMs: null,
       events: [],

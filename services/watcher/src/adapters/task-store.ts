@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { TaskSubmittedData } from '@terra-transfer/contracts';
+import { RedisLease } from '@terra-transfer/platform';
 
 /**
  * A watched task's states, a closed set:
@@ -62,6 +63,20 @@ export class TaskStore {
   ) {
     redis.defineCommand('terraWatcherRegister', { numberOfKeys: 3, lua: REGISTER });
     this.redis = redis as Redis & Commands;
+  }
+
+  /**
+   * Competing watchers share the work through leases: `poll` (one instance
+   * polls Globus at a time; another takes over when its lease lapses) and
+   * `complete:<task id>` (one instance publishes a finished task's events).
+   * True when `holder` has the lease (taken or extended).
+   */
+  lease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return new RedisLease(this.redis, `${this.prefix}:watcher:lease:${name}`, holder).take(ttlMs);
+  }
+
+  release(name: string, holder: string): Promise<void> {
+    return new RedisLease(this.redis, `${this.prefix}:watcher:lease:${name}`, holder).release();
   }
 
   private key(id: string): string {
