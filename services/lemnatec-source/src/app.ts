@@ -201,16 +201,18 @@ export class LemnatecSource {
       const key = `${j.db}:${j.id}`;
       this.queued.delete(key);
       const p = this.processSnapshot(j)
-        .catch((err) => {
-          // Redis, the broker or the database failed mid-snapshot: it stays in work and is retried (what was confirmed is not resent).
+        .then(() => true, (err: unknown) => {
+          // Redis, the broker or the database failed mid-snapshot: it stays in work and is tried again (what was confirmed is not resent).
           const c = classify(err);
           this.telemetry.pollFailed(j.db, c.code, c.message);
-          return sleep(this.d.pollMs, this.abort.signal).then(() => {
-            if (!this.abort.signal.aborted) this.enqueue(j);
-          });
+          return false;
         })
-        .finally(() => {
+        .then(async (done) => {
           this.running.delete(key);
+          if (!done) {
+            await sleep(this.d.pollMs, this.abort.signal);
+            if (!this.abort.signal.aborted) this.enqueue(j);
+          }
           this.telemetry.staging(this.d.staging.bytes, this.running.size);
           this.pump();
         });
