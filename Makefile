@@ -122,3 +122,9 @@ bench-tailer: build services
 # Whole-pipeline throughput and latency on BENCH_FILES generated uploads (one JSON line on stdout).
 bench-e2e: build services
 	@node packages/stack/dist/bench-e2e.js
+
+.PHONY: bench-danforth
+# Danforth: BENCH_SNAPSHOTS (300) snapshots of 10 images from the test Scanalyzer through the lemnatec source and the
+# whole pipeline to the Clowder simulator (BENCH_SMALL=1: images with sides / 8): one JSON line.
+bench-danforth: build services db
+	@node packages/stack/dist/bench-danforth.js
