@@ -8,6 +8,9 @@ import { Scanalyzer } from '../src/adapters/scanalyzer.js';
 import { Staging } from '../src/adapters/staging.js';
 import { StateStore } from '../src/adapters/state-store.js';
 
+/** The broker: the machine's, or another one (TEST_AMQP_URL, e.g. a private node while the shared one is unavailable). */
+const BROKER = process.env['TEST_AMQP_URL'] ?? AMQP_URL;
+
 export const SITE = 'danforth';
 export const EXPERIMENT = { title: 'Bellwether 2026', sample: { barcode: { species: { Fp: 'Sorghum bicolor' }, genotypes: { Fp001: 'BTx642' }, treatments: { AB: '80%: 173.6 ml water' } } } };
 
@@ -29,7 +32,7 @@ export class SourceHarness {
   async start(o: { systemUrl: string; blobRoot: string; stagingRoot: string; experiments?: string[]; columns?: Record<string, string>; init?: boolean; publish?: LemnatecSourceDeps['amqp']['publish'] } & Partial<LemnatecSourceDeps>): Promise<LemnatecSource> {
     const { systemUrl, stagingRoot, columns, init, publish, ...deps } = o;
     const logger = testLogger();
-    this.amqp = new AmqpClient({ url: AMQP_URL, prefix: this.prefix, connectionName: 'lemnatec-test', logger, registry: createRegistry(), sites: [SITE] });
+    this.amqp = new AmqpClient({ url: BROKER, prefix: this.prefix, connectionName: 'lemnatec-test', logger, registry: createRegistry(), sites: [SITE] });
     await this.amqp.start();
     this.redis = createRedis({ url: REDIS_URL, connectionName: 'lemnatec-test', logger });
     this.scanalyzer = new Scanalyzer(systemUrl, columns ?? {}, { poolSize: 3, statementTimeoutMs: 10_000, connectTimeoutMs: 3_000 });
@@ -51,8 +54,8 @@ export class SourceHarness {
 
   /** Takes what the source published so far (the site's batcher queue and the give-ups tap). */
   async collect(): Promise<void> {
-    for (const m of await drainQueue(AMQP_URL, this.t.queue({ key: 'batcherUploads', site: SITE }))) this.uploads.push(JSON.parse(m.content.toString()));
-    for (const m of await drainQueue(AMQP_URL, this.t.queue('failedFiles'))) this.failures.push(JSON.parse(m.content.toString()));
+    for (const m of await drainQueue(BROKER, this.t.queue({ key: 'batcherUploads', site: SITE }))) this.uploads.push(JSON.parse(m.content.toString()));
+    for (const m of await drainQueue(BROKER, this.t.queue('failedFiles'))) this.failures.push(JSON.parse(m.content.toString()));
   }
 
   byFolder(): Map<string, string[]> {
@@ -79,7 +82,7 @@ export class SourceHarness {
   }
 
   async cleanup(): Promise<void> {
-    await deleteTopology(this.prefix).catch(() => undefined);
+    await deleteTopology(this.prefix, BROKER).catch(() => undefined);
     await deleteKeys(this.prefix).catch(() => undefined);
   }
 }
