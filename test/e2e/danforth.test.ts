@@ -19,6 +19,9 @@ async function countFiles(dir: string): Promise<number> {
   return n;
 }
 
+/** The broker: the machine's, or another (TEST_AMQP_URL, e.g. a private node while the shared one is unavailable). */
+const AMQP = process.env['TEST_AMQP_URL'];
+
 it('danforth: snapshots become datasets named as the original, metadata first, a missing blob reported, staging emptied', async () => {
   const dir = await tempDir('e2e-danforth');
   const prefix = uniquePrefix('e2edf');
@@ -29,7 +32,7 @@ it('danforth: snapshots become datasets named as the original, metadata first, a
   const sites = loadSites(sitesFile);
   const ports = Object.fromEntries(await Promise.all(localProcesses(sites, false).map(async (p) => [p.name, await freePort()])));
   const { stack, layout } = localStack({
-    workDir: work, prefix, ports, sitesFile, logLevel: 'warn',
+    workDir: work, prefix, ports, sitesFile, logLevel: 'warn', ...(AMQP ? { amqpUrl: AMQP } : {}),
     env: { 'lemnatec-source': { [LEMNATEC_DB_URL_ENV]: lt.systemUrl, BLOB_ATTEMPTS: '2' } },
   });
   await prepareLayout(layout);
@@ -78,7 +81,7 @@ it('danforth: snapshots become datasets named as the original, metadata first, a
   } finally {
     clowder?.close();
     await stack.killAll();
-    await deleteTopology(prefix).catch(() => undefined);
+    await deleteTopology(prefix, AMQP).catch(() => undefined);
     await deleteKeys(prefix).catch(() => undefined);
     await lt.drop().catch(() => undefined);
     await dir.remove();

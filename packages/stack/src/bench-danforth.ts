@@ -27,7 +27,8 @@ import { LOCAL, prepareLayout } from './stack.js';
 const N = Number(process.env['BENCH_SNAPSHOTS'] ?? 300);
 const SMALL = process.env['BENCH_SMALL'] === '1';
 const TIMEOUT_S = Number(process.env['BENCH_TIMEOUT_S'] ?? 600);
-const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+/** BENCH_AMQP_URL: another broker than the machine's (e.g. a private node). */
+const AMQP_URL = process.env['BENCH_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
 const say = (s: string) => process.stderr.write(`bench-danforth: ${s}\n`);
 const pct = (xs: number[], p: number) => (xs.length === 0 ? NaN : Number([...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!.toFixed(2)));
 
@@ -41,7 +42,7 @@ const sitesFile = writeSitesFile(join(workDir, 'conf'), [lemnatecSite(join(workD
 const sites = loadSites(sitesFile);
 const ports = Object.fromEntries(await Promise.all(localProcesses(sites, false).map(async (p) => [p.name, await freePort()])));
 const { stack, layout } = localStack({
-  workDir: join(workDir, 'work'), prefix, ports, sitesFile, logLevel: 'warn',
+  workDir: join(workDir, 'work'), prefix, ports, sitesFile, logLevel: 'warn', amqpUrl: AMQP_URL,
   env: {
     'lemnatec-source': { [LEMNATEC_DB_URL_ENV]: lt.systemUrl, MAX_SNAPSHOTS_IN_FLIGHT: '8', IMAGES_IN_FLIGHT: '4', POLL_MS: '100' },
     'clowder-ingest': { INGEST_BATCH_WINDOW_MS: '50' },
@@ -101,7 +102,7 @@ try {
 } finally {
   await conn.close().catch(() => undefined);
   await stack.killAll();
-  await deleteTopology(prefix).catch(() => undefined);
+  await deleteTopology(prefix, AMQP_URL).catch(() => undefined);
   await deleteKeys(prefix).catch(() => undefined);
   await lt.drop().catch(() => undefined);
   await rm(workDir, { recursive: true, force: true });
