@@ -11,6 +11,8 @@
  *   p50|p99_snapshot_seconds  a snapshot's commit → its last image registered (file.ingested)
  *   lost                    snapshots not complete when the bench gave up (BENCH_TIMEOUT_S, default 600)
  *   duplicates              Clowder files registered twice for one path (the simulator's count)
+ * BENCH_PREFILL=1: every snapshot is committed before the stack starts (a backlog): the rate is then the
+ * source's and the pipeline's own, not the generator's, and latencies count from the stack's start.
  * Progress goes to stderr.
  */
 import { rm } from 'node:fs/promises';
@@ -27,6 +29,7 @@ import { LOCAL, prepareLayout } from './stack.js';
 const N = Number(process.env['BENCH_SNAPSHOTS'] ?? 300);
 const SMALL = process.env['BENCH_SMALL'] === '1';
 const TIMEOUT_S = Number(process.env['BENCH_TIMEOUT_S'] ?? 600);
+const PREFILL = process.env['BENCH_PREFILL'] === '1';
 /** BENCH_AMQP_URL: another broker than the machine's (e.g. a private node). */
 const AMQP_URL = process.env['BENCH_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
 const say = (s: string) => process.stderr.write(`bench-danforth: ${s}\n`);
@@ -56,23 +59,10 @@ const ch = await conn.createChannel();
 const t = topology(prefix, ['danforth']);
 const done = new Map<string, { files: number; last: number }>();
 let result: Record<string, number> | undefined;
-try {
-  await stack.start();
-  const q = (await ch.assertQueue('', { exclusive: true, autoDelete: true })).queue;
-  await ch.bindQueue(q, t.eventsExchange, 'file.ingested');
-  await ch.consume(q, (m) => {
-    if (!m) return;
-    const e = JSON.parse(m.content.toString()) as { data: { datasetName: string } };
-    const d = done.get(e.data.datasetName) ?? { files: 0, last: 0 };
-    d.files++;
-    d.last = Date.now();
-    done.set(e.data.datasetName, d);
-  }, { noAck: true });
-
-  say(`${N} snapshots of 10 images (${SMALL ? 'small' : 'real-size'} images) into the test Scanalyzer`);
-  const commits = new Map<string, number>();
-  const t0 = Date.now();
-  const base = Date.UTC(2026, 4, 4, 0, 0, 0);
+const commits = new Map<string, number>();
+const base = Date.UTC(2026, 4, 4, 0, 0, 0);
+async function fill(): Promise<void> {
+  say(`${N} snapshots of 10 images (${SMALL ? 'small' : 'real-size'} images) into the test Scanalyzer${PREFILL ? ', before the stack starts' : ''}`);
   for (let i = 0; i < N; i++) {
     // Distinct instants, 1.001 s apart, so each snapshot's dataset name is known in advance.
     const time = new Date(base + i * 1001);
@@ -81,6 +71,25 @@ try {
     commits.set(`ddpscIndoorSuite - ${iso.slice(0, 10)}__${iso.slice(11, 23).replace(/[:.]/g, '-')}`, s.committedAt);
     if ((i + 1) % 50 === 0) say(`${i + 1} committed; ${[...done.values()].filter((d) => d.files >= 11).length} complete`);
   }
+}
+try {
+  if (PREFILL) await fill();
+  // Bound before the services start: no file.ingested is missed.
+  await ch.assertExchange(t.eventsExchange, 'topic', { durable: true });
+  const q = (await ch.assertQueue('', { exclusive: true, autoDelete: true })).queue;
+  await ch.bindQueue(q, t.eventsExchange, 'file.ingested');
+  await stack.start();
+  await ch.consume(q, (m) => {
+    if (!m) return;
+    const e = JSON.parse(m.content.toString()) as { data: { datasetName: string } };
+    const d = done.get(e.data.datasetName) ?? { files: 0, last: 0 };
+    d.files++;
+    d.last = Date.now();
+    done.set(e.data.datasetName, d);
+  }, { noAck: true });
+  const t0 = Date.now();
+  if (PREFILL) for (const k of commits.keys()) commits.set(k, t0);
+  else await fill();
   const complete = () => [...commits.keys()].filter((k) => (done.get(k)?.files ?? 0) >= 11);
   const deadline = Date.now() + TIMEOUT_S * 1000;
   while (complete().length < N && Date.now() < deadline) {
