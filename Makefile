@@ -126,5 +126,5 @@ bench-e2e: build services
 .PHONY: bench-danforth
 # Danforth: BENCH_SNAPSHOTS (300) snapshots of 10 images from the test Scanalyzer through the lemnatec source and the
 # whole pipeline to the Clowder simulator (BENCH_SMALL=1: images with sides / 8): one JSON line.
-bench-danforth: build services db
+bench-danforth: build services
 	@node packages/stack/dist/bench-danforth.js
