@@ -13,6 +13,9 @@ import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, tempDir, t
 import { buildIngestApp, type IngestApp } from '../src/app.js';
 import { COMM_KEY, startSim, transferred } from './helpers.js';
 
+/** The broker: the machine's, or another (TEST_AMQP_URL, e.g. a private node while the shared one is unavailable). */
+const BROKER = process.env['TEST_AMQP_URL'] ?? AMQP_URL;
+
 it('metadataFirst: an image waits for its dataset metadata, which is attached before the image is registered', async () => {
   const prefix = uniquePrefix('ingest-mdfirst');
   const t = topology(prefix, ['danforth']);
@@ -20,8 +23,8 @@ it('metadataFirst: an image waits for its dataset metadata, which is attached be
   const dest = await tempDir('ingest-mdfirst');
   const logger = testLogger();
   const registry = createRegistry();
-  const amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'mdfirst-test', logger, registry, deliveryLimit: 50, sites: ['danforth'] });
-  const publisher = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'mdfirst-pub', logger, registry: createRegistry(), deliveryLimit: 50, sites: ['danforth'] });
+  const amqp = new AmqpClient({ url: BROKER, prefix, connectionName: 'mdfirst-test', logger, registry, deliveryLimit: 50, sites: ['danforth'] });
+  const publisher = new AmqpClient({ url: BROKER, prefix, connectionName: 'mdfirst-pub', logger, registry: createRegistry(), deliveryLimit: 50, sites: ['danforth'] });
   const redis: Redis = createRedis({ url: REDIS_URL, connectionName: 'mdfirst-test', logger });
   const clowder = new ClowderClient({ url: sim.url, key: COMM_KEY, retries: 6, retryBaseMs: 10, retryMaxMs: 100 });
   let app: IngestApp | undefined;
@@ -61,7 +64,7 @@ it('metadataFirst: an image waits for its dataset metadata, which is attached be
       return files.length === 1;
     }, 60_000, 20);
     await waitFor('its file.ingested', async () => {
-      for (const m of await drainQueue(AMQP_URL, t.queue('outcomes'))) outcomes.push(JSON.parse(m.content.toString()));
+      for (const m of await drainQueue(BROKER, t.queue('outcomes'))) outcomes.push(JSON.parse(m.content.toString()));
       return outcomes.length >= 1;
     }, 30_000, 100);
     const records = await clowder.datasetMetadata(ds!.id);
@@ -69,7 +72,7 @@ it('metadataFirst: an image waits for its dataset metadata, which is attached be
     expect(records[0]!.content).toEqual(md);
     await publisher.publish(transferred('danforth', meta, 'ddpscIndoorSuite'));
     await waitFor('metadata.json registered', async () => {
-      for (const m of await drainQueue(AMQP_URL, t.queue('outcomes'))) outcomes.push(JSON.parse(m.content.toString()));
+      for (const m of await drainQueue(BROKER, t.queue('outcomes'))) outcomes.push(JSON.parse(m.content.toString()));
       return outcomes.length >= 2;
     }, 30_000, 100);
     expect(await clowder.datasetMetadata(ds!.id)).toHaveLength(1);
@@ -80,7 +83,7 @@ it('metadataFirst: an image waits for its dataset metadata, which is attached be
     await publisher.close(1_000);
     clowder.close();
     await closeRedis(redis);
-    await deleteTopology(prefix);
+    await deleteTopology(prefix, BROKER);
     await deleteKeys(prefix);
     await sim.close();
     await dest.remove();
