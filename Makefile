@@ -123,3 +123,9 @@ bench-e2e: build services
 # Removes what killed test runs leave on the local RabbitMQ (t-* queues without consumers, t-* vhosts).
 clean-broker:
 	@deploy/local/clean-broker.sh
+
+.PHONY: bench-danforth
+# Danforth: BENCH_SNAPSHOTS (300) snapshots of 10 images from the test Scanalyzer through the lemnatec source and the
+# whole pipeline to the Clowder simulator (BENCH_SMALL=1: images with sides / 8): one JSON line.
+bench-danforth: build services
+	@node packages/stack/dist/bench-danforth.js

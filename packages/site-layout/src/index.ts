@@ -23,7 +23,8 @@ export interface SensorInfo {
 }
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const TIMESTAMP = /^(\d{4}-\d{2}-\d{2})__\d{2}-\d{2}-\d{2}(-\d{1,3})?$/;
+/** `_<n>` after the time: a dataset disambiguated from another of the same instant (lemnatec-source, two snapshots in one millisecond). */
+const TIMESTAMP = /^(\d{4}-\d{2}-\d{2})__\d{2}-\d{2}-\d{2}(-\d{1,3})?(_\d{1,4})?$/;
 
 /** Fixes the historical typo so one sensor keeps one name. */
 export function canonicalSensor(name: string): string {

@@ -12,6 +12,12 @@ describe('sensorInfo (the original naming rules)', () => {
       sensor: 'EnvironmentLogger', date: '2016-04-05', timestamp: null, datasetName: 'EnvironmentLogger - 2016-04-05',
     });
   });
+  it('keeps a disambiguated timestamp (two lemnatec snapshots of one instant) as its own dataset', () => {
+    expect(sensorInfo('ddpscIndoorSuite/2026-05-01/2026-05-01__10-00-00-123_2/metadata.json')).toMatchObject({
+      sensor: 'ddpscIndoorSuite', date: '2026-05-01', datasetName: 'ddpscIndoorSuite - 2026-05-01__10-00-00-123_2',
+    });
+    expect(sensorInfo('x/2026-05-01/2026-05-01__10-00-00-123_x/f')).toBeNull();
+  });
   it('rejects paths without the layout', () => {
     expect(sensorInfo('a.bin')).toBeNull();
     expect(sensorInfo('x/notadate/file')).toBeNull();

@@ -47,13 +47,19 @@ sites:
 `,
   lemnatec: `version: 1
 sites:
-  - name: danforth                    # the Danforth Center's LemnaTec Scanalyzer (schema only: no service yet)
+  - name: danforth                    # the Danforth Center's LemnaTec Scanalyzer (lemnatec-source)
     source:
       kind: lemnatec
       database: { urlEnv: DANFORTH_LEMNATEC_DB_URL }   # the URL (with its password) stays in the environment
       blobRoot: /mnt/lemnatec/blobs
+      stagingRoot: /var/lib/terra/danforth-staging
       experiments: [Bellwether_2026]
-    whitelist: [images]
+      columns: { snapshot.water_amount: water_amount_g }   # this release's column name
+      experimentMetadata:
+        title: Bellwether 2026
+        sample: { barcode: { species: { Fp: Sorghum bicolor }, genotypes: { Fp001: BTx642 }, treatments: { AB: "80%: 173.6 ml water (37.5% VWC)" } } }
+    whitelist: [ddpscIndoorSuite]
+    pathRules: identity
     globus: { sourceEndpoint: ffffffff-0000-4000-8000-000000000dbf }
     destinations:
       - { name: hpc, endpoint: bbbbbbbb-0000-4000-8000-00000000beef, root: /terraref/sites/danforth }

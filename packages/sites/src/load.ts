@@ -131,16 +131,17 @@ function checkSite(s: Record<string, unknown>, at: Seg[], add: (segs: readonly S
 
 interface RawSite {
   name: string;
-  source: { kind: string; cacheRoot?: string; root?: string; blobRoot?: string };
+  source: { kind: string; cacheRoot?: string; root?: string; stagingRoot?: string };
   destinations: Array<{ name: string; root: string }>;
   clowder: { destination?: string };
 }
 
-/** The folder a site owns (the cleaner deletes under it, the sweep walks it): no two sites may share or nest one. */
-export function ownedRoot(source: { kind: string; cacheRoot?: string; root?: string; blobRoot?: string }): { key: string; root: string } {
+/** The folder a site owns (the cleaner deletes under it, the sweep walks it): no two sites may share or nest one.
+ * The folder a site's pipeline sends from and owns (a lemnatec site's staging area, never its read-only blob store). */
+export function ownedRoot(source: { kind: string; cacheRoot?: string; root?: string; stagingRoot?: string }): { key: string; root: string } {
   if (source.kind === 'xferlog') return { key: 'cacheRoot', root: source.cacheRoot! };
   if (source.kind === 'directory') return { key: 'root', root: source.root! };
-  return { key: 'blobRoot', root: source.blobRoot! };
+  return { key: 'stagingRoot', root: source.stagingRoot! };
 }
 
 const nested = (a: string, b: string) => {
@@ -197,6 +198,7 @@ function normalize(s: RawSite): Site {
       ...(r['clowder'].localRoot ? { localRoot: r['clowder'].localRoot } : {}),
       datasetNaming: 'terraref',
       skipDatasets: r['clowder'].skipDatasets ?? [],
+      metadataFirst: r['clowder'].metadataFirst ?? false,
     },
     deletion,
   };

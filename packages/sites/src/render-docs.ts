@@ -10,7 +10,7 @@ export function renderSitesDoc(): string {
   out.push(
     'One YAML file names every site the stack serves; every service reads it (path in `SITES_FILE`) and checks it once at start.',
     'A file with any problem stops the service with exit code 78 and one message naming every problem by its YAML path and line, e.g. `sites[1].destinations[0].endpoint: required (line 14)`; nothing is half-started.',
-    'Besides each field\'s own rule: site names are unique, destination names are unique within a site, `clowder.destination` names one of the site\'s destinations, and no two sites share or nest the folder they own (`source.cacheRoot`, `source.root` or `source.blobRoot`).',
+    'Besides each field\'s own rule: site names are unique, destination names are unique within a site, `clowder.destination` names one of the site\'s destinations, and no two sites share or nest the folder they own (`source.cacheRoot`, `source.root` or `source.stagingRoot`).',
     'Per-service operational settings (ports, prefetch, timeouts) stay in each service\'s environment; a service serves the sites named in its `SITES` (default: every site it can serve; the log-tailer serves the one xferlog site named by `SITE`).',
     '',
   );

@@ -39,12 +39,16 @@ export const DirectorySource = Type.Object({
 }, { additionalProperties: false });
 
 export const LemnatecSource = Type.Object({
-  kind: Type.Literal('lemnatec', { description: "A LemnaTec instrument's database and blob store (Danforth; schema only, no service yet)" }),
+  kind: Type.Literal('lemnatec', { description: "A LemnaTec Scanalyzer's database and blob store (Danforth), polled by lemnatec-source; read only" }),
   database: Type.Object({
-    urlEnv: Type.String({ pattern: '^[A-Z][A-Z0-9_]*$', description: 'Name of the environment variable holding the database URL (the secret never sits in this file)' }),
+    urlEnv: Type.String({ pattern: '^[A-Z][A-Z0-9_]*$', description: "Name of the environment variable holding the URL of the instrument's system database (LTSystem); experiment databases are reached on the same server. The secret never sits in this file" }),
   }, { additionalProperties: false }),
-  blobRoot: absPath('Root of the image blobs the database points to (read-only)'),
-  experiments: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Experiments taken; absent = all' })),
+  blobRoot: absPath('Root of the image blobs the database points to (<blobRoot>/<database>/<YYYY-MM-DD>/blob<oid>); read only, never written or deleted'),
+  stagingRoot: absPath('Where the source writes the exported files (metadata.json, PNGs) for the pipeline to send: the Globus source endpoint stands for it; this site owns it and the source cleans it'),
+  experiments: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Experiment databases taken; absent = every database of LTSystem.ltdbs that is not removed (re-read while running)' })),
+  sensor: Type.Optional(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_-]*$', default: 'ddpscIndoorSuite', description: 'Sensor name: the first folder of the staged files and of the dataset names (`<sensor> - YYYY-MM-DD__hh-mm-ss-mmm`)' })),
+  experimentMetadata: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { default: {}, description: 'Experiment metadata (title, author, project, …) put in every snapshot\'s metadata.json; `sample.barcode.{species,genotypes,treatments}` decode barcodes' })),
+  columns: Type.Optional(Type.Record(Type.String({ pattern: '^(snapshot|tiled_image|tile)\\.[a-z_]+$' }), Type.String({ pattern: '^[a-z_][a-z0-9_]*$' }), { default: {}, description: 'Column names of this LemnaTec release that differ from the reference ones, e.g. {"snapshot.water_amount": water_amount_g}' })),
 }, { additionalProperties: false });
 
 export const SOURCE_KINDS = { xferlog: XferlogSource, directory: DirectorySource, lemnatec: LemnatecSource } as const;
@@ -82,6 +86,7 @@ export const Clowder = Type.Object({
   localRoot: Type.Optional(absPath('Where the ingest reads the destination tree (metadata.json), when not at the destination root')),
   datasetNaming: Type.Optional(Type.Literal('terraref', { default: 'terraref', description: 'Dataset naming rule: `<sensor> - <timestamp|date>` in sensor/year/month/day collections' })),
   skipDatasets: Type.Optional(Type.Array(Type.String(), { default: [], description: 'Dataset names never registered' })),
+  metadataFirst: Type.Optional(Type.Boolean({ default: false, description: "A dataset's `metadata.json` (beside its files) is attached before any other file of the dataset is registered; a file whose metadata has not arrived yet waits (lemnatec sites)" })),
 }, { additionalProperties: false });
 
 export const Sweep = Type.Object({
@@ -129,7 +134,7 @@ export interface Site {
   readonly source:
     | Readonly<Required<Omit<XferlogSourceT, 'rotatedSuffix'>> & { rotatedSuffix?: string }>
     | Readonly<Required<Omit<DirectorySourceT, 'completionMarkers'>> & { completionMarkers?: { names: string[]; folder: 'run' | 'own' } }>
-    | Readonly<LemnatecSourceT & { experiments?: string[] }>;
+    | Readonly<Required<Omit<LemnatecSourceT, 'experiments'>> & { experiments?: string[] }>;
   readonly whitelist: readonly string[];
   readonly exclude: readonly string[];
   readonly pathRules: 'terraref' | 'identity';
@@ -141,7 +146,7 @@ export interface Site {
   readonly clowder: {
     readonly space: { readonly id: string } | { readonly name: string };
     readonly collectionRoot: string; readonly destination: string; readonly localRoot?: string;
-    readonly datasetNaming: 'terraref'; readonly skipDatasets: readonly string[];
+    readonly datasetNaming: 'terraref'; readonly skipDatasets: readonly string[]; readonly metadataFirst: boolean;
   };
   readonly deletion:
     | { readonly policy: 'delete-after-verified-transfer'; readonly sweep: { readonly minAgeMinutes: number; readonly intervalMinutes: number; readonly dailyAt?: string } }

@@ -39,6 +39,35 @@ export function directorySite(workDir: string, o: { name: string; index: number;
   };
 }
 
+/** The environment variable holding a lemnatec site's LTSystem URL in the local stack (passed per process with `env`). */
+export const LEMNATEC_DB_URL_ENV = 'LEMNATEC_DB_URL';
+
+/**
+ * A Danforth-like lemnatec site: a (test) Scanalyzer's databases and blobs,
+ * a staging folder the site owns (its Globus source endpoint), metadata first.
+ */
+export function lemnatecSite(workDir: string, o: { name: string; index: number; blobRoot: string; experiments?: string[] }): Record<string, unknown> {
+  const id = (kind: string) => `${kind}-0000-4000-8000-${(0x5170 + o.index).toString(16).padStart(12, '0')}`;
+  const destRoot = layout(workDir).destRoot;
+  return {
+    name: o.name,
+    source: {
+      kind: 'lemnatec',
+      database: { urlEnv: LEMNATEC_DB_URL_ENV },
+      blobRoot: o.blobRoot,
+      stagingRoot: join(workDir, 'staging', o.name),
+      ...(o.experiments ? { experiments: o.experiments } : {}),
+      experimentMetadata: { title: 'Bellwether 2026', author: 'Danforth Center', sample: { barcode: { species: { Fp: 'Sorghum bicolor' }, genotypes: { Fp001: 'BTx642' }, treatments: { AB: '80%: 173.6 ml water (37.5% VWC)' } } } },
+    },
+    whitelist: ['ddpscIndoorSuite'],
+    pathRules: 'identity',
+    globus: { sourceEndpoint: id('eeeeeeee'), sourceRoot: '/' },
+    destinations: [{ name: 'hpc', endpoint: id('ffffffff'), root: `/${o.name}`, batch: { maxFiles: 500, maxAgeSeconds: 1 } }],
+    clowder: { space: { name: o.name }, collectionRoot: `/home/clowder/sites/${o.name}`, localRoot: join(destRoot, o.name), skipDatasets: [], metadataFirst: true },
+    deletion: { policy: 'never' },
+  };
+}
+
 /**
  * The demo's three sites: the Maricopa gantry (xferlog, its FTP cache,
  * deleted after a verified transfer), a drone site standing for Kansas State

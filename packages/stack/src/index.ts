@@ -6,3 +6,4 @@ export * from './verify.js';
 export * from './demo-sites.js';
 export * from './instruments.js';
 export * from './transfer-log-figures.js';
+export * from './scanalyzer.js';

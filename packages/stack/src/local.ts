@@ -59,16 +59,16 @@ export interface LocalStackOptions {
 
 export const SERVICES = ['globus-sim', 'clowder-sim', 'log-tailer', 'batcher', 'watcher', 'cleaner', 'clowder-ingest', 'transfer-log'] as const;
 /** Started only when the stack's site file has a directory site. */
-export const OPTIONAL_SERVICES = ['directory-source'] as const;
+export const OPTIONAL_SERVICES = ['directory-source', 'lemnatec-source'] as const;
 /** Services that run one process per site (`SITE`). */
-export const PER_SITE_SERVICES = ['log-tailer', 'directory-source', 'cleaner'] as const;
+export const PER_SITE_SERVICES = ['log-tailer', 'directory-source', 'lemnatec-source', 'cleaner'] as const;
 export type ServiceName = (typeof SERVICES)[number] | (typeof OPTIONAL_SERVICES)[number];
 /** Services that may run as several competing instances (everything but the sources and the simulators). */
 export const SCALABLE_SERVICES = ['batcher', 'watcher', 'cleaner', 'clowder-ingest', 'transfer-log'] as const;
 export type ScalableService = (typeof SCALABLE_SERVICES)[number];
 
 export const DEFAULT_PORTS: Record<ServiceName, number> = {
-  'log-tailer': 8081, batcher: 8082, watcher: 8083, cleaner: 8084, 'clowder-ingest': 8085, 'transfer-log': 8086, 'directory-source': 8087, 'globus-sim': 8091, 'clowder-sim': 8092,
+  'log-tailer': 8081, batcher: 8082, watcher: 8083, cleaner: 8084, 'clowder-ingest': 8085, 'transfer-log': 8086, 'directory-source': 8087, 'lemnatec-source': 8088, 'globus-sim': 8091, 'clowder-sim': 8092,
 };
 
 /** Drops a stack's transfer-log database (tests clean up; the demo starts afresh). */
@@ -117,7 +117,7 @@ export function localProcesses(sites: Sites, withTransferLog = true, instances: 
     .map((service) => ({ name: service, service, defaultPort: DEFAULT_PORTS[service] }));
   const seen = new Map<ServiceName, number>();
   for (const site of sites.sites) {
-    const services: ServiceName[] = ['cleaner', ...(site.source.kind === 'xferlog' ? ['log-tailer' as const] : site.source.kind === 'directory' ? ['directory-source' as const] : [])];
+    const services: ServiceName[] = ['cleaner', ...(site.source.kind === 'xferlog' ? ['log-tailer' as const] : site.source.kind === 'directory' ? ['directory-source' as const] : ['lemnatec-source' as const])];
     for (const service of services) {
       const k = seen.get(service) ?? 0;
       seen.set(service, k + 1);
@@ -211,6 +211,8 @@ export function localStack(o: LocalStackOptions): { stack: Stack; layout: StackL
       case 'watcher': return { ...common, ...globus, API_TOKEN: LOCAL.apiToken, POLL_MIN_MS: '1000', POLL_MAX_MS: '5000' };
       case 'cleaner': return { ...common, SITE: p.site!, API_TOKEN: LOCAL.apiToken };
       case 'directory-source': return { ...common, SITE: p.site! };
+      // The instrument database's URL comes with `env` (the site file names its variable, LEMNATEC_DB_URL in the local stack).
+      case 'lemnatec-source': return { ...common, SITE: p.site!, POLL_MS: '200', CLEAN_INTERVAL_MS: '1000', BLOB_RETRY_MS: '500' };
       case 'clowder-ingest': return { ...common, CLOWDER_URL: `http://127.0.0.1:${port('clowder-sim')}`, CLOWDER_KEY: CLOWDER_COMM_KEY };
       case 'transfer-log': return { ...common, DATABASE_URL: o.transferLogDatabaseUrl ?? transferLogDatabaseUrl(o.prefix), DATABASE_CREATE: 'true' };
     }

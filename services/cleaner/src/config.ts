@@ -41,7 +41,7 @@ export type CleanerConfig = Omit<ConfigOf<typeof cleanerSettings>, 'SITE' | 'SIT
 
 /** The cleaner's view of its site (the loader already checked it). A `never` site has no scheduled sweep. */
 export function cleanerSite(site: Site): CleanerSite {
-  const root = site.source.kind === 'xferlog' ? site.source.cacheRoot : site.source.kind === 'directory' ? site.source.root : site.source.blobRoot;
+  const root = site.source.kind === 'xferlog' ? site.source.cacheRoot : site.source.kind === 'directory' ? site.source.root : site.source.stagingRoot;
   const sweep = site.deletion.policy === 'delete-after-verified-transfer' ? site.deletion.sweep : { minAgeMinutes: 2880, intervalMinutes: 0 };
   return {
     SITE: site.name, CACHE_ROOT: root.replace(/(.)\/+$/, '$1'), WHITELIST: site.whitelist, DELETION_POLICY: site.deletion.policy,

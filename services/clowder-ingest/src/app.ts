@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import { ClowderClient } from '@terra-transfer/clowder';
 import { createEvent, type Message } from '@terra-transfer/contracts';
 import { AmqpClient, DEFAULT_PROBE_BACKOFF, PermanentError, buildHttp, sleep, waitUntilAvailable, type Consumer, type DeliveryContext, type HttpApp, type Logger, type Redis, type Registry } from '@terra-transfer/platform';
@@ -98,6 +99,7 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
     const spaceId = plan.spaceId ?? (await hierarchy.space(plan.spaceName, ctx.signal));
     const collectionIds = await hierarchy.collections(plan.chain, spaceId, ctx.signal);
     const datasetId = await hierarchy.dataset(plan.datasetName, collectionIds[collectionIds.length - 1]!, spaceId, ctx.signal);
+    if (s.sites[d.site]?.metadataFirst && !plan.isDatasetMetadata) await metadata.attachFirst(datasetId, join(dirname(plan.localPath), 'metadata.json'), ctx.signal);
     const fileId = await registrar.register(datasetId, plan.clowderPath, encodeVersion({ mtimeMs: d.mtimeMs, size: d.size, checksum: d.checksum }));
     if (plan.isDatasetMetadata) await metadata.attachOnce(datasetId, plan.localPath, ctx.signal);
     // The event id is derived from the file id: a redelivery republishes the same event, which consumers de-duplicate.

@@ -15,6 +15,8 @@ export interface SiteSettings {
   skipDatasets?: string[];
   /** Path fragments never registered (the original skipped anything under "@Recycle"). */
   skipPathContains?: string[];
+  /** A dataset's `metadata.json` is attached before any other file of it is registered (the site file's `clowder.metadataFirst`). */
+  metadataFirst?: boolean;
 }
 
 

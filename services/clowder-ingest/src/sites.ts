@@ -14,6 +14,7 @@ export function ingestSites(sites: readonly Site[]): Record<string, SiteSettings
       ...('id' in space ? { spaceId: space.id } : {}),
       skipDatasets: [...s.clowder.skipDatasets],
       skipPathContains: [...s.exclude],
+      ...(s.clowder.metadataFirst ? { metadataFirst: true } : {}),
     } satisfies SiteSettings];
   }));
 }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { ClowderClient } from '@terra-transfer/clowder';
 import { PermanentError, TransientError } from '@terra-transfer/platform';
 import { alreadyAttached, datasetMetadataBody } from '../core/metadata.js';
@@ -21,6 +21,22 @@ export class MetadataAttacher {
     private readonly telemetry: IngestTelemetry,
     private readonly opts: { agentUserUrl: string; vocab: string; attempts: number; retryBaseMs: number; takeFresh?: (datasetId: string) => boolean },
   ) {}
+
+  /**
+   * A `metadataFirst` site: the dataset's metadata.json is attached before
+   * another file of the dataset is registered. Not arrived yet (its Globus
+   * task may finish after this file's): a transient error, so the delivery
+   * is retried after a backoff and the file is registered once it has.
+   */
+  async attachFirst(datasetId: string, metadataPath: string, signal?: AbortSignal): Promise<void> {
+    if (await this.ledger.metadataAttached(datasetId)) return;
+    try {
+      await stat(metadataPath);
+    } catch (err) {
+      throw new TransientError('METADATA_NOT_ARRIVED', `${metadataPath} has not arrived: the dataset's other files wait for it`, { cause: err });
+    }
+    await this.attachOnce(datasetId, metadataPath, signal);
+  }
 
   async attachOnce(datasetId: string, localPath: string, signal?: AbortSignal): Promise<void> {
     if (await this.ledger.metadataAttached(datasetId)) return;

@@ -1,0 +1,119 @@
+/**
+ * make bench-danforth: BENCH_SNAPSHOTS (default 300) snapshots of 10 images
+ * from a test Scanalyzer (BENCH_SMALL=1: each side / 8; default the real
+ * sizes, VIS 2454×2056 8-bit, NIR 636×508 16-bit) through the lemnatec
+ * source, the batcher, the Globus simulator, the watcher, clowder-ingest and
+ * the Clowder simulator, every service a separate process, on the machine's
+ * PostgreSQL, RabbitMQ and Redis. Snapshots are committed as fast as the
+ * generator writes them. Prints one JSON line:
+ *   snapshots_per_min       snapshots completed (metadata attached and all 10 images registered) / (last completion − first commit)
+ *   images_per_snapshot     images registered per completed snapshot
+ *   p50|p99_snapshot_seconds  a snapshot's commit → its last image registered (file.ingested)
+ *   lost                    snapshots not complete when the bench gave up (BENCH_TIMEOUT_S, default 600)
+ *   duplicates              Clowder files registered twice for one path (the simulator's count)
+ * BENCH_PREFILL=1: every snapshot is committed before the stack starts (a backlog): the rate is then the
+ * source's and the pipeline's own, not the generator's, and latencies count from the stack's start.
+ * Progress goes to stderr.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import amqp from 'amqplib';
+import { topology } from '@terra-transfer/contracts';
+import { loadSites } from '@terra-transfer/sites';
+import { deleteKeys, deleteTopology, freePort, uniquePrefix } from '@terra-transfer/testkit';
+import { LEMNATEC_DB_URL_ENV, lemnatecSite, writeSitesFile } from './demo-sites.js';
+import { localProcesses, localStack } from './local.js';
+import { TestScanalyzer } from './scanalyzer.js';
+import { LOCAL, prepareLayout } from './stack.js';
+
+const N = Number(process.env['BENCH_SNAPSHOTS'] ?? 300);
+const SMALL = process.env['BENCH_SMALL'] === '1';
+const TIMEOUT_S = Number(process.env['BENCH_TIMEOUT_S'] ?? 600);
+const PREFILL = process.env['BENCH_PREFILL'] === '1';
+/** BENCH_AMQP_URL: another broker than the machine's (e.g. a private node). */
+const AMQP_URL = process.env['BENCH_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
+const say = (s: string) => process.stderr.write(`bench-danforth: ${s}\n`);
+const pct = (xs: number[], p: number) => (xs.length === 0 ? NaN : Number([...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!.toFixed(2)));
+
+const prefix = uniquePrefix('bench-df');
+const db = prefix.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 40);
+const workDir = '/tmp/terra-bench-danforth';
+await rm(workDir, { recursive: true, force: true });
+const lt = await TestScanalyzer.create({ systemDb: `${db}_sys`, blobRoot: join(workDir, 'blobs'), small: SMALL });
+await lt.addExperiment(`${db}_exp`);
+const sitesFile = writeSitesFile(join(workDir, 'conf'), [lemnatecSite(join(workDir, 'work'), { name: 'danforth', index: 9, blobRoot: join(workDir, 'blobs') })]);
+const sites = loadSites(sitesFile);
+const ports = Object.fromEntries(await Promise.all(localProcesses(sites, false).map(async (p) => [p.name, await freePort()])));
+const { stack, layout } = localStack({
+  workDir: join(workDir, 'work'), prefix, ports, sitesFile, logLevel: 'warn', amqpUrl: AMQP_URL,
+  env: {
+    'lemnatec-source': { [LEMNATEC_DB_URL_ENV]: lt.systemUrl, MAX_SNAPSHOTS_IN_FLIGHT: '8', IMAGES_IN_FLIGHT: '4', POLL_MS: '100' },
+    'clowder-ingest': { INGEST_BATCH_WINDOW_MS: '50' },
+  },
+});
+await prepareLayout(layout);
+
+// The outcome tap (file.ingested) read by a queue of the bench's own, bound before anything is published.
+const conn = await amqp.connect(AMQP_URL);
+const ch = await conn.createChannel();
+const t = topology(prefix, ['danforth']);
+const done = new Map<string, { files: number; last: number }>();
+let result: Record<string, number> | undefined;
+const commits = new Map<string, number>();
+const base = Date.UTC(2026, 4, 4, 0, 0, 0);
+async function fill(): Promise<void> {
+  say(`${N} snapshots of 10 images (${SMALL ? 'small' : 'real-size'} images) into the test Scanalyzer${PREFILL ? ', before the stack starts' : ''}`);
+  for (let i = 0; i < N; i++) {
+    // Distinct instants, 1.001 s apart, so each snapshot's dataset name is known in advance.
+    const time = new Date(base + i * 1001);
+    const s = await lt.snapshot(`${db}_exp`, { time });
+    const iso = time.toISOString();
+    commits.set(`ddpscIndoorSuite - ${iso.slice(0, 10)}__${iso.slice(11, 23).replace(/[:.]/g, '-')}`, s.committedAt);
+    if ((i + 1) % 50 === 0) say(`${i + 1} committed; ${[...done.values()].filter((d) => d.files >= 11).length} complete`);
+  }
+}
+try {
+  if (PREFILL) await fill();
+  // Bound before the services start: no file.ingested is missed.
+  await ch.assertExchange(t.eventsExchange, 'topic', { durable: true });
+  const q = (await ch.assertQueue('', { exclusive: true, autoDelete: true })).queue;
+  await ch.bindQueue(q, t.eventsExchange, 'file.ingested');
+  await stack.start();
+  await ch.consume(q, (m) => {
+    if (!m) return;
+    const e = JSON.parse(m.content.toString()) as { data: { datasetName: string } };
+    const d = done.get(e.data.datasetName) ?? { files: 0, last: 0 };
+    d.files++;
+    d.last = Date.now();
+    done.set(e.data.datasetName, d);
+  }, { noAck: true });
+  const t0 = Date.now();
+  if (PREFILL) for (const k of commits.keys()) commits.set(k, t0);
+  else await fill();
+  const complete = () => [...commits.keys()].filter((k) => (done.get(k)?.files ?? 0) >= 11);
+  const deadline = Date.now() + TIMEOUT_S * 1000;
+  while (complete().length < N && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1000));
+    say(`${complete().length}/${N} complete`);
+  }
+  const finished = complete();
+  const lat = finished.map((k) => (done.get(k)!.last - commits.get(k)!) / 1000);
+  const last = Math.max(...finished.map((k) => done.get(k)!.last));
+  const summary = (await (await fetch(`${stack.url('clowder-sim')}/admin/summary`, { headers: { authorization: `Bearer ${LOCAL.simAdminToken}` } })).json()) as { duplicates: Record<string, unknown[]> };
+  result = {
+    snapshots_per_min: Number((finished.length / ((last - t0) / 60_000)).toFixed(1)),
+    images_per_snapshot: Number((finished.reduce((n, k) => n + done.get(k)!.files - 1, 0) / Math.max(1, finished.length)).toFixed(2)),
+    p50_snapshot_seconds: pct(lat, 50),
+    p99_snapshot_seconds: pct(lat, 99),
+    lost: N - finished.length,
+    duplicates: Object.values(summary.duplicates).reduce((n, d) => n + d.length, 0),
+  };
+} finally {
+  await conn.close().catch(() => undefined);
+  await stack.killAll();
+  await deleteTopology(prefix, AMQP_URL).catch(() => undefined);
+  await deleteKeys(prefix).catch(() => undefined);
+  await lt.drop().catch(() => undefined);
+  await rm(workDir, { recursive: true, force: true });
+}
+process.stdout.write(`${JSON.stringify({ ...result, snapshots: N, image_sizes: SMALL ? 'small (sides / 8)' : 'real (VIS 2454x2056 8-bit, NIR 636x508 16-bit)' })}\n`);
