@@ -134,7 +134,7 @@ it('the image is built, the compose stack comes up healthy, files go through it,
     step(t0, 'compose up');
     const ids = (await engine.compose(project, env, ['--profile', 'sim', 'ps', '-q'])).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
     expect(ids).toHaveLength(SERVICES.length);
-    const health = async () => Object.fromEntries(await Promise.all(ids.map(async (id) => {
+    const health = async (): Promise<Record<string, string>> => Object.fromEntries(await Promise.all(ids.map(async (id) => {
       const [name, state, status] = (await engine.mustDocker(['inspect', '-f', '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}', id])).trim().split(' ');
       return [name!.replace(/^\//, ''), `${state}/${status}`];
     })));
