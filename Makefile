@@ -141,3 +141,11 @@ image: docker-tools
 # everything taken down (test/deploy); its verdict is one JSON line on stdout.
 test-deploy: build services db docker-tools
 	@$(JEST) --ci test/deploy
+
+.PHONY: definitions
+# deploy/rabbitmq/definitions.json from packages/contracts (the sites of deploy/compose/sites.example.yaml);
+# test/deploy/rabbitmq-definitions.test.ts fails while the committed file differs.
+definitions: build
+	@node packages/contracts/dist/render-definitions.js --vhost terra --prefix terra \
+	  --sites "$$(node -e "import('./packages/sites/dist/index.js').then(m=>console.log(m.loadSites('deploy/compose/sites.example.yaml').names().join(',')))")" \
+	  > deploy/rabbitmq/definitions.json
