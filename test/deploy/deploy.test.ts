@@ -27,6 +27,7 @@ import { Gantry, LOCAL, Stack, layout, verify, type ExpectedFile, type Verdict }
 import { stringifySites } from '@terra-transfer/sites';
 import { deleteKeys, freePort, tempDir, uniquePrefix, waitFor } from '@terra-transfer/testkit';
 import { Engine, REPO, must, run } from './docker.js';
+import { validateOverlays } from './k8s.js';
 
 const exec = promisify(execFile);
 const IMAGE = 'terra-transfer:test-deploy';
@@ -51,7 +52,7 @@ async function psql(sql: string): Promise<void> {
 
 it('the image is built, the compose stack comes up healthy, files go through it, and nothing is left behind', async () => {
   const t0 = Date.now();
-  const result = { image_built: false, image_mb: 0, containers_healthy: 0, files_verified: 0 };
+  const result = { image_built: false, image_mb: 0, containers_healthy: 0, files_verified: 0, k8s_objects_valid: 0 };
   const engine = await Engine.start();
   const prefix = uniquePrefix('deploy');
   const project = prefix.replace(/[^a-z0-9]/g, '');
@@ -62,6 +63,8 @@ it('the image is built, the compose stack comes up healthy, files go through it,
   let up = false;
   let failure: unknown;
   try {
+    // The Kubernetes manifests (test/deploy/k8s.test.ts checks their policy): rendered and validated offline.
+    result.k8s_objects_valid = await validateOverlays();
     // --- 1. the image -------------------------------------------------------------------------
     await must(`${REPO}deploy/docker/build-image.sh`, [IMAGE], { DOCKER_HOST: engine.host }, 1_500_000);
     const inspect = JSON.parse(await engine.mustDocker(['image', 'inspect', IMAGE]))[0] as {
