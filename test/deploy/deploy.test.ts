@@ -28,6 +28,7 @@ import { stringifySites } from '@terra-transfer/sites';
 import { deleteKeys, freePort, tempDir, uniquePrefix, waitFor } from '@terra-transfer/testkit';
 import { Engine, REPO, must, run } from './docker.js';
 import { validateOverlays } from './k8s.js';
+import { TestPrometheus } from './prometheus.js';
 
 const exec = promisify(execFile);
 const IMAGE = 'terra-transfer:test-deploy';
@@ -43,7 +44,8 @@ const FILES_DATASETS = 6;
 const step = (t0: number, what: string) => process.stderr.write(`deploy ${((Date.now() - t0) / 1000).toFixed(1)}s: ${what}\n`);
 
 async function mgmt(method: string, path: string, body?: unknown): Promise<Response> {
-  return fetch(`${MGMT}${path}`, { method, headers: { authorization: MGMT_AUTH, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  // Bounded: a loaded broker was seen to take tens of seconds over a vhost.
+  return fetch(`${MGMT}${path}`, { method, signal: AbortSignal.timeout(180_000), headers: { authorization: MGMT_AUTH, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
 }
 
 async function psql(sql: string): Promise<void> {
@@ -52,7 +54,7 @@ async function psql(sql: string): Promise<void> {
 
 it('the image is built, the compose stack comes up healthy, files go through it, and nothing is left behind', async () => {
   const t0 = Date.now();
-  const result = { image_built: false, image_mb: 0, containers_healthy: 0, files_verified: 0, k8s_objects_valid: 0 };
+  const result = { image_built: false, image_mb: 0, containers_healthy: 0, files_verified: 0, k8s_objects_valid: 0, prometheus_targets_up: 0, dashboard_queries_ok: 0 };
   const engine = await Engine.start();
   const prefix = uniquePrefix('deploy');
   const project = prefix.replace(/[^a-z0-9]/g, '');
@@ -184,7 +186,22 @@ it('the image is built, the compose stack comes up healthy, files go through it,
     result.files_verified = verdict!.arrived;
     step(t0, `${result.files_verified} files verified`);
 
-    // --- 4. graceful stop: SIGTERM reaches node through tini, every service exits 0 -------------
+    // --- 4. Prometheus scrapes the running stack: targets up, alert rules and dashboard queries answer -------
+    const promDir = join(work, 'prometheus');
+    await mkdir(promDir);
+    const prom = await TestPrometheus.start(promDir, { ...ports });
+    try {
+      const pv = await prom.check(6);
+      process.stderr.write(`deploy prometheus: ${pv.rules} rules, ${pv.dashboardQueriesOk}/${pv.dashboardQueries} dashboard queries; skipped (no RabbitMQ plugin on the machine's broker): ${JSON.stringify(pv.skipped)}\n`);
+      expect(pv.problems).toEqual([]);
+      result.prometheus_targets_up = pv.targetsUp;
+      result.dashboard_queries_ok = pv.dashboardQueriesOk;
+    } finally {
+      await prom.stop();
+    }
+    step(t0, 'prometheus checked');
+
+    // --- 5. graceful stop: SIGTERM reaches node through tini, every service exits 0 -------------
     const stop = await engine.compose(project, env, ['--profile', 'sim', 'stop', '-t', '30'], 180_000);
     expect(stop.code).toBe(0);
     const exits = Object.fromEntries(await Promise.all(ids.map(async (id) => (await engine.mustDocker(['inspect', '-f', '{{.Name}} {{.State.ExitCode}}', id])).trim().split(' '))));
