@@ -41,8 +41,8 @@ test-tools:
 typecheck-tests: deps
 	@pnpm exec tsc -p tsconfig.tests.json
 
-test: build typecheck-tests check-alerts services db test-tools
-	@$(JEST) --ci
+test: build typecheck-tests check-alerts services db test-tools test-deploy
+	@$(JEST) --ci --testPathIgnorePatterns /node_modules/ /dist/ /test/deploy/
 
 test-unit: build
 	@$(JEST) --ci packages
@@ -129,3 +129,30 @@ clean-broker:
 # whole pipeline to the Clowder simulator (BENCH_SMALL=1: images with sides / 8): one JSON line.
 bench-danforth: build services
 	@node packages/stack/dist/bench-danforth.js
+
+.PHONY: docker-tools image test-deploy
+# Docker (Debian's docker.io), docker-compose (Debian's, v1) and debootstrap, installed when missing.
+docker-tools:
+	@deploy/docker/ensure-docker-tools.sh
+
+# The production image (deploy/docker/Dockerfile) as terra-transfer:latest. BASE_IMAGE=local builds on a
+# Debian bookworm + Node 24 base made here (no registry needed); BASE_IMAGE=node:24-bookworm-slim where one answers.
+# With DOCKER_HOST set, that engine builds it; otherwise the project's own (deploy/docker/dockerd.sh), stopped after.
+BASE_IMAGE ?= local
+image: docker-tools
+	@if [ -n "$${DOCKER_HOST:-}" ]; then BASE_IMAGE=$(BASE_IMAGE) deploy/docker/build-image.sh terra-transfer:latest; \
+	else trap 'deploy/docker/dockerd.sh stop' EXIT; export DOCKER_HOST=$$(deploy/docker/dockerd.sh start); \
+	  BASE_IMAGE=$(BASE_IMAGE) deploy/docker/build-image.sh terra-transfer:latest; fi
+
+# The image built, the compose stack brought up on the project's own Docker engine, files moved through it,
+# everything taken down (test/deploy); its verdict is one JSON line on stdout.
+test-deploy: build services db docker-tools
+	@$(JEST) --ci test/deploy
+
+.PHONY: definitions
+# deploy/rabbitmq/definitions.json from packages/contracts (the sites of deploy/compose/sites.example.yaml);
+# test/deploy/rabbitmq-definitions.test.ts fails while the committed file differs.
+definitions: build
+	@node packages/contracts/dist/render-definitions.js --vhost terra --prefix terra \
+	  --sites "$$(node -e "import('./packages/sites/dist/index.js').then(m=>console.log(m.loadSites('deploy/compose/sites.example.yaml').names().join(',')))")" \
+	  > deploy/rabbitmq/definitions.json

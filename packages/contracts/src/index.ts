@@ -6,3 +6,4 @@ export * from './messages/file-transferred.js';
 export * from './messages/file-failed.js';
 export * from './messages/file-deleted.js';
 export * from './messages/file-ingested.js';
+export * from './declarations.js';

@@ -73,6 +73,8 @@ export interface PrivateRabbit {
   restart: () => Promise<void>;
   stop: () => Promise<void>;
   logTail: (lines?: number) => Promise<string>;
+  /** rabbitmqctl against this node (and only it); returns its stdout. */
+  ctl: (...args: string[]) => Promise<string>;
 }
 
 /**
@@ -166,6 +168,7 @@ async function privateRabbit(o: PrivateRabbitOptions) {
     kill9,
     start,
     logTail,
+    ctl: async (...args: string[]) => (await exec('rabbitmqctl', ['-n', node, '-q', ...args], { env, timeout: 60_000 })).stdout,
     restart: async () => {
       await stop();
       await start();

@@ -2,7 +2,7 @@ import { counter, gauge, histogram, type Logger, type Registry } from '@terra-tr
 import type { MarkFailedResult } from '@terra-transfer/ledger';
 import type { NoopOutcome } from './core/deletion.js';
 import { giveUpReason, type KeepCode } from './core/resend.js';
-import type { ResendOutcome } from './failures.js';
+import { RESEND_OUTCOMES, type ResendOutcome } from './failures.js';
 import type { CleanerErrorCode } from './errors.js';
 import type { SweepVerdict } from './core/sweep-policy.js';
 import type { SweepStatus } from './core/sweep-status.js';
@@ -48,6 +48,8 @@ export function cleanerTelemetry(logger: Logger, registry: Registry, site = 'unk
   const failures = counter(registry, 'terra_transfer_cleaner_failures_total', 'file.failed events handled by the cleaner, by outcome (failed: the ledger recorded the give-up)', ['outcome']);
   const giveUps = counter(registry, 'terra_transfer_cleaner_give_ups_total', 'Give-ups recorded in the site ledger, by reason (known codes, else other)', ['reason']);
   const resends = counter(registry, 'terra_transfer_cleaner_resends_total', 'Failed files whose resend came due, by outcome', ['outcome']);
+  // Every outcome has its series from the start, so rate() and increase() answer 0 instead of nothing.
+  for (const outcome of RESEND_OUTCOMES) resends.inc({ outcome }, 0);
   const failedNow = gauge(registry, 'terra_transfer_failed_files', 'Files in the failed state in the site ledger (given up; waiting for their resend or an operator)', ['site']);
   const resendErrors = counter(registry, 'terra_transfer_cleaner_resend_errors_total', 'Resend passes or gauge refreshes that failed (Redis or the broker); retried on the next check');
   const submissions = counter(registry, 'terra_transfer_cleaner_submissions_total', 'Paths of manual submissions (POST /api/v1/files), by outcome (accepted, or the refusal code)', ['site', 'outcome']);

@@ -152,6 +152,7 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
         up: (ms, probes) => amqp.telemetry.upstreamUp('clowder', ms, probes),
       });
       if (!answered || stopped) return;
+      amqp.telemetry.upstreamAnswering('clowder');
       clowderUp = true;
       consumer = amqp.consume('ingestTransfers', 'file.transferred', (event, ctx) => handle(event, ctx), {
         prefetch: s.prefetch,

@@ -1,6 +1,6 @@
 import amqp, { type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
 import type { Logger } from 'pino';
-import { routingKey, topology as makeTopology, type Message, type MessageType, type QueueRef, type Topology } from '@terra-transfer/contracts';
+import { DEFAULT_DECLARATION_OPTIONS, declarations, routingKey, topology as makeTopology, type Message, type MessageType, type QueueRef, type Topology } from '@terra-transfer/contracts';
 import { PermanentError, TransientError } from '../errors.js';
 import { safeUrl } from '../logger.js';
 import type { Registry } from '../metrics.js';
@@ -84,9 +84,8 @@ export class AmqpClient {
   constructor(options: AmqpClientOptions) {
     this.opts = {
       prefix: 'terra',
-      deliveryLimit: 10,
+      ...DEFAULT_DECLARATION_OPTIONS,
       publishTimeoutMs: 30_000,
-      tapMaxLength: 200_000,
       reconnectMinMs: 200,
       reconnectMaxMs: 10_000,
       heartbeatSeconds: 10,
@@ -365,30 +364,11 @@ export class AmqpClient {
   private async declareTopology(conn: ChannelModel): Promise<void> {
     const ch = await conn.createChannel();
     ch.on('error', () => undefined);
-    const t = this.topology;
-    await ch.assertExchange(t.eventsExchange, 'topic', { durable: true });
-    await ch.assertExchange(t.deadLetterExchange, 'topic', { durable: true });
-    for (const q of t.queues()) {
-      if (q.tap) {
-        await ch.assertQueue(q.name, { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-max-length': this.opts.tapMaxLength, 'x-overflow': 'drop-head' } });
-        for (const key of q.bindings) await ch.bindQueue(q.name, t.eventsExchange, key);
-        continue;
-      }
-      await ch.assertQueue(q.deadLetter, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-      await ch.bindQueue(q.deadLetter, t.deadLetterExchange, q.name);
-      await ch.assertQueue(q.name, {
-        durable: true,
-        arguments: {
-          'x-queue-type': 'quorum',
-          'x-delivery-limit': this.opts.deliveryLimit,
-          'x-dead-letter-exchange': t.deadLetterExchange,
-          'x-dead-letter-routing-key': q.name,
-          'x-dead-letter-strategy': 'at-least-once',
-          'x-overflow': 'reject-publish',
-        },
-      });
-      for (const key of q.bindings) await ch.bindQueue(q.name, t.eventsExchange, key);
-    }
+    // The same declarations as deploy/rabbitmq/definitions.json (packages/contracts declarations()).
+    const d = declarations(this.topology, { deliveryLimit: this.opts.deliveryLimit, tapMaxLength: this.opts.tapMaxLength });
+    for (const x of d.exchanges) await ch.assertExchange(x, 'topic', { durable: true });
+    for (const q of d.queues) await ch.assertQueue(q.name, { durable: true, arguments: q.arguments });
+    for (const b of d.bindings) await ch.bindQueue(b.queue, b.exchange, b.routingKey);
     await ch.close();
   }
 }

@@ -56,6 +56,11 @@ export function amqpTelemetry(logger: Logger, registry: Registry) {
       if (malformed) rejected.inc({ queue, code });
       log.error({ queue, messageId, code, detail }, malformed ? 'malformed message dead-lettered' : 'message dead-lettered (permanent error)');
     },
+    /** An upstream answered at start: its series exist from then on (available 1, outages 0), so queries answer before any outage. */
+    upstreamAnswering(upstream: string) {
+      outages.inc({ upstream }, 0);
+      available.set({ upstream }, 1);
+    },
     /** Logged once per outage (not per delivery or probe). `queue` is absent when a service waits for it at start. */
     upstreamDown(upstream: string, code: string, err: string, queue?: string) {
       outages.inc({ upstream });
