@@ -210,7 +210,10 @@ export function localStack(o: LocalStackOptions): { stack: Stack; layout: StackL
       case 'batcher': return { ...common, ...globus, API_TOKEN: LOCAL.apiToken };
       case 'watcher': return { ...common, ...globus, API_TOKEN: LOCAL.apiToken, POLL_MIN_MS: '1000', POLL_MAX_MS: '5000' };
       case 'cleaner': return { ...common, SITE: p.site!, API_TOKEN: LOCAL.apiToken };
-      case 'directory-source': return { ...common, SITE: p.site! };
+      // The safety-net scan every 20 s instead of 10 min: the local trees are tiny, and a hint lost on a loaded
+      // machine (seen once in make test: a run folder's files never sent within the demo's 60 s progress window)
+      // is then caught inside that window, as production's scan catches it within its interval.
+      case 'directory-source': return { ...common, SITE: p.site!, FULL_SCAN_INTERVAL_SECONDS: '20' };
       // The instrument database's URL comes with `env` (the site file names its variable, LEMNATEC_DB_URL in the local stack).
       case 'lemnatec-source': return { ...common, SITE: p.site!, POLL_MS: '200', CLEAN_INTERVAL_MS: '1000', BLOB_RETRY_MS: '500' };
       case 'clowder-ingest': return { ...common, CLOWDER_URL: `http://127.0.0.1:${port('clowder-sim')}`, CLOWDER_KEY: CLOWDER_COMM_KEY };
