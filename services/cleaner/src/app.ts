@@ -98,6 +98,11 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
   const http = await buildHttp({
     service: 'cleaner',
     description: 'Deletes cache files after verified transfers; sweeps up files that were never sent.',
+    tags: [
+      { name: 'files', description: "Files of the site's cache: send them now, or see and resend those given up." },
+      { name: 'ledger', description: "The site ledger: each file's state, version and ids." },
+      { name: 'sweeps', description: 'Walks of the cache that send files with no record of being sent.' },
+    ],
     logger,
     registry,
     authToken: c.API_TOKEN || undefined,

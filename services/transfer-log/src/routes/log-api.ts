@@ -113,7 +113,7 @@ export function logRoutes(app: HttpApp, pool: Pool, status: LogStatus, readToken
   app.get('/api/v1/files', {
     ...guard,
     schema: {
-      tags: ['files'],
+      operationId: 'getFiles', tags: ['files'],
       summary: "A file's lineage by path (every version, its timeline and events), or versions under a path prefix (paginated)",
       security,
       querystring: Type.Object({
@@ -151,7 +151,7 @@ export function logRoutes(app: HttpApp, pool: Pool, status: LogStatus, readToken
   app.get('/api/v1/volumes', {
     ...guard,
     schema: {
-      tags: ['volumes'],
+      operationId: 'getVolumes', tags: ['volumes'],
       summary: 'Files and bytes that arrived at the destination, per site and sensor, per UTC day or ISO week',
       security,
       querystring: Type.Object({
@@ -175,7 +175,7 @@ export function logRoutes(app: HttpApp, pool: Pool, status: LogStatus, readToken
   app.get('/api/v1/failures', {
     ...guard,
     schema: {
-      tags: ['failures'],
+      operationId: 'listFailures', tags: ['failures'],
       summary: 'Files given up (file.failed), newest first, with reason and attempts',
       security,
       querystring: Type.Object({ site: Type.Optional(SiteParam), since: Type.Optional(Type.String({ format: 'date-time' })), limit: Limit(1000, 100) }),
@@ -186,7 +186,7 @@ export function logRoutes(app: HttpApp, pool: Pool, status: LogStatus, readToken
   app.get('/api/v1/stuck', {
     ...guard,
     schema: {
-      tags: ['files'],
+      operationId: 'listStuckVersions', tags: ['files'],
       summary: 'Versions that have been in a state longer than a threshold (oldest first)',
       security,
       querystring: Type.Object({
@@ -205,7 +205,7 @@ export function logRoutes(app: HttpApp, pool: Pool, status: LogStatus, readToken
   app.get('/api/v1/reports/daily', {
     ...guard,
     schema: {
-      tags: ['reports'],
+      operationId: 'getDailyReport', tags: ['reports'],
       summary: 'The daily report: per site and sensor, files and bytes that arrived and give-ups on a UTC day (JSON or CSV)',
       security,
       querystring: Type.Object({ date: Type.Optional(Day), format: Type.Union([Type.Literal('json'), Type.Literal('csv')], { default: 'json' }) }),
@@ -229,7 +229,7 @@ export function logRoutes(app: HttpApp, pool: Pool, status: LogStatus, readToken
   app.get('/api/v1/status', {
     ...guard,
     schema: {
-      tags: ['status'],
+      operationId: 'getStatus', tags: ['status'],
       summary: "Per site: today's and this week's arrivals, backlog, oldest untransferred file, recent give-ups; the log's lag and whether PostgreSQL answers",
       security,
       response: { 200: Status, ...errors },
