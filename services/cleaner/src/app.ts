@@ -122,6 +122,20 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
   let usageTimer: NodeJS.Timeout | undefined;
   let stopped: Promise<void> | undefined;
 
+  let censusTimer: NodeJS.Timeout | undefined;
+  let census: Promise<void> | undefined;
+  // One census at a time: a slow pass (a large ledger) is not stacked under the next tick.
+  const refreshCensus = () => (census ??= (async () => {
+    const started = performance.now();
+    try {
+      telemetry.ledgerCensus(await ledger.countByState(c.SITE), (performance.now() - started) / 1000);
+    } catch (err) {
+      telemetry.ledgerCensusFailed(err);
+    } finally {
+      census = undefined;
+    }
+  })());
+
   const refreshUsage = async () => {
     try {
       const u = await cacheUsage(fs.realRoot);
@@ -143,6 +157,9 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
       await sweeper.restoreGauges();
       usageTimer = setInterval(() => void refreshUsage(), c.STATFS_INTERVAL_SECONDS * 1000);
       usageTimer.unref();
+      await refreshCensus();
+      censusTimer = setInterval(() => void refreshCensus(), c.LEDGER_CENSUS_INTERVAL_SECONDS * 1000);
+      censusTimer.unref();
       consumer = amqp.consume({ key: 'cleanerTransfers', site: c.SITE }, 'file.transferred', (event) => handleTransferred(event), { prefetch: c.PREFETCH });
       failuresConsumer = amqp.consume({ key: 'cleanerFailures', site: c.SITE }, 'file.failed', (event) => handleFailed(event), { prefetch: c.PREFETCH });
       sweeper.startSchedule();
@@ -151,6 +168,8 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
     stop() {
       stopped ??= (async () => {
         if (usageTimer) clearInterval(usageTimer);
+        if (censusTimer) clearInterval(censusTimer);
+        await census;
         await Promise.all([consumer?.stop(c.SHUTDOWN_DRAIN_MS), failuresConsumer?.stop(c.SHUTDOWN_DRAIN_MS), sweeper.close(), resender.close()]);
       })();
       return stopped;

@@ -49,6 +49,7 @@ function view(r: TaskRecord) {
 export async function buildWatcherApp(deps: WatcherAppDeps): Promise<{ watcher: Watcher; http: HttpApp; store: TaskStore; startConsuming: () => void }> {
   const telemetry = watcherTelemetry(deps.logger, deps.registry);
   const store = new TaskStore(deps.redis, deps.redisPrefix);
+  telemetry.tasksByState(() => store.countByState());
   const watcher = new Watcher(deps.options, { globus: deps.globus, store, amqp: deps.amqp, telemetry, logger: deps.logger });
   const http = await buildHttp({
     service: 'watcher',
