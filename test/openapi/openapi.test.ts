@@ -101,20 +101,24 @@ const services: Record<string, () => Promise<HttpApp>> = {
     });
     return app.http;
   },
-  async 'transfer-log'() {
-    const registry = createRegistry();
-    const url = 'postgres://postgres@127.0.0.1:5432/openapi_never_queried';
-    const config = loadConfig(transferLogSettings, { AMQP_URL, AMQP_PREFIX: prefix, HTTP_PORT: '0', DATABASE_URL: url, SITES_FILE: '/unused/sites.yaml' });
-    const pool = createPool({ url, max: 1, statementTimeoutMs: 1000, connectTimeoutMs: 1000 }, logger);
-    closers.push(() => pool.end());
-    const amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'openapi', logger, registry, deliveryLimit: 3, sites: [] });
-    const log = await buildTransferLog({ config, amqp, pool, logger, registry });
-    return log.http;
-  },
+  'transfer-log': () => transferLog({}),
+  // The same service with its read endpoints behind a token: another document.
+  'transfer-log (READ_TOKEN set)': () => transferLog({ READ_TOKEN: 'token' }),
   'directory-source': () => buildDirectorySourceHttp({ logger, registry: createRegistry(), checks: {} }),
   'lemnatec-source': () => buildLemnatecSourceHttp({ logger, registry: createRegistry(), checks: {} }),
   'log-tailer': () => buildLogTailerHttp({ logger, registry: createRegistry(), checks: {} }),
 };
+
+async function transferLog(env: Record<string, string>): Promise<HttpApp> {
+  const registry = createRegistry();
+  const url = 'postgres://postgres@127.0.0.1:5432/openapi_never_queried';
+  const config = loadConfig(transferLogSettings, { AMQP_URL, AMQP_PREFIX: prefix, HTTP_PORT: '0', DATABASE_URL: url, SITES_FILE: '/unused/sites.yaml', ...env });
+  const pool = createPool({ url, max: 1, statementTimeoutMs: 1000, connectTimeoutMs: 1000 }, logger);
+  closers.push(() => pool.end());
+  const amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'openapi', logger, registry, deliveryLimit: 3, sites: [] });
+  const log = await buildTransferLog({ config, amqp, pool, logger, registry });
+  return log.http;
+}
 
 beforeAll(async () => {
   redis = createRedis({ url: REDIS_URL, connectionName: 'openapi-test', logger });
@@ -145,7 +149,7 @@ describe('OpenAPI documents', () => {
       }
     }
 
-    const file = join(work.path, `${name}.openapi.json`);
+    const file = join(work.path, `${name.replace(/\W+/g, '-')}.openapi.json`);
     await writeFile(file, JSON.stringify(doc, null, 2));
     const problems = await lint(file);
     const described = problems.map((p) => `${p.severity} ${p.ruleId}: ${p.message} at ${p.location?.[0]?.pointer ?? '?'}`);
@@ -161,6 +165,14 @@ describe('OpenAPI documents', () => {
     expect(doc.paths['/api/v1/sweeps']!.post!.responses['401']).toBeDefined();
     expect(doc.paths['/api/v1/sweeps/latest']!.get!.security).toEqual([]);
     expect(doc.paths['/healthz']!.get!.security).toEqual([]);
+    // The transfer log's read endpoints: open without READ_TOKEN, guarded (and declared so) with it.
+    const open = await services['transfer-log']!();
+    const guarded = await services['transfer-log (READ_TOKEN set)']!();
+    apps.push(open, guarded);
+    await Promise.all([open.ready(), guarded.ready()]);
+    const security = (a: HttpApp) => (a.swagger() as unknown as typeof doc).paths['/api/v1/status']!.get!.security;
+    expect([security(open), security(guarded)]).toEqual([[], [{ bearer: [] }]]);
+    expect((await guarded.inject({ method: 'GET', url: '/api/v1/status' })).statusCode).toBe(401);
     // The declaration follows the guard: the guarded route refuses a request without the token.
     const refused = await app.inject({ method: 'POST', url: '/api/v1/sweeps' });
     expect(refused.statusCode).toBe(401);

@@ -70,7 +70,6 @@ export function failedFileRoutes(app: HttpApp, resender: FailedResender): void {
       operationId: 'resendFailedFiles', tags: ['files'],
       summary: 'Send failed files again now',
       description: 'Makes the resend of the given failed files (all when no paths are given) due now and runs a resend pass: each file is checked on disk (inside the cache, no symlink) and sent again, or kept failed with a reason. Answers with what the pass did.',
-      security: [{ bearer: [] }],
       body: ResendRequest,
       response: { 200: ResendResult },
     },

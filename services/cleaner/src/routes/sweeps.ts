@@ -14,7 +14,6 @@ export function sweepRoutes(app: HttpApp, sweeper: Sweeper): void {
       operationId: 'startSweep', tags: ['sweeps'],
       summary: 'Start a sweep now',
       description: 'Walks the whitelisted cache directories and sends every file older than the threshold that has no record of being sent. 409 when a sweep is already running on any replica.',
-      security: [{ bearer: [] }],
       response: { 202: Started, 409: { $ref: 'ErrorBody#' } },
     },
   }, async (_req, reply) => {
