@@ -34,7 +34,12 @@ interface Problem { ruleId: string; severity: string; message: string; location?
 
 /** Lints one document; returns every problem (errors and warnings) the recommended rules found. */
 async function lint(file: string): Promise<Problem[]> {
-  const out = await run(REDOCLY, ['lint', '--config', CONFIG, '--format', 'json', file], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 })
+  const out = await run(REDOCLY, ['lint', '--config', CONFIG, '--format', 'json', file], {
+    cwd: ROOT,
+    maxBuffer: 16 * 1024 * 1024,
+    // No usage report and no update check: the linter reads a local file and asks nobody.
+    env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+  })
     // Exit 1 when an error is found: the JSON report is on stdout all the same.
     .catch((err: { stdout?: string; stderr?: string }) => {
       if (!err.stdout) throw new Error(`redocly failed: ${err.stderr ?? String(err)}`);
