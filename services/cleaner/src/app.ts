@@ -157,7 +157,8 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
       await sweeper.restoreGauges();
       usageTimer = setInterval(() => void refreshUsage(), c.STATFS_INTERVAL_SECONDS * 1000);
       usageTimer.unref();
-      await refreshCensus();
+      // Not awaited: on a large ledger the census takes seconds, and consumption need not wait for a gauge.
+      void refreshCensus();
       censusTimer = setInterval(() => void refreshCensus(), c.LEDGER_CENSUS_INTERVAL_SECONDS * 1000);
       censusTimer.unref();
       consumer = amqp.consume({ key: 'cleanerTransfers', site: c.SITE }, 'file.transferred', (event) => handleTransferred(event), { prefetch: c.PREFETCH });
