@@ -156,3 +156,10 @@ definitions: build
 	@node packages/contracts/dist/render-definitions.js --vhost terra --prefix terra \
 	  --sites "$$(node -e "import('./packages/sites/dist/index.js').then(m=>console.log(m.loadSites('deploy/compose/sites.example.yaml').names().join(',')))")" \
 	  > deploy/rabbitmq/definitions.json
+
+.PHONY: bench-census
+# The cleaner's ledger census (terra_transfer_ledger_files) over BENCH_RECORDS records in the real Redis: one JSON line.
+bench-census: build
+	@deploy/local/ensure-services.sh >&2
+	@pnpm exec tsc -b services/cleaner/bench
+	@node services/cleaner/dist-bench/bench/census-bench.js

@@ -457,6 +457,31 @@ export class FileLedger {
     return this.redis.zcard(this.failedIndexKey);
   }
 
+  /**
+   * The site's records by state (every state present, 0 when none): one SCAN of the prefix's
+   * record keys (`<prefix>:file:*`, COUNT `batch` a step) reading each record's state and site.
+   * Exact, and right after any failure or expiry, as no count is kept beside the records; it
+   * costs one pass over the ledger (see docs/decisions/0021), so callers run it on an interval.
+   */
+  async countByState(site: string, batch = 1000): Promise<Record<FileState, number>> {
+    const counts = Object.fromEntries(FILE_STATES.map((s) => [s, 0])) as Record<FileState, number>;
+    const match = `${this.prefix.replace(/[*?[\]\\]/g, '\\$&')}:file:*`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', match, 'COUNT', batch);
+      cursor = next;
+      if (keys.length === 0) continue;
+      const pipe = this.redis.pipeline();
+      for (const k of keys) pipe.hmget(k, 'state', 'site');
+      for (const [err, reply] of (await pipe.exec()) ?? []) {
+        if (err) throw err;
+        const [state, recordSite] = reply as [string | null, string | null];
+        if (recordSite === site && state && state in counts) counts[state as FileState]++;
+      }
+    } while (cursor !== '0');
+    return counts;
+  }
+
   /** The record of a failed file with its give-up details; null when the path is not failed. */
   async getFailed(path: string): Promise<FailedRecord | null> {
     const [h, score] = await Promise.all([this.redis.hgetall(this.key(path)), this.redis.zscore(this.failedIndexKey, path)]);

@@ -42,6 +42,7 @@ export async function buildBatcherApp(deps: BatcherAppDeps): Promise<{ batcher: 
   const http = await buildHttp({
     service: 'batcher',
     description: 'Groups file.uploaded events into Globus transfer tasks.',
+    tags: [{ name: 'batches', description: 'Groups of files submitted together as one Globus transfer task.' }],
     logger: deps.logger,
     registry: deps.registry,
     authToken: deps.apiToken,
@@ -52,7 +53,9 @@ export async function buildBatcherApp(deps: BatcherAppDeps): Promise<{ batcher: 
     files: Type.Integer(), createdAt: Type.String(), label: Type.String(),
   });
   http.get('/api/v1/batches/open', {
-    schema: { description: 'Batches not yet closed (being submitted, or waiting for recovery)', response: { 200: Type.Array(BatchView) } },
+    schema: {
+      operationId: 'listOpenBatches', tags: ['batches'], summary: 'Batches not yet closed',
+      description: 'Batches not yet closed (being submitted, or waiting for recovery)', response: { 200: Type.Array(BatchView) } },
   }, async () => {
     const ids = await store.open();
     const out = [];
@@ -63,7 +66,9 @@ export async function buildBatcherApp(deps: BatcherAppDeps): Promise<{ batcher: 
     return out;
   });
   http.get('/api/v1/batches/:id', {
-    schema: { params: Type.Object({ id: Type.String({ format: 'uuid' }) }), response: { 200: BatchView, 404: { $ref: 'ErrorBody#' } } },
+    schema: {
+      operationId: 'getBatch', tags: ['batches'], summary: 'One batch by id', description: 'A batch and its state, by its id (a UUID).',
+      params: Type.Object({ id: Type.String({ format: 'uuid' }) }), response: { 200: BatchView, 404: { $ref: 'ErrorBody#' } } },
   }, async (req, reply) => {
     const m = await store.get(req.params.id);
     if (!m) return reply.code(404).send({ error: 'NOT_FOUND', message: `no batch ${req.params.id}` });

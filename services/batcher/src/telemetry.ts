@@ -10,6 +10,7 @@ import { counter, gauge, histogram, type Logger, type Registry } from '@terra-tr
  *   vanished     the file is gone from the cache
  */
 export type SkipReason = 'in_flight' | 'transferred' | 'in_batch' | 'duplicate' | 'superseded' | 'vanished';
+const SKIP_REASONS: readonly SkipReason[] = ['in_flight', 'transferred', 'in_batch', 'duplicate', 'superseded', 'vanished'];
 
 /** Named batcher occurrences: each logs and updates its metric. */
 export function batcherTelemetry(logger: Logger, registry: Registry) {
@@ -17,6 +18,8 @@ export function batcherTelemetry(logger: Logger, registry: Registry) {
   const deadlinesRenewed = counter(registry, 'terra_transfer_batcher_deadlines_renewed_total', 'Batches whose stored Globus deadline passed before Globus took them, re-submitted with a fresh one');
   const files = counter(registry, 'terra_transfer_files_submitted_total', 'Files in accepted batches, by destination', ['destination']);
   const skipped = counter(registry, 'terra_transfer_files_skipped_total', 'file.uploaded events not batched, by reason', ['reason']);
+  // Every reason has its series from the start, so rate() and increase() answer 0, not nothing.
+  for (const reason of SKIP_REASONS) skipped.inc({ reason }, 0);
   const batchFiles = histogram(registry, 'terra_transfer_batch_files', 'Files per submitted batch', [], [1, 10, 50, 100, 250, 500, 1000, 5000]);
   const fillSeconds = histogram(registry, 'terra_transfer_batch_fill_seconds', 'Time from a batch’s first file to its flush', ['reason'], [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300]);
   const submitSeconds = histogram(registry, 'terra_transfer_batch_submit_seconds', 'Time from storing a batch to Globus accepting its task', [], [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 120, 600, 3600]);

@@ -98,6 +98,11 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
   const http = await buildHttp({
     service: 'cleaner',
     description: 'Deletes cache files after verified transfers; sweeps up files that were never sent.',
+    tags: [
+      { name: 'files', description: "Files of the site's cache: send them now, or see and resend those given up." },
+      { name: 'ledger', description: "The site ledger: each file's state, version and ids." },
+      { name: 'sweeps', description: 'Walks of the cache that send files with no record of being sent.' },
+    ],
     logger,
     registry,
     authToken: c.API_TOKEN || undefined,
@@ -116,6 +121,20 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
   let failuresConsumer: Consumer<'file.failed'> | undefined;
   let usageTimer: NodeJS.Timeout | undefined;
   let stopped: Promise<void> | undefined;
+
+  let censusTimer: NodeJS.Timeout | undefined;
+  let census: Promise<void> | undefined;
+  // One census at a time: a slow pass (a large ledger) is not stacked under the next tick.
+  const refreshCensus = () => (census ??= (async () => {
+    const started = performance.now();
+    try {
+      telemetry.ledgerCensus(await ledger.countByState(c.SITE), (performance.now() - started) / 1000);
+    } catch (err) {
+      telemetry.ledgerCensusFailed(err);
+    } finally {
+      census = undefined;
+    }
+  })());
 
   const refreshUsage = async () => {
     try {
@@ -138,6 +157,10 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
       await sweeper.restoreGauges();
       usageTimer = setInterval(() => void refreshUsage(), c.STATFS_INTERVAL_SECONDS * 1000);
       usageTimer.unref();
+      // Not awaited: on a large ledger the census takes seconds, and consumption need not wait for a gauge.
+      void refreshCensus();
+      censusTimer = setInterval(() => void refreshCensus(), c.LEDGER_CENSUS_INTERVAL_SECONDS * 1000);
+      censusTimer.unref();
       consumer = amqp.consume({ key: 'cleanerTransfers', site: c.SITE }, 'file.transferred', (event) => handleTransferred(event), { prefetch: c.PREFETCH });
       failuresConsumer = amqp.consume({ key: 'cleanerFailures', site: c.SITE }, 'file.failed', (event) => handleFailed(event), { prefetch: c.PREFETCH });
       sweeper.startSchedule();
@@ -146,6 +169,8 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
     stop() {
       stopped ??= (async () => {
         if (usageTimer) clearInterval(usageTimer);
+        if (censusTimer) clearInterval(censusTimer);
+        await census;
         await Promise.all([consumer?.stop(c.SHUTDOWN_DRAIN_MS), failuresConsumer?.stop(c.SHUTDOWN_DRAIN_MS), sweeper.close(), resender.close()]);
       })();
       return stopped;

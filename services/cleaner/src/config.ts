@@ -23,6 +23,7 @@ export const cleanerSettings = {
   FAILED_RESEND_CHECK_SECONDS: env.int('How often due resends of failed files are looked for (and the failed-files gauge refreshed)', { default: 60, min: 1 }),
   FAILED_RESEND_BATCH: env.int('Due failed files taken per Redis call in a resend pass', { default: 200, min: 1, max: 10_000 }),
   STATFS_INTERVAL_SECONDS: env.int('How often the cache file system usage gauges are refreshed', { default: 30, min: 1 }),
+  LEDGER_CENSUS_INTERVAL_SECONDS: env.int("How often the site's ledger records are counted by state (terra_transfer_ledger_files; one SCAN of the ledger each time)", { default: 300, min: 1 }),
 } as const;
 
 /** What the cleaner takes from its site in the site file. */

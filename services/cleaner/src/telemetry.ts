@@ -1,12 +1,12 @@
 import { counter, gauge, histogram, type Logger, type Registry } from '@terra-transfer/platform';
-import type { MarkFailedResult } from '@terra-transfer/ledger';
+import { FILE_STATES, type FileState, type MarkFailedResult } from '@terra-transfer/ledger';
 import type { NoopOutcome } from './core/deletion.js';
-import { giveUpReason, type KeepCode } from './core/resend.js';
+import { GIVE_UP_REASONS, giveUpReason, type KeepCode } from './core/resend.js';
 import { RESEND_OUTCOMES, type ResendOutcome } from './failures.js';
 import type { CleanerErrorCode } from './errors.js';
-import type { SweepVerdict } from './core/sweep-policy.js';
+import { SWEEP_VERDICTS, type SweepVerdict } from './core/sweep-policy.js';
 import type { SweepStatus } from './core/sweep-status.js';
-import type { SubmitRefusal } from './core/submission.js';
+import { SUBMIT_REFUSALS, type SubmitRefusal } from './core/submission.js';
 
 /** Outcomes of one file.transferred (closed set: the label of terra_transfer_cleaner_deletions_total). */
 export type DeletionOutcome =
@@ -22,6 +22,13 @@ export type DeletionOutcome =
   | 'refused_unsafe_path'
   | 'refused_not_regular'
   | 'refused_checksum_mismatch';
+
+/** Every deletion outcome (the type above as a value, so each series exists from the start). */
+const DELETION_OUTCOMES: readonly DeletionOutcome[] = [
+  'deleted', 'finished_gone', 'already_deleted', 'gone', 'changed_known', 'changed_recent', 'resent', 'kept_by_policy',
+  'refused_unverified', 'refused_unsafe_path', 'refused_not_regular', 'refused_checksum_mismatch',
+];
+const FAILURE_OUTCOMES: readonly MarkFailedResult['outcome'][] = ['failed', 'already', 'other_upload', 'not_live'];
 
 const REFUSAL_OUTCOME: Record<CleanerErrorCode, DeletionOutcome> = {
   UNVERIFIED_TRANSFER: 'refused_unverified',
@@ -53,6 +60,17 @@ export function cleanerTelemetry(logger: Logger, registry: Registry, site = 'unk
   const failedNow = gauge(registry, 'terra_transfer_failed_files', 'Files in the failed state in the site ledger (given up; waiting for their resend or an operator)', ['site']);
   const resendErrors = counter(registry, 'terra_transfer_cleaner_resend_errors_total', 'Resend passes or gauge refreshes that failed (Redis or the broker); retried on the next check');
   const submissions = counter(registry, 'terra_transfer_cleaner_submissions_total', 'Paths of manual submissions (POST /api/v1/files), by outcome (accepted, or the refusal code)', ['site', 'outcome']);
+  const ledgerFiles = gauge(registry, 'terra_transfer_ledger_files', "Records of the site's ledger by state, at the last census (pending+batched+in_flight: the backlog; deleted: kept for DELETED_TTL_HOURS)", ['site', 'state']);
+  const censusErrors = counter(registry, 'terra_transfer_ledger_census_errors_total', 'Ledger censuses that failed (Redis); the gauge keeps its last values until the next one', ['site']);
+  const censusAge = gauge(registry, 'terra_transfer_ledger_census_timestamp_seconds', 'When the last ledger census finished (unix seconds)', ['site']);
+  // Every series whose label values are a closed set exists from the start, so rate() and increase() answer 0, not nothing.
+  for (const outcome of DELETION_OUTCOMES) deletions.inc({ outcome }, 0);
+  for (const outcome of FAILURE_OUTCOMES) failures.inc({ outcome }, 0);
+  for (const reason of GIVE_UP_REASONS) giveUps.inc({ reason }, 0);
+  for (const verdict of SWEEP_VERDICTS) sweepFiles.inc({ verdict }, 0);
+  for (const outcome of ['accepted', ...Object.keys(SUBMIT_REFUSALS)]) submissions.inc({ site, outcome }, 0);
+  censusErrors.inc({ site }, 0);
+  failedNow.set({ site }, 0);
   const log = logger.child({ component: 'cleaner' });
 
   return {
@@ -130,6 +148,15 @@ export function cleanerTelemetry(logger: Logger, registry: Registry, site = 'unk
       } else {
         log.info({ path, reason, outcome: res.outcome }, 'file.failed about an upload the ledger no longer holds (or a redelivery): nothing changed');
       }
+    },
+    ledgerCensus(counts: Record<FileState, number>, seconds: number) {
+      for (const state of FILE_STATES) ledgerFiles.set({ site, state }, counts[state]);
+      censusAge.set({ site }, Date.now() / 1000);
+      log.debug({ counts, seconds }, 'ledger census');
+    },
+    ledgerCensusFailed(err: unknown) {
+      censusErrors.inc({ site });
+      log.warn({ err: String(err) }, 'ledger census failed (Redis); retried at the next interval');
     },
     failedFiles(n: number) {
       failedNow.set({ site }, n);

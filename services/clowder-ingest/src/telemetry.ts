@@ -15,6 +15,13 @@ export function ingestTelemetry(logger: Logger, registry: Registry) {
   const invalid = counter(registry, 'terra_transfer_clowder_metadata_invalid_total', 'metadata.json files that did not parse as JSON (file registered, metadata not attached; a newer version attaches it)');
   const skipped = counter(registry, 'terra_transfer_clowder_files_skipped_total', 'Files not registered by rule', ['reason']);
   const retries = counter(registry, 'terra_transfer_clowder_request_retries_total', 'Automatic retries of idempotent Clowder requests', ['route']);
+  // Every series whose label values are a closed set exists from the start, so rate() and increase() answer 0, not nothing.
+  for (const kind of ['space', 'collection', 'dataset']) {
+    created.inc({ kind }, 0);
+    found.inc({ kind }, 0);
+    duplicates.inc({ kind }, 0);
+  }
+  for (const reason of ['hidden', 'skipped-dataset', 'skipped-path']) skipped.inc({ reason }, 0);
   return {
     ingested(site: string, datasetName: string, fileId: string): void {
       ingested.inc();

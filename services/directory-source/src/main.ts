@@ -1,8 +1,9 @@
-import { AmqpClient, Lifecycle, buildHttp, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
+import { AmqpClient, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
 import { loadSites, selectSites, type Site } from '@terra-transfer/sites';
 import { DirectorySource } from './app.js';
 import { settings } from './config.js';
 import { SentStore } from './adapters/sent-store.js';
+import { buildDirectorySourceHttp } from './http.js';
 
 type DirectorySite = Extract<Site['source'], { kind: 'directory' }>;
 
@@ -52,9 +53,7 @@ runMain('directory-source', async () => {
     registry,
   });
 
-  const http = await buildHttp({
-    service: 'directory-source',
-    description: 'Publishes every complete file of a directory site (settled, or completed by a marker) as file.uploaded.',
+  const http = await buildDirectorySourceHttp({
     logger,
     registry,
     // root: false while the site's folder is missing (logged once, terra_transfer_directory_root_missing = 1).

@@ -15,6 +15,9 @@ export function directoryTelemetry(logger: Logger, registry: Registry, site: str
   const hintsDropped = counter(registry, 'terra_transfer_directory_hints_dropped_total', 'Watch hints dropped because the queue was full (a full scan follows)', ['site']);
   const publishFailures = counter(registry, 'terra_transfer_directory_publish_failures_total', 'Publishes or records that failed and will be retried', ['site', 'code']);
   const rootMissing = gauge(registry, 'terra_transfer_directory_root_missing', '1 while the root folder is missing (not ready)', ['site']);
+  // The site's series whose label values are a closed set exist from the start, so rate() and increase() answer 0, not nothing.
+  for (const version of ['new', 'changed']) sent.inc({ site, version }, 0);
+  for (const c of [watcherErrors, readErrors, hintsDropped]) c.inc({ site }, 0);
   let missingLogged = false;
   let lastReadErrorLog = 0;
 

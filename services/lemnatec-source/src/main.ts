@@ -1,11 +1,12 @@
 import { FileLedger } from '@terra-transfer/ledger';
-import { AmqpClient, ConfigError, Lifecycle, buildHttp, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
+import { AmqpClient, ConfigError, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
 import { loadSites, selectSites, type Site } from '@terra-transfer/sites';
 import { LemnatecSource } from './app.js';
 import { settings } from './config.js';
 import { Scanalyzer, SchemaMismatchError } from './adapters/scanalyzer.js';
 import { Staging } from './adapters/staging.js';
 import { StateStore } from './adapters/state-store.js';
+import { buildLemnatecSourceHttp } from './http.js';
 
 type LemnatecSite = Extract<Site['source'], { kind: 'lemnatec' }>;
 
@@ -39,9 +40,7 @@ runMain('lemnatec-source', async () => {
     blobAttempts: config.BLOB_ATTEMPTS, blobRetryMs: config.BLOB_RETRY_MS, pngCompression: config.PNG_COMPRESSION, cleanIntervalMs: config.CLEAN_INTERVAL_MS,
   });
 
-  const http = await buildHttp({
-    service: 'lemnatec-source',
-    description: "Publishes each completed snapshot of a LemnaTec Scanalyzer's databases (metadata.json first, then PNG images) as file.uploaded.",
+  const http = await buildLemnatecSourceHttp({
     logger, registry,
     // database: false while the instrument's database does not answer (the source resumes from its cursor).
     checks: { broker: () => amqp.isConnected(), redis: () => redis.status === 'ready', database: () => lt.ready() },

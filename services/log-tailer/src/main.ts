@@ -1,7 +1,7 @@
 // First: heap settings before the service allocates (see v8-heap.ts).
 import './v8-heap.js';
 import { join } from 'node:path';
-import { AmqpClient, ConfigError, LeaderLease, Lifecycle, buildHttp, closeRedis, createLogger, createRedis, createRegistry, instanceName, loadConfig, runMain } from '@terra-transfer/platform';
+import { AmqpClient, ConfigError, LeaderLease, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, instanceName, loadConfig, runMain } from '@terra-transfer/platform';
 import { loadSites, selectSites, type Site } from '@terra-transfer/sites';
 import { Tailer } from './app.js';
 import { settings } from './config.js';
@@ -11,6 +11,7 @@ type XferlogSite = Extract<Site['source'], { kind: 'xferlog' }>;
 import { isValidTimeZone } from './core/xferlog.js';
 import { CursorStore } from './adapters/cursor-store.js';
 import { Resolver } from './adapters/resolver.js';
+import { buildLogTailerHttp } from './http.js';
 
 runMain('log-tailer', async () => {
   const config = loadConfig(settings);
@@ -75,9 +76,7 @@ runMain('log-tailer', async () => {
   }
 
   let started = false;
-  const http = await buildHttp({
-    service: 'log-tailer',
-    description: 'Publishes every completed FTP upload found in the xferlog as file.uploaded.',
+  const http = await buildLogTailerHttp({
     logger,
     registry,
     checks: { broker: () => amqp.isConnected(), tailing: () => started, ...(leader ? { leader: () => leader.isLeader } : {}) },

@@ -15,6 +15,11 @@ export type LineOutcome =
   | 'unparseable'
   | 'too_long';
 
+/** The outcomes above as a value: each has its series from the start. */
+export const LINE_OUTCOMES: readonly LineOutcome[] = [
+  'published', 'incomplete_upload', 'download', 'delete', 'hidden', 'not_whitelisted', 'gone', 'ambiguous', 'rejected', 'unparseable', 'too_long',
+];
+
 /** One function per named occurrence: it logs (structured) and updates its metric. */
 export function tailerTelemetry(logger: Logger, registry: Registry) {
   const lines = counter(registry, 'terra_transfer_xferlog_lines_total', 'xferlog lines read, by outcome', ['outcome']);
@@ -23,7 +28,10 @@ export function tailerTelemetry(logger: Logger, registry: Registry) {
   const linesPublished = tally(lines, { outcome: 'published' });
   const eventsPublished = tally(published);
   const linesBy: Partial<Record<LineOutcome, Tally>> = {};
+  // Series at 0 before the first line, so rate() and increase() answer 0, not nothing (the tallies add to them).
+  for (const outcome of LINE_OUTCOMES) lines.inc({ outcome }, 0);
   const unresolved = counter(registry, 'terra_transfer_xferlog_unresolved_names_total', 'Logged names that did not resolve to exactly one file in the cache', ['reason']);
+  for (const reason of ['gone', 'ambiguous', 'rejected']) unresolved.inc({ reason }, 0);
   const lag = gauge(registry, 'terra_transfer_xferlog_cursor_lag_bytes', 'Bytes read from the logs but not yet settled in the durable cursor');
   const openFiles = gauge(registry, 'terra_transfer_xferlog_open_files', 'Log files being read (current and rotated ones still drained)');
   const rotations = counter(registry, 'terra_transfer_xferlog_rotations_total', 'Log rotations seen', ['kind']);

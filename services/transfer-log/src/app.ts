@@ -56,6 +56,13 @@ export async function buildTransferLog(deps: TransferLogDeps): Promise<TransferL
   const http = await buildHttp({
     service: 'transfer-log',
     description: 'The log of files transferred: every pipeline event in PostgreSQL; lineage per file, volumes per site and sensor, failures, daily reports.',
+    tags: [
+      { name: 'files', description: 'File versions: lineage by path, and versions stuck in a state.' },
+      { name: 'volumes', description: 'Files and bytes that arrived, per site and sensor.' },
+      { name: 'failures', description: 'Files given up (file.failed).' },
+      { name: 'reports', description: 'The daily report.' },
+      { name: 'status', description: 'Per-site summary and the health of the log.' },
+    ],
     logger,
     registry,
     authToken: c.READ_TOKEN || undefined,

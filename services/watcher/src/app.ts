@@ -49,10 +49,12 @@ function view(r: TaskRecord) {
 export async function buildWatcherApp(deps: WatcherAppDeps): Promise<{ watcher: Watcher; http: HttpApp; store: TaskStore; startConsuming: () => void }> {
   const telemetry = watcherTelemetry(deps.logger, deps.registry);
   const store = new TaskStore(deps.redis, deps.redisPrefix);
+  telemetry.tasksByState(() => store.countByState());
   const watcher = new Watcher(deps.options, { globus: deps.globus, store, amqp: deps.amqp, telemetry, logger: deps.logger });
   const http = await buildHttp({
     service: 'watcher',
     description: 'Watches Globus transfer tasks until they end and emits one file.transferred per file that arrived.',
+    tags: [{ name: 'tasks', description: 'Globus transfer tasks the watcher follows until they end.' }],
     logger: deps.logger,
     registry: deps.registry,
     authToken: deps.apiToken,
@@ -62,8 +64,8 @@ export async function buildWatcherApp(deps: WatcherAppDeps): Promise<{ watcher: 
   http.post('/api/v1/tasks', {
     onRequest: http.requireToken,
     schema: {
+      operationId: 'registerTask', tags: ['tasks'], summary: 'Watch a Globus task',
       description: 'Registers a Globus task to watch (from a batcher at another site, or a transfer started by hand). Published as task.submitted, so both ways end in the same queue. Idempotent.',
-      security: [{ bearer: [] }],
       body: TaskSubmittedData,
       response: { 202: Type.Object({ taskId: Type.String(), status: Type.Literal('accepted') }), 400: { $ref: 'ErrorBody#' }, 401: { $ref: 'ErrorBody#' } },
     },
@@ -73,7 +75,8 @@ export async function buildWatcherApp(deps: WatcherAppDeps): Promise<{ watcher: 
   });
 
   http.get('/api/v1/tasks/:id', {
-    schema: { description: 'One watched task', params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) }), response: { 200: TaskView, 404: { $ref: 'ErrorBody#' } } },
+    schema: {
+      operationId: 'getTask', tags: ['tasks'], summary: 'One watched task', description: 'A watched task and its state, by its Globus task id.', params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) }), response: { 200: TaskView, 404: { $ref: 'ErrorBody#' } } },
   }, async (req, reply) => {
     const r = await store.get(req.params.id);
     if (!r) return reply.code(404).send({ error: 'NOT_FOUND', message: `no task ${req.params.id} is watched` });
@@ -82,6 +85,7 @@ export async function buildWatcherApp(deps: WatcherAppDeps): Promise<{ watcher: 
 
   http.get('/api/v1/tasks', {
     schema: {
+      operationId: 'listTasks', tags: ['tasks'], summary: 'Watched tasks in a state',
       description: 'Watched tasks in a state, newest first',
       querystring: Type.Object({ status: Type.Union(TASK_STATES.map((s) => Type.Literal(s)), { default: 'watching' }), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }),
       response: { 200: Type.Object({ status: Type.String(), total: Type.Integer(), tasks: Type.Array(TaskView) }) },

@@ -1,4 +1,8 @@
-import { counter, gauge, histogram, type Logger, type Registry } from '@terra-transfer/platform';
+import { Gauge, counter, gauge, histogram, type Logger, type Registry } from '@terra-transfer/platform';
+import { TASK_STATES, type TaskOutcome, type TaskState } from './adapters/task-store.js';
+
+/** How tasks close (closed set: the outcome label). */
+const OUTCOMES: readonly TaskOutcome[] = ['SUCCEEDED', 'FAILED', 'NOT_FOUND'];
 
 /** Named watcher occurrences: each logs and updates its metric. */
 export function watcherTelemetry(logger: Logger, registry: Registry) {
@@ -12,7 +16,33 @@ export function watcherTelemetry(logger: Logger, registry: Registry) {
   const interval = gauge(registry, 'terra_transfer_poll_interval_seconds', 'Current interval between task-list polls');
   const leader = gauge(registry, 'terra_transfer_watcher_poll_leader', '1 while this watcher instance holds the poll lease (one instance polls Globus; the others complete tasks and stand by)');
   const log = logger.child({ component: 'watcher' });
+  // Every series whose label values are a closed set exists from the start, so rate() and increase() answer 0, not nothing.
+  for (const via of ['broker', 'http']) registered.inc({ via }, 0);
+  for (const outcome of OUTCOMES) closed.inc({ outcome }, 0);
+  for (const result of ['transferred', 'requeued', 'failed']) files.inc({ result }, 0);
   return {
+    /**
+     * terra_transfer_tasks{state}: the tasks of the watcher's Redis store by state, read from its
+     * state indexes (three ZCARDs) at each scrape. A failed read keeps the last values and is logged.
+     */
+    tasksByState(read: () => Promise<Record<TaskState, number>>) {
+      if (registry.getSingleMetric('terra_transfer_tasks')) return;
+      const byState = new Gauge({
+        name: 'terra_transfer_tasks',
+        help: 'Globus tasks known to the watcher, by state (watching, completing; closed: closed in the last 30 days), from its Redis indexes at each scrape',
+        labelNames: ['state'],
+        registers: [registry],
+        async collect() {
+          try {
+            const counts = await read();
+            for (const state of TASK_STATES) this.set({ state }, counts[state]);
+          } catch (err) {
+            log.warn({ err: String(err) }, 'tasks by state: Redis did not answer; the gauge keeps its last values');
+          }
+        },
+      });
+      for (const state of TASK_STATES) byState.set({ state }, 0);
+    },
     pollLeader(instance: string, on: boolean) {
       leader.set(on ? 1 : 0);
       log.info({ instance, leader: on }, on ? 'this watcher polls Globus now (poll lease taken)' : 'another watcher polls Globus; this one stands by');

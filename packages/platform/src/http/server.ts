@@ -26,7 +26,14 @@ export interface HttpOptions {
   /** Bearer token for write endpoints; without one, write endpoints answer 503. */
   authToken?: string | undefined;
   bodyLimit?: number;
+  /** The OpenAPI tags of the service's routes (one per resource), each with a line saying what it is. */
+  tags?: readonly OpenApiTag[];
 }
+
+export interface OpenApiTag { name: string; description: string }
+
+/** The tag of /healthz, /readyz and /metrics, which every service has. */
+export const PROBES_TAG: OpenApiTag = { name: 'probes', description: 'Liveness, readiness and Prometheus metrics, for the orchestrator and the scraper.' };
 
 export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() }, { $id: 'ErrorBody' });
 
@@ -68,11 +75,19 @@ export async function buildHttp(opts: HttpOptions): Promise<HttpApp> {
   });
 
   app.addSchema(ErrorBody);
+  // Registered before the OpenAPI plugin reads the routes: what a route declares follows what it does.
+  app.addHook('onRoute', (route) => documentRoute(route as Parameters<typeof documentRoute>[0], app.requireToken));
   await app.register(swagger, {
     openapi: {
+      openapi: '3.0.3',
       info: { title: opts.service, version: opts.version ?? '0.1.0', description: opts.description ?? '' },
+      // Relative: the document is served by the service it describes, wherever that listens.
+      servers: [{ url: '/', description: `this ${opts.service} instance` }],
+      tags: [PROBES_TAG, ...(opts.tags ?? [])],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
+    // Components nothing refers to (the bearer scheme of a service without write endpoints) are left out.
+    transformObject: (doc) => pruneUnused((doc as { openapiObject: OpenApiDoc }).openapiObject),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
@@ -94,9 +109,23 @@ export async function buildHttp(opts: HttpOptions): Promise<HttpApp> {
     }
   });
 
-  const probe = { hide: true };
-  app.get('/healthz', { schema: probe }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: probe }, async (_req, reply) => {
+  const probe = (operationId: string, summary: string, description: string) => ({ operationId, summary, description, tags: [PROBES_TAG.name] });
+  const ReadyBody = Type.Object({
+    ready: Type.Boolean(),
+    checks: Type.Record(Type.String(), Type.Boolean(), { description: 'Each readiness check by name: true when it answered' }),
+  });
+  app.get('/healthz', {
+    schema: {
+      ...probe('getHealth', 'Liveness', 'Answers 200 while the process serves HTTP; it checks no dependency (that is /readyz).'),
+      response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+    },
+  }, async () => ({ status: 'ok' as const }));
+  app.get('/readyz', {
+    schema: {
+      ...probe('getReadiness', 'Readiness', 'Runs every readiness check (broker, Redis, upstream API, ... as the service needs them); 200 when all answer, 503 otherwise.'),
+      response: { 200: ReadyBody, 503: ReadyBody },
+    },
+  }, async (_req, reply) => {
     const results: Record<string, boolean> = {};
     for (const [name, check] of Object.entries(opts.checks)) {
       try {
@@ -108,6 +137,58 @@ export async function buildHttp(opts: HttpOptions): Promise<HttpApp> {
     const ready = Object.values(results).every(Boolean);
     return reply.code(ready ? 200 : 503).send({ ready, checks: results });
   });
-  app.get('/metrics', { schema: probe }, async (_req, reply) => reply.header('content-type', opts.registry.contentType).send(await opts.registry.metrics()));
+  app.get('/metrics', {
+    schema: {
+      ...probe('getMetrics', 'Prometheus metrics', 'Every metric of the service in the Prometheus text exposition format.'),
+      produces: ['text/plain'],
+      response: { 200: { description: 'Prometheus text exposition format (version 0.0.4)', content: { 'text/plain': { schema: { type: 'string' } } } } },
+    },
+  }, async (_req, reply) => reply.header('content-type', opts.registry.contentType).send(await opts.registry.metrics()));
   return app;
+}
+
+interface OpenApiDoc { paths?: Record<string, Record<string, unknown>>; components?: { schemas?: Record<string, unknown>; securitySchemes?: Record<string, unknown> } }
+type RouteSchema = { hide?: boolean; params?: unknown; querystring?: unknown; body?: unknown; security?: unknown; response?: Record<string, unknown> };
+
+/**
+ * Declares in a route's schema what the route does: the bearer token where the guard runs (with
+ * its 401, and the 503 of a service started without a token), no security elsewhere, and the 400
+ * of the validation of any declared input.
+ */
+function documentRoute(route: { schema?: RouteSchema; onRequest?: unknown; preHandler?: unknown }, guard: unknown): void {
+  const schema: RouteSchema = route.schema ?? (route.schema = {});
+  if (schema.hide) return;
+  const response = schema.response ?? (schema.response = {});
+  const guarded = [route.onRequest, route.preHandler].flat().includes(guard);
+  schema.security = guarded ? [{ bearer: [] }] : [];
+  if (guarded) {
+    response[401] ??= { $ref: 'ErrorBody#', description: 'No bearer token, or not the service\'s' };
+    response[503] ??= { $ref: 'ErrorBody#', description: 'The service has no API token configured (AUTH_NOT_CONFIGURED): its guarded endpoints are disabled' };
+  }
+  if (schema.params || schema.querystring || schema.body) response[400] ??= { $ref: 'ErrorBody#', description: 'The request does not match its schema' };
+}
+
+/** Drops components nothing in the document refers to (by JSON reference). */
+function pruneUnused(doc: OpenApiDoc): OpenApiDoc {
+  const { components, ...rest } = doc;
+  const text = JSON.stringify(rest);
+  const usesBearer = text.includes('"bearer":[]');
+  const schemas = Object.entries(components?.schemas ?? {});
+  // A schema can refer to another: keep what is reachable from the paths, then from what is kept.
+  const kept = new Set<string>();
+  let reach = text;
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [name, body] of schemas) {
+      if (!kept.has(name) && reach.includes(`"#/components/schemas/${name}"`)) {
+        kept.add(name);
+        reach += JSON.stringify(body);
+        grew = true;
+      }
+    }
+  }
+  const out: OpenApiDoc['components'] = {};
+  if (kept.size) out.schemas = Object.fromEntries(schemas.filter(([name]) => kept.has(name)));
+  if (usesBearer && components?.securitySchemes) out.securitySchemes = components.securitySchemes;
+  return { ...rest, ...(Object.keys(out).length ? { components: out } : {}) };
 }

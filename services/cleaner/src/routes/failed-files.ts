@@ -49,6 +49,7 @@ export function failedFileRoutes(app: HttpApp, resender: FailedResender): void {
   app.addSchema(FailedFile);
   app.get('/api/v1/files/failed', {
     schema: {
+      operationId: 'listFailedFiles', tags: ['files'],
       summary: 'Files given up after their last transfer attempt',
       description: 'Failed files in the site ledger, soonest resend first, with the reason, the number of give-ups and when the cleaner sends them again.',
       querystring: Type.Object({
@@ -66,9 +67,9 @@ export function failedFileRoutes(app: HttpApp, resender: FailedResender): void {
   app.post('/api/v1/files/failed/resend', {
     onRequest: app.requireToken,
     schema: {
+      operationId: 'resendFailedFiles', tags: ['files'],
       summary: 'Send failed files again now',
       description: 'Makes the resend of the given failed files (all when no paths are given) due now and runs a resend pass: each file is checked on disk (inside the cache, no symlink) and sent again, or kept failed with a reason. Answers with what the pass did.',
-      security: [{ bearer: [] }],
       body: ResendRequest,
       response: { 200: ResendResult },
     },

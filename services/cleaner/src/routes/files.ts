@@ -36,9 +36,9 @@ export function fileRoutes(app: HttpApp, site: string, submit: Submit): void {
   app.post('/api/v1/files', {
     onRequest: app.requireToken,
     schema: {
+      operationId: 'submitFiles', tags: ['files'],
       summary: 'Send files of the site now',
       description: `Each path is checked and sent into the pipeline as file.uploaded (source api), or refused with a code: ${Object.entries(SUBMIT_REFUSALS).map(([c, r]) => `${c} (${r})`).join('; ')}. At most ${MAX_SUBMIT_PATHS} paths per request.`,
-      security: [{ bearer: [] }],
       body: SubmitRequest,
       response: { 200: SubmitResponse, 404: Problem },
     },

@@ -36,9 +36,9 @@ export function ledgerLookupRoutes(app: HttpApp, ledger: FileLedger): void {
   app.post('/api/v1/ledger/lookup', {
     onRequest: app.requireToken,
     schema: {
+      operationId: 'lookupLedger', tags: ['ledger'],
       summary: "The site ledger's record of each path",
       description: `Read-only: each path's state (pending, batched, in_flight, transferred, deleted, failed), version and ids, or null when the ledger has none. At most ${MAX_LOOKUP_PATHS} paths per request.`,
-      security: [{ bearer: [] }],
       body: LookupRequest,
       response: { 200: LookupResponse },
     },

@@ -11,9 +11,9 @@ export function sweepRoutes(app: HttpApp, sweeper: Sweeper): void {
   app.post('/api/v1/sweeps', {
     preHandler: app.requireToken,
     schema: {
+      operationId: 'startSweep', tags: ['sweeps'],
       summary: 'Start a sweep now',
       description: 'Walks the whitelisted cache directories and sends every file older than the threshold that has no record of being sent. 409 when a sweep is already running on any replica.',
-      security: [{ bearer: [] }],
       response: { 202: Started, 409: { $ref: 'ErrorBody#' } },
     },
   }, async (_req, reply) => {
@@ -23,6 +23,7 @@ export function sweepRoutes(app: HttpApp, sweeper: Sweeper): void {
   });
   app.get('/api/v1/sweeps/latest', {
     schema: {
+      operationId: 'getLatestSweep', tags: ['sweeps'],
       summary: 'Progress or result of the latest sweep',
       response: { 200: { $ref: 'SweepStatus#' }, 404: { $ref: 'ErrorBody#' } },
     },

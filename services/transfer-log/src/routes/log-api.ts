@@ -97,7 +97,6 @@ export function logRoutes(app: HttpApp, pool: Pool, status: LogStatus, readToken
     }
   });
   const guard = readToken ? { onRequest: app.requireToken } : {};
-  const security = readToken ? [{ bearer: [] }] : [];
   const errors = { 400: { $ref: 'ErrorBody#' }, 503: { $ref: 'ErrorBody#' }, ...(readToken ? { 401: { $ref: 'ErrorBody#' } } : {}) };
 
   /** Runs a query; PostgreSQL unreachable → 503 (other failures stay 500s, logged by the platform). */
@@ -113,9 +112,8 @@ export function logRoutes(app: HttpApp, pool: Pool, status: LogStatus, readToken
   app.get('/api/v1/files', {
     ...guard,
     schema: {
-      tags: ['files'],
+      operationId: 'getFiles', tags: ['files'],
       summary: "A file's lineage by path (every version, its timeline and events), or versions under a path prefix (paginated)",
-      security,
       querystring: Type.Object({
         path: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, pattern: '^/', description: 'Exact cache path' })),
         prefix: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'Path prefix (taken literally: % and _ are not wildcards)' })),
@@ -151,9 +149,8 @@ export function logRoutes(app: HttpApp, pool: Pool, status: LogStatus, readToken
   app.get('/api/v1/volumes', {
     ...guard,
     schema: {
-      tags: ['volumes'],
+      operationId: 'getVolumes', tags: ['volumes'],
       summary: 'Files and bytes that arrived at the destination, per site and sensor, per UTC day or ISO week',
-      security,
       querystring: Type.Object({
         site: Type.Optional(SiteParam),
         sensor: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
@@ -175,9 +172,8 @@ export function logRoutes(app: HttpApp, pool: Pool, status: LogStatus, readToken
   app.get('/api/v1/failures', {
     ...guard,
     schema: {
-      tags: ['failures'],
+      operationId: 'listFailures', tags: ['failures'],
       summary: 'Files given up (file.failed), newest first, with reason and attempts',
-      security,
       querystring: Type.Object({ site: Type.Optional(SiteParam), since: Type.Optional(Type.String({ format: 'date-time' })), limit: Limit(1000, 100) }),
       response: { 200: Type.Object({ failures: Type.Array(Failure) }), ...errors },
     },
@@ -186,9 +182,8 @@ export function logRoutes(app: HttpApp, pool: Pool, status: LogStatus, readToken
   app.get('/api/v1/stuck', {
     ...guard,
     schema: {
-      tags: ['files'],
+      operationId: 'listStuckVersions', tags: ['files'],
       summary: 'Versions that have been in a state longer than a threshold (oldest first)',
-      security,
       querystring: Type.Object({
         state: Type.Union(STATES.map((s) => Type.Literal(s)), { default: 'submitted' }),
         olderThan: Type.Integer({ minimum: 0, maximum: 10 * 365 * 86_400, default: 3600, description: 'Seconds in the state' }),
@@ -205,9 +200,8 @@ export function logRoutes(app: HttpApp, pool: Pool, status: LogStatus, readToken
   app.get('/api/v1/reports/daily', {
     ...guard,
     schema: {
-      tags: ['reports'],
+      operationId: 'getDailyReport', tags: ['reports'],
       summary: 'The daily report: per site and sensor, files and bytes that arrived and give-ups on a UTC day (JSON or CSV)',
-      security,
       querystring: Type.Object({ date: Type.Optional(Day), format: Type.Union([Type.Literal('json'), Type.Literal('csv')], { default: 'json' }) }),
       response: { 200: Type.Union([Report, Type.String()]), ...errors },
     },
@@ -229,9 +223,8 @@ export function logRoutes(app: HttpApp, pool: Pool, status: LogStatus, readToken
   app.get('/api/v1/status', {
     ...guard,
     schema: {
-      tags: ['status'],
+      operationId: 'getStatus', tags: ['status'],
       summary: "Per site: today's and this week's arrivals, backlog, oldest untransferred file, recent give-ups; the log's lag and whether PostgreSQL answers",
-      security,
       response: { 200: Status, ...errors },
     },
   }, async () => {

@@ -186,6 +186,20 @@ export class TaskStore {
   async count(state: TaskState): Promise<number> {
     return this.redis.zcard(this.stateKey(state));
   }
+
+  /** Tasks in each state, from the state indexes in one round trip. */
+  async countByState(): Promise<Record<TaskState, number>> {
+    const pipe = this.redis.pipeline();
+    for (const s of TASK_STATES) pipe.zcard(this.stateKey(s));
+    const replies = (await pipe.exec()) ?? [];
+    const out = {} as Record<TaskState, number>;
+    TASK_STATES.forEach((s, i) => {
+      const [err, n] = replies[i] ?? [new Error('no reply')];
+      if (err) throw err;
+      out[s] = Number(n);
+    });
+    return out;
+  }
 }
 
 function check(res: Array<[Error | null, unknown]> | null): void {
