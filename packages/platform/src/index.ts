@@ -5,6 +5,7 @@ export * from './metrics.js';
 export * from './redis.js';
 export * from './lease.js';
 export * from './lifecycle.js';
+export * from './wait-for-file.js';
 export * from './http/server.js';
 export { AmqpClient, DEAD_LETTER_HEADERS, sleep, type AmqpClientOptions } from './amqp/client.js';
 export { Consumer, type ConsumerOptions, type DeliveryContext, type Handler, type RawDelivery, type RawHandler } from './amqp/consumer.js';

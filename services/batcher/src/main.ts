@@ -1,5 +1,5 @@
 import { globusClientFromConfig } from '@terra-transfer/globus';
-import { AmqpClient, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
+import { AmqpClient, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain, waitForFile } from '@terra-transfer/platform';
 import { loadSites, ownedRoot, selectSites, type Site } from '@terra-transfer/sites';
 import { buildBatcherApp } from './app.js';
 import { spec } from './config.js';
@@ -19,6 +19,8 @@ function batcherSite(s: Site): BatcherSite {
 runMain('batcher', async () => {
   const config = loadConfig(spec);
   // Every site has a Globus source; a site this batcher does not serve is another batcher's.
+  // A site file not there yet (a ConfigMap or volume mounted late): wait, probes answering, instead of exiting.
+  await waitForFile(config.SITES_FILE, { key: 'SITES_FILE', host: config.HTTP_HOST, port: config.HTTP_PORT, onWait: (m) => process.stderr.write(`batcher: ${m}\n`) });
   const siteFile = loadSites(config.SITES_FILE);
   const sites = selectSites(siteFile, config.SITES, () => true, 'a site');
   const logger = createLogger({ service: 'batcher', level: config.LOG_LEVEL });

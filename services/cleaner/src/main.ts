@@ -1,10 +1,12 @@
-import { AmqpClient, closeRedis, createLogger, createRedis, createRegistry, Lifecycle, loadConfig, runMain } from '@terra-transfer/platform';
+import { AmqpClient, closeRedis, createLogger, createRedis, createRegistry, Lifecycle, loadConfig, runMain, waitForFile } from '@terra-transfer/platform';
 import { buildCleaner } from './app.js';
 import { cleanerSettings, cleanerSite, type CleanerConfig } from './config.js';
 import { loadSites, selectSites } from '@terra-transfer/sites';
 
 runMain('cleaner', async () => {
   const env = loadConfig(cleanerSettings);
+  // A site file not there yet (a ConfigMap or volume mounted late): wait, probes answering, instead of exiting.
+  await waitForFile(env.SITES_FILE, { key: 'SITES_FILE', host: env.HTTP_HOST, port: env.HTTP_PORT, onWait: (m) => process.stderr.write(`cleaner: ${m}\n`) });
   const siteFile = loadSites(env.SITES_FILE);
   // Any policy: a `never` site's cleaner records arrivals and failures and takes manual submissions, and deletes nothing.
   const [site] = selectSites(siteFile, [env.SITE], () => true, 'a site');

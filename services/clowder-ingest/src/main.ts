@@ -1,5 +1,5 @@
 import { ClowderClient } from '@terra-transfer/clowder';
-import { AmqpClient, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
+import { AmqpClient, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain, waitForFile } from '@terra-transfer/platform';
 import { buildIngestApp } from './app.js';
 import { configSpec } from './config.js';
 import { ingestSites } from './sites.js';
@@ -8,6 +8,8 @@ import { ingestTelemetry } from './telemetry.js';
 
 runMain('clowder-ingest', async () => {
   const config = loadConfig(configSpec);
+  // A site file not there yet (a ConfigMap or volume mounted late): wait, probes answering, instead of exiting.
+  await waitForFile(config.SITES_FILE, { key: 'SITES_FILE', host: config.HTTP_HOST, port: config.HTTP_PORT, onWait: (m) => process.stderr.write(`clowder-ingest: ${m}\n`) });
   const siteFile = loadSites(config.SITES_FILE);
   const logger = createLogger({ service: 'clowder-ingest', level: config.LOG_LEVEL });
   const registry = createRegistry();

@@ -1,4 +1,4 @@
-import { AmqpClient, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
+import { AmqpClient, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain, waitForFile } from '@terra-transfer/platform';
 import { loadSites, selectSites, type Site } from '@terra-transfer/sites';
 import { DirectorySource } from './app.js';
 import { settings } from './config.js';
@@ -9,6 +9,8 @@ type DirectorySite = Extract<Site['source'], { kind: 'directory' }>;
 
 runMain('directory-source', async () => {
   const config = loadConfig(settings);
+  // A site file not there yet (a ConfigMap or volume mounted late): wait, probes answering, instead of exiting.
+  await waitForFile(config.SITES_FILE, { key: 'SITES_FILE', host: config.HTTP_HOST, port: config.HTTP_PORT, onWait: (m) => process.stderr.write(`directory-source: ${m}\n`) });
   const siteFile = loadSites(config.SITES_FILE);
   const [site] = selectSites(siteFile, [config.SITE], (s) => s.source.kind === 'directory', 'a directory site');
   const source = site!.source as DirectorySite;

@@ -1,5 +1,5 @@
 import { FileLedger } from '@terra-transfer/ledger';
-import { AmqpClient, ConfigError, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
+import { AmqpClient, ConfigError, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain, waitForFile } from '@terra-transfer/platform';
 import { loadSites, selectSites, type Site } from '@terra-transfer/sites';
 import { LemnatecSource } from './app.js';
 import { settings } from './config.js';
@@ -12,6 +12,8 @@ type LemnatecSite = Extract<Site['source'], { kind: 'lemnatec' }>;
 
 runMain('lemnatec-source', async () => {
   const config = loadConfig(settings);
+  // A site file not there yet (a ConfigMap or volume mounted late): wait, probes answering, instead of exiting.
+  await waitForFile(config.SITES_FILE, { key: 'SITES_FILE', host: config.HTTP_HOST, port: config.HTTP_PORT, onWait: (m) => process.stderr.write(`lemnatec-source: ${m}\n`) });
   const siteFile = loadSites(config.SITES_FILE);
   const [site] = selectSites(siteFile, [config.SITE], (s) => s.source.kind === 'lemnatec', 'a lemnatec site');
   const source = site!.source as LemnatecSite;

@@ -1,7 +1,7 @@
 // First: heap settings before the service allocates (see v8-heap.ts).
 import './v8-heap.js';
 import { join } from 'node:path';
-import { AmqpClient, ConfigError, LeaderLease, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, instanceName, loadConfig, runMain } from '@terra-transfer/platform';
+import { AmqpClient, ConfigError, LeaderLease, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, instanceName, loadConfig, runMain, waitForFile } from '@terra-transfer/platform';
 import { loadSites, selectSites, type Site } from '@terra-transfer/sites';
 import { Tailer } from './app.js';
 import { settings } from './config.js';
@@ -15,6 +15,8 @@ import { buildLogTailerHttp } from './http.js';
 
 runMain('log-tailer', async () => {
   const config = loadConfig(settings);
+  // A site file not there yet (a ConfigMap or volume mounted late): wait, probes answering, instead of exiting.
+  await waitForFile(config.SITES_FILE, { key: 'SITES_FILE', host: config.HTTP_HOST, port: config.HTTP_PORT, onWait: (m) => process.stderr.write(`log-tailer: ${m}\n`) });
   const siteFile = loadSites(config.SITES_FILE);
   const [site] = selectSites(siteFile, [config.SITE], (s) => s.source.kind === 'xferlog', 'an xferlog site');
   const source = site!.source as XferlogSite;

@@ -1,4 +1,4 @@
-import { AmqpClient, createLogger, createRegistry, Lifecycle, loadConfig, runMain } from '@terra-transfer/platform';
+import { AmqpClient, createLogger, createRegistry, Lifecycle, loadConfig, runMain, waitForFile } from '@terra-transfer/platform';
 import { loadSites } from '@terra-transfer/sites';
 import { createDatabaseIfMissing, createPool, migrate } from './adapters/db.js';
 import { buildTransferLog } from './app.js';
@@ -7,6 +7,8 @@ import { transferLogSettings } from './config.js';
 runMain('transfer-log', async () => {
   const config = loadConfig(transferLogSettings);
   // Before anything starts: a bad site file exits 78 here.
+  // A site file not there yet (a ConfigMap or volume mounted late): wait, probes answering, instead of exiting.
+  await waitForFile(config.SITES_FILE, { key: 'SITES_FILE', host: config.HTTP_HOST, port: config.HTTP_PORT, onWait: (m) => process.stderr.write(`transfer-log: ${m}\n`) });
   const sites = loadSites(config.SITES_FILE).names();
   const logger = createLogger({ service: 'transfer-log', level: config.LOG_LEVEL });
   const registry = createRegistry();

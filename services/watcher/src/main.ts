@@ -1,5 +1,5 @@
 import { globusClientFromConfig } from '@terra-transfer/globus';
-import { AmqpClient, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
+import { AmqpClient, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain, waitForFile } from '@terra-transfer/platform';
 import { loadSites } from '@terra-transfer/sites';
 import { buildWatcherApp } from './app.js';
 import { spec } from './config.js';
@@ -7,6 +7,8 @@ import { spec } from './config.js';
 runMain('watcher', async () => {
   const config = loadConfig(spec);
   // Nothing here is site-specific, but every service declares every site's queues (so a publish for a site never finds its queue missing).
+  // A site file not there yet (a ConfigMap or volume mounted late): wait, probes answering, instead of exiting.
+  await waitForFile(config.SITES_FILE, { key: 'SITES_FILE', host: config.HTTP_HOST, port: config.HTTP_PORT, onWait: (m) => process.stderr.write(`watcher: ${m}\n`) });
   const sites = loadSites(config.SITES_FILE).names();
   const logger = createLogger({ service: 'watcher', level: config.LOG_LEVEL });
   const registry = createRegistry();
