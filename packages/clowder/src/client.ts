@@ -21,6 +21,13 @@ export interface ClowderClientOptions {
   url: string;
   /** API key: sent as X-API-Key (≥1.5) and ?key= (older servers; the commKey works only as ?key=). */
   key: string;
+  /**
+   * Ask for super-admin mode (`superAdmin=true` on every request): a server
+   * admin's key then bypasses ownership and space roles, as the commKey does.
+   * Needed with an admin user key on a server where the collections were
+   * created by someone else; ignored for non-admin users.
+   */
+  superAdmin?: boolean;
   /** Optional local account, tried first by Clowder (a wrong password silently falls through to the key). */
   basicAuth?: { user: string; password: string };
   /** Per-request timeout. */
@@ -104,6 +111,11 @@ export class ClowderClient {
   async findSpaces(name: string): Promise<Space[]> {
     const v = await this.call({ method: 'GET', path: 'spaces', route: 'GET /spaces', searchParams: { title: `^${escapeRegex(name)}$`, limit: 0 }, idempotent: true });
     return byOldest(parseList(v, 'spaces', parseSpace).filter((s) => s.name === name));
+  }
+
+  /** The space with this id (GET /api/spaces/{id}); a ClowderRejectedError when Clowder does not know it. */
+  async getSpace(id: string): Promise<Space> {
+    return parseSpace(await this.call({ method: 'GET', path: `spaces/${id}`, route: 'GET /spaces/{id}', idempotent: true }));
   }
 
   async createSpace(name: string, description: string): Promise<string> {
@@ -262,7 +274,7 @@ export class ClowderClient {
     try {
       const res = await (c.idempotent ? this.http.idempotent : this.http.once)(c.path, {
         method: c.method,
-        searchParams: { key: this.opts.key, ...c.searchParams },
+        searchParams: { key: this.opts.key, ...(this.opts.superAdmin ? { superAdmin: true } : {}), ...c.searchParams },
         ...(c.json !== undefined ? { json: c.json } : {}),
         ...(c.form !== undefined ? { body: c.form } : {}),
         context: { route: c.route },

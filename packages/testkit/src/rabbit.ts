@@ -60,6 +60,8 @@ export interface PrivateRabbitOptions {
    * default, so a timeout is enforced up to a minute late).
    */
   advanced?: Record<string, number>;
+  /** Plugins to enable on this node only (e.g. `['rabbitmq_shovel']`); none by default. */
+  plugins?: readonly string[];
 }
 
 export interface PrivateRabbit {
@@ -104,7 +106,7 @@ async function privateRabbit(o: PrivateRabbitOptions) {
   const distPort = await quietPort();
   const node = `terra-${randomBytes(3).toString('hex')}@localhost`;
   for (const d of ['mnesia', 'log']) await mkdir(join(dir, d));
-  await writeFile(join(dir, 'enabled_plugins'), '[].\n');
+  await writeFile(join(dir, 'enabled_plugins'), `[${(o.plugins ?? []).join(',')}].\n`);
   const extra = Object.entries(o.conf ?? {}).map(([k, v]) => `${k} = ${v}\n`).join('');
   await writeFile(join(dir, 'rabbitmq.conf'), `listeners.tcp.default = ${port}\nloopback_users = none\n${extra}`);
   const advanced = Object.entries(o.advanced ?? {}).map(([k, v]) => `{${k}, ${v}}`).join(', ');

@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
-import { ClowderClient } from '@terra-transfer/clowder';
+import { ClowderClient, ClowderRejectedError } from '@terra-transfer/clowder';
 import { createEvent, type Message } from '@terra-transfer/contracts';
-import { AmqpClient, DEFAULT_PROBE_BACKOFF, PermanentError, buildHttp, sleep, waitUntilAvailable, type Consumer, type DeliveryContext, type HttpApp, type Logger, type Redis, type Registry } from '@terra-transfer/platform';
+import { AmqpClient, DEFAULT_PROBE_BACKOFF, PermanentError, UpstreamUnavailableError, buildHttp, sleep, waitUntilAvailable, type Consumer, type DeliveryContext, type HttpApp, type Logger, type Redis, type Registry } from '@terra-transfer/platform';
 import { FileRegistrar } from './adapters/file-registrar.js';
 import { Hierarchy } from './adapters/hierarchy.js';
 import { Ledger } from './adapters/ledger.js';
@@ -55,6 +55,9 @@ export interface IngestApp {
   stop(drainMs?: number): Promise<void>;
   handle(event: Message<'file.transferred'>, ctx?: Partial<DeliveryContext>): Promise<void>;
 }
+
+/** The consumer's "upstream" while Clowder refuses our writes (403): a fixed metric label. */
+const FORBIDDEN_UPSTREAM = 'clowder-permissions';
 
 /** Builds clowder-ingest from its dependencies (never listens, never reads the environment). */
 export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
@@ -120,6 +123,44 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
     telemetry.ingested(d.site, plan.datasetName, fileId);
   };
 
+  /**
+   * A 403: the key may not write where this file goes (collections made by
+   * someone else, no editor role in their space). Not the file's fault, so not
+   * dead-lettered; not worth retrying at once either. It is reported as an
+   * unavailable upstream, so the consumer holds deliveries (readiness false)
+   * and probes with a backoff by handling the refused event again (the handler
+   * is redelivery-safe); consuming resumes once the write is allowed.
+   */
+  let refused: Message<'file.transferred'> | undefined;
+  const handleGuarded = async (event: Message<'file.transferred'>, ctx: Partial<DeliveryContext> = {}): Promise<void> => {
+    try {
+      await handle(event, ctx);
+    } catch (err) {
+      if (!(err instanceof ClowderRejectedError) || err.status !== 403) throw err;
+      refused = event;
+      telemetry.forbidden(event.data.site, event.data.destinationPath, err.detail);
+      throw new UpstreamUnavailableError(FORBIDDEN_UPSTREAM, 'CLOWDER_FORBIDDEN', `Clowder refused a write (403): ${err.detail}`, { cause: err });
+    }
+  };
+  const probe = async (upstream: string, signal?: AbortSignal) => {
+    if (upstream === FORBIDDEN_UPSTREAM && refused) await handle(refused, signal ? { signal } : {});
+    else await probeClowder();
+  };
+
+  /** Every configured space id must exist: an unknown one is a configuration error, not something to create by name. */
+  const checkSpaces = async () => {
+    for (const [site, conf] of Object.entries(s.sites)) {
+      if (!conf.spaceId) continue;
+      try {
+        await clowder.getSpace(conf.spaceId);
+      } catch (err) {
+        if (!(err instanceof ClowderRejectedError)) throw err;
+        telemetry.spaceUnknown(site, conf.spaceId, err.detail);
+        throw new PermanentError('CLOWDER_SPACE_UNKNOWN', `site ${site}: Clowder space ${conf.spaceId} is not known to Clowder (${err.status} ${err.detail})`);
+      }
+    }
+  };
+
   const http = await buildHttp({
     service: 'clowder-ingest',
     description: 'Registers transferred files in Clowder (file.transferred → file.ingested).',
@@ -133,11 +174,13 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
       clowder: async () =>
         clowderUp &&
         consumer?.unavailable === undefined &&
+        refusedNow() === false &&
         (await Promise.race([clowder.findSpaces(firstSpace).then(() => true, () => false), sleep(2_000).then(() => false)])),
     },
   });
 
   let consumer: Consumer<'file.transferred'> | undefined;
+  const refusedNow = () => consumer?.unavailable === FORBIDDEN_UPSTREAM;
   let stopped: Promise<void> | undefined;
   return {
     http,
@@ -153,11 +196,13 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
       });
       if (!answered || stopped) return;
       amqp.telemetry.upstreamAnswering('clowder');
+      await checkSpaces();
       clowderUp = true;
-      consumer = amqp.consume('ingestTransfers', 'file.transferred', (event, ctx) => handle(event, ctx), {
+      consumer = amqp.consume('ingestTransfers', 'file.transferred', (event, ctx) => handleGuarded(event, ctx), {
         prefetch: s.prefetch,
         // A Clowder outage while consuming: hold deliveries (giving back uncounted those held too long), probe, resume (platform Consumer).
-        probe: () => probeClowder(),
+        // A 403 holds them the same way, probed by retrying the refused event.
+        probe: (upstream, signal) => probe(upstream, signal),
         probeBackoff,
         ...(s.outageHoldMs !== undefined ? { outageHoldMs: s.outageHoldMs } : {}),
       });

@@ -26,6 +26,7 @@ export const configSpec = {
   HTTP_PORT: env.int('HTTP port (health, readiness, metrics, API docs)', { default: 8085, min: 0, max: 65535 }),
   CLOWDER_URL: env.url('Clowder base URL, without /api', { protocols: ['http', 'https'] }),
   CLOWDER_KEY: env.string('Clowder key; must be the commKey or an admin key, so listFiles shows `filepath` (the duplicate check)', { secret: true }),
+  CLOWDER_SUPERADMIN: env.bool('Send superAdmin=true: an admin user key then writes into collections and datasets created by others (not needed with the commKey)', { default: false }),
   CLOWDER_TIMEOUT_MS: env.int('Timeout of one Clowder request', { default: 30_000, min: 100 }),
   CLOWDER_RETRIES: env.int('Automatic retries of idempotent Clowder requests on 5xx/connection errors', { default: 6, min: 0, max: 20 }),
   CLOWDER_RETRY_BASE_MS: env.int('First retry delay (doubles each time, with jitter)', { default: 100, min: 1 }),

@@ -30,6 +30,7 @@ runMain('clowder-ingest', async () => {
   const clowder = new ClowderClient({
     url: config.CLOWDER_URL,
     key: config.CLOWDER_KEY,
+    superAdmin: config.CLOWDER_SUPERADMIN,
     timeoutMs: config.CLOWDER_TIMEOUT_MS,
     retries: config.CLOWDER_RETRIES,
     retryBaseMs: config.CLOWDER_RETRY_BASE_MS,

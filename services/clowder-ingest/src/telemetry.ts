@@ -22,7 +22,20 @@ export function ingestTelemetry(logger: Logger, registry: Registry) {
     duplicates.inc({ kind }, 0);
   }
   for (const reason of ['hidden', 'skipped-dataset', 'skipped-path']) skipped.inc({ reason }, 0);
+  const forbidden = counter(registry, 'terra_transfer_clowder_forbidden_total', 'Clowder 403s: the key may not write where the ingest writes (consuming held until the write is allowed)', ['site']);
+  const spaceUnknown = counter(registry, 'terra_transfer_clowder_space_unknown_total', 'Configured space ids Clowder does not know (start refused)');
   return {
+    forbidden(site: string, datasetName: string, detail: string): void {
+      forbidden.inc({ site });
+      logger.error(
+        { site, datasetName, detail },
+        'Clowder refused a write (403): the key does not own the collection or dataset and has no editor role in its space. Consuming is held (not ready) until it is allowed; use the commKey or an admin key with CLOWDER_SUPERADMIN=true, or give the user an Editor role in the space',
+      );
+    },
+    spaceUnknown(site: string, spaceId: string, detail: string): void {
+      spaceUnknown.inc();
+      logger.fatal({ site, spaceId, detail }, 'the site\'s Clowder space id is not known to Clowder (the site file\'s clowder.space.id): not starting');
+    },
     ingested(site: string, datasetName: string, fileId: string): void {
       ingested.inc();
       logger.debug({ site, datasetName, fileId }, 'file ingested');

@@ -146,7 +146,8 @@ describe('clowder-ingest against the simulator, RabbitMQ and Redis', () => {
     expect(listed.map((f) => f.filepath).sort()).toEqual(files.slice(0, 3).map(clowderPath).sort());
     const metadata = await clowder.datasetMetadata(ds!.id);
     expect(metadata).toHaveLength(1);
-    expect(metadata[0]!.content).toEqual(md);
+    // Cleaned as TERRA's uploader did (terrautils clean_metadata): flagged.
+    expect(metadata[0]!.content).toEqual({ ...md, terraref_cleaned_metadata: true });
     expect(metadata[0]!.agent.user_id).toBe(`${sim.url}/api/users/000000000000000000000000`);
 
     const ev = outcomes.find((o) => o.data.clowderPath === clowderPath(files[0]!))!;

@@ -53,7 +53,15 @@ export class Hierarchy {
     });
   }
 
-  /** The chain root first; returns the ids in the same order. */
+  /**
+   * The chain root first; returns the ids in the same order. Built as
+   * terrautils' build_dataset_hierarchy builds it: every level is created
+   * with newCollectionWithParent {name, parentId, space}, so every level
+   * carries the space (and is a root collection in it), the sensor level has
+   * no parent. A level found by name (made by the original pipeline, or before
+   * a crash) is reused; only the links it lacks are added, so collections
+   * owned by someone else need no write unless a link is really missing.
+   */
   async collections(chain: readonly string[], spaceId: string, signal?: AbortSignal): Promise<string[]> {
     const ids: string[] = [];
     for (const [i, name] of chain.entries()) {
@@ -61,10 +69,12 @@ export class Hierarchy {
       ids.push(
         await this.ensure('collection', spaceId, name, signal, {
           find: async () => (await this.clowder.findCollections(name)).map((c) => c.id),
-          // The root goes in the space as a root collection; children hang under their parent (and join its space).
-          create: () => this.clowder.createCollectionWithParent(parent ? { name, parentId: parent } : { name, space: spaceId }),
-          // Found rather than created (e.g. made before a crash): make sure it is linked, idempotently.
-          relink: (id) => (parent ? this.clowder.addSubCollection(parent, id) : this.clowder.addCollectionToSpace(spaceId, id)),
+          create: () => this.clowder.createCollectionWithParent(parent ? { name, parentId: parent, space: spaceId } : { name, space: spaceId }),
+          relink: async (id) => {
+            const c = await this.clowder.getCollection(id);
+            if (parent && !c.parentCollectionIds.includes(parent)) await this.clowder.addSubCollection(parent, id);
+            if (!c.spaces.includes(spaceId)) await this.clowder.addCollectionToSpace(spaceId, id);
+          },
         }),
       );
     }
@@ -77,12 +87,19 @@ export class Hierarchy {
   }
 
   dataset(name: string, collectionId: string, spaceId: string, signal?: AbortSignal): Promise<string> {
+    const seen = new Map<string, string[]>();
     return this.ensure('dataset', spaceId, name, signal, {
-      find: async () => (await this.clowder.findDatasets(name)).map((d) => d.id),
+      find: async () =>
+        (await this.clowder.findDatasets(name)).map((d) => {
+          seen.set(d.id, d.spaces);
+          return d.id;
+        }),
       create: () => this.clowder.createDataset({ name, spaces: [spaceId], collections: [collectionId] }),
+      // Found (the original pipeline's, or made before a crash): add only the links it lacks. Collection
+      // membership is not in the dataset's JSON; adding it is $addToSet and needs only an editor role.
       relink: async (id) => {
         await this.clowder.addDatasetToCollection(collectionId, id);
-        await this.clowder.addDatasetToSpace(spaceId, id);
+        if (!(seen.get(id) ?? []).includes(spaceId)) await this.clowder.addDatasetToSpace(spaceId, id);
       },
       // A duplicate we just made (only possible after a lock expired mid-creation) is empty: remove it.
       discard: (id) => this.clowder.deleteDataset(id),

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { ClowderClient } from '@terra-transfer/clowder';
 import { PermanentError, TransientError } from '@terra-transfer/platform';
-import { alreadyAttached, datasetMetadataBody } from '../core/metadata.js';
+import { alreadyAttached, cleanMetadata, datasetMetadataBody } from '../core/metadata.js';
 import type { IngestTelemetry } from '../telemetry.js';
 import type { Ledger } from './ledger.js';
 import { attempt } from './retry.js';
@@ -51,7 +51,8 @@ export class MetadataAttacher {
         this.telemetry.metadataInvalid(datasetId, localPath, read.reason);
         return;
       }
-      const content = read.content;
+      // Cleaned as TERRA's uploader cleaned it (terrautils clean_metadata's generic part).
+      const content = cleanMetadata(read.content);
       // Ask Clowder first unless this process created the dataset a moment ago and nobody left a post half done.
       const fresh = this.opts.takeFresh?.(datasetId) ?? false;
       const leftover = await this.ledger.metadataIntent(datasetId);

@@ -160,6 +160,12 @@ export class Store {
         addTo(d.spaces, s.id);
         break;
       }
+      case 'space-role': {
+        const s = this.spaces.get(op.space);
+        if (!s) break;
+        s.roles = { ...s.roles, [op.user]: op.role };
+        break;
+      }
       case 'delete-dataset': {
         const d = this.datasets.get(op.id);
         if (!d) break;

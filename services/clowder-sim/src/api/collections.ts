@@ -4,6 +4,7 @@ import { sortAndLimit, titleMatcher } from '../core/search.js';
 import { caller, intParam, boolParam, jsonBody, oid, query, str, type ApiContext } from './context.js';
 import { collectionListJson, datasetJson, jsonCollection, spaceJson, userName } from './render.js';
 import { jsonString } from './replies.js';
+import { forbidden } from './auth.js';
 
 // summary/tags feed the OpenAPI document (@fastify/swagger, registered by buildHttp).
 const doc = (summary: string, tag: string) => ({ schema: { summary, tags: [tag] } as FastifySchema });
@@ -55,6 +56,8 @@ export function collectionRoutes(api: FastifyInstance, ctx: ApiContext): void {
     const parent = str(body, 'parentId');
     const parentColl = parent ? store.collections.get(parent) : undefined;
     const spaceId = str(body, 'space');
+    // Clowder evaluates (and discards) BadRequest("Bad space"), then inserts a null collection: a 500, nothing created.
+    if (spaceId !== undefined && spaceId !== 'default' && !store.spaces.has(spaceId)) throw new Error(`java.lang.NullPointerException: Bad space = ${spaceId}`);
     const space = spaceId !== undefined && store.spaces.has(spaceId) ? spaceId : undefined;
     const spaces = new Set<string>(parentColl?.spaces ?? []);
     if (space) spaces.add(space);
@@ -72,7 +75,8 @@ export function collectionRoutes(api: FastifyInstance, ctx: ApiContext): void {
     const child = oid(req, 'child');
     const c = caller(ctx, req);
     access.write(c);
-    collOr(c, parent);
+    // AddResourceToCollection on the parent: its author, an editor of one of its spaces, or super-admin mode.
+    access.edit(c, collOr(c, parent), store.spaces);
     collOr(c, child);
     store.apply({ op: 'subcollection', parent, child });
     return render(store.collections.get(parent)!);
@@ -120,7 +124,7 @@ export function collectionRoutes(api: FastifyInstance, ctx: ApiContext): void {
     const ds = oid(req, 'ds');
     const c = caller(ctx, req);
     access.write(c);
-    collOr(c, coll);
+    access.edit(c, collOr(c, coll), store.spaces);
     access.found(c, store.datasets.get(ds), () => jsonString(404, `Could not find dataset with id [${ds}]`));
     store.apply({ op: 'collection-dataset', collection: coll, dataset: ds });
     return { datasetsInCollection: store.collections.get(coll)!.datasets.length };
@@ -138,6 +142,13 @@ export function collectionRoutes(api: FastifyInstance, ctx: ApiContext): void {
     return { id: s.id };
   });
 
+  api.get('/spaces/:id', doc('A space by id', 'spaces'), async (req) => {
+    const id = oid(req, 'id');
+    const c = caller(ctx, req);
+    access.read(c);
+    return spaceJson(access.found(c, store.spaces.get(id), () => jsonString(404, `Space ${id} not found`)));
+  });
+
   api.get('/spaces', doc('List spaces; title is always a regex (no exact parameter)', 'spaces'), async (req) => {
     const c = caller(ctx, req);
     access.read(c);
@@ -147,9 +158,27 @@ export function collectionRoutes(api: FastifyInstance, ctx: ApiContext): void {
     return sortAndLimit([...store.spaces.values()].filter((s) => match(s.name)), limit).map(spaceJson);
   });
 
+  // Only the resource's owner may put it in a space (the commKey or super-admin mode pass; a server admin without it does not).
   const owner = (c: ReturnType<typeof caller>, authorId: string) => {
-    if (!c.admin && c.user?.id !== authorId) throw jsonString(403, 'Not authorized');
+    if (!c.superAdmin && c.user?.id !== authorId) throw forbidden();
   };
+
+  api.post('/spaces/:space/updateUsers', doc('Give users roles in a space: {"rolesandusers":{"Editor":"<userId>,<userId>"}} (space admin)', 'spaces'), async (req) => {
+    const space = oid(req, 'space');
+    const c = caller(ctx, req);
+    access.write(c);
+    const s = access.found(c, store.spaces.get(space), () => jsonString(404, `Space ${space} not found`));
+    if (!c.superAdmin && s.authorId !== c.user!.id && s.roles?.[c.user!.id] !== 'Admin') throw forbidden();
+    const body = jsonBody(req);
+    const map = body && typeof body === 'object' ? (body as Record<string, unknown>)['rolesandusers'] : undefined;
+    if (!map || typeof map !== 'object') throw jsonString(400, 'Missing parameter [rolesandusers]');
+    for (const [role, ids] of Object.entries(map as Record<string, unknown>)) {
+      if (role !== 'Admin' && role !== 'Editor' && role !== 'Viewer') throw jsonString(400, `Unknown role ${role}`);
+      if (typeof ids !== 'string') throw jsonString(400, 'Missing parameter [rolesandusers]');
+      for (const user of ids.split(',').map((x) => x.trim()).filter(Boolean)) store.apply({ op: 'space-role', space, user, role });
+    }
+    return { status: 'success' };
+  });
 
   api.post('/spaces/:space/addCollectionToSpace/:coll', doc('Add a collection to a space (owner or admin)', 'spaces'), async (req) => {
     const space = oid(req, 'space');
@@ -158,6 +187,7 @@ export function collectionRoutes(api: FastifyInstance, ctx: ApiContext): void {
     access.write(c);
     const s = access.found(c, store.spaces.get(space), () => jsonString(404, `Space ${space} not found`));
     const col = access.found(c, store.collections.get(coll), () => jsonString(404, `Collection ${coll} not found`));
+    access.edit(c, s, store.spaces, s);
     owner(c, col.authorId);
     store.apply({ op: 'space-collection', space, collection: coll });
     return { collectionInSpace: String(s.collections.length) };
@@ -170,6 +200,7 @@ export function collectionRoutes(api: FastifyInstance, ctx: ApiContext): void {
     access.write(c);
     const s = access.found(c, store.spaces.get(space), () => jsonString(404, `Space ${space} not found`));
     const d = access.found(c, store.datasets.get(ds), () => jsonString(404, `Dataset ${ds} not found`));
+    access.edit(c, s, store.spaces, s);
     owner(c, d.authorId);
     store.apply({ op: 'space-dataset', space, dataset: ds });
     return { datasetsInSpace: String(s.datasets.length) };

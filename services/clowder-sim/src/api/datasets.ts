@@ -66,7 +66,7 @@ export function datasetRoutes(api: FastifyInstance, ctx: ApiContext): void {
     const id = oid(req, 'id');
     const c = caller(ctx, req);
     access.write(c);
-    datasetOr404(c, id);
+    access.edit(c, datasetOr404(c, id), store.spaces);
     store.apply({ op: 'delete-dataset', id });
     return { status: 'success' };
   });
@@ -87,6 +87,8 @@ export function datasetRoutes(api: FastifyInstance, ctx: ApiContext): void {
     const user = access.write(c);
     const extract = withExtract ? boolParam(req, 'extract', true) : true;
     const d = access.found(c, store.datasets.get(id), () => plainText(404, `Dataset with id=${id} does not exist`));
+    // AddResourceToDataset: the dataset's author, an editor of one of its spaces, or super-admin mode.
+    access.edit(c, d, store.spaces);
     const body = req.body as Body;
     const parts = body && 'multipart' in body ? body.multipart : [];
     const accepted: FileRecord[] = [];
@@ -161,7 +163,9 @@ export function datasetRoutes(api: FastifyInstance, ctx: ApiContext): void {
     const id = oid(req, 'id');
     const c = caller(ctx, req);
     access.write(c);
-    if (store.files.has(id)) store.apply({ op: 'delete-file', id });
+    const f = store.files.get(id);
+    if (f) access.edit(c, store.datasets.get(f.datasetId) ?? f, store.spaces);
+    if (f) store.apply({ op: 'delete-file', id });
     return { status: 'success' };
   };
   api.delete('/files/:id', doc('Delete a file (removed from its dataset)'), removeFile);

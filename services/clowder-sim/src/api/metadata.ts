@@ -24,7 +24,10 @@ export function metadataRoutes(api: FastifyInstance, ctx: ApiContext): void {
     const c = caller(ctx, req);
     access.write(c);
     const target = type === 'dataset' ? store.datasets.get(id) : store.files.get(id);
-    access.found(c, target, () => jsonString(404, `Error getting ${type} ${id}`));
+    const found = access.found(c, target, () => jsonString(404, `Error getting ${type} ${id}`));
+    // AddMetadata: on the dataset (a file's: on the dataset it is in).
+    const owned = 'datasetId' in found ? (store.datasets.get(found.datasetId) ?? found) : found;
+    access.edit(c, owned, store.spaces);
     const body = jsonBody(req) as Record<string, unknown> | null;
     const rawAgent = body && typeof body === 'object' ? body['agent'] : undefined;
     // Clowder reads agent.@type unguarded: a missing agent or type is an exception, a 500.

@@ -19,7 +19,12 @@ export interface Space {
   authorId: string;
   collections: string[];
   datasets: string[];
+  /** userId → role, as Clowder 1.x keeps it on the user (spaceandrole); absent: only the author. */
+  roles?: Record<string, SpaceRole>;
 }
+
+/** Clowder 1.x's default roles: Admin and Editor may add to and edit what is in the space; Viewer only reads. */
+export type SpaceRole = 'Admin' | 'Editor' | 'Viewer';
 
 export interface Collection {
   id: string;
@@ -89,5 +94,6 @@ export type Op =
   | { op: 'collection-dataset'; collection: string; dataset: string }
   | { op: 'space-collection'; space: string; collection: string }
   | { op: 'space-dataset'; space: string; dataset: string }
+  | { op: 'space-role'; space: string; user: string; role: SpaceRole }
   | { op: 'delete-dataset'; id: string }
   | { op: 'delete-file'; id: string };
