@@ -63,6 +63,7 @@ const FORBIDDEN_UPSTREAM = 'clowder-permissions';
 export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
   const { settings: s, amqp, redis, clowder } = deps;
   const telemetry = deps.telemetry ?? ingestTelemetry(deps.logger, deps.registry);
+  telemetry.sitesKnown(Object.keys(s.sites));
   const ledger = new Ledger(redis, s.redisPrefix, s.lockTtlMs, s.lockWaitMs);
   const hierarchy = new Hierarchy(clowder, ledger, telemetry, { attempts: s.attempts, retryBaseMs: s.retryBaseMs });
   const registrar = new FileRegistrar(clowder, ledger, telemetry, {

@@ -25,6 +25,10 @@ export function ingestTelemetry(logger: Logger, registry: Registry) {
   const forbidden = counter(registry, 'terra_transfer_clowder_forbidden_total', 'Clowder 403s: the key may not write where the ingest writes (consuming held until the write is allowed)', ['site']);
   const spaceUnknown = counter(registry, 'terra_transfer_clowder_space_unknown_total', 'Configured space ids Clowder does not know (start refused)');
   return {
+    /** The sites' labelled series from the start (rate() and the refusing-writes alert answer 0, not nothing). */
+    sitesKnown(sites: readonly string[]): void {
+      for (const site of sites) forbidden.inc({ site }, 0);
+    },
     forbidden(site: string, datasetName: string, detail: string): void {
       forbidden.inc({ site });
       logger.error(
