@@ -174,6 +174,7 @@ describe('clowder-ingest on a private Clowder whose collections belong to someon
     expect(s.counts.files).toBe(before.files + 1);
     // The owner's sensor collection was reused; year, month, day and the dataset were created.
     expect(s.counts.collections).toBe(before.collections + 1 + 3);
-    expect(await r.registry.metrics()).not.toMatch(/terra_transfer_clowder_forbidden_total\{/);
+    // No 403 at all: the per-site series exists from the start and reads 0.
+    expect(await r.registry.metrics()).toMatch(/terra_transfer_clowder_forbidden_total\{site="ua-mac"\} 0\n/);
   }, 30_000);
 });
