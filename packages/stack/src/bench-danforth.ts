@@ -12,11 +12,12 @@
  *   lost                    snapshots not complete when the bench gave up (BENCH_TIMEOUT_S, default 600)
  *   duplicates              Clowder files registered twice for one path (the simulator's count)
  *   cpu_seconds             CPU (user + system, /proc/<pid>/stat) each service process used from the stack's start
- *                           (after a prefill) to the end; `bench` is this process (the generator, live), `postgres`
- *                           every PostgreSQL process of the machine (other users' queries included)
+ *                           (after a prefill) to the end; `bench` is this process (the generator, live). PostgreSQL is
+ *                           not counted: its backends come and go with connections, so a /proc sum is not monotonic
  *   wall_seconds            the same span
  * BENCH_PNG_COMPRESSION: the source's zlib level (default: the source's own default).
- * BENCH_CPU_PROF=DIR: the lemnatec source runs with --cpu-prof into DIR (stopped with SIGTERM so the profile is written).
+ * BENCH_CPU_PROF=DIR: the lemnatec source and the Globus simulator run with --cpu-prof into DIR (stopped with SIGTERM so
+ * the profiles are written).
  * BENCH_PREFILL=1: every snapshot is committed before the stack starts (a backlog): the rate is then the
  * source's and the pipeline's own, not the generator's, and latencies count from the stack's start.
  * Progress goes to stderr.
@@ -26,7 +27,7 @@ import { join } from 'node:path';
 import amqp from 'amqplib';
 import { topology } from '@terra-transfer/contracts';
 import { loadSites } from '@terra-transfer/sites';
-import { deleteKeys, deleteTopology, freePort, processCpuSeconds, totalCpuSecondsByName, uniquePrefix } from '@terra-transfer/testkit';
+import { deleteKeys, deleteTopology, freePort, processCpuSeconds, uniquePrefix } from '@terra-transfer/testkit';
 import { LEMNATEC_DB_URL_ENV, lemnatecSite, writeSitesFile } from './demo-sites.js';
 import { localProcesses, localStack } from './local.js';
 import { TestScanalyzer } from './scanalyzer.js';
@@ -57,9 +58,10 @@ const { stack, layout } = localStack({
   env: {
     'lemnatec-source': {
       [LEMNATEC_DB_URL_ENV]: lt.systemUrl, MAX_SNAPSHOTS_IN_FLIGHT: '8', IMAGES_IN_FLIGHT: '4', POLL_MS: '100',
-      ...(PNG_COMPRESSION ? { PNG_COMPRESSION } : {}), ...(CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${CPU_PROF}` } : {}),
+      ...(PNG_COMPRESSION ? { PNG_COMPRESSION } : {}), ...(CPU_PROF ? { STACK_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${CPU_PROF}` } : {}),
     },
     'clowder-ingest': { INGEST_BATCH_WINDOW_MS: '50' },
+    ...(CPU_PROF ? { 'globus-sim': { STACK_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${CPU_PROF}` } } : {}),
   },
 });
 await prepareLayout(layout);
@@ -101,11 +103,10 @@ try {
     done.set(e.data.datasetName, d);
   }, { noAck: true });
   const t0 = Date.now();
-  // Where the CPU goes: each service process, this process (the generator), PostgreSQL, from here to the end.
+  // Where the CPU goes: each service process and this process (the generator), from here to the end.
   const cpuNow = (): Record<string, number> => ({
     ...Object.fromEntries([...stack.procs].map(([name, p]) => [name, (p.pid && processCpuSeconds(p.pid)) || 0])),
     bench: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
-    postgres: totalCpuSecondsByName(/^postgres/),
   });
   const cpu0 = cpuNow();
   if (PREFILL) for (const k of commits.keys()) commits.set(k, t0);
@@ -133,7 +134,7 @@ try {
   };
 } finally {
   await conn.close().catch(() => undefined);
-  if (CPU_PROF) await stack.stopService('lemnatec-source', 30_000).catch(() => undefined);
+  if (CPU_PROF) for (const name of ['lemnatec-source', 'globus-sim']) await stack.stopService(name, 30_000).catch(() => undefined);
   await stack.killAll();
   await deleteTopology(prefix, AMQP_URL).catch(() => undefined);
   await deleteKeys(prefix).catch(() => undefined);
