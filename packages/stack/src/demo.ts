@@ -258,7 +258,13 @@ const volumes = await loggedVolumes(tlog).catch(() => ({} as Record<string, { fi
 const global: string[] = [];
 const dead = Object.values(all.deadLettered).reduce((a, b) => a + b, 0);
 if (dead) global.push(`${dead} dead-lettered messages`);
-if (all.clowder.duplicates || all.clowder.files !== all.expected || all.clowder.distinctFilePaths !== all.expected) global.push(`Clowder holds ${all.clowder.files} files (${all.clowder.distinctFilePaths} paths, ${all.clowder.duplicates} duplicates) for ${all.expected} expected`);
+if (all.clowder.duplicates || all.clowder.files !== all.expected || all.clowder.distinctFilePaths !== all.expected) {
+  // Which kind of duplicate (spaces, collections, datasets, file paths, dataset metadata), for the operator.
+  const kinds = await fetch(`${stack.url('clowder-sim')}/admin/summary`, { headers: { authorization: `Bearer ${LOCAL.simAdminToken}` } })
+    .then(async (r) => Object.entries(((await r.json()) as { duplicates: Record<string, unknown[]> }).duplicates).filter(([, d]) => d.length > 0).map(([k, d]) => `${k}: ${JSON.stringify(d.slice(0, 2))}`).join('; '))
+    .catch(() => '');
+  global.push(`Clowder holds ${all.clowder.files} files (${all.clowder.distinctFilePaths} paths, ${all.clowder.duplicates} duplicates${kinds ? `: ${kinds}` : ''}) for ${all.expected} expected`);
+}
 if (all.globus.pathsTransferredTwice.length) global.push(`${all.globus.pathsTransferredTwice.length} paths moved twice by Globus`);
 if (all.ledger.unexplained.length) global.push(`${all.ledger.unexplained.length} ledger records stuck with no reason`);
 if (!finished) global.push('did not finish');
