@@ -48,7 +48,7 @@ test-unit: build
 	@$(JEST) --ci packages
 
 # The whole pipeline on generated gantry uploads, live progress, then left running for inspection (Ctrl-C stops it).
-# DEMO_ARGS: --datasets N --rate PER_SEC --rotate-every LINES --exit
+# DEMO_ARGS: --datasets N --rate PER_SEC --rotate-every LINES --snapshots N (Danforth) --real-size --exit --json
 demo: build services db
 	@node packages/stack/dist/demo.js $(DEMO_ARGS)
 

@@ -3,7 +3,8 @@
  * a fourth site (a second drone site: another name, folder, endpoints and
  * Clowder space) is run by the demo as it is (`--sites`), which starts that
  * site's cleaner and directory-source from the file and writes its flights;
- * the JSON verdict lists all four sites, each `ok` with nothing lost.
+ * the JSON verdict lists all five sites (the demo's four, Danforth's test
+ * Scanalyzer among them, and the added one), each `ok` with nothing lost.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ it('a fourth site added to the demo\'s site file runs and arrives with no code c
   const sitesFile = writeSitesFile(join(dir.path, 'conf'), [...demoSites(work), directorySite(work, { name: 'ksu-drone-2', index: 3, whitelist: ['drone'] })]);
   try {
     const child = spawn(process.execPath, ['packages/stack/dist/demo.js', '--sites', sitesFile, '--work-dir', work, '--prefix', prefix, '--free-ports',
-      '--datasets', '5', '--folders', '3', '--exit', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--datasets', '5', '--folders', '3', '--snapshots', '4', '--exit', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -28,7 +29,7 @@ it('a fourth site added to the demo\'s site file runs and arrives with no code c
     if (code !== 0) process.stderr.write(`${stdout}\n${stderr.slice(-3000)}\n`);
     expect({ code, lines: lines.length }).toEqual({ code: 0, lines: 1 });
     const verdict = JSON.parse(lines[0]!) as { sites: Record<string, { completed: number; at_destination: number; deleted: number; ingested: number; lost: number; result: string }> };
-    expect(Object.keys(verdict.sites).sort()).toEqual(['hudsonalpha', 'ksu-drone', 'ksu-drone-2', 'ua-mac']);
+    expect(Object.keys(verdict.sites).sort()).toEqual(['danforth', 'hudsonalpha', 'ksu-drone', 'ksu-drone-2', 'ua-mac']);
     for (const [name, s] of Object.entries(verdict.sites)) {
       expect({ name, result: s.result, lost: s.lost }).toEqual({ name, result: 'ok', lost: 0 });
       expect(s.completed).toBeGreaterThan(0);
@@ -37,6 +38,8 @@ it('a fourth site added to the demo\'s site file runs and arrives with no code c
     }
     expect(verdict.sites['ksu-drone-2']).toMatchObject({ at_destination: 9, deleted: 0 });
     expect(verdict.sites['ua-mac']!.deleted).toBe(verdict.sites['ua-mac']!.completed);
+    // Danforth: 4 snapshots × (metadata.json + 10 PNGs), each checked against the Scanalyzer's rows and blobs, staging emptied.
+    expect(verdict.sites['danforth']).toMatchObject({ completed: 44, at_destination: 44, ingested: 44, deleted: 44 });
     if (code !== 0) throw new Error(stderr.slice(-4000));
   } finally {
     await deleteTopology(prefix).catch(() => undefined);

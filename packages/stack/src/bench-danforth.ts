@@ -11,6 +11,13 @@
  *   p50|p99_snapshot_seconds  a snapshot's commit → its last image registered (file.ingested)
  *   lost                    snapshots not complete when the bench gave up (BENCH_TIMEOUT_S, default 600)
  *   duplicates              Clowder files registered twice for one path (the simulator's count)
+ *   cpu_seconds             CPU (user + system, /proc/<pid>/stat) each service process used from the stack's start
+ *                           (after a prefill) to the end; `bench` is this process (the generator, live). PostgreSQL is
+ *                           not counted: its backends come and go with connections, so a /proc sum is not monotonic
+ *   wall_seconds            the same span
+ * BENCH_PNG_COMPRESSION: the source's zlib level (default: the source's own default).
+ * BENCH_CPU_PROF=DIR: the lemnatec source and the Globus simulator run with --cpu-prof into DIR (stopped with SIGTERM so
+ * the profiles are written).
  * BENCH_PREFILL=1: every snapshot is committed before the stack starts (a backlog): the rate is then the
  * source's and the pipeline's own, not the generator's, and latencies count from the stack's start.
  * Progress goes to stderr.
@@ -20,7 +27,7 @@ import { join } from 'node:path';
 import amqp from 'amqplib';
 import { topology } from '@terra-transfer/contracts';
 import { loadSites } from '@terra-transfer/sites';
-import { deleteKeys, deleteTopology, freePort, uniquePrefix } from '@terra-transfer/testkit';
+import { deleteKeys, deleteTopology, freePort, processCpuSeconds, uniquePrefix } from '@terra-transfer/testkit';
 import { LEMNATEC_DB_URL_ENV, lemnatecSite, writeSitesFile } from './demo-sites.js';
 import { localProcesses, localStack } from './local.js';
 import { TestScanalyzer } from './scanalyzer.js';
@@ -30,6 +37,8 @@ const N = Number(process.env['BENCH_SNAPSHOTS'] ?? 300);
 const SMALL = process.env['BENCH_SMALL'] === '1';
 const TIMEOUT_S = Number(process.env['BENCH_TIMEOUT_S'] ?? 600);
 const PREFILL = process.env['BENCH_PREFILL'] === '1';
+const PNG_COMPRESSION = process.env['BENCH_PNG_COMPRESSION'];
+const CPU_PROF = process.env['BENCH_CPU_PROF'];
 /** BENCH_AMQP_URL: another broker than the machine's (e.g. a private node). */
 const AMQP_URL = process.env['BENCH_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
 const say = (s: string) => process.stderr.write(`bench-danforth: ${s}\n`);
@@ -47,8 +56,12 @@ const ports = Object.fromEntries(await Promise.all(localProcesses(sites, false).
 const { stack, layout } = localStack({
   workDir: join(workDir, 'work'), prefix, ports, sitesFile, logLevel: 'warn', amqpUrl: AMQP_URL,
   env: {
-    'lemnatec-source': { [LEMNATEC_DB_URL_ENV]: lt.systemUrl, MAX_SNAPSHOTS_IN_FLIGHT: '8', IMAGES_IN_FLIGHT: '4', POLL_MS: '100' },
+    'lemnatec-source': {
+      [LEMNATEC_DB_URL_ENV]: lt.systemUrl, MAX_SNAPSHOTS_IN_FLIGHT: '8', IMAGES_IN_FLIGHT: '4', POLL_MS: '100',
+      ...(PNG_COMPRESSION ? { PNG_COMPRESSION } : {}), ...(CPU_PROF ? { STACK_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${CPU_PROF}` } : {}),
+    },
     'clowder-ingest': { INGEST_BATCH_WINDOW_MS: '50' },
+    ...(CPU_PROF ? { 'globus-sim': { STACK_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${CPU_PROF}` } } : {}),
   },
 });
 await prepareLayout(layout);
@@ -59,6 +72,8 @@ const ch = await conn.createChannel();
 const t = topology(prefix, ['danforth']);
 const done = new Map<string, { files: number; last: number }>();
 let result: Record<string, number> | undefined;
+let cpuSeconds: Record<string, number> = {};
+let wallSeconds = 0;
 const commits = new Map<string, number>();
 const base = Date.UTC(2026, 4, 4, 0, 0, 0);
 async function fill(): Promise<void> {
@@ -88,6 +103,12 @@ try {
     done.set(e.data.datasetName, d);
   }, { noAck: true });
   const t0 = Date.now();
+  // Where the CPU goes: each service process and this process (the generator), from here to the end.
+  const cpuNow = (): Record<string, number> => ({
+    ...Object.fromEntries([...stack.procs].map(([name, p]) => [name, (p.pid && processCpuSeconds(p.pid)) || 0])),
+    bench: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
+  });
+  const cpu0 = cpuNow();
   if (PREFILL) for (const k of commits.keys()) commits.set(k, t0);
   else await fill();
   const complete = () => [...commits.keys()].filter((k) => (done.get(k)?.files ?? 0) >= 11);
@@ -97,6 +118,9 @@ try {
     say(`${complete().length}/${N} complete`);
   }
   const finished = complete();
+  const cpu1 = cpuNow();
+  cpuSeconds = Object.fromEntries(Object.entries(cpu1).map(([k, v]) => [k, Number((v - (cpu0[k] ?? 0)).toFixed(1))]));
+  wallSeconds = Number(((Date.now() - t0) / 1000).toFixed(1));
   const lat = finished.map((k) => (done.get(k)!.last - commits.get(k)!) / 1000);
   const last = Math.max(...finished.map((k) => done.get(k)!.last));
   const summary = (await (await fetch(`${stack.url('clowder-sim')}/admin/summary`, { headers: { authorization: `Bearer ${LOCAL.simAdminToken}` } })).json()) as { duplicates: Record<string, unknown[]> };
@@ -110,10 +134,11 @@ try {
   };
 } finally {
   await conn.close().catch(() => undefined);
+  if (CPU_PROF) for (const name of ['lemnatec-source', 'globus-sim']) await stack.stopService(name, 30_000).catch(() => undefined);
   await stack.killAll();
   await deleteTopology(prefix, AMQP_URL).catch(() => undefined);
   await deleteKeys(prefix).catch(() => undefined);
   await lt.drop().catch(() => undefined);
   await rm(workDir, { recursive: true, force: true });
 }
-process.stdout.write(`${JSON.stringify({ ...result, snapshots: N, image_sizes: SMALL ? 'small (sides / 8)' : 'real (VIS 2454x2056 8-bit, NIR 636x508 16-bit)' })}\n`);
+process.stdout.write(`${JSON.stringify({ ...result, cpu_seconds: cpuSeconds, wall_seconds: wallSeconds, png_compression: PNG_COMPRESSION ?? 'default', snapshots: N, image_sizes: SMALL ? 'small (sides / 8)' : 'real (VIS 2454x2056 8-bit, NIR 636x508 16-bit)' })}\n`);

@@ -8,6 +8,8 @@ import { LOCAL, layout } from './stack.js';
 /** The demo's directory sites: a drone's flight folders and a sequencer's run folders. */
 export const DRONE_SITE = 'ksu-drone';
 export const SEQUENCER_SITE = 'hudsonalpha';
+/** The demo's lemnatec site: a test Scanalyzer standing for the Danforth Center's. */
+export const DANFORTH_SITE = 'danforth';
 
 /** A directory site's folder in the demo's work dir. */
 export const instrumentRoot = (workDir: string, site: string) => join(workDir, 'instruments', site);
@@ -69,10 +71,12 @@ export function lemnatecSite(workDir: string, o: { name: string; index: number; 
 }
 
 /**
- * The demo's three sites: the Maricopa gantry (xferlog, its FTP cache,
+ * The demo's four sites: the Maricopa gantry (xferlog, its FTP cache,
  * deleted after a verified transfer), a drone site standing for Kansas State
  * (flight folders, files taken once settled) and a sequencer site standing
- * for HudsonAlpha (run folders taken when their RTAComplete.txt arrives).
+ * for HudsonAlpha (run folders taken when their RTAComplete.txt arrives) and
+ * a lemnatec site standing for the Danforth Center (a test Scanalyzer's
+ * snapshots, exported to its staging area, metadata first).
  */
 export function demoSites(workDir: string): Array<Record<string, unknown>> {
   const l = layout(workDir);
@@ -88,6 +92,8 @@ export function demoSites(workDir: string): Array<Record<string, unknown>> {
     },
     directorySite(workDir, { name: DRONE_SITE, index: 1, whitelist: ['drone'] }),
     directorySite(workDir, { name: SEQUENCER_SITE, index: 2, whitelist: ['NovaSeq'], markers: ['RTAComplete.txt'] }),
+    // Index 4: 3 is the fourth site the demo test adds.
+    lemnatecSite(workDir, { name: DANFORTH_SITE, index: 4, blobRoot: join(instrumentRoot(workDir, DANFORTH_SITE), 'blobs') }),
   ];
 }
 

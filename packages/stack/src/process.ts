@@ -43,7 +43,9 @@ export class ServiceProcess {
 
   start(extraEnv: Record<string, string> = {}): this {
     if (this.running) throw new Error(`${this.name} is already running`);
-    const proc = spawn(process.execPath, [this.entry], {
+    // STACK_NODE_ARGS: options for node itself (a benchmark's --cpu-prof, which Node 20 refuses in NODE_OPTIONS).
+    const nodeArgs = (this.env['STACK_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+    const proc = spawn(process.execPath, [...nodeArgs, this.entry], {
       env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', ...this.env, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

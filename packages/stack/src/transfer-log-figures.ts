@@ -81,12 +81,13 @@ export interface SiteOutcome {
  * destination, or when `global` (problems across sites) is not empty.
  */
 export function siteOutcome(v: SiteVerdict, logged: LoggedFiles, volume: { files: number; bytes: number } | undefined, global: readonly string[] = []): SiteOutcome {
-  const deletes = v.policy !== 'never';
+  // A lemnatec site's staging area is emptied by its source (the instrument's data is never deleted): checked like a deleting site's folder.
+  const deletes = !v.keeps;
   const deleted = deletes ? v.gone.length : 0;
   const problems: string[] = [];
   if (v.missing.length) problems.push(`${v.missing.length} not at the destination with their bytes (e.g. ${v.missing[0]})`);
   if (v.deletedPrematurely.length) problems.push(`${v.deletedPrematurely.length} deleted without a good copy at the destination`);
-  if (deletes && v.inSource.length) problems.push(`${v.inSource.length} left in the cache (e.g. ${v.inSource[0]})`);
+  if (deletes && v.inSource.length) problems.push(`${v.inSource.length} left in ${v.policy === 'never' ? 'the staging area' : 'the cache'} (e.g. ${v.inSource[0]})`);
   if (!deletes && v.gone.length) problems.push(`${v.gone.length} gone from a folder whose policy is never`);
   if (logged.ingested < v.expected) problems.push(`${v.expected - logged.ingested} not registered in Clowder (transfer log)`);
   if (logged.failed) problems.push(`${logged.failed} given up (transfer log)`);

@@ -112,6 +112,8 @@ async function checkServices(stack: Stack, v: Verdict, expected: readonly Expect
 export interface SiteVerdict {
   site: string;
   policy: Site['deletion']['policy'];
+  /** The site's folder keeps its files: policy `never`, except a lemnatec site's staging area, which the source empties once its files arrived */
+  keeps: boolean;
   expected: number;
   /** At the destination with the bytes written */
   arrived: number;
@@ -135,9 +137,12 @@ export function localDestination(site: Site): string {
 /** A site's relative source path → its path at the destination, by the site's path rules. */
 export const destinationPathOf = (site: Site, rel: string) => join(localDestination(site), site.pathRules === 'identity' ? rel : destinationRelPath(rel));
 
+/** Whether a site's own folder keeps its files (see `SiteVerdict.keeps`). */
+export const keepsFiles = (site: Site): boolean => site.deletion.policy === 'never' && site.source.kind !== 'lemnatec';
+
 export async function verifySite(site: Site, expected: readonly ExpectedFile[]): Promise<SiteVerdict> {
   const root = ownedRoot(site.source).root;
-  const v: SiteVerdict = { site: site.name, policy: site.deletion.policy, expected: expected.length, arrived: 0, bytesAtDestination: 0, missing: [], inSource: [], gone: [], deletedPrematurely: [] };
+  const v: SiteVerdict = { site: site.name, policy: site.deletion.policy, keeps: keepsFiles(site), expected: expected.length, arrived: 0, bytesAtDestination: 0, missing: [], inSource: [], gone: [], deletedPrematurely: [] };
   for (const f of expected) {
     const inSource = await stat(join(root, f.rel)).then(() => true, () => false);
     const body = await readFile(destinationPathOf(site, f.rel)).catch(() => undefined);
@@ -169,7 +174,7 @@ export async function verifySites(stack: Stack, sites: Sites, expected: Readonly
   const v: Verdict = {
     expected: allExpected.length, arrived: list.reduce((n, s) => n + s.arrived, 0),
     missing: list.flatMap((s) => s.missing.map((m) => `${s.site}:${m}`)),
-    inCache: list.filter((s) => s.policy !== 'never').flatMap((s) => s.inSource.map((m) => `${s.site}:${m}`)),
+    inCache: list.filter((s) => !s.keeps).flatMap((s) => s.inSource.map((m) => `${s.site}:${m}`)),
     deletedPrematurely: list.flatMap((s) => s.deletedPrematurely.map((m) => `${s.site}:${m}`)),
     clowder: { files: 0, distinctFilePaths: 0, datasets: 0, collections: 0, datasetsWithMetadata: 0, duplicates: 0 },
     globus: { tasks: 0, filesTransferred: 0, pathsTransferredTwice: [], duplicateLabels: [] },

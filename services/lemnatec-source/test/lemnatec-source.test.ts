@@ -73,8 +73,8 @@ describe('lemnatec-source on a test Scanalyzer', () => {
     // The PNGs decode to the tile's size and depth (VIS 8-bit, NIR 16-bit).
     const vis = h.uploads.find((u) => u.data.path.includes('VIS_TV'))!;
     const nir = h.uploads.find((u) => u.data.path.includes('NIR_TV'))!;
-    expect(await sharp(await readFile(vis.data.path)).metadata()).toMatchObject({ width: 306, height: 257, depth: 'uchar', format: 'png' });
-    expect(await sharp(await readFile(nir.data.path)).metadata()).toMatchObject({ width: 79, height: 63, depth: 'ushort' });
+    expect(await sharp(await readFile(vis.data.path)).metadata()).toMatchObject({ width: 306, height: 257, depth: 'uchar', format: 'png', channels: 1 });
+    expect(await sharp(await readFile(nir.data.path)).metadata()).toMatchObject({ width: 79, height: 63, depth: 'ushort', channels: 1 });
     expect(vis.data.size).toBe((await readFile(vis.data.path)).length);
   }, 90_000);
 

@@ -47,8 +47,8 @@ export async function exportImage(file: string | null, tile: TileRow, compressio
   if (!layout.ok) return { ok: false, code: layout.reason, detail: `${file}: ${layout.detail}`, blob: file, retry: false };
   try {
     const pixels = layout.bits === 8 ? data : new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-    let img = sharp(pixels, { raw: { width: tile.width, height: tile.height, channels: 1 } });
-    if (layout.bits === 16) img = img.toColourspace('grey16');
+    // One grey channel either way: without 'b-w', libvips writes an 8-bit frame as sRGB (three channels, 3× the bytes to compress and move).
+    let img = sharp(pixels, { raw: { width: tile.width, height: tile.height, channels: 1 } }).toColourspace(layout.bits === 16 ? 'grey16' : 'b-w');
     if (tile.rotateFlipType !== 0) img = img.rotate(180);
     return { ok: true, png: await img.png({ compressionLevel }).toBuffer() };
   } catch (err) {
