@@ -188,7 +188,7 @@ export async function buildSimApp(opts: SimOptions): Promise<SimApp> {
  * the original's duplicate collections) asks of the state.
  */
 export function summarize(store: Store) {
-  const dupNames = (m: Map<string, Set<string>>) => [...m].filter(([, ids]) => ids.size > 1).map(([name, ids]) => ({ name, count: ids.size }));
+  const dupNames = (m: Map<string, Set<string>>) => [...m].filter(([, ids]) => ids.size > 1).map(([key, ids]) => ({ name: key.split('\u0000')[0]!, count: ids.size }));
   const byPath = new Map<string, number>();
   for (const f of store.files.values()) if (f.filepath !== undefined) byPath.set(f.filepath, (byPath.get(f.filepath) ?? 0) + 1);
   const dupPaths = [...byPath].filter(([, n]) => n > 1);
@@ -196,6 +196,20 @@ export function summarize(store: Store) {
   for (const m of store.metadata.values()) if (m.target.type === 'dataset') mdPerDataset.set(m.target.id, (mdPerDataset.get(m.target.id) ?? 0) + 1);
   const spaceNames = new Map<string, Set<string>>();
   for (const s of store.spaces.values()) (spaceNames.get(s.name) ?? spaceNames.set(s.name, new Set()).get(s.name)!).add(s.id);
+  // A duplicate is a second object of the same name in the same place (the original's failure: the same
+  // collection made twice under one parent). Two sites' spaces may each hold a collection of the same name
+  // (two drone sites' `drone - 2026-06`): those are different collections, not duplicates.
+  const inPlace = (name: string, where: readonly string[]) => `${name}\u0000${[...where].sort().join(',')}`;
+  const collectionsInPlace = new Map<string, Set<string>>();
+  for (const c of store.collections.values()) {
+    const key = inPlace(c.name, [...c.parents, ...c.spaces.map((sp) => `space:${sp}`)]);
+    (collectionsInPlace.get(key) ?? collectionsInPlace.set(key, new Set()).get(key)!).add(c.id);
+  }
+  const datasetsInPlace = new Map<string, Set<string>>();
+  for (const d of store.datasets.values()) {
+    const key = inPlace(d.name, [...d.collections, ...d.spaces.map((sp) => `space:${sp}`)]);
+    (datasetsInPlace.get(key) ?? datasetsInPlace.set(key, new Set()).get(key)!).add(d.id);
+  }
   return {
     counts: {
       spaces: store.spaces.size,
@@ -208,8 +222,8 @@ export function summarize(store: Store) {
     },
     duplicates: {
       spaces: dupNames(spaceNames).slice(0, 100),
-      collections: dupNames(store.collectionsByName).slice(0, 100),
-      datasets: dupNames(store.datasetsByName).slice(0, 100),
+      collections: dupNames(collectionsInPlace).slice(0, 100),
+      datasets: dupNames(datasetsInPlace).slice(0, 100),
       filePaths: dupPaths.slice(0, 100).map(([path, count]) => ({ path, count })),
       datasetMetadata: [...mdPerDataset].filter(([, n]) => n > 1).slice(0, 100).map(([id, count]) => ({ id, count })),
     },
