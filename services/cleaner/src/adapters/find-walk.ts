@@ -74,7 +74,7 @@ export function topLevel(whitelist: readonly string[]): string[] {
 }
 
 /**
- * find's `%T@` (seconds with a nanosecond fraction; tree-walk prints the same)
+ * find's `%T@` (seconds with a nanosecond fraction)
  * as the mtimeMs Node's lstat gives for the same file, bit for bit: Node
  * computes `sec * 1e3 + nsec / 1e6`, and versions are compared on that number.
  */
