@@ -82,16 +82,28 @@ export async function writeFailure(pool: Pool, err: unknown): Promise<Error> {
  */
 export async function migrate(url: string, logger: Logger, direction: 'up' | 'down' = 'up', count?: number): Promise<string[]> {
   const log = logger.child({ component: 'migrate' });
-  const ran = await runner({
-    databaseUrl: url,
-    dir: MIGRATIONS_DIR,
-    migrationsTable: MIGRATIONS_TABLE,
-    direction,
-    ...(count !== undefined ? { count } : {}),
-    advisoryLockMode: 'wait',
-    singleTransaction: true,
-    logger: { debug: (m: string) => log.debug(m), info: (m: string) => log.debug(m), warn: (m: string) => log.warn(m), error: (m: string) => log.error(m) },
-  });
+  // Our own client, not a URL: node-pg-migrate does not wait for the connection it opens to close
+  // (its close() calls client.end() without awaiting it), so a server-side termination just after
+  // (a database dropped WITH (FORCE), an administrator's pg_terminate_backend) reached a client
+  // with no 'error' listener and took the process down. This one is listened to and awaited.
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', (err) => log.warn({ err }, 'migration connection error'));
+  await client.connect();
+  let ran: Awaited<ReturnType<typeof runner>>;
+  try {
+    ran = await runner({
+      dbClient: client,
+      dir: MIGRATIONS_DIR,
+      migrationsTable: MIGRATIONS_TABLE,
+      direction,
+      ...(count !== undefined ? { count } : {}),
+      advisoryLockMode: 'wait',
+      singleTransaction: true,
+      logger: { debug: (m: string) => log.debug(m), info: (m: string) => log.debug(m), warn: (m: string) => log.warn(m), error: (m: string) => log.error(m) },
+    });
+  } finally {
+    await client.end().catch(() => undefined);
+  }
   const names = ran.map((m) => m.name);
   if (names.length) log.info({ direction, migrations: names }, 'migrations ran');
   return names;
