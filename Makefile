@@ -44,10 +44,11 @@ typecheck-tests: deps
 test: build typecheck-tests check-alerts services db test-tools test-deploy
 	@$(JEST) --ci --testPathIgnorePatterns /node_modules/ /dist/ /test/deploy/
 
-# The guard rails: the architecture's import rules (.dependency-cruiser.cjs) and the type check of the tests.
-# `make test` runs the same (test/lint checks the rules themselves and the tree).
+# The guard rails: typescript-eslint (eslint.config.js), the architecture's import rules (.dependency-cruiser.cjs)
+# and the type check of the tests. `make test` runs the same (test/lint checks the rules themselves and the tree).
 .PHONY: lint
 lint: typecheck-tests
+	@pnpm exec eslint --max-warnings 0 .
 	@pnpm exec depcruise services packages test --config .dependency-cruiser.cjs --output-type err
 
 test-unit: build

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, symlink } from 'node:fs/promises';
 import { tempDir } from '@terra-transfer/testkit';
 import { CacheFs } from '../src/adapters/cache-fs.js';
 import { putFile } from './harness.js';

@@ -57,6 +57,7 @@ interface DirFacts {
 }
 
 const SLASH = Buffer.from('/');
+// eslint-disable-next-line no-control-regex -- the range starts at NUL on purpose: everything outside ASCII
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /** A directory a walk reached: its byte path, that path with a `/` after it, and its key in the facts map (computed once per walk). */

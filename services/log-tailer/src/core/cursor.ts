@@ -150,7 +150,7 @@ export function resumePlan(state: CursorState | 'unreadable' | undefined, candid
   }
   const found = new Array<number | undefined>(n).fill(undefined);
   for (const e of state.files) {
-    let idx = -1;
+    let idx: number;
     if (e.fingerprint !== null) {
       idx = candidates.findIndex((c) => c.fingerprint === e.fingerprint && c.dev === e.dev && c.ino === e.ino && !c.gz);
       if (idx === -1) idx = candidates.findIndex((c) => c.fingerprint === e.fingerprint);

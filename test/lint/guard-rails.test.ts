@@ -1,5 +1,5 @@
 /**
- * The architecture rules of .dependency-cruiser.cjs (run over the real tree by `make lint`) each catch the
+ * The guard rails. The architecture rules of .dependency-cruiser.cjs (run over the real tree by `make lint`) each catch the
  * import they exist for: a small tree with one violation per rule is cruised with the project's own config,
  * and the tree as it is must have none.
  */
@@ -77,3 +77,15 @@ it('each rule catches the import it exists for, and nothing else', async () => {
 it('the tree as it is breaks none of them', async () => {
   expect(await cruise(ROOT, ['services', 'packages', 'test'])).toEqual([]);
 }, 120_000);
+
+it('eslint finds nothing in the tree (typescript-eslint recommended, eslint.config.js)', async () => {
+  const eslint = join(ROOT, 'node_modules', 'eslint', 'bin', 'eslint.js');
+  const run = await exec(process.execPath, [eslint, '--max-warnings', '0', '--format', 'json', '.'], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 }).catch((err: { stdout?: string; stderr?: string }) => {
+    if (!err.stdout) throw new Error(`eslint failed: ${err.stderr ?? String(err)}`);
+    return { stdout: err.stdout };
+  });
+  const problems = (JSON.parse(run.stdout) as Array<{ filePath: string; messages: Array<{ line: number; ruleId: string | null; message: string }> }>).flatMap((f) =>
+    f.messages.map((m) => `${f.filePath.slice(ROOT.length + 1)}:${m.line} ${m.ruleId ?? ''} ${m.message}`),
+  );
+  expect(problems).toEqual([]);
+}, 180_000);
