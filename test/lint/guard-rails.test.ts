@@ -89,3 +89,12 @@ it('eslint finds nothing in the tree (typescript-eslint recommended, eslint.conf
   );
   expect(problems).toEqual([]);
 }, 180_000);
+
+it('knip finds no unused file, export or dependency (knip.jsonc)', async () => {
+  const knip = join(ROOT, 'node_modules', 'knip', 'bin', 'knip.js');
+  const run = await exec(process.execPath, [knip, '--no-config-hints', '--no-progress'], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }).then(
+    (r) => ({ code: 0, out: r.stdout }),
+    (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code ?? -1, out: `${err.stdout ?? ''}${err.stderr ?? ''}` }),
+  );
+  expect(run).toEqual({ code: 0, out: '' });
+}, 300_000);

@@ -23,7 +23,7 @@ export class FileFault extends Error {
 const inside = (realRoot: string, p: string): boolean => p === realRoot || p.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep);
 
 /** A Globus path ("/a/b") under an endpoint root; the path was checked for ".." at submission. */
-export const underRoot = (realRoot: string, globusPath: string): string => join(realRoot, globusPath);
+const underRoot = (realRoot: string, globusPath: string): string => join(realRoot, globusPath);
 
 /**
  * Resolves a source path with realpath and refuses anything that leaves the

@@ -37,7 +37,7 @@ export interface CursorState {
  * (A fixed 1 KiB would not exist for a quiet day's log of a few lines, and a
  * "whatever exists" hash would change as the file grows.)
  */
-export function fingerprintRegion(head: Uint8Array): Uint8Array | null {
+function fingerprintRegion(head: Uint8Array): Uint8Array | null {
   const limit = Math.min(head.length, FINGERPRINT_MAX_BYTES);
   for (let i = 0; i < limit; i++) if (head[i] === 10) return head.subarray(0, i + 1);
   return head.length >= FINGERPRINT_MAX_BYTES ? head.subarray(0, FINGERPRINT_MAX_BYTES) : null;
