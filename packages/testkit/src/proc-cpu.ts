@@ -39,3 +39,13 @@ export function totalCpuSecondsByName(pattern: RegExp): number {
   for (const s of cpuSecondsByName(pattern).values()) total += s;
   return total;
 }
+
+/** Peak resident set size (VmHWM, /proc/<pid>/status) of process `pid` so far, in MB; null once it is gone. */
+export function processPeakRssMb(pid: number | string): number | null {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
