@@ -22,6 +22,7 @@
  * and where the CPU went, each process's utime + stime from /proc over the run (first log line → all files done):
  *   cpu_seconds                    per process: every service and simulator, rabbitmq (beam.smp), redis, driver (this process)
  *   pipeline_cpu_ms_per_file       the five services + RabbitMQ + Redis
+ *   services_cpu_ms_per_file       the five services alone (the figure other work on the machine's broker does not move)
  *   sim_cpu_ms_per_file            the Globus and Clowder simulators
  *   driver_cpu_ms_per_file         this process (writes the log, reads the outcome tap)
  *   broker_msgs_per_file           messages published + delivered in the run's vhost (management API), per file;
@@ -246,6 +247,7 @@ process.stdout.write(`${JSON.stringify({
   files_per_sec: filesPerSec,
   load1,
   pipeline_cpu_ms_per_file: msPerFile([...PIPELINE, 'rabbitmq', 'redis']),
+  services_cpu_ms_per_file: msPerFile(PIPELINE),
   sim_cpu_ms_per_file: msPerFile(SIMULATORS),
   driver_cpu_ms_per_file: msPerFile(['driver']),
   broker_msgs_per_file: Number(((msgs.published + msgs.delivered) / Math.max(1, complete)).toFixed(2)),
