@@ -20,7 +20,7 @@
  *   p50|p99_ingested_seconds       log line written → file.ingested
  *   broker_confirmed_msgs_per_sec  the broker's ceiling in the same run: N confirmed publishes of the same size to a quorum queue, window 1,000
  * and where the CPU went, each process's utime + stime from /proc over the run (first log line → all files done):
- *   cpu_seconds                    per process: every service and simulator, rabbitmq (beam.smp), redis, driver (this process)
+ *   cpu_seconds                    per process: every service and simulator, rabbitmq and redis (the processes listening on 5672 and 6379), driver (this process)
  *   pipeline_cpu_ms_per_file       the five services + RabbitMQ + Redis
  *   services_cpu_ms_per_file       the five services alone (the figure other work on the machine's broker does not move)
  *   sim_cpu_ms_per_file            the Globus and Clowder simulators
@@ -35,7 +35,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import { destinationRelPath } from '@terra-transfer/site-layout';
-import { createVhost, deleteKeys, freePort, processCpuSeconds, processPeakRssMb, totalCpuSecondsByName, uniquePrefix } from '@terra-transfer/testkit';
+import { createVhost, deleteKeys, freePort, pidListeningOn, processCpuSeconds, processPeakRssMb, uniquePrefix } from '@terra-transfer/testkit';
 import { xferLine } from './gantry.js';
 import { DEST_SITE_ROOT, SERVICES, dropTransferLogDatabase, localStack, transferLogDatabaseUrl, type ServiceName } from './local.js';
 import { prepareLayout } from './stack.js';
@@ -181,10 +181,14 @@ await ch.consume(`${prefix}.file-outcomes`, (m) => {
 });
 
 // Where the CPU goes, from the first log line to the end: each process of the stack, the broker, Redis, this process.
+// The machine's broker and Redis by the port they listen on: tests beside the bench may run brokers and Redis servers of their own.
+const brokerPid = pidListeningOn(5672);
+const redisPid = pidListeningOn(6379);
+if (brokerPid === null || redisPid === null) throw new Error(`cannot find the process listening on ${brokerPid === null ? '5672 (RabbitMQ)' : '6379 (Redis)'}`);
 const cpuNow = (): Record<string, number> => ({
   ...Object.fromEntries([...stack.procs].map(([name, p]) => [name, (p.pid && processCpuSeconds(p.pid)) || 0])),
-  rabbitmq: totalCpuSecondsByName(/^beam\.smp$/),
-  redis: totalCpuSecondsByName(/^redis-server$/),
+  rabbitmq: processCpuSeconds(brokerPid) ?? 0,
+  redis: processCpuSeconds(redisPid) ?? 0,
   driver: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
 });
 say(`appending ${N} xferlog lines ${SATURATION ? 'at once (saturation)' : `at ${RATE}/s`}`);
