@@ -28,6 +28,7 @@
  *   broker_msgs_per_file           messages published + delivered in the run's vhost (management API), per file;
  *                                  broker_msgs: the counts, and per queue the messages routed in and delivered
  *   peak_rss_mb                    per service and simulator (VmHWM)
+ *   rss_mb_at_quarters             per service and simulator, RSS when ¼, ½, ¾ and all of the files were done
  * RabbitMQ and Redis are the machine's, shared with whatever else runs: their CPU is all of theirs during the run.
  */
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -35,7 +36,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import { destinationRelPath } from '@terra-transfer/site-layout';
-import { createVhost, deleteKeys, freePort, pidListeningOn, processCpuSeconds, processPeakRssMb, uniquePrefix } from '@terra-transfer/testkit';
+import { createVhost, deleteKeys, freePort, pidListeningOn, processCpuSeconds, processPeakRssMb, processRssMb, uniquePrefix } from '@terra-transfer/testkit';
 import { xferLine } from './gantry.js';
 import { DEST_SITE_ROOT, SERVICES, dropTransferLogDatabase, localStack, transferLogDatabaseUrl, type ServiceName } from './local.js';
 import { prepareLayout } from './stack.js';
@@ -215,9 +216,14 @@ const offeredSec = (Date.now() - t0) / 1000;
 
 let last = 0;
 let lastChange = Date.now();
+// Each process's RSS when a quarter, half, three quarters and all of the files are done: flat, or growing with the run.
+const rssAtQuarters: Record<string, number[]> = Object.fromEntries([...stack.procs.keys()].map((name) => [name, []]));
 for (;;) {
   await new Promise((r) => setTimeout(r, 1000));
   const done = Math.min(deletedAt.size, ingestedAt.size);
+  while (done >= ((rssAtQuarters['batcher']!.length + 1) * N) / 4 && rssAtQuarters['batcher']!.length < 4) {
+    for (const [name, p] of stack.procs) rssAtQuarters[name]!.push((p.pid && processRssMb(p.pid)) || 0);
+  }
   if (done !== last) {
     last = done;
     lastChange = Date.now();
@@ -263,6 +269,7 @@ process.stdout.write(`${JSON.stringify({
   globus_tasks: tasks,
   cpu_seconds: cpuSeconds,
   peak_rss_mb: peakRssMb,
+  rss_mb_at_quarters: rssAtQuarters,
   broker_msgs: msgs,
 })}\n`);
 // SIGTERM, so that --cpu-prof profiles are written.

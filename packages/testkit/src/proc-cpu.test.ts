@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:net';
-import { pidListeningOn, processCpuSeconds, processPeakRssMb } from './proc-cpu.js';
+import { pidListeningOn, processCpuSeconds, processPeakRssMb, processRssMb } from './proc-cpu.js';
 
 describe('proc-cpu', () => {
   let server: Server | undefined;
@@ -25,7 +25,10 @@ describe('proc-cpu', () => {
     while (used() - u0 < 0.3); // 0.3 s of CPU, however busy the machine
     expect(processCpuSeconds(process.pid)! - t0).toBeGreaterThanOrEqual(0.25);
     expect(processPeakRssMb(process.pid)).toBeGreaterThan(10);
+    expect(processRssMb(process.pid)).toBeGreaterThan(10);
+    expect(processRssMb(process.pid)!).toBeLessThanOrEqual(processPeakRssMb(process.pid)!);
     expect(processCpuSeconds(2 ** 22 + 1)).toBeNull();
     expect(processPeakRssMb(2 ** 22 + 1)).toBeNull();
+    expect(processRssMb(2 ** 22 + 1)).toBeNull();
   });
 });

@@ -42,8 +42,17 @@ export function totalCpuSecondsByName(pattern: RegExp): number {
 
 /** Peak resident set size (VmHWM, /proc/<pid>/status) of process `pid` so far, in MB; null once it is gone. */
 export function processPeakRssMb(pid: number | string): number | null {
+  return statusMb(pid, 'VmHWM');
+}
+
+/** Resident set size (VmRSS) of process `pid` now, in MB; null once it is gone. */
+export function processRssMb(pid: number | string): number | null {
+  return statusMb(pid, 'VmRSS');
+}
+
+function statusMb(pid: number | string, field: 'VmHWM' | 'VmRSS'): number | null {
   try {
-    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Math.round(Number(m[1]) / 1024) : null;
   } catch {
     return null;
