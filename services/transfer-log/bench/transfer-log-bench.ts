@@ -206,6 +206,8 @@ async function main(): Promise<void> {
     const queries = new QueryLoad(url, plan, QPS);
     stopQueries = () => queries.kill();
     const cpu0 = processCpuSeconds(pid) ?? 0;
+    // The service's main thread alone (its task whose id is the pid): the thread that answers HTTP.
+    const mainCpu0 = processCpuSeconds(`${pid}/task/${pid}`) ?? 0;
     const pgCpu0 = totalCpuSecondsByName(/^postgres$/);
     // Everything else on the two cores that this run starts or drives: the broker, this process (the publisher), the readers.
     const brokerCpu0 = totalCpuSecondsByName(/^beam\.smp$/);
@@ -262,6 +264,7 @@ async function main(): Promise<void> {
     const readersCpuBeforeStop = queries.proc.pid !== undefined ? processCpuSeconds(queries.proc.pid) : null;
     const answers = await queries.stop();
     const cpu = (processCpuSeconds(pid) ?? cpu0) - cpu0;
+    const mainCpu = (processCpuSeconds(`${pid}/task/${pid}`) ?? mainCpu0) - mainCpu0;
     const hwmKb = procStatusKb(pid, 'VmHWM') ?? 0;
     const outcomes = await (await fetch(`${url}/metrics`)).text();
     const notRecorded = outcomes.split('\n').filter((l) => l.startsWith('terra_transfer_log_events_total{') && !l.includes('outcome="recorded"') && !l.endsWith(' 0'));
@@ -335,6 +338,7 @@ async function main(): Promise<void> {
       // CPU seconds (utime + stime from /proc, every thread) over the run, per process: the primary figure on a shared machine.
       cpu_seconds: {
         service: Number(cpu.toFixed(1)),
+        service_main_thread: Number(mainCpu.toFixed(1)),
         postgres: Number(pgCpu.toFixed(1)),
         rabbitmq: Number(brokerCpu.toFixed(1)),
         publisher: Number(((selfCpu.user + selfCpu.system) / 1e6).toFixed(1)),
