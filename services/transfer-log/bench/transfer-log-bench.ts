@@ -11,6 +11,10 @@
  *   volume_week_p99_ms    GET /api/v1/volumes?by=week over the stream's span while loading (p50 too)
  *   db_bytes_per_event    pg_database_size / events stored, at the end
  *   peak_rss_mb           VmHWM of the service; rss_mb_quarters: mean RSS per quarter of the run
+ *   cpu_seconds           utime + stime (/proc) over the run: the service (all threads, and its main thread
+ *                         alone: the one that answers HTTP), every `postgres` and `beam.smp` process (on a
+ *                         shared machine, others' work too: an upper bound), this process (the publisher),
+ *                         the readers; loadavg_1m_mean: the 1-minute load sampled every 5 s
  *
  * Load: at saturation by default, or at a fixed offered rate with BENCH_RATE (events/s): the
  * first answers how fast the log can write, the second how it answers readers at a given load.

@@ -22,8 +22,8 @@ runMain('transfer-log', async () => {
   const pool = createPool({ ...pg, max: config.PG_POOL_SIZE }, logger);
   // Partition maintenance on a connection of its own: lookups never queue it. (The writer thread opens its own pool.)
   const writePool = createPool({ ...pg, max: 1 }, logger);
-  // Path lookups (the API, the status page's search, `terra file`) on sessions that plan them once.
-  const lineagePool = createPool({ ...pg, max: config.PG_LINEAGE_POOL_SIZE, genericPlans: true, name: 'transfer-log-lineage' }, logger);
+  // Path lookups (the API, the status page's search, `terra file`) on sessions that plan them once, without parallel workers.
+  const lineagePool = createPool({ ...pg, max: config.PG_LINEAGE_POOL_SIZE, genericPlans: true, serialPlans: true, name: 'transfer-log-lineage' }, logger);
   lifecycle.onShutdown('postgres', () => Promise.all([pool.end(), writePool.end(), lineagePool.end()]).then(() => undefined));
   const amqp = new AmqpClient({
     url: config.AMQP_URL,
