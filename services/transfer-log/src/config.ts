@@ -14,7 +14,7 @@ export const transferLogSettings = {
   BATCH_MAX_WAIT_MS: env.int('How long a partial batch waits for more events before it is written', { default: 200, min: 1, max: 60_000 }),
   PREFETCH: env.int('Unacked deliveries held at once; at least BATCH_SIZE so a batch can fill while the previous one commits', { default: 2000, min: 1, max: 65_535 }),
   PG_POOL_SIZE: env.int('PostgreSQL connections for reads (API, status page); the writer thread has two connections of its own, partition maintenance one', { default: 6, min: 1, max: 100 }),
-  PG_LINEAGE_POOL_SIZE: env.int('PostgreSQL connections for path lookups (lineage), beside the read pool; their sessions keep generic plans', { default: 2, min: 1, max: 100 }),
+  PG_LINEAGE_POOL_SIZE: env.int('PostgreSQL connections for path lookups (lineage), beside the read pool; their sessions keep generic plans and never start parallel workers', { default: 2, min: 1, max: 100 }),
   PG_STATEMENT_TIMEOUT_MS: env.int('Longest any one statement may run before PostgreSQL cancels it', { default: 30_000, min: 100 }),
   PG_CONNECT_TIMEOUT_MS: env.int('How long opening a PostgreSQL connection may take before it counts as unreachable', { default: 5_000, min: 100 }),
   RETENTION_DAYS: env.int('Raw events are kept this many days (whole day partitions dropped); per-file timelines, failures and volumes are kept', { default: 90, min: 1, max: 3650 }),
