@@ -11,6 +11,10 @@
  *   volume_week_p99_ms    GET /api/v1/volumes?by=week over the stream's span while loading (p50 too)
  *   db_bytes_per_event    pg_database_size / events stored, at the end
  *   peak_rss_mb           VmHWM of the service; rss_mb_quarters: mean RSS per quarter of the run
+ *   cpu_seconds           utime + stime (/proc) over the run: the service (all threads, and its main thread
+ *                         alone: the one that answers HTTP), every `postgres` and `beam.smp` process (on a
+ *                         shared machine, others' work too: an upper bound), this process (the publisher),
+ *                         the readers; loadavg_1m_mean: the 1-minute load sampled every 5 s
  *
  * Load: at saturation by default, or at a fixed offered rate with BENCH_RATE (events/s): the
  * first answers how fast the log can write, the second how it answers readers at a given load.
@@ -63,7 +67,8 @@ const KEEP_DB = process.env['BENCH_KEEP_DB'] === '1';
 const SERVICE_ENV = JSON.parse(process.env['BENCH_SERVICE_ENV'] ?? '{}') as Record<string, string>;
 /** Node flags for the service (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'). */
 const NODE_ARGS = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+/** The service's entry: its build by default; BENCH_SERVICE_MAIN runs another build (a before/after comparison). */
+const MAIN = process.env['BENCH_SERVICE_MAIN'] ?? fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 const QUERY_LOAD = fileURLToPath(new URL('./query-load.js', import.meta.url));
 const PG_ADMIN_URL = process.env['BENCH_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -133,7 +138,7 @@ function startService(env: Record<string, string>): { proc: ChildProcess; output
 
 /** The readers, forked into a process of their own (query-load.ts): the publisher's event loop never delays them. */
 class QueryLoad {
-  private readonly proc: ChildProcess;
+  readonly proc: ChildProcess;
   private lastLoaded = -1;
 
   constructor(url: string, plan: StreamPlan, qps: number) {
@@ -204,7 +209,14 @@ async function main(): Promise<void> {
     const queries = new QueryLoad(url, plan, QPS);
     stopQueries = () => queries.kill();
     const cpu0 = processCpuSeconds(pid) ?? 0;
+    // The service's main thread alone (its task whose id is the pid): the thread that answers HTTP.
+    const mainCpu0 = processCpuSeconds(`${pid}/task/${pid}`) ?? 0;
     const pgCpu0 = totalCpuSecondsByName(/^postgres$/);
+    // Everything else on the two cores that this run starts or drives: the broker, this process (the publisher), the readers.
+    const brokerCpu0 = totalCpuSecondsByName(/^beam\.smp$/);
+    const selfCpu0 = process.cpuUsage();
+    const loads: number[] = [];
+    const loadSampler = setInterval(() => loads.push(Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])), 5_000);
     let loopLagMaxMs = 0;
     const lagSampler = setInterval(() => {
       void metricSum(url, 'nodejs_eventloop_lag_p99_seconds').then((s) => (loopLagMaxMs = Math.max(loopLagMaxMs, s * 1000)), () => undefined);
@@ -252,8 +264,10 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     clearInterval(progress);
     clearInterval(lagSampler);
+    const readersCpuBeforeStop = queries.proc.pid !== undefined ? processCpuSeconds(queries.proc.pid) : null;
     const answers = await queries.stop();
     const cpu = (processCpuSeconds(pid) ?? cpu0) - cpu0;
+    const mainCpu = (processCpuSeconds(`${pid}/task/${pid}`) ?? mainCpu0) - mainCpu0;
     const hwmKb = procStatusKb(pid, 'VmHWM') ?? 0;
     const outcomes = await (await fetch(`${url}/metrics`)).text();
     const notRecorded = outcomes.split('\n').filter((l) => l.startsWith('terra_transfer_log_events_total{') && !l.includes('outcome="recorded"') && !l.endsWith(' 0'));
@@ -261,6 +275,10 @@ async function main(): Promise<void> {
     const batches = await metricSum(url, 'terra_transfer_log_batch_duration_seconds_count');
     const batchSeconds = await metricSum(url, 'terra_transfer_log_batch_duration_seconds_sum');
     const pgCpu = totalCpuSecondsByName(/^postgres$/) - pgCpu0;
+    const brokerCpu = totalCpuSecondsByName(/^beam\.smp$/) - brokerCpu0;
+    const selfCpu = process.cpuUsage(selfCpu0);
+    const readersCpu = readersCpuBeforeStop;
+    clearInterval(loadSampler);
 
     const db = await admin(async (c) => {
       const size = await c.query<{ n: string }>('SELECT pg_database_size($1)::text AS n', [dbName]);
@@ -320,6 +338,15 @@ async function main(): Promise<void> {
       table_mb: db.tables,
       peak_rss_mb: Math.round(hwmKb / 1024),
       rss_mb_quarters: [0, 1, 2, 3].map(quarter),
+      // CPU seconds (utime + stime from /proc, every thread) over the run, per process: the primary figure on a shared machine.
+      cpu_seconds: {
+        service: Number(cpu.toFixed(1)),
+        service_main_thread: Number(mainCpu.toFixed(1)),
+        postgres: Number(pgCpu.toFixed(1)),
+        rabbitmq: Number(brokerCpu.toFixed(1)),
+        publisher: Number(((selfCpu.user + selfCpu.system) / 1e6).toFixed(1)),
+        readers: readersCpu === null ? null : Number(readersCpu.toFixed(1)),
+      },
       service_cpu_us_per_event: Math.round((cpu / events) * 1e6),
       postgres_cpu_us_per_event: Math.round((pgCpu / events) * 1e6),
       batches,
@@ -334,8 +361,10 @@ async function main(): Promise<void> {
       lag_tasks: LAG_TASKS,
       qps: QPS,
       service_env: SERVICE_ENV,
+      service_main: process.env['BENCH_SERVICE_MAIN'] ?? null,
       loadavg_1m_at_start: LOAD_AT_START,
       loadavg_1m_at_end: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
+      loadavg_1m_mean: loads.length ? Number((loads.reduce((a, b) => a + b, 0) / loads.length).toFixed(2)) : null,
     })}\n`);
   } finally {
     stopQueries();

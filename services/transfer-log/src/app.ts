@@ -4,10 +4,10 @@ import { DeadLetterDepths } from './adapters/dead-letters.js';
 import { ping, type Pool } from './adapters/db.js';
 import { Partitions } from './adapters/partitions.js';
 import type { TransferLogConfig } from './config.js';
-import { LogWriter } from './log-writer.js';
 import { logRoutes } from './routes/log-api.js';
 import { statusPage } from './routes/status-page.js';
 import { transferLogTelemetry } from './telemetry.js';
+import { WriterThread } from './writer-thread.js';
 
 export interface TransferLogDeps {
   config: TransferLogConfig;
@@ -15,11 +15,13 @@ export interface TransferLogDeps {
   /** Reads (the API, the status page, readiness). */
   pool: Pool;
   /**
-   * Writes (batches, partition maintenance), on connections of their own so a
-   * burst of lookups never queues the writer behind them (the bench saw that);
-   * the read pool when absent.
+   * Partition maintenance, on connections of its own so a burst of lookups
+   * never queues it; the read pool when absent. (Batches are written by the
+   * writer thread on its own pool.)
    */
   writePool?: Pool;
+  /** The PostgreSQL the writer thread opens its pool on (DATABASE_URL when absent). */
+  writerDatabaseUrl?: string;
   /** Path lookups, on sessions that keep generic plans (createPool's genericPlans); the read pool when absent. */
   lineagePool?: Pool;
   logger: Logger;
@@ -28,13 +30,16 @@ export interface TransferLogDeps {
 
 export interface TransferLog {
   http: HttpApp;
-  writer: LogWriter;
+  writer: WriterThread;
   partitions: Partitions;
   /** Runs partition maintenance once now (also on its schedule once started). */
   maintain(): Promise<void>;
-  /** Creates today's partitions, then starts consuming and the maintenance schedule. */
+  /** Creates today's partitions, starts the writer thread, then starts consuming and the maintenance schedule. */
   start(): Promise<void>;
-  /** Stops intake, writes what is pending, stops the schedule. Idempotent; connections are closed by the caller. */
+  /**
+   * Stops intake, writes what is pending, stops the schedule and the writer thread (which closes its own pool).
+   * Idempotent; the other connections are closed by the caller.
+   */
   stop(): Promise<void>;
 }
 
@@ -50,8 +55,19 @@ export async function buildTransferLog(deps: TransferLogDeps): Promise<TransferL
   };
   const telemetry = transferLogTelemetry(logger, registry, lag);
   const partitions = new Partitions(writePool, c.RETENTION_DAYS, c.PARTITIONS_AHEAD_DAYS);
-  const writer = new LogWriter({ batchSize: c.BATCH_SIZE, maxWaitMs: c.BATCH_MAX_WAIT_MS }, { pool: writePool, partitions, telemetry });
-  const w = writer;
+  // The writer's CPU work (parsing, batching, building statements) on a thread of its own, away from HTTP (decision 0030).
+  const writer = new WriterThread(
+    {
+      pg: { url: deps.writerDatabaseUrl ?? c.DATABASE_URL, statementTimeoutMs: c.PG_STATEMENT_TIMEOUT_MS, connectTimeoutMs: c.PG_CONNECT_TIMEOUT_MS, max: 2 },
+      batchSize: c.BATCH_SIZE,
+      maxWaitMs: c.BATCH_MAX_WAIT_MS,
+      retentionDays: c.RETENTION_DAYS,
+      aheadDays: c.PARTITIONS_AHEAD_DAYS,
+      logLevel: c.LOG_LEVEL,
+    },
+    telemetry,
+    c.SHUTDOWN_DRAIN_MS,
+  );
 
   const http = await buildHttp({
     service: 'transfer-log',
@@ -69,11 +85,12 @@ export async function buildTransferLog(deps: TransferLogDeps): Promise<TransferL
     checks: {
       broker: () => amqp.isConnected(),
       postgres: () => ping(pool),
+      writer: () => writer.running,
     },
   });
   const deadLetters = new DeadLetterDepths(amqp, (err) => telemetry.deadLettersUnread(err));
   logRoutes(http, pool, {
-    progress: () => ({ ...w.progress, waiting: w.waiting, waitingForPostgres: consumer?.unavailable === 'postgres' }),
+    progress: () => ({ ...writer.progress, waiting: writer.pending, waitingForPostgres: consumer?.unavailable === 'postgres' }),
     behindAfterSeconds: c.BEHIND_AFTER_SECONDS,
     deadLetters: () => deadLetters.depths(),
   }, Boolean(c.READ_TOKEN), deps.lineagePool ?? pool);
@@ -92,15 +109,16 @@ export async function buildTransferLog(deps: TransferLogDeps): Promise<TransferL
 
   return {
     http,
-    writer: w,
+    writer,
     partitions,
     maintain,
     async start() {
       await partitions.load();
       await maintain();
+      await writer.start();
       timer = setInterval(() => void maintain(), c.MAINTENANCE_INTERVAL_MINUTES * 60_000);
       timer.unref();
-      consumer = amqp.consumeRaw('transferLog', (delivery) => w.add(delivery), {
+      consumer = amqp.consumeRaw('transferLog', (delivery) => writer.add(delivery), {
         prefetch: c.PREFETCH,
         // PostgreSQL down: the consumer holds its deliveries (giving back uncounted those held past OUTAGE_HOLD_MS) until this passes.
         probe: async () => {
@@ -112,7 +130,9 @@ export async function buildTransferLog(deps: TransferLogDeps): Promise<TransferL
     stop() {
       stopped ??= (async () => {
         if (timer) clearInterval(timer);
-        await Promise.all([consumer?.stop(c.SHUTDOWN_DRAIN_MS), w.flush(), deadLetters.close()]);
+        await Promise.all([consumer?.stop(c.SHUTDOWN_DRAIN_MS), writer.flush(), deadLetters.close()]);
+        // Nothing more comes in: the thread writes what it still holds, closes its pool and ends.
+        await writer.stop();
       })();
       return stopped;
     },

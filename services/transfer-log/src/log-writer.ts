@@ -1,8 +1,8 @@
-import { recordDelivery, type Delivery, type RecordedEvent } from './core/events.js';
+import { recordDelivery, typeLabel, type Delivery, type RecordedEvent } from './core/events.js';
 import { isDataError, writeFailure, type Pool } from './adapters/db.js';
 import type { Partitions } from './adapters/partitions.js';
 import { writeBatch, type BatchResult } from './adapters/store.js';
-import type { TransferLogTelemetry } from './telemetry.js';
+import type { BatchSummary, WriterTelemetry } from './telemetry.js';
 
 interface Pending {
   event: RecordedEvent;
@@ -30,7 +30,7 @@ export class LogWriter {
 
   constructor(
     private readonly opts: LogWriterOptions,
-    private readonly deps: { pool: Pool; partitions: Partitions; telemetry: TransferLogTelemetry },
+    private readonly deps: { pool: Pool; partitions: Partitions; telemetry: WriterTelemetry },
   ) {}
 
   /** Records one delivery; resolves once it is committed (or was already in the log). */
@@ -125,8 +125,30 @@ export class LogWriter {
   private committed(events: RecordedEvent[], r: BatchResult, seconds: number): void {
     this.lastCommit = new Date();
     if (r.newest && (!this.newest || r.newest > this.newest)) this.newest = r.newest;
-    const written = new Set(r.inserted.map((e) => e.eventId));
-    const duplicates = events.filter((e) => !written.has(e.eventId) || !written.delete(e.eventId));
-    this.deps.telemetry.batchWritten(events.length, r.inserted, duplicates, r.arrivals, seconds);
+    this.deps.telemetry.batchWritten(summarise(events, r, seconds));
   }
+}
+
+/** A committed batch in sums: outcomes by type label, arrivals by site and sensor (what the metrics need, small enough to post). */
+function summarise(events: readonly RecordedEvent[], r: BatchResult, seconds: number): BatchSummary {
+  const outcomes = new Map<string, [string, string, number]>();
+  const count = (type: string, outcome: string) => {
+    const k = `${type}|${outcome}`;
+    const o = outcomes.get(k);
+    if (o) o[2]++;
+    else outcomes.set(k, [type, outcome, 1]);
+  };
+  const written = new Set(r.inserted.map((e) => e.eventId));
+  for (const e of r.inserted) count(typeLabel(e.type), e.status === 'valid' ? 'recorded' : e.status);
+  // Whatever was not written for the first time (each inserted id once) was already in the log.
+  for (const e of events) if (!written.delete(e.eventId)) count(typeLabel(e.type), 'duplicate');
+  const arrivals = new Map<string, { site: string; sensor: string; files: number; bytes: number }>();
+  for (const a of r.arrivals) {
+    const k = `${a.site}\u0000${a.sensor}`;
+    const s = arrivals.get(k) ?? { site: a.site, sensor: a.sensor, files: 0, bytes: 0 };
+    s.files++;
+    s.bytes += a.size;
+    arrivals.set(k, s);
+  }
+  return { events: events.length, inserted: r.inserted.length, outcomes: [...outcomes.values()], arrivals: [...arrivals.values()], seconds };
 }

@@ -20,10 +20,10 @@ runMain('transfer-log', async () => {
   if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL, logger);
   const pg = { url: config.DATABASE_URL, statementTimeoutMs: config.PG_STATEMENT_TIMEOUT_MS, connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS };
   const pool = createPool({ ...pg, max: config.PG_POOL_SIZE }, logger);
-  // The writer's own connections (a batch, and partition maintenance beside it): lookups never queue it.
-  const writePool = createPool({ ...pg, max: 2 }, logger);
-  // Path lookups (the API, the status page's search, `terra file`) on sessions that plan them once.
-  const lineagePool = createPool({ ...pg, max: config.PG_LINEAGE_POOL_SIZE, genericPlans: true, name: 'transfer-log-lineage' }, logger);
+  // Partition maintenance on a connection of its own: lookups never queue it. (The writer thread opens its own pool.)
+  const writePool = createPool({ ...pg, max: 1 }, logger);
+  // Path lookups (the API, the status page's search, `terra file`) on sessions that plan them once, without parallel workers.
+  const lineagePool = createPool({ ...pg, max: config.PG_LINEAGE_POOL_SIZE, genericPlans: true, serialPlans: true, name: 'transfer-log-lineage' }, logger);
   lifecycle.onShutdown('postgres', () => Promise.all([pool.end(), writePool.end(), lineagePool.end()]).then(() => undefined));
   const amqp = new AmqpClient({
     url: config.AMQP_URL,

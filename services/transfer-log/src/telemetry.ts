@@ -1,6 +1,21 @@
 import { counter, Gauge, histogram, tally, type Logger, type Registry, type Tally } from '@terra-transfer/platform';
-import { typeLabel, type EventStatus, type RecordedEvent } from './core/events.js';
-import type { Arrival } from './adapters/store.js';
+import type { EventStatus } from './core/events.js';
+
+/**
+ * What one committed batch did, summed (the writer runs in a thread of its own and posts this to the
+ * main thread, which holds the metrics): events by type label and outcome, arrivals by site and sensor.
+ */
+export interface BatchSummary {
+  events: number;
+  inserted: number;
+  /** [type label, outcome (recorded, duplicate, or the status it was stored raw with), count] */
+  outcomes: Array<[string, string, number]>;
+  arrivals: Array<{ site: string; sensor: string; files: number; bytes: number }>;
+  seconds: number;
+}
+
+/** The writer's own occurrences: the writer thread posts each to the main thread, which calls the function of the same name. */
+export type WriterTelemetry = Pick<TransferLogTelemetry, 'batchWritten' | 'storedRaw' | 'writeFailed' | 'eventIsolated'>;
 
 /** Named occurrences of the transfer log: each logs and updates its metric; nothing else does either. */
 export function transferLogTelemetry(logger: Logger, registry: Registry, lag: () => number | undefined) {
@@ -13,6 +28,7 @@ export function transferLogTelemetry(logger: Logger, registry: Registry, lag: ()
   const isolated = counter(registry, 'terra_transfer_log_events_isolated_total', 'Events PostgreSQL refused inside a batch, written alone (raw bytes only when even that failed)', ['outcome']);
   const partitions = counter(registry, 'terra_transfer_log_partitions_total', 'Day partitions of the raw log created or dropped (retention)', ['action']);
   const deadLetterReads = counter(registry, 'terra_transfer_log_dead_letter_read_errors_total', 'Dead-letter queue depths the status could not read from the broker');
+  const threadFailures = counter(registry, 'terra_transfer_log_writer_thread_failures_total', 'Times the writer thread failed (its deliveries were given back to the queue and a new thread started)');
   const maintenanceErrors = counter(registry, 'terra_transfer_log_maintenance_errors_total', 'Partition maintenance runs that failed (retried at the next interval)');
   // Evaluated at each scrape: the age keeps growing between batches (and while PostgreSQL is down).
   if (!registry.getSingleMetric('terra_transfer_log_lag_seconds')) {
@@ -37,18 +53,19 @@ export function transferLogTelemetry(logger: Logger, registry: Registry, lag: ()
   };
 
   return {
-    batchWritten(n: number, inserted: readonly RecordedEvent[], duplicates: readonly RecordedEvent[], arrivals: readonly Arrival[], seconds: number) {
-      batchSeconds.observe(seconds);
-      batchEvents.observe(n);
-      for (const e of inserted) outcome(typeLabel(e.type), e.status === 'valid' ? 'recorded' : e.status).inc();
-      for (const e of duplicates) outcome(typeLabel(e.type), 'duplicate').inc();
-      for (const a of arrivals) {
-        bytes.inc({ site: a.site, sensor: a.sensor }, a.size);
-        files.inc({ site: a.site, sensor: a.sensor });
+    batchWritten(b: BatchSummary) {
+      batchSeconds.observe(b.seconds);
+      batchEvents.observe(b.events);
+      for (const [type, o, n] of b.outcomes) outcome(type, o).inc(n);
+      let arrived = 0;
+      for (const a of b.arrivals) {
+        bytes.inc({ site: a.site, sensor: a.sensor }, a.bytes);
+        files.inc({ site: a.site, sensor: a.sensor }, a.files);
+        arrived += a.files;
       }
-      log.debug({ events: n, inserted: inserted.length, arrivals: arrivals.length, seconds }, 'batch written');
+      log.debug({ events: b.events, inserted: b.inserted, arrivals: arrived, seconds: b.seconds }, 'batch written');
     },
-    storedRaw(e: RecordedEvent, status: EventStatus) {
+    storedRaw(e: { eventId: string; type: string; version: number | null }, status: EventStatus) {
       log.warn({ eventId: e.eventId, type: e.type, version: e.version, status }, 'event stored raw, not applied');
     },
     writeFailed(code: string, message: string, events: number) {
@@ -67,6 +84,10 @@ export function transferLogTelemetry(logger: Logger, registry: Registry, lag: ()
     deadLettersUnread(err: unknown) {
       deadLetterReads.inc();
       log.warn({ err: err instanceof Error ? err.message : String(err) }, 'dead-letter queue depth not read; the status shows it as unknown');
+    },
+    writerThreadFailed(err: unknown, deliveries: number) {
+      threadFailures.inc();
+      log.error({ err: err instanceof Error ? err.message : String(err), deliveries }, 'writer thread failed; its deliveries are given back and a new thread starts');
     },
     maintenanceFailed(err: unknown) {
       maintenanceErrors.inc();

@@ -84,7 +84,7 @@ export async function startHarness(dbUrl: string, env: Record<string, string> = 
   const pool = createPool({ url: opts.poolUrl ?? dbUrl, max: 4, statementTimeoutMs: 10_000, connectTimeoutMs: 1_000 }, logger);
   const amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'tlog-test', logger, registry, deliveryLimit: 3, sites: TEST_SITES });
   await amqp.start();
-  const log = await buildTransferLog({ config, amqp, pool, logger, registry });
+  const log = await buildTransferLog({ config, amqp, pool, logger, registry, ...(opts.poolUrl ? { writerDatabaseUrl: opts.poolUrl } : {}) });
   if (opts.start !== false) await log.start();
   return {
     prefix,

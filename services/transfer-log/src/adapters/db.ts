@@ -23,6 +23,12 @@ export interface PoolOptions {
    * own choice keeps custom plans for `= ANY($1)`, so these sessions force generic ones.
    */
   genericPlans?: boolean;
+  /**
+   * Sessions whose statements read a few rows (the path lookup): never parallel. Its generic plan over the
+   * day partitions is a Parallel Append under a Gather Merge; launching the two workers cost 30–80 ms a
+   * call on the loaded bench machine, for 0.2–5 ms of work run serially (docs/performance.md).
+   */
+  serialPlans?: boolean;
   /** Names the connections in pg_stat_activity. */
   name?: string;
 }
@@ -37,7 +43,7 @@ export function createPool(o: PoolOptions, logger: Logger): Pool {
     application_name: o.name ?? 'transfer-log',
     // Every statement here is a short lookup or a batch write. On a log of millions of events the planner's
     // estimates pass jit_above_cost and a 1 ms lineage lookup spent ~900 ms compiling (bench-transfer-log).
-    options: `-c jit=off${o.genericPlans ? ' -c plan_cache_mode=force_generic_plan' : ''}`,
+    options: `-c jit=off${o.genericPlans ? ' -c plan_cache_mode=force_generic_plan' : ''}${o.serialPlans ? ' -c max_parallel_workers_per_gather=0' : ''}`,
   });
   // An idle client whose server went away: the pool drops it; the next query reports the outage.
   pool.on('error', (err) => logger.warn({ err: err.message }, 'idle PostgreSQL connection lost'));

@@ -4,7 +4,7 @@ import { foldVersions, type FailureRow, type VersionPatch } from '../core/timeli
 import type { Pool } from './db.js';
 
 /** A version that arrived at the destination for the first time in this batch (counted in the volumes). */
-export interface Arrival {
+interface Arrival {
   site: string;
   sensor: string;
   size: number;
