@@ -5,6 +5,7 @@ import { advance, forgetBefore, overlapSince, type SeenRow } from './core/cursor
 import { snapshotMetadata, type ImageEntry, type SnapshotRow } from './core/metadata.js';
 import { lemnatecUploadId, snapshotFolder, snapshotTimeName } from './core/naming.js';
 import { blobFile, exportImage, type ExportResult } from './adapters/export.js';
+import { PixelBuffers } from './adapters/pixel-buffers.js';
 import { SchemaMismatchError, type Scanalyzer } from './adapters/scanalyzer.js';
 import type { Staging, StagedFile } from './adapters/staging.js';
 import type { StateStore } from './adapters/state-store.js';
@@ -63,9 +64,12 @@ export class LemnatecSource {
   private loops: Promise<void>[] = [];
   private stopped: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** One raw frame per image in flight at most, used again (no fresh 5 MB per image). */
+  private readonly pixelBuffers: PixelBuffers;
 
   constructor(private readonly d: LemnatecSourceDeps) {
     this.telemetry = lemnatecTelemetry(d.logger, d.registry, d.site);
+    this.pixelBuffers = new PixelBuffers(d.maxInFlight * d.imagesInFlight);
   }
 
   /**
@@ -270,7 +274,7 @@ export class LemnatecSource {
   private async exportWithRetry(db: string, snap: SnapshotRow, img: ImageEntry): Promise<ExportResult> {
     const file = blobFile(this.d.blobRoot, db, img.tile, snap.timeStamp);
     for (let attempt = 1; ; attempt++) {
-      const r = await exportImage(file, img.tile, this.d.pngCompression);
+      const r = await exportImage(file, img.tile, this.d.pngCompression, this.pixelBuffers);
       if (r.ok || !r.retry || attempt >= this.d.blobAttempts || this.abort.signal.aborted) return r;
       this.telemetry.blobRetry(db, snap.id, img.file, attempt, r.code);
       await sleep(this.d.blobRetryMs, this.abort.signal);
