@@ -18,6 +18,7 @@
  * BENCH_PNG_COMPRESSION: the source's zlib level (default: the source's own default).
  * BENCH_CPU_PROF=DIR: the lemnatec source and the Globus simulator run with --cpu-prof into DIR (stopped with SIGTERM so
  * the profiles are written).
+ * BENCH_SOURCE_ENV='{"IMAGES_IN_FLIGHT":"2",…}': settings of the lemnatec source over the bench's own (to measure one).
  * BENCH_PREFILL=1: every snapshot is committed before the stack starts (a backlog): the rate is then the
  * source's and the pipeline's own, not the generator's, and latencies count from the stack's start.
  * Progress goes to stderr.
@@ -39,6 +40,7 @@ const TIMEOUT_S = Number(process.env['BENCH_TIMEOUT_S'] ?? 600);
 const PREFILL = process.env['BENCH_PREFILL'] === '1';
 const PNG_COMPRESSION = process.env['BENCH_PNG_COMPRESSION'];
 const CPU_PROF = process.env['BENCH_CPU_PROF'];
+const SOURCE_ENV = JSON.parse(process.env['BENCH_SOURCE_ENV'] ?? '{}') as Record<string, string>;
 /** BENCH_AMQP_URL: another broker than the machine's (e.g. a private node). */
 const AMQP_URL = process.env['BENCH_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
 const say = (s: string) => process.stderr.write(`bench-danforth: ${s}\n`);
@@ -59,6 +61,7 @@ const { stack, layout } = localStack({
     'lemnatec-source': {
       [LEMNATEC_DB_URL_ENV]: lt.systemUrl, MAX_SNAPSHOTS_IN_FLIGHT: '8', IMAGES_IN_FLIGHT: '4', POLL_MS: '100',
       ...(PNG_COMPRESSION ? { PNG_COMPRESSION } : {}), ...(CPU_PROF ? { STACK_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${CPU_PROF}` } : {}),
+      ...SOURCE_ENV,
     },
     'clowder-ingest': { INGEST_BATCH_WINDOW_MS: '50' },
     ...(CPU_PROF ? { 'globus-sim': { STACK_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${CPU_PROF}` } } : {}),
@@ -141,4 +144,4 @@ try {
   await lt.drop().catch(() => undefined);
   await rm(workDir, { recursive: true, force: true });
 }
-process.stdout.write(`${JSON.stringify({ ...result, cpu_seconds: cpuSeconds, wall_seconds: wallSeconds, png_compression: PNG_COMPRESSION ?? 'default', snapshots: N, image_sizes: SMALL ? 'small (sides / 8)' : 'real (VIS 2454x2056 8-bit, NIR 636x508 16-bit)' })}\n`);
+process.stdout.write(`${JSON.stringify({ ...result, cpu_seconds: cpuSeconds, wall_seconds: wallSeconds, png_compression: PNG_COMPRESSION ?? 'default', source_env: SOURCE_ENV, snapshots: N, image_sizes: SMALL ? 'small (sides / 8)' : 'real (VIS 2454x2056 8-bit, NIR 636x508 16-bit)' })}\n`);

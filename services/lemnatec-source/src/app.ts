@@ -309,30 +309,44 @@ export class LemnatecSource {
     }
   }
 
-  /** Removes staged files the ledger says arrived; a snapshot whose files are all gone is forgotten. */
+  /**
+   * Removes staged files the ledger says arrived; a snapshot whose files are
+   * all gone is forgotten. Runs every CLEAN_INTERVAL_MS over every snapshot
+   * still staged (a backlog is many), so per cycle: one Redis round trip for
+   * the snapshots' records, one ledger call for all their files, one readdir
+   * per snapshot folder, and a stat only for a file the ledger says arrived.
+   */
   async cleanOnce(): Promise<void> {
     for (const db of this.databases) {
-      for (const id of await this.d.store.staged(db, 100)) {
-        const st = await this.d.store.snapshot(db, id);
-        if (!st.folder) {
-          await this.d.store.forget(db, id);
-          continue;
-        }
-        const files = ['metadata.json', ...[...st.files].filter(([, s]) => s === 'sent').map(([f]) => f)];
-        const rels = files.map((f) => `${st.folder}/${f}`);
-        const recs = await this.d.ledger.getVersions(rels.map((r) => this.d.staging.abs(r)));
+      const ids = await this.d.store.staged(db, 100);
+      const states = await this.d.store.snapshots(db, ids);
+      const snaps: Array<{ id: number; folder: string; rels: string[] }> = [];
+      for (let i = 0; i < ids.length; i++) {
+        const st = states[i]!;
+        if (st.folder) snaps.push({ id: ids[i]!, folder: st.folder, rels: ['metadata.json', ...[...st.files].filter(([, s]) => s === 'sent').map(([f]) => f)].map((f) => `${st.folder}/${f}`) });
+        else await this.d.store.forget(db, ids[i]!);
+      }
+      const recs = await this.d.ledger.getVersions(snaps.flatMap((s) => s.rels.map((r) => this.d.staging.abs(r))));
+      let at = 0;
+      for (const snap of snaps) {
+        const present = await this.d.staging.list(snap.folder);
         let left = 0;
-        for (let i = 0; i < rels.length; i++) {
-          const on = await this.d.staging.stat(rels[i]!);
+        for (const rel of snap.rels) {
+          const r = recs[at++];
+          if (!present.has(rel.slice(snap.folder.length + 1))) continue;
+          if (!r || (r.state !== 'transferred' && r.state !== 'deleted')) {
+            left++;
+            continue;
+          }
+          const on = await this.d.staging.stat(rel);
           if (!on) continue;
-          const r = recs[i];
-          if (r && (r.state === 'transferred' || r.state === 'deleted') && r.size === on.size && r.mtimeMs === on.mtimeMs) await this.d.staging.remove(rels[i]!);
+          if (r.size === on.size && r.mtimeMs === on.mtimeMs) await this.d.staging.remove(rel);
           else left++;
         }
         if (left === 0) {
-          await this.d.staging.removeFolder(st.folder);
-          await this.d.store.forget(db, id);
-          this.telemetry.cleaned(db, id);
+          await this.d.staging.removeFolder(snap.folder);
+          await this.d.store.forget(db, snap.id);
+          this.telemetry.cleaned(db, snap.id);
         }
       }
     }
