@@ -74,4 +74,4 @@ const c0 = process.cpuUsage(); const t0 = performance.now();
 let bytes = 0;
 await forEachLimit([...Array(S).keys()], SNAP_INFLIGHT, async (s) => forEachLimit(views, IMG_INFLIGHT, async (v) => { const st = await exportOne(s, v); bytes += st.size; }));
 const c = process.cpuUsage(c0);
-console.log(JSON.stringify({ V, LEVEL, CACHE: process.env.CACHE ?? 'default', CONC: process.env.CONC ?? 'default', S, cpu_ms_per_snapshot: +((c.user + c.system) / 1000 / S).toFixed(1), user: +(c.user / 1000 / S).toFixed(1), sys: +(c.system / 1000 / S).toFixed(1), wall_ms_per_snapshot: +((performance.now() - t0) / S).toFixed(1), png_bytes_per_snapshot: Math.round(bytes / S) }));
+console.log(JSON.stringify({ V, OUT: process.env.OUT ?? "buffer", LEVEL, CACHE: process.env.CACHE ?? 'default', CONC: process.env.CONC ?? 'default', S, cpu_ms_per_snapshot: +((c.user + c.system) / 1000 / S).toFixed(1), user: +(c.user / 1000 / S).toFixed(1), sys: +(c.system / 1000 / S).toFixed(1), wall_ms_per_snapshot: +((performance.now() - t0) / S).toFixed(1), png_bytes_per_snapshot: Math.round(bytes / S) }));
