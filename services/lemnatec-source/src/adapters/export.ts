@@ -7,7 +7,7 @@ import { pixelLayout } from '../core/pixels.js';
 import { CENTRAL_HEADER_BYTES, END_RECORD_BYTES, LOCAL_HEADER_BYTES, dataOffset, readCentralEntry, readEndRecord } from '../core/zip-entry.js';
 import type { PixelBuffers } from './pixel-buffers.js';
 
-export type ExportFailure = 'BLOB_MISSING' | 'BLOB_NOT_ZIP' | 'BLOB_NO_DATA' | 'BLOB_SIZE_MISMATCH' | 'BLOB_UNREADABLE' | 'BLOB_OUTSIDE_ROOT' | 'PNG_ENCODE';
+type ExportFailure = 'BLOB_MISSING' | 'BLOB_NOT_ZIP' | 'BLOB_NO_DATA' | 'BLOB_SIZE_MISMATCH' | 'BLOB_UNREADABLE' | 'BLOB_OUTSIDE_ROOT' | 'PNG_ENCODE';
 export type ExportResult = { ok: true; png: Buffer } | { ok: false; code: ExportFailure; detail: string; blob: string; retry: boolean };
 
 /**
