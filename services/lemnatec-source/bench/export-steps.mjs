@@ -46,7 +46,8 @@ async function readStored(file) {
     const name = hdr.toString('latin1', 30, 30 + nlen);
     if (method !== 0 || name !== 'data') throw new Error('fallback');
     const buf = V === 'pool' ? take(csize) : Buffer.allocUnsafe(csize);
-    const r = await fh.read(buf, 0, csize, 30 + nlen + xlen);
+    const got = await fh.read(buf, 0, csize, 30 + nlen + xlen);
+    if (got.bytesRead !== csize) throw new Error('short read');
     return buf;
   } finally { await fh.close(); }
 }

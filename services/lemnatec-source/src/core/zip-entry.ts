@@ -17,7 +17,7 @@ const CENTRAL_SIG = 0x02014b50;
 const LOCAL_SIG = 0x04034b50;
 const ENTRY = 'data';
 /** A central directory bigger than this is not the one-entry archive this reader is for. */
-export const MAX_CENTRAL_BYTES = 4096;
+const MAX_CENTRAL_BYTES = 4096;
 
 export interface CentralDirectory {
   offset: number;
