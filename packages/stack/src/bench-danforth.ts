@@ -18,6 +18,8 @@
  * BENCH_PNG_COMPRESSION: the source's zlib level (default: the source's own default).
  * BENCH_CPU_PROF=DIR: the lemnatec source and the Globus simulator run with --cpu-prof into DIR (stopped with SIGTERM so
  * the profiles are written).
+ * BENCH_SOURCE_ENV='{"IMAGES_IN_FLIGHT":"2",…}': settings of the lemnatec source over the bench's own (to measure one).
+ * BENCH_PRIVATE_RABBIT=1: a private RabbitMQ node (testkit's startPrivateRabbit) for the run, its CPU in cpu_seconds.rabbitmq.
  * BENCH_PREFILL=1: every snapshot is committed before the stack starts (a backlog): the rate is then the
  * source's and the pipeline's own, not the generator's, and latencies count from the stack's start.
  * Progress goes to stderr.
@@ -27,7 +29,8 @@ import { join } from 'node:path';
 import amqp from 'amqplib';
 import { topology } from '@terra-transfer/contracts';
 import { loadSites } from '@terra-transfer/sites';
-import { deleteKeys, deleteTopology, freePort, processCpuSeconds, uniquePrefix } from '@terra-transfer/testkit';
+import { readdirSync, readFileSync } from 'node:fs';
+import { deleteKeys, deleteTopology, freePort, processCpuSeconds, startPrivateRabbit, uniquePrefix } from '@terra-transfer/testkit';
 import { LEMNATEC_DB_URL_ENV, lemnatecSite, writeSitesFile } from './demo-sites.js';
 import { localProcesses, localStack } from './local.js';
 import { TestScanalyzer } from './scanalyzer.js';
@@ -39,8 +42,18 @@ const TIMEOUT_S = Number(process.env['BENCH_TIMEOUT_S'] ?? 600);
 const PREFILL = process.env['BENCH_PREFILL'] === '1';
 const PNG_COMPRESSION = process.env['BENCH_PNG_COMPRESSION'];
 const CPU_PROF = process.env['BENCH_CPU_PROF'];
+const SOURCE_ENV = JSON.parse(process.env['BENCH_SOURCE_ENV'] ?? '{}') as Record<string, string>;
+const rabbit = process.env['BENCH_PRIVATE_RABBIT'] === '1' ? await startPrivateRabbit() : undefined;
+/** The private node's Erlang VM: the process whose environment names the node's port. */
+const rabbitPid = rabbit && readdirSync('/proc').filter((d) => /^\d+$/.test(d)).find((pid) => {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('beam') && readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`RABBITMQ_NODE_PORT=${rabbit.port}`);
+  } catch {
+    return false;
+  }
+});
 /** BENCH_AMQP_URL: another broker than the machine's (e.g. a private node). */
-const AMQP_URL = process.env['BENCH_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
+const AMQP_URL = rabbit?.url ?? process.env['BENCH_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
 const say = (s: string) => process.stderr.write(`bench-danforth: ${s}\n`);
 const pct = (xs: number[], p: number) => (xs.length === 0 ? NaN : Number([...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!.toFixed(2)));
 
@@ -59,6 +72,7 @@ const { stack, layout } = localStack({
     'lemnatec-source': {
       [LEMNATEC_DB_URL_ENV]: lt.systemUrl, MAX_SNAPSHOTS_IN_FLIGHT: '8', IMAGES_IN_FLIGHT: '4', POLL_MS: '100',
       ...(PNG_COMPRESSION ? { PNG_COMPRESSION } : {}), ...(CPU_PROF ? { STACK_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${CPU_PROF}` } : {}),
+      ...SOURCE_ENV,
     },
     'clowder-ingest': { INGEST_BATCH_WINDOW_MS: '50' },
     ...(CPU_PROF ? { 'globus-sim': { STACK_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${CPU_PROF}` } } : {}),
@@ -107,6 +121,7 @@ try {
   const cpuNow = (): Record<string, number> => ({
     ...Object.fromEntries([...stack.procs].map(([name, p]) => [name, (p.pid && processCpuSeconds(p.pid)) || 0])),
     bench: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
+    ...(rabbitPid ? { rabbitmq: processCpuSeconds(rabbitPid) ?? 0 } : {}),
   });
   const cpu0 = cpuNow();
   if (PREFILL) for (const k of commits.keys()) commits.set(k, t0);
@@ -140,5 +155,6 @@ try {
   await deleteKeys(prefix).catch(() => undefined);
   await lt.drop().catch(() => undefined);
   await rm(workDir, { recursive: true, force: true });
+  await rabbit?.stop();
 }
-process.stdout.write(`${JSON.stringify({ ...result, cpu_seconds: cpuSeconds, wall_seconds: wallSeconds, png_compression: PNG_COMPRESSION ?? 'default', snapshots: N, image_sizes: SMALL ? 'small (sides / 8)' : 'real (VIS 2454x2056 8-bit, NIR 636x508 16-bit)' })}\n`);
+process.stdout.write(`${JSON.stringify({ ...result, cpu_seconds: cpuSeconds, wall_seconds: wallSeconds, png_compression: PNG_COMPRESSION ?? 'default', source_env: SOURCE_ENV, snapshots: N, image_sizes: SMALL ? 'small (sides / 8)' : 'real (VIS 2454x2056 8-bit, NIR 636x508 16-bit)' })}\n`);

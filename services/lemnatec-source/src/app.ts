@@ -5,6 +5,7 @@ import { advance, forgetBefore, overlapSince, type SeenRow } from './core/cursor
 import { snapshotMetadata, type ImageEntry, type SnapshotRow } from './core/metadata.js';
 import { lemnatecUploadId, snapshotFolder, snapshotTimeName } from './core/naming.js';
 import { blobFile, exportImage, type ExportResult } from './adapters/export.js';
+import { PixelBuffers } from './adapters/pixel-buffers.js';
 import { SchemaMismatchError, type Scanalyzer } from './adapters/scanalyzer.js';
 import type { Staging, StagedFile } from './adapters/staging.js';
 import type { StateStore } from './adapters/state-store.js';
@@ -63,9 +64,12 @@ export class LemnatecSource {
   private loops: Promise<void>[] = [];
   private stopped: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** One raw frame per image in flight at most, used again (no fresh 5 MB per image). */
+  private readonly pixelBuffers: PixelBuffers;
 
   constructor(private readonly d: LemnatecSourceDeps) {
     this.telemetry = lemnatecTelemetry(d.logger, d.registry, d.site);
+    this.pixelBuffers = new PixelBuffers(d.maxInFlight * d.imagesInFlight);
   }
 
   /**
@@ -270,7 +274,7 @@ export class LemnatecSource {
   private async exportWithRetry(db: string, snap: SnapshotRow, img: ImageEntry): Promise<ExportResult> {
     const file = blobFile(this.d.blobRoot, db, img.tile, snap.timeStamp);
     for (let attempt = 1; ; attempt++) {
-      const r = await exportImage(file, img.tile, this.d.pngCompression);
+      const r = await exportImage(file, img.tile, this.d.pngCompression, this.pixelBuffers);
       if (r.ok || !r.retry || attempt >= this.d.blobAttempts || this.abort.signal.aborted) return r;
       this.telemetry.blobRetry(db, snap.id, img.file, attempt, r.code);
       await sleep(this.d.blobRetryMs, this.abort.signal);
@@ -305,30 +309,44 @@ export class LemnatecSource {
     }
   }
 
-  /** Removes staged files the ledger says arrived; a snapshot whose files are all gone is forgotten. */
+  /**
+   * Removes staged files the ledger says arrived; a snapshot whose files are
+   * all gone is forgotten. Runs every CLEAN_INTERVAL_MS over every snapshot
+   * still staged (a backlog is many), so per cycle: one Redis round trip for
+   * the snapshots' records, one ledger call for all their files, one readdir
+   * per snapshot folder, and a stat only for a file the ledger says arrived.
+   */
   async cleanOnce(): Promise<void> {
     for (const db of this.databases) {
-      for (const id of await this.d.store.staged(db, 100)) {
-        const st = await this.d.store.snapshot(db, id);
-        if (!st.folder) {
-          await this.d.store.forget(db, id);
-          continue;
-        }
-        const files = ['metadata.json', ...[...st.files].filter(([, s]) => s === 'sent').map(([f]) => f)];
-        const rels = files.map((f) => `${st.folder}/${f}`);
-        const recs = await this.d.ledger.getVersions(rels.map((r) => this.d.staging.abs(r)));
+      const ids = await this.d.store.staged(db, 100);
+      const states = await this.d.store.snapshots(db, ids);
+      const snaps: Array<{ id: number; folder: string; rels: string[] }> = [];
+      for (let i = 0; i < ids.length; i++) {
+        const st = states[i]!;
+        if (st.folder) snaps.push({ id: ids[i]!, folder: st.folder, rels: ['metadata.json', ...[...st.files].filter(([, s]) => s === 'sent').map(([f]) => f)].map((f) => `${st.folder}/${f}`) });
+        else await this.d.store.forget(db, ids[i]!);
+      }
+      const recs = await this.d.ledger.getVersions(snaps.flatMap((s) => s.rels.map((r) => this.d.staging.abs(r))));
+      let at = 0;
+      for (const snap of snaps) {
+        const present = await this.d.staging.list(snap.folder);
         let left = 0;
-        for (let i = 0; i < rels.length; i++) {
-          const on = await this.d.staging.stat(rels[i]!);
+        for (const rel of snap.rels) {
+          const r = recs[at++];
+          if (!present.has(rel.slice(snap.folder.length + 1))) continue;
+          if (!r || (r.state !== 'transferred' && r.state !== 'deleted')) {
+            left++;
+            continue;
+          }
+          const on = await this.d.staging.stat(rel);
           if (!on) continue;
-          const r = recs[i];
-          if (r && (r.state === 'transferred' || r.state === 'deleted') && r.size === on.size && r.mtimeMs === on.mtimeMs) await this.d.staging.remove(rels[i]!);
+          if (r.size === on.size && r.mtimeMs === on.mtimeMs) await this.d.staging.remove(rel);
           else left++;
         }
         if (left === 0) {
-          await this.d.staging.removeFolder(st.folder);
-          await this.d.store.forget(db, id);
-          this.telemetry.cleaned(db, id);
+          await this.d.staging.removeFolder(snap.folder);
+          await this.d.store.forget(db, snap.id);
+          this.telemetry.cleaned(db, snap.id);
         }
       }
     }

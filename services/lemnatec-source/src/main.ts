@@ -1,6 +1,7 @@
 import { FileLedger } from '@terra-transfer/ledger';
 import { AmqpClient, ConfigError, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain, waitForFile } from '@terra-transfer/platform';
 import { loadSites, selectSites, type Site } from '@terra-transfer/sites';
+import sharp from 'sharp';
 import { LemnatecSource } from './app.js';
 import { settings } from './config.js';
 import { Scanalyzer, SchemaMismatchError } from './adapters/scanalyzer.js';
@@ -12,6 +13,8 @@ type LemnatecSite = Extract<Site['source'], { kind: 'lemnatec' }>;
 
 runMain('lemnatec-source', async () => {
   const config = loadConfig(settings);
+  // No libvips operation cache: every image is new, and raw pixel buffers are used again (adapters/pixel-buffers.ts).
+  sharp.cache(false);
   // A site file not there yet (a ConfigMap or volume mounted late): wait, probes answering, instead of exiting.
   await waitForFile(config.SITES_FILE, { key: 'SITES_FILE', host: config.HTTP_HOST, port: config.HTTP_PORT, onWait: (m) => process.stderr.write(`lemnatec-source: ${m}\n`) });
   const siteFile = loadSites(config.SITES_FILE);

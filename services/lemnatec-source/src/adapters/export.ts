@@ -1,9 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { unzipSync } from 'fflate';
 import sharp from 'sharp';
 import type { TileRow } from '../core/metadata.js';
 import { pixelLayout } from '../core/pixels.js';
+import { CENTRAL_HEADER_BYTES, END_RECORD_BYTES, LOCAL_HEADER_BYTES, dataOffset, readCentralEntry, readEndRecord } from '../core/zip-entry.js';
+import type { PixelBuffers } from './pixel-buffers.js';
 
 type ExportFailure = 'BLOB_MISSING' | 'BLOB_NOT_ZIP' | 'BLOB_NO_DATA' | 'BLOB_SIZE_MISMATCH' | 'BLOB_UNREADABLE' | 'BLOB_OUTSIDE_ROOT' | 'PNG_ENCODE';
 export type ExportResult = { ok: true; png: Buffer } | { ok: false; code: ExportFailure; detail: string; blob: string; retry: boolean };
@@ -24,34 +26,107 @@ export function blobFile(blobRoot: string, database: string, tile: TileRow, snap
  * One image out of its blob: a ZIP holding one entry `data` of raw row-major
  * pixels (8- or 16-bit by size), rotated 180° when rotate_flip_type is set
  * (Danforth's rule), encoded as PNG by sharp (libvips: native, off the event
- * loop). The blob is only read.
+ * loop). The blob is only read. The instrument's usual blob (one stored
+ * entry) is read straight from the entry's offset into a reused buffer; any
+ * other archive goes through fflate as a whole.
  */
-export async function exportImage(file: string | null, tile: TileRow, compressionLevel: number): Promise<ExportResult> {
+export async function exportImage(file: string | null, tile: TileRow, compressionLevel: number, buffers: PixelBuffers): Promise<ExportResult> {
   if (file === null) return { ok: false, code: 'BLOB_OUTSIDE_ROOT', detail: `blob path ${JSON.stringify(tile.blobPath)} leaves the blob root`, blob: String(tile.blobPath), retry: false };
-  let zip: Buffer;
+  let read: Awaited<ReturnType<typeof readBlob>>;
   try {
-    zip = await readFile(file);
+    read = await readBlob(file, buffers);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { ok: false, code: 'BLOB_MISSING', detail: `${file}: no such file`, blob: file, retry: true };
     return { ok: false, code: 'BLOB_UNREADABLE', detail: `${file}: ${code ?? String(err)}`, blob: file, retry: true };
   }
-  let data: Uint8Array | undefined;
+  const pooled = read.stored ? read.data : null;
   try {
-    data = unzipSync(zip, { filter: (f) => f.name === 'data' })['data'];
-  } catch (err) {
-    return { ok: false, code: 'BLOB_NOT_ZIP', detail: `${file}: not a ZIP archive (${(err as Error).message})`, blob: file, retry: false };
+    let data: Uint8Array | undefined;
+    if (read.stored) data = read.data;
+    else {
+      try {
+        data = unzipSync(read.zip, { filter: (f) => f.name === 'data' })['data'];
+      } catch (err) {
+        return { ok: false, code: 'BLOB_NOT_ZIP', detail: `${file}: not a ZIP archive (${(err as Error).message})`, blob: file, retry: false };
+      }
+    }
+    if (!data) return { ok: false, code: 'BLOB_NO_DATA', detail: `${file}: the ZIP has no entry "data"`, blob: file, retry: false };
+    const layout = pixelLayout(data.byteLength, tile.width, tile.height);
+    if (!layout.ok) return { ok: false, code: layout.reason, detail: `${file}: ${layout.detail}`, blob: file, retry: false };
+    try {
+      return { ok: true, png: await encodePng(data, layout.bits, tile, compressionLevel) };
+    } catch (err) {
+      return { ok: false, code: 'PNG_ENCODE', detail: `${file}: ${(err as Error).message}`, blob: file, retry: false };
+    }
+  } finally {
+    // Only once the encoder is done with the pixels.
+    if (pooled) buffers.give(pooled);
   }
-  if (!data) return { ok: false, code: 'BLOB_NO_DATA', detail: `${file}: the ZIP has no entry "data"`, blob: file, retry: false };
-  const layout = pixelLayout(data.byteLength, tile.width, tile.height);
-  if (!layout.ok) return { ok: false, code: layout.reason, detail: `${file}: ${layout.detail}`, blob: file, retry: false };
+}
+
+/** One grey channel either way: without 'b-w', libvips writes an 8-bit frame as sRGB (three channels, 3× the bytes to compress and move). */
+async function encodePng(data: Uint8Array, bits: 8 | 16, tile: TileRow, compressionLevel: number): Promise<Buffer> {
+  // 16-bit pixels as a Uint16Array view (native order, little-endian like the blob); copied only when not 2-aligned.
+  const pixels = bits === 8 ? data
+    : data.byteOffset % 2 === 0 ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2)
+      : new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  let img = sharp(pixels, { raw: { width: tile.width, height: tile.height, channels: 1 } }).toColourspace(bits === 16 ? 'grey16' : 'b-w');
+  if (tile.rotateFlipType !== 0) img = img.rotate(180);
+  return img.png({ compressionLevel }).toBuffer();
+}
+
+/**
+ * The blob's bytes: the stored `data` entry read at its offset into a pooled
+ * buffer when the archive is the instrument's one-entry stored ZIP
+ * (core/zip-entry.ts checks its end record, central entry and local header),
+ * else the whole file for fflate. Errors of the file system are thrown.
+ */
+async function readBlob(file: string, buffers: PixelBuffers): Promise<{ stored: true; data: Buffer } | { stored: false; zip: Buffer }> {
+  const fh = await open(file, 'r');
   try {
-    const pixels = layout.bits === 8 ? data : new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-    // One grey channel either way: without 'b-w', libvips writes an 8-bit frame as sRGB (three channels, 3× the bytes to compress and move).
-    let img = sharp(pixels, { raw: { width: tile.width, height: tile.height, channels: 1 } }).toColourspace(layout.bits === 16 ? 'grey16' : 'b-w');
-    if (tile.rotateFlipType !== 0) img = img.rotate(180);
-    return { ok: true, png: await img.png({ compressionLevel }).toBuffer() };
-  } catch (err) {
-    return { ok: false, code: 'PNG_ENCODE', detail: `${file}: ${(err as Error).message}`, blob: file, retry: false };
+    const { size } = await fh.stat();
+    const at = await storedEntry(fh, size);
+    if (at) {
+      const data = buffers.take(at.size);
+      try {
+        if (await readFully(fh, data, at.offset)) return { stored: true, data };
+      } catch (err) {
+        buffers.give(data);
+        throw err;
+      }
+      buffers.give(data);
+    }
+    return { stored: false, zip: await fh.readFile() };
+  } finally {
+    await fh.close();
   }
+}
+
+/** Where the stored `data` entry's bytes are, or null when the archive has any other shape. */
+async function storedEntry(fh: FileHandle, fileSize: number): Promise<{ offset: number; size: number } | null> {
+  if (fileSize < END_RECORD_BYTES + CENTRAL_HEADER_BYTES + LOCAL_HEADER_BYTES) return null;
+  const tail = Buffer.allocUnsafe(END_RECORD_BYTES);
+  if (!(await readFully(fh, tail, fileSize - END_RECORD_BYTES))) return null;
+  const cd = readEndRecord(tail, fileSize);
+  if (!cd) return null;
+  const central = Buffer.allocUnsafe(cd.size);
+  if (!(await readFully(fh, central, cd.offset))) return null;
+  const entry = readCentralEntry(central);
+  if (!entry) return null;
+  const local = Buffer.allocUnsafe(LOCAL_HEADER_BYTES + 4);
+  if (!(await readFully(fh, local, entry.localOffset))) return null;
+  const offset = dataOffset(local, entry, cd);
+  return offset === null ? null : { offset, size: entry.size };
+}
+
+/** Fills `into` from `position`; false when the file ends first (it changed under us: the general reader decides). */
+async function readFully(fh: FileHandle, into: Buffer, position: number): Promise<boolean> {
+  let done = 0;
+  while (done < into.byteLength) {
+    const { bytesRead } = await fh.read(into, done, into.byteLength - done, position + done);
+    if (bytesRead === 0) return false;
+    done += bytesRead;
+  }
+  return true;
 }

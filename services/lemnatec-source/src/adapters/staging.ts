@@ -57,6 +57,11 @@ export class Staging {
     return stat(path).then((s) => ({ path, size: s.size, mtimeMs: s.mtimeMs }), () => null);
   }
 
+  /** The names in a folder of the area (none when it does not exist). */
+  async list(rel: string): Promise<Set<string>> {
+    return new Set(await readdir(this.abs(rel)).catch(() => [] as string[]));
+  }
+
   async remove(rel: string): Promise<void> {
     const path = this.abs(rel);
     const size = await stat(path).then((s) => s.size, () => -1);

@@ -80,11 +80,21 @@ export class StateStore {
   }
 
   async snapshot(db: string, id: number): Promise<SnapshotState> {
-    const h = await this.redis.hgetall(this.k(db, `snap:${id}`));
-    const files = new Map<string, FileState>();
-    for (const [f, v] of Object.entries(h)) if (f.startsWith('f:')) files.set(f.slice(2), v as FileState);
-    return { folder: h['folder'] ?? null, meta: h['meta'] === '1', files };
+    return snapshotState(await this.redis.hgetall(this.k(db, `snap:${id}`)));
   }
+
+  /** Several snapshots' records in one round trip. */
+  async snapshots(db: string, ids: readonly number[]): Promise<SnapshotState[]> {
+    if (ids.length === 0) return [];
+    const p = this.redis.pipeline();
+    for (const id of ids) p.hgetall(this.k(db, `snap:${id}`));
+    const res = (await p.exec()) ?? [];
+    return res.map(([err, h]) => {
+      if (err) throw err;
+      return snapshotState(h as Record<string, string>);
+    });
+  }
+
 
   /** The snapshot's folder: the one it claimed before, else the first of folder(1), folder(2), … no other snapshot owns. */
   async claimFolder(db: string, id: number, folder: (n: number) => string): Promise<string> {
@@ -121,4 +131,10 @@ export class StateStore {
   async forget(db: string, id: number): Promise<void> {
     await this.redis.multi().del(this.k(db, `snap:${id}`)).zrem(this.k(db, 'staged'), String(id)).exec();
   }
+}
+
+function snapshotState(h: Record<string, string>): SnapshotState {
+  const files = new Map<string, FileState>();
+  for (const [f, v] of Object.entries(h)) if (f.startsWith('f:')) files.set(f.slice(2), v as FileState);
+  return { folder: h['folder'] ?? null, meta: h['meta'] === '1', files };
 }
