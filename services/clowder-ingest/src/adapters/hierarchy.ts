@@ -145,7 +145,10 @@ export class Hierarchy {
   ): Promise<string> {
     const cached = await this.ledger.getId(kind, scope, name);
     if (cached) return cached;
-    const release = await this.ledger.lock(`${kind}:${scope}:${name}`, signal);
+    // Keyed by name alone, not by scope: the lookup below searches Clowder by name across every space, so
+    // two sites creating the same name (two drone sites' `drone - 2026-06-01` under a shared parent) must
+    // exclude each other; a lock per space let both find nothing and both create (decision 0043).
+    const release = await this.ledger.lock(`${kind}:${name}`, signal);
     try {
       const again = await this.ledger.getId(kind, scope, name);
       if (again) return again;
@@ -162,7 +165,11 @@ export class Hierarchy {
         if (after.length === 0) throw new TransientError('CLOWDER_NOT_VISIBLE', `${kind} ${name} was created (${created}) but is not found by name yet`);
         if (after.length > 1) {
           this.telemetry.duplicate(kind, name, after.length);
-          if (after[0] !== created && ops.discard) await ops.discard(created).catch(() => undefined);
+          if (after[0] !== created) {
+            // Converging on another's record: give it the links ours had, then drop ours where we can.
+            await ops.relink?.(after[0]!);
+            if (ops.discard) await ops.discard(created).catch(() => undefined);
+          }
         }
         if (kind === 'dataset' && after[0] === created) {
           this.freshFiles.add(created);
