@@ -76,4 +76,51 @@ describe('hierarchy: two sites creating the same collection at once', () => {
     clientA.close();
     clientB.close();
   }, 60_000);
+
+  /**
+   * A holder frozen past the lock's TTL (GC pause, CPU starvation: its
+   * renewals did not run) between its lookup (nothing found) and its
+   * creation. Another worker of the same site takes the expired lock, creates
+   * and records the collection. The frozen one wakes with a stale "nothing
+   * found": it must see that its lock is gone and look again, not create.
+   */
+  it('a holder that stalled past the lock TTL looks again instead of creating a second one', async () => {
+    const LEAF = 'rgb - 2026-06-02';
+    const parents = ['rgb', 'rgb - 2026', 'rgb - 2026-06'];
+    const clientA = new ClowderClient({ url: sim.url, key: COMM_KEY, retries: 3, retryBaseMs: 10, retryMaxMs: 100 });
+    const clientB = new ClowderClient({ url: sim.url, key: COMM_KEY, retries: 3, retryBaseMs: 10, retryMaxMs: 100 });
+    let aLookedUp!: () => void;
+    const aLooked = new Promise<void>((r) => (aLookedUp = r));
+    let bDone!: () => void;
+    const bFinished = new Promise<void>((r) => (bDone = r));
+    let stalled = false;
+    const findA = clientA.findCollections.bind(clientA);
+    clientA.findCollections = async (name) => {
+      const found = await findA(name);
+      if (name === LEAF && !stalled) {
+        stalled = true;
+        // The freeze: no renewal runs, the lock expires, B gets in and finishes (or 5 s pass).
+        await redis.pexpire(`${prefix}:clowder-ingest:lock:collection:${LEAF}`, 1);
+        aLookedUp();
+        await Promise.race([bFinished, sleep(5_000)]);
+      }
+      return found;
+    };
+    const a = worker(clientA);
+    const b = worker(clientB);
+    const space = await a.space('ksu-drone');
+    const chain = await a.collections(parents, space);
+
+    const pa = a.collections([...parents, LEAF], space);
+    await aLooked;
+    const pb = b.collections([...parents, LEAF], space).finally(() => bDone());
+    const [leafA, leafB] = await Promise.all([pa, pb]);
+
+    expect(leafA[3]).toBe(leafB[3]);
+    expect((await sim.summary()).duplicates.collections).toEqual([]);
+    expect((await clientA.findCollections(LEAF)).map((c) => c.id)).toEqual([leafB[3]]);
+    expect((await clientA.getCollection(leafB[3]!)).parentCollectionIds).toEqual([chain[2]]);
+    clientA.close();
+    clientB.close();
+  }, 60_000);
 });

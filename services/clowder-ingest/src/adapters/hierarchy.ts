@@ -159,6 +159,8 @@ export class Hierarchy {
           await ops.relink?.(existing[0]!);
           return existing[0]!;
         }
+        // Fenced: a holder that stalled past the lock's TTL may have been overtaken; it looks again instead.
+        if (!(await release.held())) throw new TransientError('LOCK_LOST', `lock on ${kind} ${name} expired before its creation; looking again`);
         const created = await ops.create();
         this.telemetry.created(kind);
         const after = await ops.find();
