@@ -123,4 +123,49 @@ describe('hierarchy: two sites creating the same collection at once', () => {
     clientA.close();
     clientB.close();
   }, 60_000);
+
+  /**
+   * The freeze falls inside the creation request, after the token check:
+   * Clowder takes no token, so two records are made. The frozen one, whose
+   * record is the newer, must converge on the other's (with its links) and
+   * delete its own, which nothing can be in yet.
+   */
+  it('a creation that lands after the lock was lost is converged and its duplicate deleted', async () => {
+    const LEAF = 'nir - 2026-06-03';
+    const parents = ['nir', 'nir - 2026', 'nir - 2026-06'];
+    const clientA = new ClowderClient({ url: sim.url, key: COMM_KEY, retries: 3, retryBaseMs: 10, retryMaxMs: 100 });
+    const clientB = new ClowderClient({ url: sim.url, key: COMM_KEY, retries: 3, retryBaseMs: 10, retryMaxMs: 100 });
+    let aSending!: () => void;
+    const aSent = new Promise<void>((r) => (aSending = r));
+    let bDone!: () => void;
+    const bFinished = new Promise<void>((r) => (bDone = r));
+    const createA = clientA.createCollectionWithParent.bind(clientA);
+    clientA.createCollectionWithParent = async (body) => {
+      if (body.name === LEAF) {
+        await redis.pexpire(`${prefix}:clowder-ingest:lock:collection:${LEAF}`, 1);
+        aSending();
+        await Promise.race([bFinished, sleep(5_000)]);
+      }
+      return createA(body);
+    };
+    const a = worker(clientA);
+    const b = worker(clientB);
+    const space = await a.space('ksu-drone');
+    const chain = await a.collections(parents, space);
+
+    const pa = a.collections([...parents, LEAF], space);
+    await aSent;
+    const pb = b.collections([...parents, LEAF], space).finally(() => bDone());
+    const [leafA, leafB] = await Promise.all([pa, pb]);
+
+    expect(leafA[3]).toBe(leafB[3]);
+    expect((await sim.summary()).duplicates.collections).toEqual([]);
+    expect((await clientA.findCollections(LEAF)).map((c) => c.id)).toEqual([leafB[3]]);
+    const leaf = await clientA.getCollection(leafB[3]!);
+    expect(leaf.parentCollectionIds).toEqual([chain[2]]);
+    expect(leaf.spaces).toEqual([space]);
+    expect((await clientA.childCollections(chain[2]!)).map((c) => c.id)).toEqual([leafB[3]]);
+    clientA.close();
+    clientB.close();
+  }, 60_000);
 });

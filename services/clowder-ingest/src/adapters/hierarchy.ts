@@ -75,6 +75,8 @@ export class Hierarchy {
             if (parent && !c.parentCollectionIds.includes(parent)) await this.clowder.addSubCollection(parent, id);
             if (!c.spaces.includes(spaceId)) await this.clowder.addCollectionToSpace(spaceId, id);
           },
+          // As for datasets: a duplicate we just made (a lock lost mid-request) has nothing in it yet.
+          discard: (id) => this.clowder.deleteCollection(id),
         }),
       );
     }
@@ -101,7 +103,7 @@ export class Hierarchy {
         await this.clowder.addDatasetToCollection(collectionId, id);
         if (!(seen.get(id) ?? []).includes(spaceId)) await this.clowder.addDatasetToSpace(spaceId, id);
       },
-      // A duplicate we just made (only possible after a lock expired mid-creation) is empty: remove it.
+      // A duplicate we just made (only possible after a lock expired mid-request) is empty: remove it.
       discard: (id) => this.clowder.deleteDataset(id),
     });
   }
