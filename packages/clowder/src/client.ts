@@ -202,6 +202,11 @@ export class ClowderClient {
     return parseCreated(await this.call({ method: 'POST', path: 'datasets/createempty', route: 'POST /datasets/createempty', json, idempotent: false }), 'dataset');
   }
 
+  /** removeCollection: its child collections and datasets are unlinked, not deleted. */
+  async deleteCollection(id: string): Promise<void> {
+    await this.call({ method: 'DELETE', path: `collections/${oid(id)}`, route: 'DELETE /collections/:id', idempotent: true });
+  }
+
   async deleteDataset(id: string): Promise<void> {
     await this.call({ method: 'DELETE', path: `datasets/${oid(id)}`, route: 'DELETE /datasets/:id', idempotent: true });
   }

@@ -48,6 +48,20 @@ describe('Ledger (real Redis)', () => {
     await (await third.lock('y'))();
   });
 
+  it('held() is true while the caller owns the lock, false once it expired or was released', async () => {
+    const l = new Ledger(redis, prefix, 5_000, 1_000);
+    const lock = await l.lock('fenced');
+    expect(await lock.held()).toBe(true);
+    await redis.pexpire(`${prefix}:clowder-ingest:lock:fenced`, 1);
+    await sleep(20);
+    const other = await new Ledger(redis, prefix, 5_000, 1_000).lock('fenced');
+    expect(await lock.held()).toBe(false);
+    expect(await other.held()).toBe(true);
+    await other();
+    expect(await other.held()).toBe(false);
+    await lock();
+  });
+
   it('records ids first-writer-wins, and file ids with their intents cleared in one step', async () => {
     const l = new Ledger(redis, prefix, 5_000, 1_000);
     expect(await l.setId('dataset', 's1', 'ds', '5a0000000000000000000001')).toBe('5a0000000000000000000001');

@@ -160,6 +160,38 @@ describe('clowder-sim: datasets, collections, spaces (§2, §3)', () => {
     expect((await post(app, `/api/collections?${K}`, { name: 'x', space: 'eeeeeeeeeeeeeeeeeeeeeeee' })).statusCode).toBe(500);
   });
 
+  it('DELETE /collections/:id removes the collection and its links (children and datasets are only unlinked), also after a journal replay', async () => {
+    const dir = await tempDir('clowder-sim');
+    try {
+      const a = await sim({ dataDir: dir.path });
+      const s = await space(a, 'delete-space');
+      const root = (await post(a, `/api/collections/newCollectionWithParent?${K}`, { name: 'RGB', space: s })).json().id as string;
+      const dup = (await post(a, `/api/collections/newCollectionWithParent?${K}`, { name: 'RGB - 2017', parentId: root, space: s })).json().id as string;
+      const kid = (await post(a, `/api/collections/newCollectionWithParent?${K}`, { name: 'RGB - 2017-06', parentId: dup })).json().id as string;
+      const d = (await post(a, `/api/datasets/createempty?${K}`, { name: 'in-dup', space: [s], collection: [dup] })).json().id as string;
+      const del = await a.http.inject({ method: 'DELETE', url: `/api/collections/${dup}?${K}` });
+      expect({ status: del.statusCode, body: del.json() }).toEqual({ status: 200, body: { status: 'success' } });
+      const check = async (app: App) => {
+        expect((await app.http.inject({ method: 'GET', url: `/api/collections?${K}&title=RGB - 2017&exact=true` })).json()).toEqual([]);
+        expect((await app.http.inject({ method: 'GET', url: `/api/collections/${dup}?${K}` })).statusCode).toBe(400);
+        expect((await app.http.inject({ method: 'GET', url: `/api/collections/${root}/getChildCollections?${K}` })).json()).toEqual([]);
+        expect((await app.http.inject({ method: 'GET', url: `/api/collections/${kid}?${K}` })).json()).toMatchObject({ parent_collection_ids: 'List()' });
+        expect(app.store.datasets.get(d)?.collections).toEqual([]);
+        expect(app.store.spaces.get(s)?.collections).toEqual([root, kid]);
+      };
+      await check(a);
+      expect((await a.http.inject({ method: 'DELETE', url: `/api/collections/${dup}?${K}` })).statusCode).toBe(400);
+      await a.http.close();
+      a.store.close();
+      const b = await sim({ store: new Store({ dataDir: dir.path }) });
+      await check(b);
+      await b.http.close();
+      b.store.close();
+    } finally {
+      await dir.remove();
+    }
+  });
+
   it('spaces: both fields required, regex title only, owner rule on addCollectionToSpace', async () => {
     expect((await post(app, `/api/spaces?${K}`, { name: 'no description' })).json()).toBe('Missing required parameters');
     const s = (await post(app, '/api/spaces', { name: 'owned', description: '' }, { 'x-api-key': USER.key })).json().id;

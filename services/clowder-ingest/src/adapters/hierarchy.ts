@@ -75,6 +75,8 @@ export class Hierarchy {
             if (parent && !c.parentCollectionIds.includes(parent)) await this.clowder.addSubCollection(parent, id);
             if (!c.spaces.includes(spaceId)) await this.clowder.addCollectionToSpace(spaceId, id);
           },
+          // As for datasets: a duplicate we just made (a lock lost mid-request) has nothing in it yet.
+          discard: (id) => this.clowder.deleteCollection(id),
         }),
       );
     }
@@ -101,7 +103,7 @@ export class Hierarchy {
         await this.clowder.addDatasetToCollection(collectionId, id);
         if (!(seen.get(id) ?? []).includes(spaceId)) await this.clowder.addDatasetToSpace(spaceId, id);
       },
-      // A duplicate we just made (only possible after a lock expired mid-creation) is empty: remove it.
+      // A duplicate we just made (only possible after a lock expired mid-request) is empty: remove it.
       discard: (id) => this.clowder.deleteDataset(id),
     });
   }
@@ -145,7 +147,10 @@ export class Hierarchy {
   ): Promise<string> {
     const cached = await this.ledger.getId(kind, scope, name);
     if (cached) return cached;
-    const release = await this.ledger.lock(`${kind}:${scope}:${name}`, signal);
+    // Keyed by name alone, not by scope: the lookup below searches Clowder by name across every space, so
+    // two sites creating the same name (two drone sites' `drone - 2026-06-01` under a shared parent) must
+    // exclude each other; a lock per space let both find nothing and both create (decision 0043).
+    const release = await this.ledger.lock(`${kind}:${name}`, signal);
     try {
       const again = await this.ledger.getId(kind, scope, name);
       if (again) return again;
@@ -156,13 +161,19 @@ export class Hierarchy {
           await ops.relink?.(existing[0]!);
           return existing[0]!;
         }
+        // Fenced: a holder that stalled past the lock's TTL may have been overtaken; it looks again instead.
+        if (!(await release.held())) throw new TransientError('LOCK_LOST', `lock on ${kind} ${name} expired before its creation; looking again`);
         const created = await ops.create();
         this.telemetry.created(kind);
         const after = await ops.find();
         if (after.length === 0) throw new TransientError('CLOWDER_NOT_VISIBLE', `${kind} ${name} was created (${created}) but is not found by name yet`);
         if (after.length > 1) {
           this.telemetry.duplicate(kind, name, after.length);
-          if (after[0] !== created && ops.discard) await ops.discard(created).catch(() => undefined);
+          if (after[0] !== created) {
+            // Converging on another's record: give it the links ours had, then drop ours where we can.
+            await ops.relink?.(after[0]!);
+            if (ops.discard) await ops.discard(created).catch(() => undefined);
+          }
         }
         if (kind === 'dataset' && after[0] === created) {
           this.freshFiles.add(created);

@@ -3,6 +3,9 @@ import { TransientError, sleep, type Redis } from '@terra-transfer/platform';
 
 export type Kind = 'space' | 'collection' | 'dataset';
 
+/** Releases a held lock; `held()` asks Redis whether the caller still owns it (its fencing token is still there). */
+export type Lock = (() => Promise<void>) & { held: () => Promise<boolean> };
+
 /**
  * Releases a lock only if the caller still owns it.
  * KEYS[1] = lock key; ARGV[1] = the owner's fencing token.
@@ -181,7 +184,7 @@ export class Ledger {
    * every third of `lockTtlMs` while held, so only a holder that died (or
    * lost Redis for longer than the TTL) frees it, after `lockTtlMs`.
    */
-  async lock(name: string, signal?: AbortSignal): Promise<() => Promise<void>> {
+  async lock(name: string, signal?: AbortSignal): Promise<Lock> {
     const key = this.key('lock', name);
     const token = `${this.owner}:${++this.seq}`;
     const deadline = Date.now() + this.lockWaitMs;
@@ -196,12 +199,14 @@ export class Ledger {
             .catch(() => undefined);
         }, Math.max(100, Math.floor(this.lockTtlMs / 3)));
         renew.unref();
-        return async () => {
+        const release = async () => {
           if (released) return;
           released = true;
           clearInterval(renew);
           await (this.redis as unknown as { terraLockRelease: (k: string, t: string) => Promise<number> }).terraLockRelease(key, token);
         };
+        // A holder frozen past the TTL (GC, CPU starvation) was not renewed: another may hold the lock now.
+        return Object.assign(release, { held: async () => !released && (await this.redis.get(key)) === token });
       }
       if (Date.now() >= deadline || signal?.aborted) throw new TransientError('LOCK_TIMEOUT', `lock ${name} still held after ${this.lockWaitMs} ms`);
       await sleep(wait * (0.5 + Math.random()), signal);

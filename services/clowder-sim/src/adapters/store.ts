@@ -176,6 +176,18 @@ export class Store {
         for (const s of d.spaces) removeFrom(this.spaces.get(s)?.datasets, d.id);
         break;
       }
+      case 'delete-collection': {
+        // Clowder's removeCollection unlinks (children, datasets, spaces keep existing; only the links go).
+        const c = this.collections.get(op.id);
+        if (!c) break;
+        this.collections.delete(c.id);
+        this.collectionsByName.get(c.name)?.delete(c.id);
+        for (const p of c.parents) removeFrom(this.collections.get(p)?.children, c.id);
+        for (const ch of c.children) removeFrom(this.collections.get(ch)?.parents, c.id);
+        for (const d of c.datasets) removeFrom(this.datasets.get(d)?.collections, c.id);
+        for (const s of c.spaces) removeFrom(this.spaces.get(s)?.collections, c.id);
+        break;
+      }
       case 'delete-file': {
         const f = this.files.get(op.id);
         if (!f) break;

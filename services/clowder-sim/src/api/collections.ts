@@ -105,6 +105,15 @@ export function collectionRoutes(api: FastifyInstance, ctx: ApiContext): void {
     return render(collOr(c, id));
   });
 
+  api.delete('/collections/:id', doc('Delete a collection (its children and datasets are only unlinked)', 'collections'), async (req) => {
+    const id = oid(req, 'id');
+    const c = caller(ctx, req);
+    access.write(c);
+    access.edit(c, collOr(c, id), store.spaces);
+    store.apply({ op: 'delete-collection', id });
+    return { status: 'success' };
+  });
+
   api.get('/collections/:id/getChildCollections', doc('Child collections (jsonCollection)', 'collections'), async (req) => {
     const id = oid(req, 'id');
     const c = caller(ctx, req);

@@ -96,4 +96,5 @@ export type Op =
   | { op: 'space-dataset'; space: string; dataset: string }
   | { op: 'space-role'; space: string; user: string; role: SpaceRole }
   | { op: 'delete-dataset'; id: string }
+  | { op: 'delete-collection'; id: string }
   | { op: 'delete-file'; id: string };
