@@ -262,7 +262,8 @@ function writeLocalSitesFile(o: LocalStackOptions, l: StackLayout): string {
     whitelist: [...WHITELIST],
     globus: { sourceEndpoint: LOCAL.sourceEndpoint, sourceRoot: '/' },
     destinations: [{ name: 'hpc', endpoint: LOCAL.destinationEndpoint, root: DEST_SITE_ROOT, batch: { maxFiles: o.batch?.maxFiles ?? 500, maxAgeSeconds: o.batch?.maxAgeSeconds ?? 2 } }],
-    clowder: { space: { name: SITE }, collectionRoot: CLOWDER_SITE_ROOT, localRoot: join(l.destRoot, SITE), skipDatasets: [] },
+    // metadata.json registered as a file too (TERRA did not: the default), so every upload is a Clowder file the checks can count.
+    clowder: { space: { name: SITE }, collectionRoot: CLOWDER_SITE_ROOT, localRoot: join(l.destRoot, SITE), skipDatasets: [], metadataAsFile: true },
     deletion: { policy: 'delete-after-verified-transfer' },
   }]));
   return file;
