@@ -103,7 +103,9 @@ it(`loses nothing, deletes nothing early and duplicates nothing under ${SECONDS}
         // Restarted without waiting for its readiness: a dozen processes on a loaded machine take seconds to be
         // ready, and the kills must keep their pace. A service whose upstream is down starts but stays not ready
         // (the batcher during the Globus outage); an exit would be in own_exits.
-        restarts.push(stack.restart(victim).catch(() => note(`${victim} not ready within 60 s (an upstream may be down; exits are counted in own_exits)`)));
+        restarts.push(stack.restart(victim).catch(() => note(stack.proc(victim).running
+          ? `${victim} not ready within 60 s (an upstream may be down; exits are counted in own_exits)`
+          : `${victim} killed again before it was ready`)));
       }
     })();
     const at = async (share: number, fault: () => Promise<void>) => {
