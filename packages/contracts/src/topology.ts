@@ -27,6 +27,14 @@
  *       and their `.dlq` once their dead letters were looked at.
  *  Adding a site later needs no migration: every service declares its queues
  *  at start (restart them all with the new site file before its source runs).
+ *
+ *  Two brokers (decision 0028, AMQP_SIDE): each side's broker also holds
+ *  `<prefix>.events.inbound` and its outbox `<prefix>.shovel.to-dc` (site) or
+ *  `<prefix>.shovel.to-site` (data centre). Moving a one-broker deployment to
+ *  two: stop the sources, let every queue empty, keep the old broker as one
+ *  side, start the other, declare the shovels, restart every service with its
+ *  AMQP_SIDE, then delete from each broker the queues of the other side (they
+ *  are no longer declared there and nothing consumes them).
  * ─────────────────────────────────────────────────────────────────────────────
  */
 import { MESSAGE_TYPES, type MessageType } from './registry.js';
