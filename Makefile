@@ -44,6 +44,15 @@ typecheck-tests: deps
 test: build typecheck-tests check-alerts services db test-tools test-deploy
 	@$(JEST) --ci --testPathIgnorePatterns /node_modules/ /dist/ /test/deploy/
 
+# The guard rails: typescript-eslint (eslint.config.js), knip's unused files/exports/dependencies (knip.jsonc),
+# the architecture's import rules (.dependency-cruiser.cjs)
+# and the type check of the tests. `make test` runs the same (test/lint checks the rules themselves and the tree).
+.PHONY: lint
+lint: typecheck-tests
+	@pnpm exec eslint --max-warnings 0 .
+	@pnpm exec knip --no-config-hints
+	@pnpm exec depcruise services packages test --config .dependency-cruiser.cjs --output-type err
+
 test-unit: build
 	@$(JEST) --ci packages
 

@@ -173,7 +173,7 @@ it(`loses nothing, deletes nothing early and duplicates nothing under ${SECONDS}
   } catch (err) {
     const logs = [...stack.procs.values()].map((p) => `--- ${p.name}:\n${p.output().split('\n').slice(-15).join('\n')}`).join('\n');
     const v = verdict && { ...verdictSummary(verdict), deadLettered: verdict.deadLettered, missing: verdict.missing.slice(0, 10), inCache: verdict.inCache.slice(0, 10), unsettled: verdict.ledger.unsettled.slice(0, 10), transferredTooOften: verdict.globus.pathsTransferredTwice.slice(0, 10), ownExits: Object.fromEntries(Object.entries(stack.ownExits()).map(([s, e]) => [s, e.map((x) => x.tail.split('\n').slice(-2).join(' | '))])) };
-    throw new Error(`${String(err)}\nchaos: ${events.join(', ')}\nverdict: ${JSON.stringify(v)}\ndead letters: ${JSON.stringify(verdict ? await deadLetterSample(stack, verdict).catch((e) => String(e)) : [])}\n${logs}\n--- private RabbitMQ:\n${await rabbit.logTail(15)}`);
+    throw new Error(`${String(err)}\nchaos: ${events.join(', ')}\nverdict: ${JSON.stringify(v)}\ndead letters: ${JSON.stringify(verdict ? await deadLetterSample(stack, verdict).catch((e) => String(e)) : [])}\n${logs}\n--- private RabbitMQ:\n${await rabbit.logTail(15)}`, { cause: err });
   } finally {
     await stack.killAll();
     await Promise.all([rabbit.stop(), redis.stop()]);

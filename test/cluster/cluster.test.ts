@@ -48,7 +48,7 @@ it('a node killed mid-run: nothing lost, nothing duplicated beyond unconfirmed p
           await pub.publish(event(n));
           break;
         } catch (err) {
-          if (tries > 120) throw new Error(`publish ${n} failed ${tries} times: ${String(err)}`);
+          if (tries > 120) throw new Error(`publish ${n} failed ${tries} times: ${String(err)}`, { cause: err });
           resent++;
           await new Promise((r) => setTimeout(r, 500));
         }
@@ -67,13 +67,13 @@ it('a node killed mid-run: nothing lost, nothing duplicated beyond unconfirmed p
     process.stderr.write(`cluster: ${JSON.stringify({ events: N, received: received.size, deliveredTwice: twice, publishesResent: resent })}\n`);
   } catch (err) {
     const { execFileSync } = await import('node:child_process');
-    let queues = '';
+    let queues: string;
     try {
       queues = execFileSync('rabbitmqctl', ['-q', '-n', b.node, 'list_queues', 'name', 'type', 'leader', 'members', 'online', 'messages'], { timeout: 60_000 }).toString();
     } catch (e) {
       queues = String(e);
     }
-    throw new Error(`${String(err)}\nqueues on the surviving nodes:\n${queues}\n--- node b:\n${await b.logTail(20)}`);
+    throw new Error(`${String(err)}\nqueues on the surviving nodes:\n${queues}\n--- node b:\n${await b.logTail(20)}`, { cause: err });
   } finally {
     await sub.close(0).catch(() => undefined);
     await pub.close(0).catch(() => undefined);

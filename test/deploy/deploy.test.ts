@@ -26,7 +26,7 @@ import { promisify } from 'node:util';
 import { Gantry, LOCAL, Stack, layout, verify, type ExpectedFile, type Verdict } from '@terra-transfer/stack';
 import { stringifySites } from '@terra-transfer/sites';
 import { deleteKeys, freePort, tempDir, uniquePrefix, waitFor } from '@terra-transfer/testkit';
-import { Engine, REPO, must, run } from './docker.js';
+import { Engine, REPO, must } from './docker.js';
 import { validateOverlays } from './k8s.js';
 import { TestPrometheus } from './prometheus.js';
 

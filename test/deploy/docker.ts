@@ -8,8 +8,8 @@ import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
-export const COMPOSE_FILE = `${REPO}deploy/compose/compose.yaml`;
-export const HOST_OVERRIDE = `${REPO}test/deploy/compose.host.yaml`;
+const COMPOSE_FILE = `${REPO}deploy/compose/compose.yaml`;
+const HOST_OVERRIDE = `${REPO}test/deploy/compose.host.yaml`;
 const DOCKER = '/usr/bin/docker';
 
 export interface Run {
@@ -19,7 +19,7 @@ export interface Run {
 }
 
 /** Runs a command; never throws on a non-zero exit (the caller reads `code`). */
-export async function run(cmd: string, args: string[], env: Record<string, string> = {}, timeoutMs = 600_000): Promise<Run> {
+async function run(cmd: string, args: string[], env: Record<string, string> = {}, timeoutMs = 600_000): Promise<Run> {
   try {
     const { stdout, stderr } = await exec(cmd, args, { cwd: REPO, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
     return { stdout, stderr, code: 0 };

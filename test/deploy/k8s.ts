@@ -18,7 +18,7 @@ export interface K8sObject {
   apiVersion: string;
   kind: string;
   metadata: { name: string; labels?: Record<string, string> };
-  spec?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  spec?: any;
   [k: string]: unknown;
 }
 
@@ -44,7 +44,7 @@ export async function validateObject(o: K8sObject): Promise<void> {
   try {
     new Model(o).validate();
   } catch (err) {
-    throw new Error(`${o.kind}/${o.metadata?.name}: ${String(err)}`);
+    throw new Error(`${o.kind}/${o.metadata?.name}: ${String(err)}`, { cause: err });
   }
 }
 

@@ -77,7 +77,7 @@ it('danforth: snapshots become datasets named as the original, metadata first, a
     await waitFor('staging emptied', async () => (await countFiles(join(work, 'staging', 'danforth'))) === 0, 30_000, 500);
   } catch (err) {
     const logs = [...stack.procs.values()].map((p) => `--- ${p.name}:\n${p.output().split('\n').slice(-12).join('\n')}`).join('\n');
-    throw new Error(`${String(err)}\n${logs}`);
+    throw new Error(`${String(err)}\n${logs}`, { cause: err });
   } finally {
     clowder?.close();
     await stack.killAll();

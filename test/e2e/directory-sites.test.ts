@@ -87,7 +87,7 @@ it('directory sites: unsettled files wait, a run waits for its marker, a rewritt
     expect(await sent('directory-source-seq')).toBe(4);
   } catch (err) {
     const logs = [...stack.procs.values()].map((p) => `--- ${p.name}:\n${p.output().split('\n').slice(-12).join('\n')}`).join('\n');
-    throw new Error(`${String(err)}\n${logs}`);
+    throw new Error(`${String(err)}\n${logs}`, { cause: err });
   } finally {
     await stack.killAll();
     await deleteTopology(prefix).catch(() => undefined);

@@ -86,7 +86,7 @@ it('N competing instances of every consumer keep the guarantees while instances 
   } catch (err) {
     const logs = [...stack.procs.values()].map((p) => `--- ${p.name}:\n${p.output().split('\n').slice(-12).join('\n')}`).join('\n');
     const v = verdict && { ...verdictSummary(verdict), missing: verdict.missing.slice(0, 5), inCache: verdict.inCache.slice(0, 5), twice: verdict.globus.pathsTransferredTwice.slice(0, 5), labels: verdict.globus.duplicateLabels.slice(0, 5), unexplained: verdict.ledger.unexplained.slice(0, 5) };
-    throw new Error(`${String(err)}\nevents: ${events.join(', ')}\nverdict: ${JSON.stringify(v)}\n${logs}`);
+    throw new Error(`${String(err)}\nevents: ${events.join(', ')}\nverdict: ${JSON.stringify(v)}\n${logs}`, { cause: err });
   } finally {
     await stack.killAll();
     await rabbit.stop();

@@ -112,7 +112,7 @@ it('every completed whitelisted FTP upload arrives, is deleted from the cache an
     expect(await stack.metric('transfer-log', 'terra_transfer_bytes_total')).toBe(expected.reduce((n, f) => n + f.size, 0));
   } catch (err) {
     const logs = [...stack.procs.values()].map((p) => `--- ${p.name}:\n${p.output().split('\n').slice(-12).join('\n')}`).join('\n');
-    throw new Error(`${String(err)}\nverdict: ${JSON.stringify(verdict)}\n${logs}`);
+    throw new Error(`${String(err)}\nverdict: ${JSON.stringify(verdict)}\n${logs}`, { cause: err });
   } finally {
     await stack.killAll();
     await v.stop();

@@ -113,7 +113,7 @@ it(`rides out a ${OUTAGE_MS / 1000} s Globus outage and a Clowder outage as long
   } catch (err) {
     const logs = [...stack.procs.values()].map((p) => `--- ${p.name}:\n${p.output().split('\n').slice(-12).join('\n')}`).join('\n');
     const v = verdict && { ...verdictSummary(verdict), deadLettered: verdict.deadLettered, missing: verdict.missing.slice(0, 10), inCache: verdict.inCache.slice(0, 10), unsettled: verdict.ledger.unsettled.slice(0, 10) };
-    throw new Error(`${String(err)}\noutage: ${events.join(', ')}\nverdict: ${JSON.stringify(v)}\ndead letters: ${JSON.stringify(verdict ? await deadLetterSample(stack, verdict).catch((e) => String(e)) : [])}\n${logs}\n--- private RabbitMQ:\n${await rabbit.logTail(15)}`);
+    throw new Error(`${String(err)}\noutage: ${events.join(', ')}\nverdict: ${JSON.stringify(v)}\ndead letters: ${JSON.stringify(verdict ? await deadLetterSample(stack, verdict).catch((e) => String(e)) : [])}\n${logs}\n--- private RabbitMQ:\n${await rabbit.logTail(15)}`, { cause: err });
   } finally {
     await stack.killAll();
     await rabbit.stop();

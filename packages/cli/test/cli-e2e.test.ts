@@ -196,7 +196,7 @@ it('terra against the running stack: status, file, dlq redrive, replay, verify, 
     expect((await terra(['dlq', 'purge', dlqName, '--yes', '--json'], env)).json()).toEqual({ queue: dlqName, purged: 0 });
   } catch (err) {
     const logs = [...stack.procs.values()].map((p) => `--- ${p.name}:\n${p.output().split('\n').slice(-15).join('\n')}`).join('\n');
-    throw new Error(`${String(err)}\nlast: ${last}\n${logs}`);
+    throw new Error(`${String(err)}\nlast: ${last}\n${logs}`, { cause: err });
   } finally {
     await stack.killAll();
     await deleteTopology(prefix).catch(() => undefined);

@@ -14,7 +14,7 @@ it('terra --help lists every command and each command accepts --json', async () 
   for (const c of COMMANDS) {
     const r = await terra([...c.split(' '), '--help']);
     expect({ c, code: r.code }).toEqual({ c, code: 0 });
-    expect({ c, json: r.stdout.includes('--json'), examples: /\nExamples?:\n  terra /.test(r.stdout) }).toEqual({ c, json: true, examples: true });
+    expect({ c, json: r.stdout.includes('--json'), examples: /\nExamples?:\n {2}terra /.test(r.stdout) }).toEqual({ c, json: true, examples: true });
   }
 }, 120_000);
 

@@ -327,7 +327,7 @@ describe('graceful shutdown', () => {
       expect([...done, ...left].sort()).toEqual([...ids].sort());
       expect(left.filter((id) => done.has(id))).toEqual([]);
     } catch (err) {
-      throw new Error(`${String(err)}\nworker stderr: ${stderr}`);
+      throw new Error(`${String(err)}\nworker stderr: ${stderr}`, { cause: err });
     } finally {
       worker.kill('SIGKILL');
       redis.disconnect();

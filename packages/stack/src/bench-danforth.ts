@@ -72,8 +72,8 @@ const ch = await conn.createChannel();
 const t = topology(prefix, ['danforth']);
 const done = new Map<string, { files: number; last: number }>();
 let result: Record<string, number> | undefined;
-let cpuSeconds: Record<string, number> = {};
-let wallSeconds = 0;
+let cpuSeconds: Record<string, number> | undefined;
+let wallSeconds: number | undefined;
 const commits = new Map<string, number>();
 const base = Date.UTC(2026, 4, 4, 0, 0, 0);
 async function fill(): Promise<void> {

@@ -4,25 +4,54 @@
  * and clowder-ingest → Clowder simulator), every service a separate process,
  * on the machine's RabbitMQ and Redis. The files exist in the cache first;
  * their xferlog lines are appended at BENCH_RATE lines/s (default 2,000), the
- * way uploads arrive. Prints one JSON line:
+ * way uploads arrive. The stack runs in a vhost of its own, so the broker's
+ * message counts are the run's. Two modes:
+ *   BENCH_RATE=<n>   a fixed offered rate of n lines/s (default 2,000). While the pipeline keeps up
+ *                    (`kept_up`), the CPU figures are the cost per file at that rate and the latencies
+ *                    the pipeline's own; when it does not, the backlog grows and it runs saturated.
+ *   BENCH_RATE=max   saturation: every line appended at once, so files_per_sec is the pipeline's capacity
+ *                    and the latencies measure the backlog.
+ * BENCH_CPU_PROF=DIR: every service and simulator runs with --cpu-prof into DIR.
+ * BENCH_TRANSFER_LOG=1: the transfer log runs beside (its CPU is listed, not counted in the pipeline's).
+ * Prints one JSON line:
+ *   mode                           "fixed_rate" or "saturation"
  *   files_per_sec                  files deleted and ingested / (last completion − first log line)
  *   p50|p99_deleted_seconds        log line written → file.deleted
  *   p50|p99_ingested_seconds       log line written → file.ingested
  *   broker_confirmed_msgs_per_sec  the broker's ceiling in the same run: N confirmed publishes of the same size to a quorum queue, window 1,000
+ * and where the CPU went, each process's utime + stime from /proc over the run (first log line → all files done):
+ *   cpu_seconds                    per process: every service and simulator, rabbitmq and redis (the processes listening on 5672 and 6379), driver (this process)
+ *   pipeline_cpu_ms_per_file       the five services + RabbitMQ + Redis
+ *   services_cpu_ms_per_file       the five services alone (the figure other work on the machine's broker does not move)
+ *   sim_cpu_ms_per_file            the Globus and Clowder simulators
+ *   driver_cpu_ms_per_file         this process (writes the log, reads the outcome tap)
+ *   broker_msgs_per_file           messages published + delivered in the run's vhost (management API), per file;
+ *                                  broker_msgs: the counts, and per queue the messages routed in and delivered
+ *   peak_rss_mb                    per service and simulator (VmHWM)
+ *   rss_mb_at_quarters             per service and simulator, RSS when ¼, ½, ¾ and all of the files were done
+ * RabbitMQ and Redis are the machine's, shared with whatever else runs: their CPU is all of theirs during the run.
  */
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import { destinationRelPath } from '@terra-transfer/site-layout';
-import { deleteKeys, deleteTopology, freePort, uniquePrefix } from '@terra-transfer/testkit';
+import { createVhost, deleteKeys, freePort, pidListeningOn, processCpuSeconds, processPeakRssMb, processRssMb, uniquePrefix } from '@terra-transfer/testkit';
 import { xferLine } from './gantry.js';
-import { DEST_SITE_ROOT, SERVICES, localStack, type ServiceName } from './local.js';
+import { DEST_SITE_ROOT, SERVICES, dropTransferLogDatabase, localStack, transferLogDatabaseUrl, type ServiceName } from './local.js';
 import { prepareLayout } from './stack.js';
 
 const N = Number(process.env['BENCH_FILES'] ?? 100_000);
-const RATE = Number(process.env['BENCH_RATE'] ?? 2_000);
+const RATE_SETTING = process.env['BENCH_RATE'] ?? '2000';
+const SATURATION = RATE_SETTING === 'max';
+const RATE = SATURATION ? Infinity : Number(RATE_SETTING);
+if (!SATURATION && !(RATE > 0)) throw new Error(`BENCH_RATE must be a positive number of lines/s or "max", not ${RATE_SETTING}`);
+const CPU_PROF = process.env['BENCH_CPU_PROF'];
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+const MANAGEMENT_URL = 'http://127.0.0.1:15672/api';
+/** The five services; the rest of the stack's processes are the simulators. */
+const PIPELINE = ['log-tailer', 'batcher', 'watcher', 'cleaner', 'clowder-ingest'];
+const SIMULATORS = ['globus-sim', 'clowder-sim'];
 const say = (s: string) => process.stderr.write(`bench-e2e: ${s}\n`);
 
 function pct(xs: number[], p: number): number {
@@ -51,18 +80,52 @@ async function brokerCeiling(n: number, bodySize: number): Promise<number> {
   return Math.round(n / secs);
 }
 
+/** The management API's message counts of a vhost: the whole vhost's, and per queue. */
+async function vhostMessageStats(vhost: string) {
+  const get = async (path: string) => {
+    const r = await fetch(`${MANAGEMENT_URL}${path}`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } });
+    if (!r.ok) throw new Error(`management API ${path}: HTTP ${r.status}`);
+    return r.json();
+  };
+  const v = (await get(`/vhosts/${encodeURIComponent(vhost)}`)) as { message_stats?: { publish?: number; deliver_get?: number } };
+  const qs = (await get(`/queues/${encodeURIComponent(vhost)}?columns=name,message_stats`)) as Array<{ name: string; message_stats?: { publish?: number; deliver_get?: number } }>;
+  return {
+    published: v.message_stats?.publish ?? 0,
+    delivered: v.message_stats?.deliver_get ?? 0,
+    queues: Object.fromEntries(qs.filter((q) => (q.message_stats?.publish ?? 0) + (q.message_stats?.deliver_get ?? 0) > 0)
+      .map((q) => [q.name, { in: q.message_stats?.publish ?? 0, delivered: q.message_stats?.deliver_get ?? 0 }])),
+  };
+}
+
+/** The management API's counts lag (statistics are collected every 5 s): read until two reads 6 s apart agree. */
+async function settledMessageStats(vhost: string) {
+  let prev = await vhostMessageStats(vhost);
+  for (let i = 0; i < 5; i++) {
+    await new Promise((r) => setTimeout(r, 6_000));
+    const next = await vhostMessageStats(vhost);
+    if (next.published === prev.published && next.delivered === prev.delivered) return next;
+    prev = next;
+  }
+  return prev;
+}
+
 const prefix = uniquePrefix('bench-e2e');
+const vhost = await createVhost('bench-e2e');
 const workDir = '/tmp/terra-bench-e2e';
 await rm(workDir, { recursive: true, force: true });
-const ports = Object.fromEntries(await Promise.all(SERVICES.map(async (s) => [s, await freePort()]))) as Record<ServiceName, number>;
+// The transfer log (and its PostgreSQL) is not part of the pipeline the bench measures (it has its own bench); BENCH_TRANSFER_LOG=1 runs it beside.
+const WITH_TRANSFER_LOG = process.env['BENCH_TRANSFER_LOG'] === '1';
+const ports = Object.fromEntries(await Promise.all(SERVICES.filter((s) => WITH_TRANSFER_LOG || s !== 'transfer-log').map(async (s) => [s, await freePort()]))) as Partial<Record<ServiceName, number>>;
+const prof: Record<string, string> = CPU_PROF ? { STACK_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${CPU_PROF}` } : {};
 const { stack, layout } = localStack({
     batch: { maxFiles: 500, maxAgeSeconds: 2 },
-  workDir, prefix, ports, logLevel: 'warn',
+  workDir, prefix, ports, logLevel: 'warn', amqpUrl: vhost.url,
   env: {
-    batcher: { MAX_CONCURRENT_SUBMITS: '4' },
-    watcher: { POLL_MIN_MS: '1000', POLL_MAX_MS: '3000', GLOBUS_RATE_LIMIT: '20' },
-    'globus-sim': { LOG_LEVEL: 'warn' },
-    'clowder-sim': { LOG_LEVEL: 'warn' },
+    'log-tailer': prof, cleaner: prof, 'clowder-ingest': prof,
+    batcher: { MAX_CONCURRENT_SUBMITS: '4', ...prof },
+    watcher: { POLL_MIN_MS: '1000', POLL_MAX_MS: '3000', GLOBUS_RATE_LIMIT: '20', ...prof },
+    'globus-sim': { LOG_LEVEL: 'warn', ...prof },
+    'clowder-sim': { LOG_LEVEL: 'warn', ...prof },
   },
 });
 await prepareLayout(layout);
@@ -101,7 +164,7 @@ const lineAt = new Map<string, number>();
 const deletedAt = new Map<string, number>();
 const ingestedAt = new Map<string, number>();
 const byDest = new Map(files.map((f) => [join(DEST_SITE_ROOT, destinationRelPath(f.rel)), f.rel]));
-const conn = await amqp.connect(AMQP_URL);
+const conn = await amqp.connect(vhost.url);
 const ch = await conn.createChannel();
 await ch.prefetch(2000);
 await ch.consume(`${prefix}.file-outcomes`, (m) => {
@@ -118,12 +181,25 @@ await ch.consume(`${prefix}.file-outcomes`, (m) => {
   ch.ack(m);
 });
 
-say(`appending ${N} xferlog lines at ${RATE}/s`);
+// Where the CPU goes, from the first log line to the end: each process of the stack, the broker, Redis, this process.
+// The machine's broker and Redis by the port they listen on: tests beside the bench may run brokers and Redis servers of their own.
+const brokerPid = pidListeningOn(5672);
+const redisPid = pidListeningOn(6379);
+if (brokerPid === null || redisPid === null) throw new Error(`cannot find the process listening on ${brokerPid === null ? '5672 (RabbitMQ)' : '6379 (Redis)'}`);
+const cpuNow = (): Record<string, number> => ({
+  ...Object.fromEntries([...stack.procs].map(([name, p]) => [name, (p.pid && processCpuSeconds(p.pid)) || 0])),
+  rabbitmq: processCpuSeconds(brokerPid) ?? 0,
+  redis: processCpuSeconds(redisPid) ?? 0,
+  driver: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+});
+say(`appending ${N} xferlog lines ${SATURATION ? 'at once (saturation)' : `at ${RATE}/s`}`);
 const log = join(layout.logDir, 'xferlog');
 writeFileSync(log, '');
+const cpu0 = cpuNow();
 const t0 = Date.now();
 for (let i = 0; i < files.length; ) {
-  const due = Math.min(files.length, Math.floor(((Date.now() - t0) / 1000) * RATE) + 1);
+  // Saturation: 10,000 lines per append, so one write is never a 100,000-line string.
+  const due = SATURATION ? Math.min(files.length, i + 10_000) : Math.min(files.length, Math.floor(((Date.now() - t0) / 1000) * RATE) + 1);
   if (due > i) {
     const now = Date.now();
     let chunk = '';
@@ -134,15 +210,20 @@ for (let i = 0; i < files.length; ) {
     }
     appendFileSync(log, chunk);
   }
-  await new Promise((r) => setTimeout(r, 20));
+  if (!SATURATION) await new Promise((r) => setTimeout(r, 20));
 }
 const offeredSec = (Date.now() - t0) / 1000;
 
 let last = 0;
 let lastChange = Date.now();
+// Each process's RSS when a quarter, half, three quarters and all of the files are done: flat, or growing with the run.
+const rssAtQuarters: Record<string, number[]> = Object.fromEntries([...stack.procs.keys()].map((name) => [name, []]));
 for (;;) {
   await new Promise((r) => setTimeout(r, 1000));
   const done = Math.min(deletedAt.size, ingestedAt.size);
+  while (done >= ((rssAtQuarters['batcher']!.length + 1) * N) / 4 && rssAtQuarters['batcher']!.length < 4) {
+    for (const [name, p] of stack.procs) rssAtQuarters[name]!.push((p.pid && processRssMb(p.pid)) || 0);
+  }
   if (done !== last) {
     last = done;
     lastChange = Date.now();
@@ -150,28 +231,52 @@ for (;;) {
   }
   if (done >= N || Date.now() - lastChange > 120_000) break;
 }
+const cpu1 = cpuNow();
+const peakRssMb = Object.fromEntries([...stack.procs].map(([name, p]) => [name, (p.pid && processPeakRssMb(p.pid)) || 0]));
+const load1 = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 let lastCompletion = 0;
 for (const t of [...deletedAt.values(), ...ingestedAt.values()]) if (t > lastCompletion) lastCompletion = t;
 const deletedLat = files.flatMap((f) => (deletedAt.has(f.rel) ? [(deletedAt.get(f.rel)! - lineAt.get(f.rel)!) / 1000] : []));
 const ingestedLat = files.flatMap((f) => (ingestedAt.has(f.rel) ? [(ingestedAt.get(f.rel)! - lineAt.get(f.rel)!) / 1000] : []));
 const complete = Math.min(deletedAt.size, ingestedAt.size);
 const tasks = await stack.metric('batcher', 'terra_transfer_batches_submitted_total');
+const cpuSeconds = Object.fromEntries(Object.entries(cpu1).map(([k, v]) => [k, Number((v - (cpu0[k] ?? 0)).toFixed(2))]));
+const msPerFile = (names: string[]) => Number(((names.reduce((t, n) => t + (cpuSeconds[n] ?? 0), 0) * 1000) / Math.max(1, complete)).toFixed(3));
+// Stopped before counting, so the broker's counts are final (the driver's tap consumer is the last to go).
+await conn.close();
+const msgs = await settledMessageStats(vhost.vhost);
+const filesPerSec = Math.round(complete / ((lastCompletion - t0) / 1000));
+const offered = Math.round(N / offeredSec);
 process.stdout.write(`${JSON.stringify({
   bench: 'e2e',
+  mode: SATURATION ? 'saturation' : 'fixed_rate',
+  kept_up: !SATURATION && filesPerSec >= 0.95 * offered,
   files: N,
   completed: complete,
-  offered_lines_per_sec: Math.round(N / offeredSec),
-  files_per_sec: Math.round(complete / ((lastCompletion - t0) / 1000)),
+  offered_lines_per_sec: offered,
+  files_per_sec: filesPerSec,
+  load1,
+  pipeline_cpu_ms_per_file: msPerFile([...PIPELINE, 'rabbitmq', 'redis']),
+  services_cpu_ms_per_file: msPerFile(PIPELINE),
+  sim_cpu_ms_per_file: msPerFile(SIMULATORS),
+  driver_cpu_ms_per_file: msPerFile(['driver']),
+  broker_msgs_per_file: Number(((msgs.published + msgs.delivered) / Math.max(1, complete)).toFixed(2)),
   p50_deleted_seconds: pct(deletedLat, 50),
   p99_deleted_seconds: pct(deletedLat, 99),
   p50_ingested_seconds: pct(ingestedLat, 50),
   p99_ingested_seconds: pct(ingestedLat, 99),
   broker_confirmed_msgs_per_sec: ceiling,
   globus_tasks: tasks,
+  cpu_seconds: cpuSeconds,
+  peak_rss_mb: peakRssMb,
+  rss_mb_at_quarters: rssAtQuarters,
+  broker_msgs: msgs,
 })}\n`);
-await conn.close();
+// SIGTERM, so that --cpu-prof profiles are written.
+if (CPU_PROF) await stack.stop();
 await stack.killAll();
-await deleteTopology(prefix).catch(() => undefined);
+await vhost.remove();
+if (WITH_TRANSFER_LOG) await dropTransferLogDatabase(transferLogDatabaseUrl(prefix)).catch(() => undefined);
 await deleteKeys(`${prefix}:`).catch(() => undefined);
 await rm(workDir, { recursive: true, force: true });
 process.exit(complete >= N ? 0 : 1);

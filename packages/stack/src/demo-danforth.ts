@@ -13,7 +13,6 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import sharp from 'sharp';
 import type { Site } from '@terra-transfer/sites';

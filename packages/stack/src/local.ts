@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrokerSide } from '@terra-transfer/contracts';
-import { loadSites, ownedRoot, stringifySites, type Site, type Sites } from '@terra-transfer/sites';
+import { loadSites, ownedRoot, stringifySites, type Sites } from '@terra-transfer/sites';
 import pg from 'pg';
 import { WHITELIST } from './gantry.js';
 import { LOCAL, Stack, layout, type ServiceSpec, type StackLayout } from './stack.js';

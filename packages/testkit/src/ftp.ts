@@ -3,7 +3,7 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, tempDir, waitFor } from './index.js';
+import { freePort, tempDir, waitFor } from './basics.js';
 import { connect, type Socket } from 'node:net';
 
 const exec = promisify(execFile);

@@ -1,15 +1,14 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 
 const exec = promisify(execFile);
+
+export { freePort, tempDir, waitFor } from './basics.js';
+import { freePort, tempDir, waitFor } from './basics.js';
 
 export const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 export const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -136,38 +135,6 @@ export async function scanHashes(url: string, pattern: string): Promise<Map<stri
   } finally {
     r.disconnect();
   }
-}
-
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
-
-export async function tempDir(name: string): Promise<{ path: string; remove: () => Promise<void> }> {
-  const path = await mkdtemp(join(tmpdir(), `terra-${name}-`));
-  return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
 /**

@@ -95,7 +95,7 @@ export async function startPrivateRabbit(o: PrivateRabbitOptions = {}): Promise<
     } catch (err) {
       const tail = await node.logTail(30);
       await node.stop().catch(() => undefined);
-      if (attempt >= 3) throw new Error(`private RabbitMQ did not start: ${String(err)}\n${tail}`);
+      if (attempt >= 3) throw new Error(`private RabbitMQ did not start: ${String(err)}\n${tail}`, { cause: err });
     }
   }
 }

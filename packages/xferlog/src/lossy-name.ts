@@ -50,6 +50,7 @@ export function lossyKey(name: Uint8Array | string): string {
 }
 
 /** Bytes a writer may have replaced, or may have written in place of another: space, `_`, `?`, control and non-ASCII. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what vsftpd replaces with '?'
 const REPLACEABLE = /[\x00-\x20?_\x7f-\uffff]/g;
 
 export interface PathMapping {

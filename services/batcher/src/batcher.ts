@@ -13,7 +13,7 @@ import { judge, type OnDisk, type Verdict } from './core/versions.js';
 import type { BatcherTelemetry, SkipReason } from './telemetry.js';
 
 /** The Globus calls the batcher makes. */
-export type GlobusPort = Pick<GlobusClient, 'submissionId' | 'submitTransfer' | 'taskList'>;
+type GlobusPort = Pick<GlobusClient, 'submissionId' | 'submitTransfer' | 'taskList'>;
 
 /** A site the batcher serves, from the site file. */
 export interface BatcherSite {

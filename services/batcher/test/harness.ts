@@ -101,7 +101,7 @@ export async function startPipeline(opts: { sim?: Record<string, string>; batche
       const rel = `MovingSensor/stereoTop/2026-11-24/2026-11-24__12-00-${String(n % 60).padStart(2, '0')}-000/f${n}.bin`;
       const path = join(cache, rel);
       let size = o.bytes ?? 64 + n;
-      let mtimeMs = Date.now();
+      let mtimeMs: number;
       if (o.create !== false) {
         await mkdir(dirname(path), { recursive: true });
         const body = Buffer.alloc(size, `file ${n} `);

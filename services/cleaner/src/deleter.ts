@@ -3,7 +3,7 @@ import type { FileLedger } from '@terra-transfer/ledger';
 import { PermanentError } from '@terra-transfer/platform';
 import { sensorOf } from '@terra-transfer/site-layout';
 import { fileChecksum, type CacheFs } from './adapters/cache-fs.js';
-import { decideDeletion, sameVersion, type Decision } from './core/deletion.js';
+import { decideDeletion, type Decision } from './core/deletion.js';
 import { deletedEventId, sweepUploadId } from './core/ids.js';
 import type { CleanerErrorCode } from './errors.js';
 import type { CleanerTelemetry } from './telemetry.js';

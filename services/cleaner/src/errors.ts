@@ -3,6 +3,10 @@
  * PermanentError so the event is dead-lettered with the code in
  * x-terra-error-code (the file stays in the cache; an operator decides).
  * Anything else a handler throws is transient and retried.
+ *
+ * Read by nothing at run time yet: the meanings move into the one error catalogue
+ * in packages/platform (issue 17), which docs/errors.md will be generated from.
+ * @public
  */
 export const CLEANER_ERRORS = {
   UNVERIFIED_TRANSFER: 'file.transferred carries no verified checksum (null): never deleted, never re-sent automatically',

@@ -9,7 +9,7 @@ import type { SweepStatus } from './core/sweep-status.js';
 import { SUBMIT_REFUSALS, type SubmitRefusal } from './core/submission.js';
 
 /** Outcomes of one file.transferred (closed set: the label of terra_transfer_cleaner_deletions_total). */
-export type DeletionOutcome =
+type DeletionOutcome =
   | 'deleted'
   /** Gone before we got to it, ledger still said transferred: bookkeeping finished. */
   | 'finished_gone'

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rename, symlink } from 'node:fs/promises';
 import { tempDir } from '@terra-transfer/testkit';
 import { CacheFs } from '../src/adapters/cache-fs.js';
 import { putFile } from './harness.js';
@@ -39,5 +39,23 @@ describe('CacheFs', () => {
     await mkdir(`${dir.path}/elsewhere`);
     await symlink(`${dir.path}/elsewhere`, `${volume}/S/linked`);
     await expect(fs.inspect(`${root}/S/linked/b.bin`)).rejects.toMatchObject({ code: 'UNSAFE_PATH' });
+  });
+
+  it('gives files of one directory inspected at the same time their own targets and disk state, and walks afresh once a walk settled', async () => {
+    const root = `${dir.path}/cache`;
+    const a = await putFile(`${root}/S/d/a.bin`, 'aa', Date.now() - 3600_000);
+    const b = await putFile(`${root}/S/d/b.bin`, 'bbb', Date.now() - 3600_000);
+    const fs = await CacheFs.open(root);
+    const [ia, ib, ic] = await Promise.all([fs.inspect(`${root}/S/d/a.bin`), fs.inspect(`${root}/S/d/b.bin`), fs.inspect(`${root}/S/d/c.bin`)]);
+    expect(ia).toMatchObject({ rel: 'S/d/a.bin', target: `${root}/S/d/a.bin`, disk: { kind: 'file', size: a.size, mtimeMs: a.mtimeMs } });
+    expect(ib).toMatchObject({ rel: 'S/d/b.bin', target: `${root}/S/d/b.bin`, disk: { kind: 'file', size: b.size, mtimeMs: b.mtimeMs } });
+    expect(ic.disk).toEqual({ kind: 'missing' });
+    expect([...ia.dirMtimes.keys()]).toEqual(['S', 'S/d']);
+
+    // The directory replaced by a symlink after those walks settled: the next inspections see it, every one of them.
+    await rename(`${root}/S/d`, `${dir.path}/moved`);
+    await symlink(`${dir.path}/moved`, `${root}/S/d`);
+    const again = await Promise.allSettled([fs.inspect(`${root}/S/d/a.bin`), fs.inspect(`${root}/S/d/b.bin`)]);
+    for (const r of again) expect(r).toMatchObject({ status: 'rejected', reason: { code: 'UNSAFE_PATH' } });
   });
 });

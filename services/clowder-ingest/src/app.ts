@@ -13,7 +13,7 @@ import { planFile } from './core/plan.js';
 import { encodeVersion } from './core/versions.js';
 import { ingestTelemetry, type IngestTelemetry } from './telemetry.js';
 
-export interface IngestSettings {
+interface IngestSettings {
   sites: Readonly<Record<string, SiteSettings>>;
   redisPrefix: string;
   clowderUrl: string;

@@ -50,7 +50,7 @@ export async function startProcess(main: string, env: Record<string, string>, pr
     }, timeoutMs, 100);
   } catch (err) {
     proc.kill('SIGKILL');
-    throw new Error(`${String(err)}\n${out.slice(-3000)}`);
+    throw new Error(`${String(err)}\n${out.slice(-3000)}`, { cause: err });
   }
   return {
     proc,
@@ -85,7 +85,7 @@ export async function startSim(env: Record<string, string> = {}, port?: number) 
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
     if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
-    return r.json() as Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    return r.json() as Promise<any>;
   };
   return {
     get url() {

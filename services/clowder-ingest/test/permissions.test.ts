@@ -21,7 +21,7 @@ const DAY = 'raw_data/stereoTop/2017-06-01/2017-06-01__12-00-00-000';
 
 type Sim = Awaited<ReturnType<typeof startSim>>;
 
-async function as(sim: Sim, key: string, method: string, path: string, body?: unknown): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+async function as(sim: Sim, key: string, method: string, path: string, body?: unknown): Promise<any> {
   const r = await fetch(`${sim.url}/api/${path}${path.includes('?') ? '&' : '?'}key=${key}`, {
     method,
     ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),

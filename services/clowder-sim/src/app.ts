@@ -13,10 +13,10 @@ import { metadataRoutes } from './api/metadata.js';
 import { ApiReply, requestLine } from './api/replies.js';
 import { simTelemetry } from './telemetry.js';
 
-export type FaultPhase = 'before' | 'after' | 'either';
+type FaultPhase = 'before' | 'after' | 'either';
 
 /** Latency and fault injection, changeable at run time through /admin/faults. */
-export interface Faults {
+interface Faults {
   latencyMs: number;
   rate: number;
   status: number;
@@ -187,7 +187,7 @@ export async function buildSimApp(opts: SimOptions): Promise<SimApp> {
  * Counts and duplicates in the store: what a test (or an operator checking for
  * the original's duplicate collections) asks of the state.
  */
-export function summarize(store: Store) {
+function summarize(store: Store) {
   const dupNames = (m: Map<string, Set<string>>) => [...m].filter(([, ids]) => ids.size > 1).map(([key, ids]) => ({ name: key.split('\u0000')[0]!, count: ids.size }));
   const byPath = new Map<string, number>();
   for (const f of store.files.values()) if (f.filepath !== undefined) byPath.set(f.filepath, (byPath.get(f.filepath) ?? 0) + 1);

@@ -21,4 +21,3 @@ export function simTelemetry(logger: Logger, registry: Registry) {
     },
   };
 }
-export type SimTelemetry = ReturnType<typeof simTelemetry>;

@@ -357,7 +357,7 @@ type Publish =
  * logged size and candidates (JSON). Operators read them: see
  * docs/decisions/0002-log-reader.md, "Names that log alike".
  */
-export const REJECT_HEADERS = {
+const REJECT_HEADERS = {
   logFile: 'x-terra-xferlog-file',
   logOffset: 'x-terra-xferlog-offset',
   loggedSize: 'x-terra-logged-size',

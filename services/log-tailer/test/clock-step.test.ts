@@ -113,7 +113,7 @@ it('a clock step back (and forward) mid-file and across a rotation: no line lost
   // A restart sends nothing again, and new lines still go out.
   await t.stop();
   t = await startTailer(cfg);
-  appendFileSync(log, xfer(35, (wall += 1_000)));
+  appendFileSync(log, xfer(35, wall + 1_000));
   t.tailer.poke();
   await until('36th sent', async () => (await sent()) === 1);
   await new Promise((r) => setTimeout(r, 300));

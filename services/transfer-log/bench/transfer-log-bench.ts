@@ -184,7 +184,6 @@ async function main(): Promise<void> {
     SITES_FILE: sitesFile, AMQP_URL, AMQP_PREFIX: prefix, DATABASE_URL: dbUrl, DATABASE_CREATE: 'true', HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port), LOG_LEVEL: 'warn', ...SERVICE_ENV,
   });
   const pid = svc.proc.pid!;
-  let stopped = false;
   let stopQueries = () => {};
   try {
     await waitFor('transfer-log /readyz', async () => {
@@ -340,13 +339,10 @@ async function main(): Promise<void> {
     })}\n`);
   } finally {
     stopQueries();
-    if (!stopped) {
-      stopped = true;
-      svc.proc.kill('SIGTERM');
-      const t = setTimeout(() => svc.proc.kill('SIGKILL'), 20_000);
-      await svc.exited;
-      clearTimeout(t);
-    }
+    svc.proc.kill('SIGTERM');
+    const t = setTimeout(() => svc.proc.kill('SIGKILL'), 20_000);
+    await svc.exited;
+    clearTimeout(t);
     await amqp.close(1_000).catch(() => undefined);
     await deleteTopology(prefix).catch(() => undefined);
     if (KEEP_DB) say(`database kept: ${dbUrl}`);

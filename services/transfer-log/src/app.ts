@@ -42,15 +42,15 @@ export interface TransferLog {
 export async function buildTransferLog(deps: TransferLogDeps): Promise<TransferLog> {
   const { config: c, amqp, pool, logger, registry } = deps;
   const writePool = deps.writePool ?? pool;
-  let writer: LogWriter | undefined;
   let consumer: Consumer<MessageType> | undefined;
+  // Read only when the gauge is collected, after the writer below exists.
   const lag = () => {
-    const newest = writer?.progress.newestEvent;
+    const newest = writer.progress.newestEvent;
     return newest ? Math.max(0, (Date.now() - newest.getTime()) / 1000) : undefined;
   };
   const telemetry = transferLogTelemetry(logger, registry, lag);
   const partitions = new Partitions(writePool, c.RETENTION_DAYS, c.PARTITIONS_AHEAD_DAYS);
-  writer = new LogWriter({ batchSize: c.BATCH_SIZE, maxWaitMs: c.BATCH_MAX_WAIT_MS }, { pool: writePool, partitions, telemetry });
+  const writer = new LogWriter({ batchSize: c.BATCH_SIZE, maxWaitMs: c.BATCH_MAX_WAIT_MS }, { pool: writePool, partitions, telemetry });
   const w = writer;
 
   const http = await buildHttp({

@@ -78,9 +78,8 @@ export class Watcher {
 
   private async run(): Promise<void> {
     while (!this.abort.signal.aborted) {
-      let changed = false;
       try {
-        changed = await this.pollOnce();
+        const changed = await this.pollOnce();
         this.interval = nextInterval(this.interval, changed, this.opts.pollMinMs, this.opts.pollMaxMs);
       } catch (err) {
         this.interval = Math.min(this.opts.pollMaxMs, this.interval * 2);

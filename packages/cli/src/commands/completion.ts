@@ -4,7 +4,7 @@ import { usage } from '../errors.js';
 import { bashCompletion, type CommandNode } from '../core/completion.js';
 
 /** The commander tree as plain data (hidden `help` commands left out). */
-export function commandTree(c: Command): CommandNode {
+function commandTree(c: Command): CommandNode {
   return {
     name: c.name(),
     options: c.options.flatMap((o) => [o.long, o.short].filter((x): x is string => Boolean(x))).concat('--help'),

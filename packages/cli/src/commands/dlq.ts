@@ -8,7 +8,7 @@ import { deadLetterQueue, deadLetterQueues, Management } from '../rabbit.js';
 import { positiveInt } from './file.js';
 
 /** Headers a redrive adds (docs/cli.md): when, how many times, and by whom the message was sent back. */
-export const REDRIVE_HEADERS = { at: 'x-terra-redriven-at', count: 'x-terra-redrive-count', from: 'x-terra-redriven-from' } as const;
+const REDRIVE_HEADERS = { at: 'x-terra-redriven-at', count: 'x-terra-redrive-count', from: 'x-terra-redriven-from' } as const;
 /** Set by the broker on delivery: never carried into the republished message. */
 const BROKER_HEADERS = ['x-delivery-count', 'x-first-death-exchange', 'x-first-death-queue', 'x-first-death-reason', 'x-last-death-exchange', 'x-last-death-queue', 'x-last-death-reason'];
 

@@ -6,7 +6,7 @@ import { table } from '../format.js';
 interface FailedFile { path: string; size: number; reason: string; detail: string; attempts: number; giveUps: number; failedAt: string; nextResendAt: string }
 
 /** Files above which `failed --resend` asks first. */
-export const CONFIRM_ABOVE = 1000;
+const CONFIRM_ABOVE = 1000;
 
 async function listFailed(ctx: Context, site: string): Promise<{ total: number; items: FailedFile[] }> {
   const items: FailedFile[] = [];

@@ -19,7 +19,7 @@ export async function ledgerLookup(ctx: Context, site: string, paths: readonly s
 }
 
 /** The site whose owned folder holds the path (the cache of an xferlog site, a directory site's root). */
-export function siteOfPath(sites: readonly Site[], path: string): Site | undefined {
+function siteOfPath(sites: readonly Site[], path: string): Site | undefined {
   return sites.find((s) => {
     const root = ownedRoot(s.source).root.replace(/\/+$/, '');
     return path.startsWith(`${root}/`);

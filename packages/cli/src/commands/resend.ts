@@ -4,7 +4,7 @@ import { CliError, EXIT } from '../errors.js';
 import { table } from '../format.js';
 
 /** Paths per manual submission (the cleaner's MAX_SUBMIT_PATHS). */
-export const SUBMIT_CHUNK = 1000;
+const SUBMIT_CHUNK = 1000;
 
 export interface SubmitOutcome {
   accepted: Array<{ path: string; size: number; mtimeMs: number; uploadId: string }>;

@@ -2,7 +2,7 @@ import { isHidden, isWhitelisted } from '@terra-transfer/site-layout';
 import { kindOf, mapLoggedPath, parseXferlog, zonedToUtc, type PathMapping } from '@terra-transfer/xferlog';
 
 /** A completed upload found in the log within the range: the newest one per path wins. */
-export interface LoggedUpload {
+interface LoggedUpload {
   rel: string;
   bytes: number;
   /** UTC ms of the log line. */

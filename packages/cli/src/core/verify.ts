@@ -6,7 +6,7 @@ export interface Sighting {
 
 export interface PlaceCounts { files: number; bytes: number }
 
-export interface Difference {
+interface Difference {
   rel: string;
   problem: 'not_at_destination' | 'not_in_clowder' | 'deleted_from_destination' | 'size_differs';
   detail: string;
@@ -23,7 +23,7 @@ export const belongsTo = (rel: string, day: string) => rel.split('/').some((c) =
 export const registeredAsFile = (rel: string, metadataAsFile: boolean) => metadataAsFile || !(rel.split('/').pop() ?? '').includes('metadata.json');
 
 /** `raw_data/<sensor>/…` → sensor. */
-export const sensorOfDestRel = (rel: string) => rel.split('/')[1] ?? '?';
+const sensorOfDestRel = (rel: string) => rel.split('/')[1] ?? '?';
 
 /**
  * The operators' check, for one day: counts and bytes per sensor in the cache,

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { AbsolutePath, absolutePath, Bytes, MtimeMs, mtimeMs, Sensor, Sha, Site, TaskId, envelope } from './common.js';
+import { AbsolutePath, absolutePath, Bytes, mtimeMs, Sensor, Sha, Site, TaskId, envelope } from './common.js';
 
 export const FileTransferredData = Type.Object(
   {

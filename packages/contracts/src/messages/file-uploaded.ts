@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { AbsolutePath, absolutePath, Bytes, Iso, MtimeMs, Sensor, Site, envelope } from './common.js';
+import { absolutePath, Bytes, Iso, MtimeMs, Sensor, Site, envelope } from './common.js';
 
 export const FileUploadedData = Type.Object(
   {

@@ -5,6 +5,7 @@ import { PermanentError, TransientError } from '../errors.js';
 import { safeUrl } from '../logger.js';
 import type { Registry } from '../metrics.js';
 import { amqpTelemetry, type AmqpTelemetry } from './telemetry.js';
+import { sleep } from '../sleep.js';
 import { Consumer, type ConsumerOptions, type Handler, type RawHandler } from './consumer.js';
 
 export interface AmqpClientOptions {
@@ -36,17 +37,10 @@ export interface AmqpClientOptions {
   heartbeatSeconds?: number;
 }
 
-/** Headers a dead-lettered message carries, besides the broker's own x-death. */
-export const DEAD_LETTER_HEADERS = {
-  code: 'x-terra-error-code',
-  detail: 'x-terra-error-detail',
-  queue: 'x-terra-source-queue',
-  at: 'x-terra-dead-lettered-at',
-} as const;
 
-/** How often overdue publisher confirms are looked for (a publish timeout fires at most this late). */
 /** Nacks in a row after which the publisher channel is replaced (see publish()). */
 const NACKS_BEFORE_NEW_CHANNEL = 3;
+/** How often overdue publisher confirms are looked for (a publish timeout fires at most this late). */
 const CONFIRM_SWEEP_MS = 250;
 
 /** How long close() waits for the broker's answer to connection.close before it drops the socket. */
@@ -432,20 +426,4 @@ function withHeartbeat(url: string, seconds: number): string {
   const u = new URL(url);
   if (!u.searchParams.has('heartbeat')) u.searchParams.set('heartbeat', String(seconds));
   return u.toString();
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(t);
-      resolve();
-    };
-    // The listener goes with the timer: a long-lived signal (a consumer's) must not collect one per sleep.
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

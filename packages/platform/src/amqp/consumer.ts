@@ -1,7 +1,9 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { ContractError, decode, type Message, type MessageType } from '@terra-transfer/contracts';
 import { classify } from '../errors.js';
-import { DEAD_LETTER_HEADERS, sleep, type AmqpClient } from './client.js';
+import type { AmqpClient } from './client.js';
+import { DEAD_LETTER_HEADERS } from './headers.js';
+import { sleep } from '../sleep.js';
 import { DEFAULT_PROBE_BACKOFF, waitUntilAvailable, type ProbeBackoff } from './upstream.js';
 
 /** Headers the broker adds to a delivery; a message given back is published without them, as it was first published. */

@@ -1,5 +1,5 @@
 import { classify } from '../errors.js';
-import { sleep } from './client.js';
+import { sleep } from '../sleep.js';
 
 /** Asks the upstream one cheap, real question (Clowder: find the space by name); resolves when it answered. */
 export type UpstreamProbe = (signal: AbortSignal) => Promise<void>;

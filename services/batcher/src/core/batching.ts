@@ -37,7 +37,7 @@ export function deadlineIso(now: number, hours: number): string {
  * task can run fails the task (EXPIRED). A batch (re-)submitted with less
  * than this left on its stored deadline gets a fresh one.
  */
-export const DEADLINE_MARGIN_MS = 5 * 60_000;
+const DEADLINE_MARGIN_MS = 5 * 60_000;
 
 /**
  * The deadline to send for a batch submitted at `now`: the stored one while

@@ -35,7 +35,7 @@ export interface Candidate {
 export type Verdict = { kind: 'send' } | { kind: 'duplicate'; of: number } | { kind: 'superseded' } | { kind: 'vanished' };
 
 /** mtimes compare at millisecond precision: events carry whole milliseconds, stat may carry a fraction. */
-export function matchesDisk(c: Candidate, d: OnDisk): boolean {
+function matchesDisk(c: Candidate, d: OnDisk): boolean {
   return d.kind === 'file' && d.size === c.size && Math.floor(d.mtimeMs) === Math.floor(c.mtimeMs);
 }
 

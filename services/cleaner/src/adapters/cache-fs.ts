@@ -53,28 +53,53 @@ export class CacheFs {
   async inspect(abs: string): Promise<Inspected> {
     const rel = insideRoot(this.root, abs);
     if (rel === null) throw new PermanentError('UNSAFE_PATH', 'the path is not inside the cache root (or has . / .. / empty components); nothing is deleted');
-    const parts = rel.split('/');
+    const slash = rel.lastIndexOf('/');
+    const dirRel = slash < 0 ? '' : rel.slice(0, slash);
+    // The files of one upload directory arrive together: a delivery joins a walk of its directory already in
+    // progress (begun at most one walk's time before it arrived) and nothing is remembered once the walk settles,
+    // so every result is as fresh as a walk of its own; the file itself is lstat-ed per delivery.
+    let walk = this.walks.get(dirRel);
+    if (!walk) {
+      walk = this.walkDirectory(dirRel).finally(() => this.walks.delete(dirRel));
+      this.walks.set(dirRel, walk);
+    }
+    const { parent, dirMtimes } = await walk;
+    if (parent === null) return { rel, target: `${this.realRoot}/${rel}`, disk: { kind: 'missing' }, dirMtimes };
+    const target = `${parent}/${rel.slice(slash + 1)}`;
+    return { rel, target, disk: await this.stat(target), dirMtimes };
+  }
+
+  /** Walks of a directory in progress, by its path relative to the root (see `inspect`). */
+  private readonly walks = new Map<string, Promise<{ parent: string | null; dirMtimes: Map<string, number> }>>();
+
+  /**
+   * lstat-s every component of a directory under the root and realpath-s it:
+   * its real path (null when a component is missing or not a directory) and
+   * each ancestor's mtime. Throws PermanentError UNSAFE_PATH for a symlinked
+   * component or a real path outside the root.
+   */
+  private async walkDirectory(dirRel: string): Promise<{ parent: string | null; dirMtimes: Map<string, number> }> {
+    const parts = dirRel === '' ? [] : dirRel.split('/');
     const dirMtimes = new Map<string, number>();
     let dir = this.realRoot;
-    for (let i = 0; i < parts.length - 1; i++) {
+    for (let i = 0; i < parts.length; i++) {
       dir = `${dir}/${parts[i]}`;
       let st;
       try {
         st = await lstat(dir);
       } catch (err) {
-        if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return { rel, target: `${this.realRoot}/${rel}`, disk: { kind: 'missing' }, dirMtimes };
+        if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return { parent: null, dirMtimes };
         throw err;
       }
       if (st.isSymbolicLink()) throw new PermanentError('UNSAFE_PATH', `directory component ${parts.slice(0, i + 1).join('/')} is a symlink; symlinks are never followed`);
-      if (!st.isDirectory()) return { rel, target: `${this.realRoot}/${rel}`, disk: { kind: 'missing' }, dirMtimes };
+      if (!st.isDirectory()) return { parent: null, dirMtimes };
       dirMtimes.set(parts.slice(0, i + 1).join('/'), st.mtimeMs);
     }
     // Belt and braces: whatever the components looked like a moment ago, the real parent must be under the real root.
-    const parent = parts.length > 1 ? await realpath(dir).catch(() => null) : this.realRoot;
-    if (parent === null) return { rel, target: `${this.realRoot}/${rel}`, disk: { kind: 'missing' }, dirMtimes };
+    const parent = parts.length > 0 ? await realpath(dir).catch(() => null) : this.realRoot;
+    if (parent === null) return { parent: null, dirMtimes };
     if (parent !== this.realRoot && !parent.startsWith(`${this.realRoot}/`)) throw new PermanentError('UNSAFE_PATH', 'the real parent directory is outside the cache root');
-    const target = `${parent}/${parts[parts.length - 1]}`;
-    return { rel, target, disk: await this.stat(target), dirMtimes };
+    return { parent, dirMtimes };
   }
 
   /** lstat of the final component only (never follows it). */

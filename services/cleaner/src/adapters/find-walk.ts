@@ -63,7 +63,7 @@ export interface WalkParams {
 const UNREADABLE_NAMED = 10;
 
 /** Keeps the first UNREADABLE_NAMED descriptions (`<path>: <reason>`) of directories a walk could not read. */
-export function noteUnreadable(list: string[], what: string): void {
+function noteUnreadable(list: string[], what: string): void {
   if (list.length < UNREADABLE_NAMED) list.push(what);
 }
 

@@ -20,7 +20,7 @@ export interface DeletionInput {
 }
 
 /** Why the rule refuses an event for good (dead-lettered with this code; catalogue in src/errors.ts). */
-export type RefusalCode = 'UNVERIFIED_TRANSFER' | 'NOT_A_REGULAR_FILE';
+type RefusalCode = 'UNVERIFIED_TRANSFER' | 'NOT_A_REGULAR_FILE';
 
 export type Decision =
   /** The file on disk is the verified version: delete it. */

@@ -18,7 +18,7 @@ export type SweepVerdict =
 
 export const SWEEP_VERDICTS: readonly SweepVerdict[] = ['young', 'sent_no_record', 'sent_other_version', 'sent_stale', 'recent_pending', 'in_flight', 'transferred'];
 
-export function isOld(mtimeMs: number, now: number, minAgeMs: number): boolean {
+function isOld(mtimeMs: number, now: number, minAgeMs: number): boolean {
   return now - mtimeMs > minAgeMs;
 }
 

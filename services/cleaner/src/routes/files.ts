@@ -4,7 +4,7 @@ import { SUBMIT_REFUSALS } from '../core/submission.js';
 import type { Submit } from '../submitter.js';
 
 /** Paths one request may name: the answer lists each, and each costs a disk check and a confirmed publish. */
-export const MAX_SUBMIT_PATHS = 1000;
+const MAX_SUBMIT_PATHS = 1000;
 
 const SubmitRequest = Type.Object(
   {

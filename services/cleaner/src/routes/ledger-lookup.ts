@@ -3,7 +3,7 @@ import { FILE_STATES, type FileLedger, type FileRecord } from '@terra-transfer/l
 import type { HttpApp } from '@terra-transfer/platform';
 
 /** Paths one lookup may name (one Redis pipeline). */
-export const MAX_LOOKUP_PATHS = 1000;
+const MAX_LOOKUP_PATHS = 1000;
 
 const LookupRequest = Type.Object(
   { paths: Type.Array(Type.String({ minLength: 1, maxLength: 4096, pattern: '^/' }), { minItems: 1, maxItems: MAX_LOOKUP_PATHS, description: 'Cache paths' }) },

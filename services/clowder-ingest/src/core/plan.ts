@@ -2,7 +2,7 @@ import { collectionChain, isHidden, joinPath, relativeTo, sensorInfo } from '@te
 import type { SiteSettings } from '../config.js';
 
 /** Everything the ingest needs to know about one transferred file, derived from its path alone. */
-export interface FilePlan {
+interface FilePlan {
   site: string;
   spaceName: string;
   /** Set when the site file names the space by id. */

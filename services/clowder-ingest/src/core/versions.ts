@@ -15,7 +15,7 @@ export function encodeVersion(v: FileVersion): string {
 }
 
 /** undefined for anything that is not a stored version (a record written before versions were kept). */
-export function decodeVersion(s: string | undefined | null): FileVersion | undefined {
+function decodeVersion(s: string | undefined | null): FileVersion | undefined {
   if (!s) return undefined;
   try {
     const v = JSON.parse(s) as Partial<FileVersion>;

@@ -4,7 +4,7 @@ import type { Space, User } from '../core/model.js';
 import { notAuthorized } from './replies.js';
 import { plainText } from './replies.js';
 
-export const ANONYMOUS_ID = '000000000000000000000000';
+const ANONYMOUS_ID = '000000000000000000000000';
 
 export interface Caller {
   user: User | undefined;

@@ -187,7 +187,8 @@ function parseObject(raw: string | undefined): Record<string, unknown> | undefin
 /** `File(path).length()`: 0 when the file does not exist (no existence check). */
 function sizeOf(path: string): number {
   try {
-    return statSync(path).size;
+    // A missing file is common (Clowder's paths need not exist here): no exception built for it.
+    return statSync(path, { throwIfNoEntry: false })?.size ?? 0;
   } catch {
     return 0;
   }

@@ -24,7 +24,7 @@ export interface Space {
 }
 
 /** Clowder 1.x's default roles: Admin and Editor may add to and edit what is in the space; Viewer only reads. */
-export type SpaceRole = 'Admin' | 'Editor' | 'Viewer';
+type SpaceRole = 'Admin' | 'Editor' | 'Viewer';
 
 export interface Collection {
   id: string;

@@ -5,7 +5,7 @@
  * smallest id" is always "the oldest record", as clients that converge on the
  * lowest id assume.
  */
-export const OBJECT_ID = /^[0-9a-f]{24}$/;
+const OBJECT_ID = /^[0-9a-f]{24}$/;
 
 export class ObjectIdGenerator {
   private last = 0n;

@@ -347,13 +347,13 @@ export class Executor {
       }
     }
 
-    const copied = await copyOne(srcAbs, dstAbs, { hash: wantChecksum, throttle: this.throttle, preserveTimestamp: doc.preserve_timestamp, signal });
+    const copied = await copyOne(srcAbs, dstAbs, srcStat.size, { hash: wantChecksum, throttle: this.throttle, preserveTimestamp: doc.preserve_timestamp, signal });
     if (job.externalChecksum && copied.md5 !== job.externalChecksum.toLowerCase()) {
       throw new FileFault('CHECKSUM_MISMATCH', `Checksum of ${job.source} (${copied.md5}) differs from the external checksum ${job.externalChecksum}`);
     }
     if (doc.verify_checksum) {
       // Globus checksums the destination independently and compares.
-      const dstMd5 = await md5File(dstAbs);
+      const dstMd5 = await md5File(dstAbs, copied.size);
       if (dstMd5 !== copied.md5) throw new FileFault('CHECKSUM_MISMATCH', `Checksum mismatch for ${job.destination}`);
     }
     return {

@@ -9,7 +9,7 @@ export type TaskPredicate = (t: Task) => boolean;
  * same filter on its endpoint-manager task listing; we apply it to task_list
  * too (the client never sends more: packages/globus `TASK_IDS_PER_FILTER`).
  */
-export const MAX_TASK_IDS_PER_FILTER = 50;
+const MAX_TASK_IDS_PER_FILTER = 50;
 
 const TASK_KEYS = new Set([
   'DATA_TYPE', 'task_id', 'type', 'status', 'label', 'owner_id', 'username', 'command', 'request_time', 'completion_time', 'deadline',

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import type { TileRow } from '../core/metadata.js';
 import { pixelLayout } from '../core/pixels.js';
 
-export type ExportFailure = 'BLOB_MISSING' | 'BLOB_NOT_ZIP' | 'BLOB_NO_DATA' | 'BLOB_SIZE_MISMATCH' | 'BLOB_UNREADABLE' | 'BLOB_OUTSIDE_ROOT' | 'PNG_ENCODE';
+type ExportFailure = 'BLOB_MISSING' | 'BLOB_NOT_ZIP' | 'BLOB_NO_DATA' | 'BLOB_SIZE_MISMATCH' | 'BLOB_UNREADABLE' | 'BLOB_OUTSIDE_ROOT' | 'PNG_ENCODE';
 export type ExportResult = { ok: true; png: Buffer } | { ok: false; code: ExportFailure; detail: string; blob: string; retry: boolean };
 
 /**

@@ -3,7 +3,7 @@ import type { SeenRow } from '../core/cursor.js';
 import type { SnapshotRow, TileRow } from '../core/metadata.js';
 
 /** The columns the source reads, by table, under their reference names (the site file's `columns` maps a release's own names). */
-export const NEEDED_COLUMNS = {
+const NEEDED_COLUMNS = {
   snapshot: ['id', 'id_tag', 'car_tag', 'measurement_label', 'time_stamp', 'weight_before', 'weight_after', 'water_amount', 'completed', 'creator', 'comment'],
   tiled_image: ['id', 'snapshot_id', 'camera_label'],
   tile: ['id', 'tiled_image_id', 'raw_image_oid', 'dataformat', 'width', 'height', 'frame', 'rotate_flip_type'],

@@ -151,7 +151,7 @@ async function* chunksOf(fh: FileHandle, chunkBytes: number): AsyncGenerator<Buf
 }
 
 /** The first bytes of an open file (uncompressed for .gz), enough for its fingerprint. */
-export async function readHead(fh: FileHandle, gz: boolean): Promise<Buffer> {
+async function readHead(fh: FileHandle, gz: boolean): Promise<Buffer> {
   if (!gz) {
     const buf = Buffer.alloc(FINGERPRINT_MAX_BYTES);
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);

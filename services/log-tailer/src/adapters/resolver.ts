@@ -25,7 +25,7 @@ import { hasWildcards, loggedNameMatches, lossyKey, mapLoggedPath, type MapResul
  * Synchronous on purpose: a few stat/readdir calls on local disk per line are
  * cheaper than the thread-pool round trips of the async API.
  */
-export type RejectReason = 'outside_ftp_root' | 'escapes_root' | 'empty' | 'outside_cache_root' | 'not_a_file';
+type RejectReason = 'outside_ftp_root' | 'escapes_root' | 'empty' | 'outside_cache_root' | 'not_a_file';
 
 export type Resolution =
   | { kind: 'found'; path: string; relPath: string; stats: Stats }
@@ -57,6 +57,7 @@ interface DirFacts {
 }
 
 const SLASH = Buffer.from('/');
+// eslint-disable-next-line no-control-regex -- the range starts at NUL on purpose: everything outside ASCII
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /** A directory a walk reached: its byte path, that path with a `/` after it, and its key in the facts map (computed once per walk). */

@@ -37,7 +37,7 @@ export interface CursorState {
  * (A fixed 1 KiB would not exist for a quiet day's log of a few lines, and a
  * "whatever exists" hash would change as the file grows.)
  */
-export function fingerprintRegion(head: Uint8Array): Uint8Array | null {
+function fingerprintRegion(head: Uint8Array): Uint8Array | null {
   const limit = Math.min(head.length, FINGERPRINT_MAX_BYTES);
   for (let i = 0; i < limit; i++) if (head[i] === 10) return head.subarray(0, i + 1);
   return head.length >= FINGERPRINT_MAX_BYTES ? head.subarray(0, FINGERPRINT_MAX_BYTES) : null;
@@ -150,7 +150,7 @@ export function resumePlan(state: CursorState | 'unreadable' | undefined, candid
   }
   const found = new Array<number | undefined>(n).fill(undefined);
   for (const e of state.files) {
-    let idx = -1;
+    let idx: number;
     if (e.fingerprint !== null) {
       idx = candidates.findIndex((c) => c.fingerprint === e.fingerprint && c.dev === e.dev && c.ino === e.ino && !c.gz);
       if (idx === -1) idx = candidates.findIndex((c) => c.fingerprint === e.fingerprint);

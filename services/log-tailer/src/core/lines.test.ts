@@ -121,7 +121,6 @@ describe('fuzz: 120,000 generated lines through the splitter and the parser', ()
       bad.set(off, true);
       const big = Buffer.alloc(1024 * 1024, 0x42);
       parts.push(big, Buffer.from('\n'));
-      off += big.length + 1;
     }
     const data = Buffer.concat(parts);
     const lines = feed(data, 16 * 1024, () => 1 + int(70_000));

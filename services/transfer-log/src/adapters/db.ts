@@ -6,7 +6,7 @@ import { TransientError, UpstreamUnavailableError, type Logger } from '@terra-tr
 export type Pool = pg.Pool;
 
 /** Migrations ship beside dist/ and src/ (both are two levels below the service root). */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 /** node-pg-migrate's bookkeeping table. */
 const MIGRATIONS_TABLE = 'pgmigrations';
 

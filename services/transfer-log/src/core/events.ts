@@ -105,6 +105,7 @@ export function recordDelivery(d: Delivery): RecordedEvent {
   // Ids and types with text PostgreSQL refuses would fail the whole batch: keep such events as bytes.
   if (UNSTORABLE.test(json)) {
     const r = base('not_storable', obj);
+    // eslint-disable-next-line no-control-regex -- NUL cannot be stored in a PostgreSQL text column
     return { ...r, eventId: hashIfUnsafe(r.eventId, hashId), type: r.type.replace(/[\u0000\ud800-\udfff]/g, '?'), raw: d.body };
   }
   let status: EventStatus = 'valid';
@@ -121,6 +122,7 @@ export function recordDelivery(d: Delivery): RecordedEvent {
 }
 
 function hashIfUnsafe(id: string, hash: () => string): string {
+  // eslint-disable-next-line no-control-regex -- NUL cannot be stored in a PostgreSQL text column
   return /[\u0000\ud800-\udfff]/.test(id) ? hash() : id;
 }
 

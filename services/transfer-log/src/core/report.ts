@@ -43,6 +43,7 @@ export function decodeCursor(cursor: string): { path: string; uploadId: string }
  * answer about another path).
  */
 export function isStorableText(s: string): boolean {
+  // eslint-disable-next-line no-control-regex -- NUL and lone surrogates are what PostgreSQL text refuses
   return !/[\u0000\uFFFD]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
 }
 

@@ -6,8 +6,8 @@ import type { AnyEvent } from './events.js';
  * state: Clowder registration runs beside deletion (see ingested_at).
  */
 export const STATES = ['uploaded', 'submitted', 'failed', 'transferred', 'deleted'] as const;
-export type VersionState = (typeof STATES)[number];
-export const STATE_RANK: Record<VersionState, number> = { uploaded: 1, submitted: 2, failed: 3, transferred: 4, deleted: 5 };
+type VersionState = (typeof STATES)[number];
+const STATE_RANK: Record<VersionState, number> = { uploaded: 1, submitted: 2, failed: 3, transferred: 4, deleted: 5 };
 /** Versions below this rank have not arrived at the destination (the backlog). */
 export const TRANSFERRED_RANK = STATE_RANK.transferred;
 
