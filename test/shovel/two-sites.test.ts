@@ -130,7 +130,7 @@ it(`a site keeps accepting uploads while its link to the data centre is cut for 
   } catch (err) {
     const logs = [...stack.procs.values()].map((p) => `--- ${p.name}:\n${p.output().split('\n').slice(-12).join('\n')}`).join('\n');
     const v = verdict && { ...verdictSummary(verdict), deadLettered: verdict.deadLettered, missing: verdict.missing.slice(0, 5), inCache: verdict.inCache.slice(0, 5), unexplained: verdict.ledger.unexplained.slice(0, 5) };
-    throw new Error(`${String(err)}\nevents: ${events.join(', ')}\nverdict: ${JSON.stringify(v)}\noutboxes: ${JSON.stringify(await outboxes().catch((e) => String(e)))}\n${logs}`);
+    throw new Error(`${String(err)}\nevents: ${events.join(', ')}\nverdict: ${JSON.stringify(v)}\noutboxes: ${JSON.stringify(await outboxes().catch((e) => String(e)))}\n${logs}`, { cause: err });
   } finally {
     await stack.killAll();
     await Promise.all([siteRabbit.stop(), dcRabbit.stop(), siteRedis.stop(), dcRedis.stop()]);
