@@ -159,12 +159,16 @@ test-deploy: build services db docker-tools
 	@$(JEST) --ci test/deploy
 
 .PHONY: definitions
-# deploy/rabbitmq/definitions.json from packages/contracts (the sites of deploy/compose/sites.example.yaml);
+# deploy/rabbitmq/definitions.json from packages/contracts (the sites of deploy/compose/sites.example.yaml),
+# and definitions.<side>.json for each broker of a two-broker deployment (decision 0028);
 # test/deploy/rabbitmq-definitions.test.ts fails while the committed file differs.
 definitions: build
 	@node packages/contracts/dist/render-definitions.js --vhost terra --prefix terra \
 	  --sites "$$(node -e "import('./packages/sites/dist/index.js').then(m=>console.log(m.loadSites('deploy/compose/sites.example.yaml').names().join(',')))")" \
 	  > deploy/rabbitmq/definitions.json
+	@for side in site datacentre; do node packages/contracts/dist/render-definitions.js --vhost terra --prefix terra --side $$side \
+	  --sites "$$(node -e "import('./packages/sites/dist/index.js').then(m=>console.log(m.loadSites('deploy/compose/sites.example.yaml').names().join(',')))")" \
+	  > deploy/rabbitmq/definitions.$$side.json; done
 
 .PHONY: bench-census
 # The cleaner's ledger census (terra_transfer_ledger_files) over BENCH_RECORDS records in the real Redis: one JSON line.

@@ -1,5 +1,7 @@
 /**
- * The pipeline under chaos: while the gantry uploads (with log rotations,
+ * The pipeline under chaos, every consumer as competing instances (batcher
+ * ×2, watcher ×2, cleaner ×2, clowder-ingest ×3, the log-tailer once: two
+ * would send every upload twice): while the gantry uploads (with log rotations,
  * killed uploads and their retries, files rewritten after they were sent), a
  * driver kill -9s a random service every few seconds and restarts it,
  * restarts RabbitMQ and Redis (private instances: a RabbitMQ node of its own
@@ -15,7 +17,9 @@
  * broker and two Redis restarts, a Globus outage longer than the consumer
  * timeout and a Clowder outage, and at least 50 kills.
  */
-import { Gantry, clean, deadLetterSample, localStack, prepareLayout, verdictSummary, verify, type ServiceName, type Verdict } from '@terra-transfer/stack';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Gantry, clean, deadLetterSample, localProcesses, localStack, prepareLayout, verdictSummary, verify, type Verdict } from '@terra-transfer/stack';
 import { freePort, startPrivateRabbit, startPrivateRedis, tempDir, uniquePrefix } from '@terra-transfer/testkit';
 
 const SECONDS = Number(process.env['CHAOS_SECONDS'] ?? 40);
@@ -24,7 +28,8 @@ const LONG = SECONDS >= 300;
 const CONSUMER_TIMEOUT_MS = 60_000;
 /** Channels check consumer timeouts every 5 s (not every minute): a held delivery times out as early as it can. */
 const TICK_MS = 5_000;
-const VICTIMS: ServiceName[] = ['log-tailer', 'batcher', 'watcher', 'cleaner', 'clowder-ingest'];
+/** Competing instances of each consumer (decision 0026); the first keeps the service's name, the others are `<name>.<k>`. */
+const INSTANCES = { batcher: 2, watcher: 2, cleaner: 2, 'clowder-ingest': 3 } as const;
 
 /** When (share of the run) each infrastructure fault starts, and how long an outage lasts. */
 const PLAN = LONG
@@ -36,23 +41,33 @@ const PLAN = LONG
   }
   : { rabbit: [0.3], redis: [0.6], globus: { at: 0.45, ms: 4_000 }, clowder: { at: 0.75, ms: 4_000 } };
 
+const KEEP_LOGS = process.env['KEEP_LOGS'] !== undefined;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it(`loses nothing, deletes nothing early and duplicates nothing under ${SECONDS} s of kill -9, restarts and outages`, async () => {
   const dir = await tempDir('chaos');
   const rabbit = await startPrivateRabbit({ conf: { consumer_timeout: CONSUMER_TIMEOUT_MS }, advanced: { channel_tick_interval: TICK_MS } });
   const redis = await startPrivateRedis();
-  const ports = Object.fromEntries(await Promise.all(['globus-sim', 'clowder-sim', ...VICTIMS].map(async (s) => [s, await freePort()]))) as Record<ServiceName, number>;
+  const prefix = uniquePrefix('chaos');
+  // Every process of the stack (instances included) gets a free port of its own, so the test runs beside others.
+  const probe = localStack({ workDir: dir.path, prefix, ports: new Proxy({}, { get: () => 1 }), instances: INSTANCES });
+  const procs = localProcesses(probe.sites, false, INSTANCES);
+  const ports = Object.fromEntries(await Promise.all(procs.map(async (p) => [p.name, await freePort()])));
+  // Every process but the simulators is a victim: each instance of each consumer, and the one log-tailer.
+  const VICTIMS = procs.filter((p) => p.service !== 'globus-sim' && p.service !== 'clowder-sim').map((p) => p.name);
   const { stack, layout } = localStack({
     batch: { maxFiles: 50, maxAgeSeconds: 1 },
-    workDir: dir.path, prefix: uniquePrefix('chaos'), amqpUrl: rabbit.url, redisUrl: redis.url, ports, logLevel: 'warn',
+    // KEEP_LOGS=1: every process's output (at info) kept in <workDir>/logs, and the work dir left for a look.
+    workDir: dir.path, prefix, amqpUrl: rabbit.url, redisUrl: redis.url, ports, logLevel: KEEP_LOGS ? 'info' : 'warn', logFiles: KEEP_LOGS, instances: INSTANCES,
     env: {
       batcher: { SHUTDOWN_DRAIN_MS: '2000' },
       watcher: { POLL_MIN_MS: '1000', POLL_MAX_MS: '2000' },
       'log-tailer': { ROTATE_WAIT_MS: '5000' },
     },
   });
+  expect([...stack.procs.keys()].sort()).toEqual(['batcher', 'batcher.2', 'cleaner', 'cleaner.2', 'clowder-ingest', 'clowder-ingest.2', 'clowder-ingest.3', 'clowder-sim', 'globus-sim', 'log-tailer', 'watcher', 'watcher.2']);
   await prepareLayout(layout);
+  if (KEEP_LOGS) await mkdir(join(dir.path, 'logs'), { recursive: true });
   const events: string[] = [];
   const counts = { kills: 0, rabbit_restarts: 0, redis_restarts: 0, globus_outages: 0, clowder_outages: 0 };
   let verdict: Verdict | undefined;
@@ -72,17 +87,25 @@ it(`loses nothing, deletes nothing early and duplicates nothing under ${SECONDS}
         await sleep(100);
       }
     })();
+    const restarts: Array<Promise<unknown>> = [];
     const kills = (async () => {
       while (Date.now() < until) {
         await sleep(2_000 + Math.random() * 2_000);
         if (Date.now() >= until) break;
-        const victim = VICTIMS[Math.floor(Math.random() * VICTIMS.length)]!;
+        // A process still starting after its last kill may die again; one not running is not a victim.
+        const alive = VICTIMS.filter((v) => stack.proc(v).running);
+        const victim = alive[Math.floor(Math.random() * alive.length)];
+        if (!victim) continue;
         note(`kill -9 ${victim}`);
         counts.kills++;
         await stack.kill9(victim);
         await sleep(300 + Math.random() * 1_000);
-        // A service whose upstream is down starts but stays not ready (the batcher during the Globus outage); an exit would be in own_exits.
-        await stack.restart(victim).catch(() => note(`${victim} not ready within 60 s (an upstream may be down; exits are counted in own_exits)`));
+        // Restarted without waiting for its readiness: a dozen processes on a loaded machine take seconds to be
+        // ready, and the kills must keep their pace. A service whose upstream is down starts but stays not ready
+        // (the batcher during the Globus outage); an exit would be in own_exits.
+        restarts.push(stack.restart(victim).catch(() => note(stack.proc(victim).running
+          ? `${victim} not ready within 60 s (an upstream may be down; exits are counted in own_exits)`
+          : `${victim} killed again before it was ready`)));
       }
     })();
     const at = async (share: number, fault: () => Promise<void>) => {
@@ -112,6 +135,7 @@ it(`loses nothing, deletes nothing early and duplicates nothing under ${SECONDS}
       at(PLAN.clowder.at, outage('clowder-sim', PLAN.clowder.ms)),
     ]);
     await Promise.all([writer, kills, infra]);
+    await Promise.all(restarts);
     // The retries and rewrites still planned happen; then everything is up again and the pipeline drains.
     await gantry.settle();
     for (const s of VICTIMS) await stack.restart(s).catch(() => note(`${s} not ready within 60 s`));
@@ -144,7 +168,7 @@ it(`loses nothing, deletes nothing early and duplicates nothing under ${SECONDS}
     expect(line.killed_uploads).toBeGreaterThan(0);
     expect(line.rewrites).toBeGreaterThan(0);
     expect(line.rotations).toBeGreaterThan(0);
-    // A kill, its restart and the pause between take 3–7 s: at least one per 10 s of chaos (the long form: at least 50).
+    // A kill comes every 2–4 s plus up to 1.3 s: at least one per 10 s of chaos (the long form: at least 50).
     expect(counts.kills).toBeGreaterThanOrEqual(LONG ? Math.max(50, Math.floor(SECONDS / 10)) : Math.floor(SECONDS / 10));
   } catch (err) {
     const logs = [...stack.procs.values()].map((p) => `--- ${p.name}:\n${p.output().split('\n').slice(-15).join('\n')}`).join('\n');
@@ -153,6 +177,7 @@ it(`loses nothing, deletes nothing early and duplicates nothing under ${SECONDS}
   } finally {
     await stack.killAll();
     await Promise.all([rabbit.stop(), redis.stop()]);
-    await dir.remove();
+    if (KEEP_LOGS) process.stderr.write(`chaos: logs kept in ${dir.path}/logs\n`);
+    else await dir.remove();
   }
 }, (SECONDS + 300) * 1000);

@@ -6,6 +6,7 @@
  * the site file from a ConfigMap, and a Service, PodDisruptionBudget and ServiceMonitor per Deployment.
  */
 import { join } from 'node:path';
+import { SERVICE_SIDES } from '@terra-transfer/stack';
 import { K8S, OVERLAYS, render, validateObject, validateOverlays, type K8sObject } from './k8s.js';
 
 const SECRET_ENV = /^(AMQP_URL|REDIS_URL|DATABASE_URL|API_TOKEN|READ_TOKEN|CLOWDER_KEY|GLOBUS_CLIENT_ID|GLOBUS_CLIENT_SECRET)$/;
@@ -72,5 +73,19 @@ it('the gantry side mounts the cache where the FTP server writes, writable only 
     const m = (d.spec.template.spec.containers[0].volumeMounts as Array<{ name: string; mountPath: string; readOnly?: boolean }>).find((v) => v.name === 'cache');
     expect(m?.mountPath).toBe('/cache');
     expect([d.metadata.name, m?.readOnly ?? false]).toEqual([d.metadata.name, d.metadata.name !== 'cleaner']);
+  }
+});
+
+it('each side\'s services use its broker side (AMQP_SIDE), as the two-broker test runs them', async () => {
+  for (const overlay of OVERLAYS) {
+    const objects = await render(join(K8S, 'overlays', overlay));
+    const settings = objects.find((o) => o.kind === 'ConfigMap' && String(o.metadata.name).startsWith('terra-transfer-settings'));
+    const side = (settings as unknown as { data: Record<string, string> }).data['amqp-side'];
+    expect([overlay, side]).toEqual([overlay, overlay === 'gantry' ? 'site' : 'datacentre']);
+    for (const d of objects.filter((o) => o.kind === 'Deployment')) {
+      const env = d.spec.template.spec.containers[0].env as Array<{ name: string; valueFrom?: { configMapKeyRef?: { key: string } } }>;
+      expect([d.metadata.name, env.find((e) => e.name === 'AMQP_SIDE')?.valueFrom?.configMapKeyRef?.key]).toEqual([d.metadata.name, 'amqp-side']);
+      expect([d.metadata.name, SERVICE_SIDES[d.metadata.name as keyof typeof SERVICE_SIDES]]).toEqual([d.metadata.name, side]);
+    }
   }
 });

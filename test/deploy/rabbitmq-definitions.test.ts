@@ -26,6 +26,12 @@ it('the committed definitions are the ones the contracts render', async () => {
   const rendered = renderDefinitions({ vhost: 'terra', prefix: 'terra', sites: [...sites] });
   // On failure: `make definitions` writes the file anew.
   expect(await readFile(COMMITTED, 'utf8')).toBe(rendered);
+  // Each broker's half of a two-broker deployment (decision 0028): its side's queues, outbox and inbound exchange.
+  for (const side of ['site', 'datacentre'] as const) {
+    const half = await readFile(join(REPO, `deploy/rabbitmq/definitions.${side}.json`), 'utf8');
+    expect(half).toBe(renderDefinitions({ vhost: 'terra', prefix: 'terra', sites: [...sites], side }));
+    expect(JSON.parse(half).queues.map((q: { name: string }) => q.name)).toContain(side === 'site' ? 'terra.shovel.to-dc' : 'terra.shovel.to-site');
+  }
 });
 
 it('a RabbitMQ node loaded with the definitions holds exactly what the services declare', async () => {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ContractError, SITE_ROUTED_TYPES, createEvent, decode, routingKey, topology } from './index.js';
+import { ContractError, MESSAGE_TYPES, SITE_ROUTED_TYPES, createEvent, declarations, decode, routingKey, shovelParameter, topology } from './index.js';
 import { renderMessagesDoc } from './render-docs.js';
 
 const uploaded = {
@@ -64,6 +64,35 @@ describe('contracts', () => {
     expect(() => t.queue('batcherUploads' as never)).toThrow(/one per site/);
     expect(() => t.queue({ key: 'batcherUploads', site: 'a.b' })).toThrow(/cannot name a queue/);
     expect(() => topology('t1', ['UA#'])).toThrow(/cannot name a queue/);
+  });
+
+  it('splits the topology over a site broker and a data-centre broker, each outbox carrying what the other side consumes', () => {
+    const one = topology('t1', ['ua-mac']);
+    const site = topology('t1', ['ua-mac'], 'site');
+    const dc = topology('t1', ['ua-mac'], 'datacentre');
+    // Every queue lives on exactly one side.
+    expect([...site.queues(), ...dc.queues()].map((q) => q.name).sort()).toEqual(one.queues().map((q) => q.name).sort());
+    expect(site.queues().map((q) => q.name)).toEqual(['t1.batcher.file-uploaded.ua-mac', 't1.cleaner.file-transferred.ua-mac', 't1.cleaner.file-failed.ua-mac', 't1.log-tailer.rejects']);
+    // The site sends everything the data centre consumes (the transfer log records every type) ...
+    expect([...site.link!.outbox.bindings].sort()).toEqual(MESSAGE_TYPES.map((t) => (SITE_ROUTED_TYPES as readonly string[]).includes(t) ? `${t}.ua-mac` : t).sort());
+    // ... and gets back what its own consumers bind: the watcher's retries and give-ups, and transfers.
+    expect([...dc.link!.outbox.bindings].sort()).toEqual(['file.failed.ua-mac', 'file.transferred.ua-mac', 'file.uploaded.ua-mac']);
+    expect(site.link).toMatchObject({ outbox: { name: 't1.shovel.to-dc' }, inboundExchange: 't1.events.inbound', otherSide: 'datacentre' });
+    expect(dc.link).toMatchObject({ outbox: { name: 't1.shovel.to-site' }, inboundExchange: 't1.events.inbound', otherSide: 'site' });
+    // No loop: the outbox is bound to the local exchange only; the inbound exchange feeds the local queues alone.
+    const d = declarations(site);
+    expect(d.bindings.filter((b) => b.queue === 't1.shovel.to-dc').every((b) => b.exchange === 't1.events')).toBe(true);
+    expect(d.bindings.filter((b) => b.exchange === 't1.events.inbound').map((b) => b.queue)).not.toContain('t1.shovel.to-dc');
+    expect(d.bindings).toContainEqual({ exchange: 't1.events.inbound', queue: 't1.batcher.file-uploaded.ua-mac', routingKey: 'file.uploaded.ua-mac' });
+    expect(declarations(one).exchanges).toEqual(['t1.events', 't1.dlx']);
+    // A service configured for the wrong side is told at its start.
+    expect(() => dc.queue({ key: 'batcherUploads', site: 'ua-mac' })).toThrow(/lives on the site broker/);
+    expect(() => site.queue('watcherTasks')).toThrow(/lives on the datacentre broker/);
+    expect(shovelParameter(site, { remoteUri: 'amqp://u:p@dc:5672/terra' })).toEqual({
+      name: 't1-site-to-dc',
+      value: { 'src-protocol': 'amqp091', 'src-uri': 'amqp://', 'src-queue': 't1.shovel.to-dc', 'dest-protocol': 'amqp091', 'dest-uri': 'amqp://u:p@dc:5672/terra', 'dest-exchange': 't1.events.inbound', 'ack-mode': 'on-confirm', 'src-delete-after': 'never', 'reconnect-delay': 5 },
+    });
+    expect(() => shovelParameter(one, { remoteUri: 'amqp://dc' })).toThrow(/two brokers/);
   });
 
   it('routes site-routed events by their site, the others by their type', () => {

@@ -198,6 +198,7 @@ function normalize(s: RawSite): Site {
       ...(r['clowder'].localRoot ? { localRoot: r['clowder'].localRoot } : {}),
       datasetNaming: 'terraref',
       skipDatasets: r['clowder'].skipDatasets ?? [],
+      metadataAsFile: r['clowder'].metadataAsFile ?? false,
       metadataFirst: r['clowder'].metadataFirst ?? false,
     },
     deletion,

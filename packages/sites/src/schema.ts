@@ -86,6 +86,7 @@ export const Clowder = Type.Object({
   localRoot: Type.Optional(absPath('Where the ingest reads the destination tree (metadata.json), when not at the destination root')),
   datasetNaming: Type.Optional(Type.Literal('terraref', { default: 'terraref', description: 'Dataset naming rule: `<sensor> - <timestamp|date>` in sensor/year/month/day collections' })),
   skipDatasets: Type.Optional(Type.Array(Type.String(), { default: [], description: 'Dataset names never registered' })),
+  metadataAsFile: Type.Optional(Type.Boolean({ default: false, description: "A dataset's `*metadata.json` is also registered as a file of the dataset, besides being attached as its metadata (TERRA's pipeline attached it only)" })),
   metadataFirst: Type.Optional(Type.Boolean({ default: false, description: "A dataset's `metadata.json` (beside its files) is attached before any other file of the dataset is registered; a file whose metadata has not arrived yet waits (lemnatec sites)" })),
 }, { additionalProperties: false });
 
@@ -146,7 +147,7 @@ export interface Site {
   readonly clowder: {
     readonly space: { readonly id: string } | { readonly name: string };
     readonly collectionRoot: string; readonly destination: string; readonly localRoot?: string;
-    readonly datasetNaming: 'terraref'; readonly skipDatasets: readonly string[]; readonly metadataFirst: boolean;
+    readonly datasetNaming: 'terraref'; readonly skipDatasets: readonly string[]; readonly metadataAsFile: boolean; readonly metadataFirst: boolean;
   };
   readonly deletion:
     | { readonly policy: 'delete-after-verified-transfer'; readonly sweep: { readonly minAgeMinutes: number; readonly intervalMinutes: number; readonly dailyAt?: string } }

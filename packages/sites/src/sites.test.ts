@@ -33,7 +33,7 @@ describe('the site file', () => {
     expect(a.source).toMatchObject({ kind: 'xferlog', cacheRoot: '/cache/a', ftpRoot: '/', timezone: 'UTC', ftpUserRoots: {} });
     expect(a.destinations[0]!.batch).toEqual({ maxFiles: 500, maxBytes: 500 * 1024 ** 3, maxAgeSeconds: 10 });
     expect(a.deletion).toEqual({ policy: 'delete-after-verified-transfer', sweep: { minAgeMinutes: 2880, intervalMinutes: 1440 } });
-    expect(a.clowder).toMatchObject({ destination: 'hpc', datasetNaming: 'terraref', space: { name: 'ua-mac' } });
+    expect(a.clowder).toMatchObject({ destination: 'hpc', datasetNaming: 'terraref', space: { name: 'ua-mac' }, metadataAsFile: false });
     expect(Object.isFrozen(a.destinations[0])).toBe(true);
     expect(() => s.get('nope')).toThrow(ConfigError);
   });

@@ -14,7 +14,7 @@ export function testSite(o: { name?: string; cacheRoot: string; xferlog?: string
     whitelist: o.whitelist ?? ['MovingSensor/stereoTop'],
     globus: { sourceEndpoint: o.sourceEndpoint ?? 'src', sourceRoot: '/' },
     destinations: [{ name: 'hpc', endpoint: o.destinationEndpoint ?? 'dst', root: o.destinationRoot ?? `/${name}`, ...(o.batch ? { batch: o.batch } : {}) }],
-    clowder: { space: { name }, collectionRoot: o.clowderRoot ?? `/home/clowder/sites/${name}`, ...(o.localRoot ? { localRoot: o.localRoot } : {}) },
+    clowder: { space: { name }, collectionRoot: o.clowderRoot ?? `/home/clowder/sites/${name}`, ...(o.localRoot ? { localRoot: o.localRoot } : {}), metadataAsFile: true },
     deletion: { policy: 'delete-after-verified-transfer', ...(o.sweep ? { sweep: o.sweep } : {}) },
   };
 }

@@ -36,7 +36,7 @@ export function directorySite(workDir: string, o: { name: string; index: number;
     pathRules: 'identity',
     globus: { sourceEndpoint: id('eeeeeeee'), sourceRoot: '/' },
     destinations: [{ name: 'hpc', endpoint: id('ffffffff'), root: `/${o.name}`, batch: { maxFiles: 200, maxAgeSeconds: 2 } }],
-    clowder: { space: { name: o.name }, collectionRoot: `/home/clowder/sites/${o.name}`, localRoot: join(destRoot, o.name), skipDatasets: [] },
+    clowder: { space: { name: o.name }, collectionRoot: `/home/clowder/sites/${o.name}`, localRoot: join(destRoot, o.name), skipDatasets: [], metadataAsFile: true },
     deletion: { policy: 'never' },
   };
 }
@@ -65,7 +65,7 @@ export function lemnatecSite(workDir: string, o: { name: string; index: number; 
     pathRules: 'identity',
     globus: { sourceEndpoint: id('eeeeeeee'), sourceRoot: '/' },
     destinations: [{ name: 'hpc', endpoint: id('ffffffff'), root: `/${o.name}`, batch: { maxFiles: 500, maxAgeSeconds: 1 } }],
-    clowder: { space: { name: o.name }, collectionRoot: `/home/clowder/sites/${o.name}`, localRoot: join(destRoot, o.name), skipDatasets: [], metadataFirst: true },
+    clowder: { space: { name: o.name }, collectionRoot: `/home/clowder/sites/${o.name}`, localRoot: join(destRoot, o.name), skipDatasets: [], metadataAsFile: true, metadataFirst: true },
     deletion: { policy: 'never' },
   };
 }
@@ -87,7 +87,8 @@ export function demoSites(workDir: string): Array<Record<string, unknown>> {
       whitelist: [...WHITELIST],
       globus: { sourceEndpoint: LOCAL.sourceEndpoint, sourceRoot: '/' },
       destinations: [{ name: 'hpc', endpoint: LOCAL.destinationEndpoint, root: DEST_SITE_ROOT, batch: { maxFiles: 500, maxAgeSeconds: 2 } }],
-      clowder: { space: { name: SITE }, collectionRoot: CLOWDER_SITE_ROOT, localRoot: join(l.destRoot, SITE), skipDatasets: [] },
+      // Every site of the demo registers metadata.json as a file too, so its checks count every upload in Clowder.
+      clowder: { space: { name: SITE }, collectionRoot: CLOWDER_SITE_ROOT, localRoot: join(l.destRoot, SITE), skipDatasets: [], metadataAsFile: true },
       deletion: { policy: 'delete-after-verified-transfer' },
     },
     directorySite(workDir, { name: DRONE_SITE, index: 1, whitelist: ['drone'] }),

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BrokerSide } from '@terra-transfer/contracts';
 import { loadSites, ownedRoot, stringifySites, type Sites } from '@terra-transfer/sites';
 import pg from 'pg';
 import { WHITELIST } from './gantry.js';
@@ -55,7 +56,22 @@ export interface LocalStackOptions {
    * Sources and simulators run once.
    */
   instances?: Partial<Record<ScalableService, number>>;
+  /**
+   * Two brokers (decision 0028): each process uses its side's broker (`AMQP_SIDE`, `SERVICE_SIDES`)
+   * and, when given, its side's Redis, instead of `amqpUrl` / `redisUrl`. The shovels between the
+   * two are the caller's (contracts' `shovelParameter`).
+   */
+  brokers?: Record<BrokerSide, { amqpUrl: string; redisUrl?: string }>;
 }
+
+/**
+ * Which broker each service uses when the site and the data centre each run their own: the
+ * site's services next to the cache, the data centre's next to the HPC file system and Clowder.
+ */
+export const SERVICE_SIDES: Record<Exclude<ServiceName, 'globus-sim' | 'clowder-sim'>, BrokerSide> = {
+  'log-tailer': 'site', 'directory-source': 'site', 'lemnatec-source': 'site', batcher: 'site', cleaner: 'site',
+  watcher: 'datacentre', 'clowder-ingest': 'datacentre', 'transfer-log': 'datacentre',
+};
 
 export const SERVICES = ['globus-sim', 'clowder-sim', 'log-tailer', 'batcher', 'watcher', 'cleaner', 'clowder-ingest', 'transfer-log'] as const;
 /** Started only when the stack's site file has a directory site. */
@@ -220,8 +236,14 @@ export function localStack(o: LocalStackOptions): { stack: Stack; layout: StackL
       case 'transfer-log': return { ...common, DATABASE_URL: o.transferLogDatabaseUrl ?? transferLogDatabaseUrl(o.prefix), DATABASE_CREATE: 'true' };
     }
   };
+  const brokerEnv = (p: LocalProcess): Record<string, string> => {
+    if (!o.brokers || p.service === 'globus-sim' || p.service === 'clowder-sim') return {};
+    const side = SERVICE_SIDES[p.service];
+    const b = o.brokers[side];
+    return { AMQP_URL: b.amqpUrl, AMQP_SIDE: side, ...(b.redisUrl ? { REDIS_URL: b.redisUrl } : {}) };
+  };
   const specs: Array<ServiceSpec & { service: ServiceName }> = procs.map((p) => ({
-    name: p.name, service: p.service, port: port(p.name), env: { ...envOf(p), ...(o.env?.[p.name.replace(/\.\d+$/, '')] ?? {}), ...(o.env?.[p.name] ?? {}) },
+    name: p.name, service: p.service, port: port(p.name), env: { ...envOf(p), ...brokerEnv(p), ...(o.env?.[p.name.replace(/\.\d+$/, '')] ?? {}), ...(o.env?.[p.name] ?? {}) },
     ...(p.service === 'globus-sim' || p.service === 'clowder-sim' ? { infra: true } : {}),
   }));
   return { stack: new Stack(specs, o.logFiles ? join(o.workDir, 'logs') : undefined), layout: l, sites };
@@ -240,7 +262,8 @@ function writeLocalSitesFile(o: LocalStackOptions, l: StackLayout): string {
     whitelist: [...WHITELIST],
     globus: { sourceEndpoint: LOCAL.sourceEndpoint, sourceRoot: '/' },
     destinations: [{ name: 'hpc', endpoint: LOCAL.destinationEndpoint, root: DEST_SITE_ROOT, batch: { maxFiles: o.batch?.maxFiles ?? 500, maxAgeSeconds: o.batch?.maxAgeSeconds ?? 2 } }],
-    clowder: { space: { name: SITE }, collectionRoot: CLOWDER_SITE_ROOT, localRoot: join(l.destRoot, SITE), skipDatasets: [] },
+    // metadata.json registered as a file too (TERRA did not: the default), so every upload is a Clowder file the checks can count.
+    clowder: { space: { name: SITE }, collectionRoot: CLOWDER_SITE_ROOT, localRoot: join(l.destRoot, SITE), skipDatasets: [], metadataAsFile: true },
     deletion: { policy: 'delete-after-verified-transfer' },
   }]));
   return file;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { topology } from '@terra-transfer/contracts';
+import { topology, type BrokerSide } from '@terra-transfer/contracts';
 import { GlobusClient } from '@terra-transfer/globus';
 import { FILE_STATES, type FileState } from '@terra-transfer/ledger';
 import { destinationRelPath } from '@terra-transfer/site-layout';
@@ -100,10 +100,11 @@ async function checkServices(stack: Stack, v: Verdict, expected: readonly Expect
     const pathOf = (key: string) => key.slice(key.indexOf(' ') + 1);
     v.globus.pathsTransferredTwice = [...seen].filter(([k, n]) => n > (versions.get(pathOf(k).replace(/^\//, '')) ?? 1)).map(([k]) => pathOf(k));
   }
-  const { amqpUrl, redisUrl, prefix, sites } = brokerOf(stack);
-  if (amqpUrl) {
-    const depths = await queueDepths(amqpUrl, topology(prefix, sites).queues().filter((q) => !q.tap).map((q) => q.deadLetter));
-    v.deadLettered = Object.fromEntries(Object.entries(depths).filter((e): e is [string, number] => e[1] !== null));
+  const { brokers, redisUrl, prefix, sites } = brokerOf(stack);
+  // Each broker's own dead-letter queues (two brokers: each side holds its queues' DLQs).
+  for (const b of brokers) {
+    const depths = await queueDepths(b.amqpUrl, topology(prefix, sites, b.side).queues().filter((q) => !q.tap).map((q) => q.deadLetter));
+    Object.assign(v.deadLettered, Object.fromEntries(Object.entries(depths).filter((e): e is [string, number] => e[1] !== null)));
   }
   if (redisUrl) v.ledger = await ledgerState(redisUrl, prefix);
 }
@@ -189,12 +190,13 @@ export async function verifySites(stack: Stack, sites: Sites, expected: Readonly
  * path. Call it only at the end of a run.
  */
 export async function deadLetterSample(stack: Stack, v: Verdict, perQueue = 3): Promise<Array<{ queue: string; reason: unknown; deliveries: unknown; path: unknown; code: unknown; detail: unknown }>> {
-  const { amqpUrl } = brokerOf(stack);
-  if (!amqpUrl) return [];
+  const { brokers, prefix, sites } = brokerOf(stack);
   const out = [];
   for (const [queue, n] of Object.entries(v.deadLettered)) {
     if (n === 0) continue;
-    for (const m of (await drainQueue(amqpUrl, queue)).slice(0, perQueue)) {
+    const b = brokers.find((x) => topology(prefix, sites, x.side).queues().some((q) => q.deadLetter === queue));
+    if (!b) continue;
+    for (const m of (await drainQueue(b.amqpUrl, queue)).slice(0, perQueue)) {
       const h = m.properties.headers ?? {};
       let body: Record<string, unknown> = {};
       try {
@@ -210,12 +212,21 @@ export async function deadLetterSample(stack: Stack, v: Verdict, perQueue = 3): 
   return out;
 }
 
-/** The broker, Redis and prefix the services of this stack use (from their environment). */
-function brokerOf(stack: Stack): { amqpUrl?: string; redisUrl?: string; prefix: string; sites: string[] } {
-  const env = stack.specs.find((s) => s.env['AMQP_URL'])?.env ?? {};
+/**
+ * The brokers (one, or a site's and a data centre's: `AMQP_SIDE`), the ledger's Redis (the site
+ * side's) and the prefix the services of this stack use, from their environment.
+ */
+function brokerOf(stack: Stack): { brokers: Array<{ amqpUrl: string; side?: BrokerSide }>; redisUrl?: string; prefix: string; sites: string[] } {
+  const withBroker = stack.specs.filter((s) => s.env['AMQP_URL']);
+  const env = withBroker.find((s) => s.env['AMQP_SIDE'] !== 'datacentre')?.env ?? {};
   // Every site of the stack's site file has its per-site queues (and their dead-letter queues).
   const sites = env['SITES_FILE'] ? loadSites(env['SITES_FILE']).names() : [];
-  return { amqpUrl: env['AMQP_URL'], redisUrl: env['REDIS_URL'], prefix: env['AMQP_PREFIX'] ?? 'terra', sites };
+  const brokers = new Map<string, { amqpUrl: string; side?: BrokerSide }>();
+  for (const s of withBroker) {
+    const side = s.env['AMQP_SIDE'] === 'site' || s.env['AMQP_SIDE'] === 'datacentre' ? s.env['AMQP_SIDE'] : undefined;
+    brokers.set(`${s.env['AMQP_URL']!} ${side ?? 'both'}`, { amqpUrl: s.env['AMQP_URL']!, ...(side ? { side } : {}) });
+  }
+  return { brokers: [...brokers.values()], redisUrl: env['REDIS_URL'], prefix: env['AMQP_PREFIX'] ?? 'terra', sites };
 }
 
 /** Reads the ledger as an operator would: every record not `deleted`, and which of those say nothing about why. */

@@ -32,7 +32,7 @@ runMain('batcher', async () => {
   // One request budget per Globus identity, shared through Redis with the batchers and watchers of that identity.
   const globus = globusClientFromConfig(config, logger, registry, { redis, prefix: config.REDIS_PREFIX });
   lifecycle.onShutdown('redis', () => closeRedis(redis));
-  const amqp = new AmqpClient({ url: config.AMQP_URL, prefix: config.AMQP_PREFIX, deliveryLimit: config.AMQP_DELIVERY_LIMIT, connectionName: 'batcher', logger, registry, sites: siteFile.names() });
+  const amqp = new AmqpClient({ url: config.AMQP_URL, prefix: config.AMQP_PREFIX, side: config.AMQP_SIDE, deliveryLimit: config.AMQP_DELIVERY_LIMIT, connectionName: 'batcher', logger, registry, sites: siteFile.names() });
 
   const { batcher, http } = await buildBatcherApp({
     options: {

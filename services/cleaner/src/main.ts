@@ -20,7 +20,7 @@ runMain('cleaner', async () => {
   lifecycle.onShutdown('redis', () => closeRedis(redis));
   const amqp = new AmqpClient({
     url: config.AMQP_URL,
-    prefix: config.AMQP_PREFIX,
+    prefix: config.AMQP_PREFIX, side: config.AMQP_SIDE,
     connectionName: 'cleaner',
     logger,
     registry,

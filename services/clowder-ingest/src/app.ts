@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { ClowderClient, ClowderRejectedError } from '@terra-transfer/clowder';
 import { createEvent, type Message } from '@terra-transfer/contracts';
@@ -104,11 +105,14 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
     const collectionIds = await hierarchy.collections(plan.chain, spaceId, ctx.signal);
     const datasetId = await hierarchy.dataset(plan.datasetName, collectionIds[collectionIds.length - 1]!, spaceId, ctx.signal);
     if (s.sites[d.site]?.metadataFirst && !plan.isDatasetMetadata) await metadata.attachFirst(datasetId, join(dirname(plan.localPath), 'metadata.json'), ctx.signal);
-    const fileId = await registrar.register(datasetId, plan.clowderPath, encodeVersion({ mtimeMs: d.mtimeMs, size: d.size, checksum: d.checksum }));
+    const version = encodeVersion({ mtimeMs: d.mtimeMs, size: d.size, checksum: d.checksum });
+    // A site may keep its metadata.json out of the dataset's files (clowder.metadataAsFile: false, as TERRA did).
+    const asFile = !plan.isDatasetMetadata || s.sites[d.site]?.metadataAsFile !== false;
+    const fileId = asFile ? await registrar.register(datasetId, plan.clowderPath, version) : null;
     if (plan.isDatasetMetadata) await metadata.attachOnce(datasetId, plan.localPath, ctx.signal);
-    // The event id is derived from the file id: a redelivery republishes the same event, which consumers de-duplicate.
+    // The event id is derived from the file id (or the dataset and version): a redelivery republishes the same event, which consumers de-duplicate.
     await amqp.publish(
-      createEvent('file.ingested', `file.ingested:${fileId}`, {
+      createEvent('file.ingested', `file.ingested:${fileId ?? `metadata:${datasetId}:${createHash('sha256').update(version).digest('hex').slice(0, 32)}`}`, {
         site: d.site,
         sensor: plan.sensor,
         destinationPath: d.destinationPath,

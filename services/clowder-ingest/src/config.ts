@@ -15,6 +15,11 @@ export interface SiteSettings {
   skipDatasets?: string[];
   /** Path fragments never registered (the original skipped anything under "@Recycle"). */
   skipPathContains?: string[];
+  /**
+   * false: a `*metadata.json` is attached as its dataset's metadata only, not registered as a file
+   * (the site file's `clowder.metadataAsFile`, false there by default, as TERRA did). Absent: registered.
+   */
+  metadataAsFile?: boolean;
   /** A dataset's `metadata.json` is attached before any other file of it is registered (the site file's `clowder.metadataFirst`). */
   metadataFirst?: boolean;
 }

@@ -17,7 +17,7 @@ runMain('clowder-ingest', async () => {
   const lifecycle = new Lifecycle(logger);
   const amqp = new AmqpClient({
     url: config.AMQP_URL,
-    prefix: config.AMQP_PREFIX,
+    prefix: config.AMQP_PREFIX, side: config.AMQP_SIDE,
     connectionName: 'clowder-ingest',
     logger,
     registry,

@@ -14,6 +14,7 @@ export function ingestSites(sites: readonly Site[]): Record<string, SiteSettings
       ...('id' in space ? { spaceId: space.id } : {}),
       skipDatasets: [...s.clowder.skipDatasets],
       skipPathContains: [...s.exclude],
+      metadataAsFile: s.clowder.metadataAsFile,
       ...(s.clowder.metadataFirst ? { metadataFirst: true } : {}),
     } satisfies SiteSettings];
   }));

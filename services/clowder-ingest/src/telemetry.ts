@@ -40,7 +40,7 @@ export function ingestTelemetry(logger: Logger, registry: Registry) {
       spaceUnknown.inc();
       logger.fatal({ site, spaceId, detail }, 'the site\'s Clowder space id is not known to Clowder (the site file\'s clowder.space.id): not starting');
     },
-    ingested(site: string, datasetName: string, fileId: string): void {
+    ingested(site: string, datasetName: string, fileId: string | null): void {
       ingested.inc();
       logger.debug({ site, datasetName, fileId }, 'file ingested');
     },

@@ -21,7 +21,7 @@ runMain('directory-source', async () => {
   const lifecycle = new Lifecycle(logger);
   const amqp = new AmqpClient({
     url: config.AMQP_URL,
-    prefix: config.AMQP_PREFIX,
+    prefix: config.AMQP_PREFIX, side: config.AMQP_SIDE,
     connectionName: 'directory-source',
     logger,
     registry,

@@ -27,7 +27,7 @@ runMain('lemnatec-source', async () => {
   const registry = createRegistry();
   const lifecycle = new Lifecycle(logger);
   const amqp = new AmqpClient({
-    url: config.AMQP_URL, prefix: config.AMQP_PREFIX, connectionName: 'lemnatec-source', logger, registry,
+    url: config.AMQP_URL, prefix: config.AMQP_PREFIX, side: config.AMQP_SIDE, connectionName: 'lemnatec-source', logger, registry,
     deliveryLimit: config.AMQP_DELIVERY_LIMIT, sites: siteFile.names(),
   });
   lifecycle.onShutdown('amqp', () => amqp.close(config.SHUTDOWN_DRAIN_MS));

@@ -29,7 +29,7 @@ runMain('log-tailer', async () => {
   const lifecycle = new Lifecycle(logger);
   const amqp = new AmqpClient({
     url: config.AMQP_URL,
-    prefix: config.AMQP_PREFIX,
+    prefix: config.AMQP_PREFIX, side: config.AMQP_SIDE,
     connectionName: 'log-tailer',
     logger,
     registry,

@@ -27,7 +27,7 @@ runMain('transfer-log', async () => {
   lifecycle.onShutdown('postgres', () => Promise.all([pool.end(), writePool.end(), lineagePool.end()]).then(() => undefined));
   const amqp = new AmqpClient({
     url: config.AMQP_URL,
-    prefix: config.AMQP_PREFIX,
+    prefix: config.AMQP_PREFIX, side: config.AMQP_SIDE,
     connectionName: 'transfer-log',
     logger,
     registry,

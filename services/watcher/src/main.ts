@@ -18,7 +18,7 @@ runMain('watcher', async () => {
   const redis = createRedis({ url: config.REDIS_URL, connectionName: 'watcher', logger });
   // One request budget per Globus identity, shared through Redis with the batchers and watchers of that identity.
   const globus = globusClientFromConfig(config, logger, registry, { redis, prefix: config.REDIS_PREFIX });
-  const amqp = new AmqpClient({ url: config.AMQP_URL, prefix: config.AMQP_PREFIX, deliveryLimit: config.AMQP_DELIVERY_LIMIT, connectionName: 'watcher', logger, registry, sites });
+  const amqp = new AmqpClient({ url: config.AMQP_URL, prefix: config.AMQP_PREFIX, side: config.AMQP_SIDE, deliveryLimit: config.AMQP_DELIVERY_LIMIT, connectionName: 'watcher', logger, registry, sites });
   const { watcher, http, startConsuming } = await buildWatcherApp({
     options: {
       pollMinMs: config.POLL_MIN_MS, pollMaxMs: config.POLL_MAX_MS, stuckAfterMs: config.STUCK_AFTER_MS,

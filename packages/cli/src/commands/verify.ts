@@ -7,7 +7,7 @@ import { ownedRoot, type Site } from '@terra-transfer/sites';
 import type { Context, CommonOptions } from '../context.js';
 import { CliError, EXIT, unreachable, usage } from '../errors.js';
 import { bytes, table } from '../format.js';
-import { belongsTo, compare, DATED, type Sighting } from '../core/verify.js';
+import { belongsTo, compare, DATED, registeredAsFile, type Sighting } from '../core/verify.js';
 import { parseWhen } from '../core/replay.js';
 
 /** Files of `day` under `dir` (relative to `base`): dated folders of other days are not entered. */
@@ -70,7 +70,7 @@ export function registerVerify(program: Command, ctx: Context, common: (c: Comma
       for await (const f of dayFiles(destinationRoot(site), '', day, stop)) destination.push(f);
       const clowder = ctx.cfg.CLOWDER_URL ? await clowderFiles(ctx, site, day) : null;
       if (ctx.interrupted) throw new CliError('interrupted: no verdict', EXIT.INTERRUPTED, 'INTERRUPTED');
-      const r = compare(cache, destination, clowder);
+      const r = compare(cache, destination, clowder, (rel) => registeredAsFile(rel, site.clowder.metadataAsFile));
       const result = { site: site.name, date: day, clowderChecked: clowder !== null, ...r };
       ctx.out(o, result, () => [
         `${site.name} ${day}${clowder === null ? ' (Clowder not checked: set CLOWDER_URL and CLOWDER_KEY)' : ''}`,

@@ -1,4 +1,4 @@
-import { belongsTo, compare } from './verify.js';
+import { belongsTo, compare, registeredAsFile } from './verify.js';
 
 const f = (rel: string, size = 10) => ({ rel, size });
 
@@ -27,4 +27,13 @@ it('without Clowder, only the cache and the destination are compared', () => {
 it('a file belongs to a day by a dated folder or name', () => {
   expect(belongsTo('MovingSensor/stereoTop/2026-11-24/2026-11-24__10-00-00-000/left.bin', '2026-11-24')).toBe(true);
   expect(belongsTo('LemnaTec/EnvironmentLogger/2026-11-25/2026-11-25_10-05-00_environmentlogger.json', '2026-11-24')).toBe(false);
+});
+
+it('a metadata.json a site attaches to its dataset only (clowder.metadataAsFile: false) is not missing from Clowder', () => {
+  const md = f('raw_data/s/2026-11-24/2026-11-24__10-00-00-000/a_metadata.json');
+  const bin = f('raw_data/s/2026-11-24/2026-11-24__10-00-00-000/a.bin');
+  const terra = (rel: string) => registeredAsFile(rel, false);
+  expect(compare([], [md, bin], [bin], terra).differences).toEqual([]);
+  expect(compare([], [md, bin], [], terra).differences.map((d) => [d.rel.split('/').pop(), d.problem])).toEqual([['a.bin', 'not_in_clowder']]);
+  expect(compare([], [md, bin], [bin], (rel) => registeredAsFile(rel, true)).differences.map((d) => [d.rel.split('/').pop(), d.problem])).toEqual([['a_metadata.json', 'not_in_clowder']]);
 });

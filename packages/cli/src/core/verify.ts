@@ -16,6 +16,12 @@ interface Difference {
 export const DATED = /^\d{4}-\d{2}-\d{2}/;
 export const belongsTo = (rel: string, day: string) => rel.split('/').some((c) => c.startsWith(day));
 
+/**
+ * Whether the ingest registers a file as a file of its dataset: every file, but a `*metadata.json`
+ * (the ingest's rule: the name contains metadata.json) only where the site's `clowder.metadataAsFile` says so.
+ */
+export const registeredAsFile = (rel: string, metadataAsFile: boolean) => metadataAsFile || !(rel.split('/').pop() ?? '').includes('metadata.json');
+
 /** `raw_data/<sensor>/…` → sensor. */
 const sensorOfDestRel = (rel: string) => rel.split('/')[1] ?? '?';
 
@@ -24,9 +30,11 @@ const sensorOfDestRel = (rel: string) => rel.split('/')[1] ?? '?';
  * at the destination and in Clowder, and each file that is not where it should
  * be. A file in the cache and not at the destination is not (yet) transferred;
  * registered in Clowder and missing at the destination, it was deleted there;
- * at the destination and not in Clowder, it is not registered. Pure.
+ * at the destination and not in Clowder, it is not registered, unless
+ * `registered` says it is not meant to be (a site whose metadata.json is
+ * attached to its dataset only). Pure.
  */
-export function compare(cache: readonly Sighting[], destination: readonly Sighting[], clowder: readonly Sighting[] | null) {
+export function compare(cache: readonly Sighting[], destination: readonly Sighting[], clowder: readonly Sighting[] | null, registered: (rel: string) => boolean = () => true) {
   const per = new Map<string, { cache: PlaceCounts; destination: PlaceCounts; clowder: PlaceCounts }>();
   const add = (place: 'cache' | 'destination' | 'clowder', s: Sighting) => {
     const k = sensorOfDestRel(s.rel);
@@ -49,7 +57,7 @@ export function compare(cache: readonly Sighting[], destination: readonly Sighti
   for (const r of reg.values()) {
     if (!dest.has(r.rel)) differences.push({ rel: r.rel, problem: 'deleted_from_destination', detail: 'registered in Clowder, not at the destination' });
   }
-  if (clowder) for (const d of destination) if (!reg.has(d.rel)) differences.push({ rel: d.rel, problem: 'not_in_clowder', detail: 'at the destination, not registered in Clowder' });
+  if (clowder) for (const d of destination) if (!reg.has(d.rel) && registered(d.rel)) differences.push({ rel: d.rel, problem: 'not_in_clowder', detail: 'at the destination, not registered in Clowder' });
   differences.sort((a, b) => a.rel.localeCompare(b.rel));
   const sensors = [...per].sort(([a], [b]) => a.localeCompare(b)).map(([sensor, counts]) => ({ sensor, ...counts }));
   return { sensors, differences };

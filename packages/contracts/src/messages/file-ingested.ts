@@ -9,7 +9,7 @@ export const FileIngestedData = Type.Object(
     sensor: Sensor,
     destinationPath: AbsolutePath,
     clowderPath: absolutePath('The path Clowder registered'),
-    fileId: ObjectId,
+    fileId: Type.Union([ObjectId, Type.Null()], { description: 'The Clowder file; null for a `*metadata.json` attached as its dataset\'s metadata only (site setting `clowder.metadataAsFile: false`)' }),
     datasetId: ObjectId,
     datasetName: Type.String({ minLength: 1 }),
     collectionIds: Type.Array(ObjectId, { description: 'Collection chain, root first' }),

@@ -1,6 +1,6 @@
 import amqp, { type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
 import type { Logger } from 'pino';
-import { DEFAULT_DECLARATION_OPTIONS, declarations, routingKey, topology as makeTopology, type Message, type MessageType, type QueueRef, type Topology } from '@terra-transfer/contracts';
+import { DEFAULT_DECLARATION_OPTIONS, declarations, routingKey, topology as makeTopology, type BrokerSide, type Message, type MessageType, type QueueRef, type Topology } from '@terra-transfer/contracts';
 import { PermanentError, TransientError } from '../errors.js';
 import { safeUrl } from '../logger.js';
 import type { Registry } from '../metrics.js';
@@ -17,6 +17,11 @@ export interface AmqpClientOptions {
    * per-site queues are declared, so a publish for any site finds its queues.
    */
   sites?: readonly string[];
+  /**
+   * Which queues the broker holds (AMQP_SIDE): `both` (one broker), or one side of two brokers
+   * linked by shovels: that side's queues, its outbox and its inbound exchange (contracts' topology).
+   */
+  side?: 'both' | BrokerSide;
   /** Shown in the management UI's connection list. */
   connectionName: string;
   logger: Logger;
@@ -84,9 +89,10 @@ export class AmqpClient {
       reconnectMaxMs: 10_000,
       heartbeatSeconds: 10,
       sites: [],
+      side: 'both',
       ...options,
     };
-    this.topology = makeTopology(this.opts.prefix, this.opts.sites);
+    this.topology = makeTopology(this.opts.prefix, this.opts.sites, this.opts.side === 'both' ? undefined : this.opts.side);
     this.logger = options.logger;
     this.telemetry = amqpTelemetry(options.logger, options.registry);
   }
