@@ -136,8 +136,13 @@ clean-broker:
 .PHONY: bench-danforth
 # Danforth: BENCH_SNAPSHOTS (300) snapshots of 10 images from the test Scanalyzer through the lemnatec source and the
 # whole pipeline to the Clowder simulator (BENCH_SMALL=1: images with sides / 8): one JSON line.
+# By default from a backlog (BENCH_PREFILL=1: the snapshots are committed before the stack starts) on a private
+# RabbitMQ node whose CPU is counted: the Scanalyzer is its own machine, and generating 28 MB of blobs per snapshot
+# on the same two cores measures the generator (BENCH_PREFILL=0 for the live form).
+BENCH_PREFILL ?= 1
+BENCH_PRIVATE_RABBIT ?= 1
 bench-danforth: build services
-	@node packages/stack/dist/bench-danforth.js
+	@BENCH_PREFILL=$(BENCH_PREFILL) BENCH_PRIVATE_RABBIT=$(BENCH_PRIVATE_RABBIT) node packages/stack/dist/bench-danforth.js
 
 .PHONY: docker-tools image test-deploy
 # Docker (Debian's docker.io), docker-compose (Debian's, v1) and debootstrap, installed when missing.

@@ -10,7 +10,7 @@ export const transferLogSettings = {
   DATABASE_CREATE: env.bool('Create the database of DATABASE_URL at start when it does not exist (the local stack; production creates its own)', { default: false }),
   MIGRATE_ON_START: env.bool('Run pending schema migrations at start (under an advisory lock: one replica migrates, the others wait)', { default: true }),
   OUTAGE_HOLD_MS: env.int('PostgreSQL down: how long a delivery waits (unacked) before it is given back uncounted; keep it well under the broker consumer_timeout', { default: 20_000, min: 100, max: 600_000 }),
-  BATCH_SIZE: env.int('Events written per transaction at most (acked together after the commit)', { default: 1000, min: 1, max: 10_000 }),
+  BATCH_SIZE: env.int('Events written per transaction at most (acked together after the commit)', { default: 200, min: 1, max: 10_000 }),
   BATCH_MAX_WAIT_MS: env.int('How long a partial batch waits for more events before it is written', { default: 200, min: 1, max: 60_000 }),
   PREFETCH: env.int('Unacked deliveries held at once; at least BATCH_SIZE so a batch can fill while the previous one commits', { default: 2000, min: 1, max: 65_535 }),
   PG_POOL_SIZE: env.int('PostgreSQL connections for reads (API, status page); the writer thread has two connections of its own, partition maintenance one', { default: 6, min: 1, max: 100 }),
