@@ -173,10 +173,18 @@ it('the image is built, the compose stack comes up healthy, files go through it,
       name: s, port: ports[s],
       env: { AMQP_URL: `amqp://guest:guest@127.0.0.1:5672/${encodeURIComponent(vhost)}`, AMQP_PREFIX: prefix, REDIS_URL: 'redis://127.0.0.1:6379', SITES_FILE: sitesFile },
     })));
+    // The compose site file keeps TERRA's default (clowder.metadataAsFile false): a dataset's metadata.json is
+    // attached as its metadata, not registered as a file.
+    const metadataFiles = expected.filter((e) => e.rel.endsWith('metadata.json')).length;
     let verdict: Verdict | undefined;
     await waitFor('every file verified', async () => {
       verdict = await verify(view, l, expected);
-      return verdict.arrived === expected.length && verdict.inCache.length === 0 && verdict.clowder.distinctFilePaths === expected.length;
+      return (
+        verdict.arrived === expected.length &&
+        verdict.inCache.length === 0 &&
+        verdict.clowder.distinctFilePaths === expected.length - metadataFiles &&
+        verdict.clowder.datasetsWithMetadata === metadataFiles
+      );
     }, 240_000, 2000).catch((err) => {
       throw new Error(`${String(err)}; verdict: ${JSON.stringify(verdict)}`);
     });
