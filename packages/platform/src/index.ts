@@ -13,3 +13,5 @@ export { sleep } from './sleep.js';
 export { Consumer, type ConsumerOptions, type DeliveryContext, type Handler, type RawDelivery, type RawHandler } from './amqp/consumer.js';
 export { waitUntilAvailable, DEFAULT_PROBE_BACKOFF, type OutageReport, type ProbeBackoff, type UpstreamProbe } from './amqp/upstream.js';
 export { platformSettings } from './settings.js';
+export { bootService, type Boot, type BootConfig, type BootOptions, type Listener } from './boot.js';
+export { testHook } from './test-hooks.js';
