@@ -55,7 +55,7 @@ export interface Boot<P> {
   redis: Redis | undefined;
   amqp: AmqpClient | undefined;
   /** Listens on HTTP_HOST:HTTP_PORT; the server is closed first at shutdown (registered now: steps run in reverse). */
-  serve(http: Listener): Promise<void>;
+  serve: (http: Listener) => Promise<void>;
 }
 
 /**
@@ -94,7 +94,7 @@ export async function bootService<P = undefined>(o: BootOptions<P>): Promise<Boo
   }
   return {
     logger, registry, lifecycle, prepared, redis, amqp,
-    async serve(http) {
+    serve: async (http) => {
       lifecycle.onShutdown('http', async () => {
         await http.close();
       });

@@ -98,3 +98,13 @@ describe('testHook', () => {
     expect(() => testHook('CRASH_AT', ['a', 'b'] as const, { CRASH_AT: 'c' })).toThrow(/CRASH_AT \(test hook\)/);
   });
 });
+
+describe('cross checks', () => {
+  it('report a setting that needs another, as a ConfigError naming it', () => {
+    const s = { URL: optional(env.url('u')), TOKEN: optional(env.string('t', { secret: true })) };
+    const needsToken = (c: { URL: string | undefined; TOKEN: string | undefined }) => (c.URL && !c.TOKEN ? [{ key: 'TOKEN', problem: 'is required when URL is set' }] : []);
+    expect(loadConfig(s, {}, needsToken)).toEqual({ URL: undefined, TOKEN: undefined });
+    expect(() => loadConfig(s, { URL: 'http://h' }, needsToken)).toThrow(/TOKEN is required when URL is set/);
+    expect(loadConfig(s, { URL: 'http://h', TOKEN: 'x' }, needsToken).TOKEN).toBe('x');
+  });
+});

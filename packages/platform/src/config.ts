@@ -120,7 +120,10 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig<S extends Spec>(spec: S, source: Record<string, string | undefined> = process.env): ConfigOf<S> {
+/** A check across settings (one needs another): the problems it returns are reported like any bad key. */
+export type CrossCheck<S extends Spec> = (config: ConfigOf<S>) => Array<{ key: string; problem: string }>;
+
+export function loadConfig<S extends Spec>(spec: S, source: Record<string, string | undefined> = process.env, cross?: CrossCheck<S>): ConfigOf<S> {
   const out: Record<string, unknown> = {};
   const problems: Array<{ key: string; problem: string }> = [];
   for (const [key, s] of Object.entries(spec)) {
@@ -138,6 +141,7 @@ export function loadConfig<S extends Spec>(spec: S, source: Record<string, strin
       problems.push({ key, problem: s.secret ? 'is invalid (value hidden: secret)' : (err as Error).message });
     }
   }
+  if (!problems.length && cross) problems.push(...cross(out as ConfigOf<S>));
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(out) as ConfigOf<S>;
 }
