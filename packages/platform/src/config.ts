@@ -103,7 +103,8 @@ export const env = {
         return fail('must be valid JSON');
       }
       if (!Value.Check(schema, v)) {
-        const problems = [...Value.Errors(schema, v)].slice(0, 3).map((e) => `${e.path || '(root)'} ${e.message}`);
+        // A schema's description, where it has one, says what was expected (a union's own message does not).
+        const problems = [...Value.Errors(schema, v)].slice(0, 3).map((e) => `${e.path || '(root)'} ${e.message}${e.schema.description ? ` (${e.schema.description})` : ''}`);
         fail(`is not valid: ${problems.join('; ')}`);
       }
       return v as Static<S>;

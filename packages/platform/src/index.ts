@@ -1,4 +1,6 @@
 export * from './config.js';
+// The schema builder of env.json (and of HTTP bodies): a service's config needs no other import.
+export { Type, type Static } from '@sinclair/typebox';
 export * from './logger.js';
 export * from './errors.js';
 export * from './metrics.js';
