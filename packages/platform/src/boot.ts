@@ -47,13 +47,15 @@ export interface Listener {
   close(): Promise<unknown> | unknown;
 }
 
-export interface Boot<P> {
+export interface Boot<P, R = Redis | undefined, A = AmqpClient | undefined> {
   logger: Logger;
   registry: Registry;
   lifecycle: Lifecycle;
   prepared: P;
-  redis: Redis | undefined;
-  amqp: AmqpClient | undefined;
+  /** Present when asked for (`redis: true`). */
+  redis: R;
+  /** Present when asked for (`amqp`). */
+  amqp: A;
   /** Listens on HTTP_HOST:HTTP_PORT; the server is closed first at shutdown (registered now: steps run in reverse). */
   serve: (http: Listener) => Promise<void>;
 }
@@ -65,7 +67,9 @@ export interface Boot<P> {
  * before the connections close: AMQP drains, then Redis closes. The main reads its config, calls this,
  * builds its app from what it returns, and starts consuming when it is ready.
  */
-export async function bootService<P = undefined>(o: BootOptions<P>): Promise<Boot<P>> {
+export async function bootService<P = undefined, const O extends BootOptions<P> = BootOptions<P>>(
+  o: O & BootOptions<P>,
+): Promise<Boot<P, O extends { redis: true } ? Redis : O extends { redis: boolean } ? Redis | undefined : undefined, O extends { amqp: object } ? AmqpClient : undefined>> {
   const { config, service } = o;
   if (o.requiredFile) {
     await waitForFile(o.requiredFile.path, { key: o.requiredFile.key, host: config.HTTP_HOST, port: config.HTTP_PORT, onWait: (m) => process.stderr.write(`${service}: ${m}\n`) });
@@ -93,7 +97,9 @@ export async function bootService<P = undefined>(o: BootOptions<P>): Promise<Boo
     lifecycle.onShutdown('amqp', () => a.close(c.SHUTDOWN_DRAIN_MS));
   }
   return {
-    logger, registry, lifecycle, prepared, redis, amqp,
+    logger, registry, lifecycle, prepared,
+    // What was asked for is there (the option's type says which).
+    redis: redis as never, amqp: amqp as never,
     serve: async (http) => {
       lifecycle.onShutdown('http', async () => {
         await http.close();

@@ -28,20 +28,20 @@ describe('bootService', () => {
       await writeFile(file, 'sites: []');
       const boot = await booting;
       expect(boot.prepared).toEqual({ sites: ['ua-mac'] });
-      await boot.amqp!.start();
-      expect(await boot.redis!.ping()).toBe('PONG');
+      await boot.amqp.start();
+      expect(await boot.redis.ping()).toBe('PONG');
 
-      const http = await buildHttp({ service: 'boot-test', logger: boot.logger, registry: boot.registry, checks: { broker: () => boot.amqp!.isConnected() } });
+      const http = await buildHttp({ service: 'boot-test', logger: boot.logger, registry: boot.registry, checks: { broker: () => boot.amqp.isConnected() } });
       await boot.serve(http);
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
 
       // The service's own step runs before the connections close: HTTP first, then the app, then AMQP, then Redis.
       const order: string[] = [];
-      boot.lifecycle.onShutdown('app', () => void order.push(`app redis=${boot.redis!.status} amqp=${boot.amqp!.isConnected()}`));
+      boot.lifecycle.onShutdown('app', () => void order.push(`app redis=${boot.redis.status} amqp=${boot.amqp.isConnected()}`));
       await Promise.all([boot.lifecycle.shutdown('test'), boot.lifecycle.shutdown('again')]);
       expect(order).toEqual(['app redis=ready amqp=true']);
-      await waitFor('redis closed', () => boot.redis!.status === 'end', 5000);
-      expect(boot.amqp!.isConnected()).toBe(false);
+      await waitFor('redis closed', () => boot.redis.status === 'end', 5000);
+      expect(boot.amqp.isConnected()).toBe(false);
       await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
     } finally {
       await deleteTopology(prefix);

@@ -29,7 +29,7 @@ runMain('batcher', async () => {
     redis: true, amqp: (sites) => ({ sites: sites.all }),
   });
   // One request budget per Globus identity, shared through Redis with the batchers and watchers of that identity.
-  const globus = globusClientFromConfig(config, logger, registry, { redis: redis!, prefix: config.REDIS_PREFIX });
+  const globus = globusClientFromConfig(config, logger, registry, { redis, prefix: config.REDIS_PREFIX });
 
   const { batcher, http } = await buildBatcherApp({
     options: {
@@ -38,8 +38,8 @@ runMain('batcher', async () => {
       deadlineHours: config.TASK_DEADLINE_HOURS, skipSourceErrors: config.SKIP_SOURCE_ERRORS, ...(crashAt ? { crashAt } : {}),
     },
     redisPrefix: config.REDIS_PREFIX,
-    amqp: amqp!,
-    redis: redis!,
+    amqp,
+    redis,
     globus,
     logger,
     registry,
@@ -51,7 +51,7 @@ runMain('batcher', async () => {
   await serve(http);
 
   // Readiness before consumption: broker, Redis and Globus answer; every batch an earlier run left open is handed to the driver.
-  await amqp!.start();
+  await amqp.start();
   await batcher.checkUpstream();
   await batcher.recover();
   batcher.start();

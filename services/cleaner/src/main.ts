@@ -16,11 +16,11 @@ runMain('cleaner', async () => {
     redis: true, amqp: (c) => ({ sites: c.sites }),
   });
 
-  const cleaner = await buildCleaner({ config, amqp: amqp!, redis: redis!, logger, registry });
+  const cleaner = await buildCleaner({ config, amqp, redis, logger, registry });
 
   // Readiness before consumption: broker and Redis answer first.
-  await amqp!.start();
-  await redis!.ping();
+  await amqp.start();
+  await redis.ping();
   await serve(cleaner.http);
   lifecycle.onShutdown('cleaner', () => cleaner.stop());
   await cleaner.start();

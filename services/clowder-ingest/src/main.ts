@@ -49,8 +49,8 @@ runMain('clowder-ingest', async () => {
     },
     logger,
     registry,
-    amqp: amqp!,
-    redis: redis!,
+    amqp,
+    redis,
     clowder,
     telemetry,
   });
