@@ -1,6 +1,6 @@
 import { bootService, loadConfig, runMain } from '@terra-transfer/platform';
 import { buildCleaner } from './app.js';
-import { cleanerSettings, cleanerSite, type CleanerConfig } from './config.js';
+import { cleanerSettings, cleanerSite } from './config.js';
 import { loadSites, selectSites } from '@terra-transfer/sites';
 
 runMain('cleaner', async () => {
