@@ -16,7 +16,7 @@ export const spec = {
   ...globusSettings,
   WATCHER_URL: optional(env.url('Base URL of a watcher at another site, told about each task by HTTP; absent: task.submitted on the broker only', { protocols: ['http', 'https'] })),
   WATCHER_TOKEN: optional(env.string('Bearer token for the watcher at another site (required with WATCHER_URL)', { secret: true })),
-  API_TOKEN: optional(env.string('Bearer token for this service’s write endpoints; absent: they are open', { secret: true })),
+  API_TOKEN: optional(env.string('Bearer token for this service’s write endpoints; absent: they answer 503 (disabled)', { secret: true })),
 } as const;
 
 /** Checks across settings, at start (exit 78): a watcher URL needs its token. */
