@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { ConfigError, describeConfig, env, loadConfig, optional } from './config.js';
+import { ConfigError, describeConfig, env, loadConfig, notAbove, optional } from './config.js';
 import { testHook } from './test-hooks.js';
 
 const spec = {
@@ -106,5 +106,13 @@ describe('cross checks', () => {
     expect(loadConfig(s, {}, needsToken)).toEqual({ URL: undefined, TOKEN: undefined });
     expect(() => loadConfig(s, { URL: 'http://h' }, needsToken)).toThrow(/TOKEN is required when URL is set/);
     expect(loadConfig(s, { URL: 'http://h', TOKEN: 'x' }, needsToken).TOKEN).toBe('x');
+  });
+});
+
+describe('notAbove', () => {
+  it('names the lower setting when it exceeds the higher one', () => {
+    const s = { MIN_MS: env.int('min', { default: 10 }), MAX_MS: env.int('max', { default: 100 }) };
+    expect(loadConfig(s, { MIN_MS: '100' }, notAbove('MIN_MS', 'MAX_MS')).MIN_MS).toBe(100);
+    expect(() => loadConfig(s, { MIN_MS: '101' }, notAbove('MIN_MS', 'MAX_MS'))).toThrow(/MIN_MS must be <= MAX_MS \(100\), got 101/);
   });
 });

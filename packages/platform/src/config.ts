@@ -124,6 +124,11 @@ export class ConfigError extends Error {
 /** A check across settings (one needs another): the problems it returns are reported like any bad key. */
 export type CrossCheck<S extends Spec> = (config: ConfigOf<S>) => Array<{ key: string; problem: string }>;
 
+/** A cross check: setting `low` must not exceed setting `high` (a backoff's first and longest wait). */
+export function notAbove<C extends Record<string, unknown>>(low: keyof C & string, high: keyof C & string): (config: C) => Array<{ key: string; problem: string }> {
+  return (c) => (Number(c[low]) > Number(c[high]) ? [{ key: low, problem: `must be <= ${high} (${String(c[high])}), got ${String(c[low])}` }] : []);
+}
+
 export function loadConfig<S extends Spec>(spec: S, source: Record<string, string | undefined> = process.env, cross?: CrossCheck<S>): ConfigOf<S> {
   const out: Record<string, unknown> = {};
   const problems: Array<{ key: string; problem: string }> = [];

@@ -1,4 +1,4 @@
-import { env, optional, platformSettings, type ConfigOf } from '@terra-transfer/platform';
+import { env, notAbove, optional, platformSettings, type ConfigOf } from '@terra-transfer/platform';
 import type { Site } from '@terra-transfer/sites';
 
 /** Every setting of the cleaner, declared once. */
@@ -26,6 +26,9 @@ export const cleanerSettings = {
   STATFS_INTERVAL_SECONDS: env.int('How often the cache file system usage gauges are refreshed', { default: 30, min: 1 }),
   LEDGER_CENSUS_INTERVAL_SECONDS: env.int("How often the site's ledger records are counted by state (terra_transfer_ledger_files; one SCAN of the ledger each time)", { default: 300, min: 1 }),
 } as const;
+
+/** Checks across settings, at start (exit 78). */
+export const checkSettings = notAbove('FAILED_RESEND_BACKOFF_SECONDS', 'FAILED_RESEND_BACKOFF_MAX_SECONDS');
 
 /** What the cleaner takes from its site in the site file. */
 export interface CleanerSite {

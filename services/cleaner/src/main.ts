@@ -1,10 +1,10 @@
 import { bootService, loadConfig, runMain } from '@terra-transfer/platform';
 import { buildCleaner } from './app.js';
-import { cleanerSettings, cleanerSite } from './config.js';
+import { checkSettings, cleanerSettings, cleanerSite } from './config.js';
 import { loadSites, selectSites } from '@terra-transfer/sites';
 
 runMain('cleaner', async () => {
-  const env = loadConfig(cleanerSettings);
+  const env = loadConfig(cleanerSettings, process.env, checkSettings);
   const { logger, registry, lifecycle, redis, amqp, prepared: config, serve } = await bootService({
     service: 'cleaner', config: env, requiredFile: { key: 'SITES_FILE', path: env.SITES_FILE },
     prepare: () => {

@@ -1,13 +1,13 @@
 import { ClowderClient } from '@terra-transfer/clowder';
 import { bootService, loadConfig, runMain } from '@terra-transfer/platform';
 import { buildIngestApp } from './app.js';
-import { configSpec } from './config.js';
+import { checkSpec, configSpec } from './config.js';
 import { ingestSites } from './sites.js';
 import { loadSites, selectSites } from '@terra-transfer/sites';
 import { ingestTelemetry } from './telemetry.js';
 
 runMain('clowder-ingest', async () => {
-  const config = loadConfig(configSpec);
+  const config = loadConfig(configSpec, process.env, checkSpec);
   const { logger, registry, lifecycle, redis, amqp, prepared: sites, serve } = await bootService({
     service: 'clowder-ingest', config, requiredFile: { key: 'SITES_FILE', path: config.SITES_FILE },
     prepare: () => {

@@ -2,10 +2,10 @@ import { globusClientFromConfig } from '@terra-transfer/globus';
 import { bootService, loadConfig, runMain } from '@terra-transfer/platform';
 import { loadSites } from '@terra-transfer/sites';
 import { buildWatcherApp } from './app.js';
-import { spec } from './config.js';
+import { checkSpec, spec } from './config.js';
 
 runMain('watcher', async () => {
-  const config = loadConfig(spec);
+  const config = loadConfig(spec, process.env, checkSpec);
   // Nothing here is site-specific, but every service declares every site's queues (so a publish for a site never finds its queue missing).
   const { logger, registry, lifecycle, redis, amqp, serve } = await bootService({
     service: 'watcher', config, requiredFile: { key: 'SITES_FILE', path: config.SITES_FILE }, prepare: () => loadSites(config.SITES_FILE).names(),
