@@ -1,4 +1,6 @@
-import { ConfigError, env, loadConfig } from './config.js';
+import { Type } from '@sinclair/typebox';
+import { ConfigError, describeConfig, env, loadConfig, notAbove, optional } from './config.js';
+import { testHook } from './test-hooks.js';
 
 const spec = {
   PORT: env.int('port', { min: 1, max: 65535 }),
@@ -10,7 +12,8 @@ const spec = {
   ROOT: env.path('root', { default: '/data' }),
   LIST: env.list('list', { default: [] }),
   TOKEN: env.string('api token', { secret: true }),
-  RULES: env.json<Record<string, string>>('rules', (v) => (typeof v === 'object' && v && !Array.isArray(v) ? undefined : 'must be an object'), { default: {} }),
+  RULES: env.json(Type.Record(Type.String(), Type.String()), 'rules', { default: {} }),
+  HOOK_URL: optional(env.url('a url that may be absent', { protocols: ['http'] })),
 };
 
 function problems(source: Record<string, string>): Record<string, string> {
@@ -47,5 +50,69 @@ describe('loadConfig', () => {
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as Error).message).not.toContain('hunter2');
     }
+  });
+});
+
+describe('optional settings', () => {
+  it('are undefined when absent or empty, parsed and checked when set', () => {
+    const base = { PORT: '1', URL: 'amqp://h', TOKEN: 't' };
+    expect(loadConfig(spec, base).HOOK_URL).toBeUndefined();
+    expect(loadConfig(spec, { ...base, HOOK_URL: '' }).HOOK_URL).toBeUndefined();
+    expect(loadConfig(spec, { ...base, HOOK_URL: 'http://w:1' }).HOOK_URL).toBe('http://w:1');
+    expect(problems({ ...base, HOOK_URL: '-' })['HOOK_URL']).toMatch(/must be a URL/);
+  });
+
+  it('say so in the description, and never take a default', () => {
+    expect(describeConfig(spec)).toContain('HOOK_URL (url, optional)');
+    expect(() => optional(env.string('x', { default: 'y' }))).toThrow(/no default/);
+  });
+});
+
+describe('JSON settings', () => {
+  const schemaSpec = { ITEMS: env.json(Type.Array(Type.Object({ name: Type.String(), size: Type.Integer({ minimum: 0 }) })), 'items') };
+
+  it('return the value the schema accepts', () => {
+    expect(loadConfig(schemaSpec, { ITEMS: '[{"name":"a","size":1}]' }).ITEMS).toEqual([{ name: 'a', size: 1 }]);
+  });
+
+  it('name the path and the problem the schema finds', () => {
+    const p = (raw: string) => {
+      try {
+        loadConfig(schemaSpec, { ITEMS: raw });
+      } catch (err) {
+        return (err as ConfigError).problems[0]?.problem;
+      }
+      return undefined;
+    };
+    expect(p('[{"name":"a","size":-1}]')).toMatch(/\/0\/size/);
+    expect(p('[{"size":1}]')).toMatch(/\/0\/name/);
+    expect(p('{')).toBe('must be valid JSON');
+  });
+});
+
+describe('testHook', () => {
+  it('is off when unset, takes a known value, and rejects others as a ConfigError naming it', () => {
+    expect(testHook('CRASH_AT', ['a', 'b'] as const, {})).toBeUndefined();
+    expect(testHook('CRASH_AT', ['a', 'b'] as const, { CRASH_AT: 'b' })).toBe('b');
+    expect(() => testHook('CRASH_AT', ['a', 'b'] as const, { CRASH_AT: 'c' })).toThrow(ConfigError);
+    expect(() => testHook('CRASH_AT', ['a', 'b'] as const, { CRASH_AT: 'c' })).toThrow(/CRASH_AT \(test hook\)/);
+  });
+});
+
+describe('cross checks', () => {
+  it('report a setting that needs another, as a ConfigError naming it', () => {
+    const s = { URL: optional(env.url('u')), TOKEN: optional(env.string('t', { secret: true })) };
+    const needsToken = (c: { URL: string | undefined; TOKEN: string | undefined }) => (c.URL && !c.TOKEN ? [{ key: 'TOKEN', problem: 'is required when URL is set' }] : []);
+    expect(loadConfig(s, {}, needsToken)).toEqual({ URL: undefined, TOKEN: undefined });
+    expect(() => loadConfig(s, { URL: 'http://h' }, needsToken)).toThrow(/TOKEN is required when URL is set/);
+    expect(loadConfig(s, { URL: 'http://h', TOKEN: 'x' }, needsToken).TOKEN).toBe('x');
+  });
+});
+
+describe('notAbove', () => {
+  it('names the lower setting when it exceeds the higher one', () => {
+    const s = { MIN_MS: env.int('min', { default: 10 }), MAX_MS: env.int('max', { default: 100 }) };
+    expect(loadConfig(s, { MIN_MS: '100' }, notAbove('MIN_MS', 'MAX_MS')).MIN_MS).toBe(100);
+    expect(() => loadConfig(s, { MIN_MS: '101' }, notAbove('MIN_MS', 'MAX_MS'))).toThrow(/MIN_MS must be <= MAX_MS \(100\), got 101/);
   });
 });

@@ -5,6 +5,9 @@
  * ConfigError that names every bad key. Nothing else reads process.env.
  */
 
+import type { Static, TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
 type Parser<T> = (raw: string) => T;
 
 export interface Setting<T> {
@@ -13,6 +16,8 @@ export interface Setting<T> {
   readonly secret: boolean;
   readonly parse: Parser<T>;
   readonly kind: string;
+  /** An optional setting is absent (undefined) when not set: no sentinel such as '-' or '' stands for "unset". */
+  readonly optional: boolean;
 }
 
 interface Options<T> {
@@ -22,7 +27,13 @@ interface Options<T> {
 }
 
 function setting<T>(kind: string, parse: Parser<T>, doc: string, opts: Options<T> = {}): Setting<T> {
-  return { kind, parse, doc, default: opts.default, secret: opts.secret ?? false };
+  return { kind, parse, doc, default: opts.default, secret: opts.secret ?? false, optional: false };
+}
+
+/** Makes a setting optional: when it is not set (or set empty) the config holds `undefined` for it. */
+export function optional<T>(s: Setting<T>): Setting<T | undefined> {
+  if (s.default !== undefined) throw new Error('an optional setting has no default');
+  return { ...s, optional: true };
 }
 
 const fail = (msg: string): never => {
@@ -82,18 +93,21 @@ export const env = {
   /** A comma-separated list. */
   list: (doc: string, opts?: Options<string[]>) =>
     setting('list', (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean), doc, opts),
-  /** A JSON value, checked by `check` (return an error message or undefined). */
-  json: <T>(doc: string, check: (v: unknown) => string | undefined, opts?: Options<T>) =>
-    setting('json', (raw) => {
+  /** A JSON value, validated by a TypeBox schema (the first problems, with their JSON paths, name what is wrong). */
+  json: <S extends TSchema>(schema: S, doc: string, opts?: Options<Static<S>>) =>
+    setting<Static<S>>('json', (raw) => {
       let v: unknown;
       try {
         v = JSON.parse(raw);
       } catch {
         return fail('must be valid JSON');
       }
-      const problem = check(v);
-      if (problem) fail(problem);
-      return v as T;
+      if (!Value.Check(schema, v)) {
+        // A schema's description, where it has one, says what was expected (a union's own message does not).
+        const problems = [...Value.Errors(schema, v)].slice(0, 3).map((e) => `${e.path || '(root)'} ${e.message}${e.schema.description ? ` (${e.schema.description})` : ''}`);
+        fail(`is not valid: ${problems.join('; ')}`);
+      }
+      return v as Static<S>;
     }, doc, opts),
 };
 
@@ -107,13 +121,22 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig<S extends Spec>(spec: S, source: Record<string, string | undefined> = process.env): ConfigOf<S> {
+/** A check across settings (one needs another): the problems it returns are reported like any bad key. */
+export type CrossCheck<S extends Spec> = (config: ConfigOf<S>) => Array<{ key: string; problem: string }>;
+
+/** A cross check: setting `low` must not exceed setting `high` (a backoff's first and longest wait). */
+export function notAbove<C extends Record<string, unknown>>(low: keyof C & string, high: keyof C & string): (config: C) => Array<{ key: string; problem: string }> {
+  return (c) => (Number(c[low]) > Number(c[high]) ? [{ key: low, problem: `must be <= ${high} (${String(c[high])}), got ${String(c[low])}` }] : []);
+}
+
+export function loadConfig<S extends Spec>(spec: S, source: Record<string, string | undefined> = process.env, cross?: CrossCheck<S>): ConfigOf<S> {
   const out: Record<string, unknown> = {};
   const problems: Array<{ key: string; problem: string }> = [];
   for (const [key, s] of Object.entries(spec)) {
     const raw = source[key];
     if (raw === undefined || raw === '') {
-      if (s.default === undefined) problems.push({ key, problem: `is required (${s.doc})` });
+      if (s.optional) out[key] = undefined;
+      else if (s.default === undefined) problems.push({ key, problem: `is required (${s.doc})` });
       else out[key] = s.default;
       continue;
     }
@@ -124,6 +147,7 @@ export function loadConfig<S extends Spec>(spec: S, source: Record<string, strin
       problems.push({ key, problem: s.secret ? 'is invalid (value hidden: secret)' : (err as Error).message });
     }
   }
+  if (!problems.length && cross) problems.push(...cross(out as ConfigOf<S>));
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(out) as ConfigOf<S>;
 }
@@ -136,6 +160,6 @@ export function secretKeys(spec: Spec): string[] {
 /** A printable table of the settings (for `--help` and docs). */
 export function describeConfig(spec: Spec): string {
   return Object.entries(spec)
-    .map(([k, s]) => `${k} (${s.kind}${s.default !== undefined ? `, default ${s.secret ? '<hidden>' : JSON.stringify(s.default)}` : ', required'}): ${s.doc}`)
+    .map(([k, s]) => `${k} (${s.kind}${s.default !== undefined ? `, default ${s.secret ? '<hidden>' : JSON.stringify(s.default)}` : s.optional ? ', optional' : ', required'}): ${s.doc}`)
     .join('\n');
 }

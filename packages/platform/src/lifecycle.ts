@@ -14,9 +14,15 @@ export class Lifecycle {
 
   constructor(private readonly logger: Logger) {}
 
-  /** Registers a clean-up step; the last registered runs first. */
-  onShutdown(name: string, run: Step['run']): void {
-    this.steps.push({ name, run });
+  /**
+   * Registers a clean-up step; the last registered runs first. With `runsAfter`, the step runs right after that
+   * earlier-registered step instead (a service's step that needs the broker drained first, before Redis closes).
+   */
+  onShutdown(name: string, run: Step['run'], opts: { runsAfter?: string } = {}): void {
+    const at = opts.runsAfter === undefined ? -1 : this.steps.findIndex((s) => s.name === opts.runsAfter);
+    if (opts.runsAfter !== undefined && at < 0) throw new Error(`no shutdown step ${opts.runsAfter}`);
+    if (at < 0) this.steps.push({ name, run });
+    else this.steps.splice(at, 0, { name, run });
   }
 
   shutdown(reason: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { globusSettings } from '@terra-transfer/globus';
-import { env, platformSettings } from '@terra-transfer/platform';
+import { env, optional, platformSettings, type ConfigOf } from '@terra-transfer/platform';
 
 /** Every setting of the batcher, declared once. */
 export const spec = {
@@ -14,8 +14,15 @@ export const spec = {
   TASK_DEADLINE_HOURS: env.number('Deadline set on each task', { default: 24, min: 0.0003 }),
   SKIP_SOURCE_ERRORS: env.bool('Let a task finish when a source file vanished (the watcher resends or fails those files) instead of faulting until its deadline', { default: true }),
   ...globusSettings,
-  WATCHER_URL: env.string('Base URL of a watcher at another site, told about each task by HTTP (empty: task.submitted on the broker only)', { default: '-' }),
-  WATCHER_TOKEN: env.string('Bearer token for the watcher at another site', { default: '-', secret: true }),
-  API_TOKEN: env.string('Bearer token for this service’s write endpoints', { default: '-', secret: true }),
-  CRASH_AT: env.enum(['none', 'after-manifest', 'after-submit'] as const, 'Test only: kill -9 itself at this point of the first batch (crash tests)', { default: 'none' }),
+  WATCHER_URL: optional(env.url('Base URL of a watcher at another site, told about each task by HTTP; absent: task.submitted on the broker only', { protocols: ['http', 'https'] })),
+  WATCHER_TOKEN: optional(env.string('Bearer token for the watcher at another site (required with WATCHER_URL)', { secret: true })),
+  API_TOKEN: optional(env.string('Bearer token for this service’s write endpoints; absent: they answer 503 (disabled)', { secret: true })),
 } as const;
+
+/** Checks across settings, at start (exit 78): a watcher URL needs its token. */
+export function checkSpec(c: ConfigOf<typeof spec>): Array<{ key: string; problem: string }> {
+  return c.WATCHER_URL !== undefined && c.WATCHER_TOKEN === undefined ? [{ key: 'WATCHER_TOKEN', problem: 'is required when WATCHER_URL is set' }] : [];
+}
+
+/** Test hook (not a setting): the crash tests make the batcher kill -9 itself at this point of its first batch. */
+export const CRASH_POINTS = ['none', 'after-manifest', 'after-submit'] as const;

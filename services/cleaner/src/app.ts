@@ -105,7 +105,7 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
     ],
     logger,
     registry,
-    authToken: c.API_TOKEN || undefined,
+    authToken: c.API_TOKEN,
     checks: {
       broker: () => amqp.isConnected(),
       redis: () => redis.status === 'ready',

@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from '@terra-transfer/platform';
-import { configSpec } from './config.js';
+import { checkSpec, configSpec } from './config.js';
 
 describe('clowder-ingest config', () => {
   const base = { HTTP_PORT: '0', CLOWDER_URL: 'http://clowder:9000/clowder', CLOWDER_KEY: 'k', SITES_FILE: '/etc/terra/sites.yaml' };
@@ -22,5 +22,10 @@ describe('clowder-ingest config', () => {
       expect(msg).toContain('CLOWDER_AGENT_USER_ID');
       expect(msg).not.toContain('sekret');
     }
+  });
+
+  it('checks at start that the first probe wait does not exceed the longest', () => {
+    expect(() => loadConfig(configSpec, { ...base, INGEST_UPSTREAM_PROBE_MIN_MS: '5000', INGEST_UPSTREAM_PROBE_MAX_MS: '1000' }, checkSpec)).toThrow(/INGEST_UPSTREAM_PROBE_MIN_MS must be <= INGEST_UPSTREAM_PROBE_MAX_MS/);
+    expect(loadConfig(configSpec, base, checkSpec).INGEST_UPSTREAM_PROBE_MIN_MS).toBe(1000);
   });
 });

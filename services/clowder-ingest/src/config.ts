@@ -1,4 +1,4 @@
-import { env, platformSettings } from '@terra-transfer/platform';
+import { env, notAbove, platformSettings } from '@terra-transfer/platform';
 
 export interface SiteSettings {
   /** Root of the site's tree on the HPC file system (file.transferred `destinationPath` is under it). */
@@ -55,3 +55,6 @@ export const configSpec = {
   INGEST_OUTAGE_HOLD_MS: env.int('During a Clowder outage, how long a delivery waits (unacked) before it is given back uncounted; keep it well under the broker consumer_timeout', { default: 20_000, min: 100, max: 600_000 }),
   INGEST_ATTEMPTS: env.int('Attempts of a check-then-create step before the delivery is requeued', { default: 5, min: 1, max: 50 }),
 } as const;
+
+/** Checks across settings, at start (exit 78). */
+export const checkSpec = notAbove('INGEST_UPSTREAM_PROBE_MIN_MS', 'INGEST_UPSTREAM_PROBE_MAX_MS');

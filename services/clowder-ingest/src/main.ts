@@ -1,32 +1,22 @@
 import { ClowderClient } from '@terra-transfer/clowder';
-import { AmqpClient, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain, waitForFile } from '@terra-transfer/platform';
+import { bootService, loadConfig, runMain } from '@terra-transfer/platform';
 import { buildIngestApp } from './app.js';
-import { configSpec } from './config.js';
+import { checkSpec, configSpec } from './config.js';
 import { ingestSites } from './sites.js';
 import { loadSites, selectSites } from '@terra-transfer/sites';
 import { ingestTelemetry } from './telemetry.js';
 
 runMain('clowder-ingest', async () => {
-  const config = loadConfig(configSpec);
-  // A site file not there yet (a ConfigMap or volume mounted late): wait, probes answering, instead of exiting.
-  await waitForFile(config.SITES_FILE, { key: 'SITES_FILE', host: config.HTTP_HOST, port: config.HTTP_PORT, onWait: (m) => process.stderr.write(`clowder-ingest: ${m}\n`) });
-  const siteFile = loadSites(config.SITES_FILE);
-  const logger = createLogger({ service: 'clowder-ingest', level: config.LOG_LEVEL });
-  const registry = createRegistry();
-  const telemetry = ingestTelemetry(logger, registry);
-  const lifecycle = new Lifecycle(logger);
-  const amqp = new AmqpClient({
-    url: config.AMQP_URL,
-    prefix: config.AMQP_PREFIX, side: config.AMQP_SIDE,
-    connectionName: 'clowder-ingest',
-    logger,
-    registry,
-    sites: siteFile.names(),
-    deliveryLimit: config.AMQP_DELIVERY_LIMIT,
+  const config = loadConfig(configSpec, process.env, checkSpec);
+  const { logger, registry, lifecycle, redis, amqp, prepared: sites, serve } = await bootService({
+    service: 'clowder-ingest', config, requiredFile: { key: 'SITES_FILE', path: config.SITES_FILE },
+    prepare: () => {
+      const siteFile = loadSites(config.SITES_FILE);
+      return { all: siteFile.names(), served: ingestSites(selectSites(siteFile, config.SITES, () => true, 'a site')) };
+    },
+    redis: true, amqp: (sites) => ({ sites: sites.all }),
   });
-  lifecycle.onShutdown('amqp', () => amqp.close(config.SHUTDOWN_DRAIN_MS));
-  const redis = createRedis({ url: config.REDIS_URL, connectionName: 'clowder-ingest', logger });
-  lifecycle.onShutdown('redis', () => closeRedis(redis));
+  const telemetry = ingestTelemetry(logger, registry);
   const clowder = new ClowderClient({
     url: config.CLOWDER_URL,
     key: config.CLOWDER_KEY,
@@ -40,7 +30,7 @@ runMain('clowder-ingest', async () => {
   lifecycle.onShutdown('clowder', () => clowder.close());
   const app = await buildIngestApp({
     settings: {
-      sites: ingestSites(selectSites(siteFile, config.SITES, () => true, 'a site')),
+      sites: sites.served,
       redisPrefix: config.REDIS_PREFIX,
       clowderUrl: config.CLOWDER_URL,
       agentUserId: config.CLOWDER_AGENT_USER_ID,
@@ -64,9 +54,7 @@ runMain('clowder-ingest', async () => {
     clowder,
     telemetry,
   });
-  lifecycle.onShutdown('http', () => app.http.close());
+  await serve(app.http);
   lifecycle.onShutdown('consumer', () => app.stop(config.SHUTDOWN_DRAIN_MS));
-  lifecycle.handleSignals();
-  await app.http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   await app.start();
 });

@@ -1,11 +1,11 @@
+import { Type } from '@sinclair/typebox';
 import { env, platformSettings } from '@terra-transfer/platform';
 
-const isUsers = (v: unknown) =>
-  Array.isArray(v) && v.every((u) => u && typeof u === 'object' && typeof (u as { email?: unknown }).email === 'string')
-    ? undefined
-    : 'must be a JSON array of {email, fullName?, password?, key?, admin?, id?}';
-const isStringMap = (v: unknown) =>
-  v && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string') ? undefined : 'must be a JSON object of strings';
+/** A local account: basic auth password and/or API key. */
+const User = Type.Object({
+  id: Type.Optional(Type.String()), email: Type.String(), fullName: Type.Optional(Type.String()), password: Type.Optional(Type.String()),
+  key: Type.Optional(Type.String()), admin: Type.Optional(Type.Boolean()),
+});
 
 /** Every setting of the simulator; nothing else reads process.env. */
 export const configSpec = {
@@ -14,14 +14,14 @@ export const configSpec = {
   HTTP_PORT: env.int('Port the simulated Clowder listens on', { default: 8092, min: 0, max: 65535 }),
   CLOWDER_SIM_DATA_DIR: env.path('Folder of the journal (journal.jsonl) and uploaded bytes; the state survives restarts', { default: '/var/tmp/terra-clowder-sim' }),
   CLOWDER_SIM_COMM_KEY: env.string('Clowder commKey: `?key=` with this value is the superadmin anonymous user', { default: 'r1ek3rs', secret: true }),
-  CLOWDER_SIM_USERS: env.json<Array<{ id?: string; email: string; fullName?: string; password?: string; key?: string; admin?: boolean }>>(
-    'Local accounts (basic auth password and/or API key)',
-    isUsers,
+  CLOWDER_SIM_USERS: env.json(
+    Type.Array(User),
+    'Local accounts (basic auth password and/or API key): a JSON array of {email, fullName?, password?, key?, admin?, id?}',
     { default: [{ email: 'uploader@terraref.org', fullName: 'TERRA Uploader', password: 'uploader', key: 'uploader-key', admin: false }], secret: true },
   ),
   CLOWDER_SIM_PRIVATE: env.bool('permissions=private: anonymous callers get 401 on reads too', { default: false }),
   CLOWDER_SIM_SOURCEPATHS: env.list('filesystem.sourcepaths: path prefixes that may be registered by path (others are silently skipped)', { default: ['/home/clowder/sites'] }),
-  CLOWDER_SIM_MIMETYPES: env.json<Record<string, string>>('Extra mimetype.<ext> entries', isStringMap, { default: {} }),
+  CLOWDER_SIM_MIMETYPES: env.json(Type.Record(Type.String(), Type.String()), 'Extra mimetype.<ext> entries: a JSON object of strings', { default: {} }),
   CLOWDER_SIM_PUBLIC_URL: env.string('Host used in attached_to URLs of metadata', { default: 'http://localhost:9000' }),
   CLOWDER_SIM_LATENCY_MS: env.number('Latency added to every /api request (a realistic lightly loaded Clowder)', { default: 3, min: 0 }),
   CLOWDER_SIM_FAULT_RATE: env.number('Fraction of /api requests answered with CLOWDER_SIM_FAULT_STATUS', { default: 0, min: 0, max: 1 }),

@@ -1,4 +1,4 @@
-import { Lifecycle, createLogger, createRegistry, loadConfig, runMain } from '@terra-transfer/platform';
+import { bootService, loadConfig, runMain } from '@terra-transfer/platform';
 import { Store } from './adapters/store.js';
 import { buildSimApp } from './app.js';
 import { configSpec } from './config.js';
@@ -6,9 +6,7 @@ import { simTelemetry } from './telemetry.js';
 
 runMain('clowder-sim', async () => {
   const config = loadConfig(configSpec);
-  const logger = createLogger({ service: 'clowder-sim', level: config.LOG_LEVEL });
-  const registry = createRegistry();
-  const lifecycle = new Lifecycle(logger);
+  const { logger, registry, lifecycle, serve } = await bootService({ service: 'clowder-sim', config });
   const store = new Store({ dataDir: config.CLOWDER_SIM_DATA_DIR });
   lifecycle.onShutdown('store', () => store.close());
   const sim = await buildSimApp({
@@ -31,9 +29,7 @@ runMain('clowder-sim', async () => {
       insertFailureRate: config.CLOWDER_SIM_INSERT_FAILURE_RATE,
     },
   });
-  lifecycle.onShutdown('http', () => sim.http.close());
-  lifecycle.handleSignals();
-  await sim.http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+  await serve(sim.http);
   const addr = sim.http.server.address();
   simTelemetry(logger, registry).started(typeof addr === 'object' && addr ? addr.port : config.HTTP_PORT, store.replay.ops, store.replay.torn);
 });

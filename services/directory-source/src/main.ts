@@ -1,4 +1,4 @@
-import { AmqpClient, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, loadConfig, runMain, waitForFile } from '@terra-transfer/platform';
+import { bootService, loadConfig, runMain } from '@terra-transfer/platform';
 import { loadSites, selectSites, type Site } from '@terra-transfer/sites';
 import { DirectorySource } from './app.js';
 import { settings } from './config.js';
@@ -9,39 +9,28 @@ type DirectorySite = Extract<Site['source'], { kind: 'directory' }>;
 
 runMain('directory-source', async () => {
   const config = loadConfig(settings);
-  // A site file not there yet (a ConfigMap or volume mounted late): wait, probes answering, instead of exiting.
-  await waitForFile(config.SITES_FILE, { key: 'SITES_FILE', host: config.HTTP_HOST, port: config.HTTP_PORT, onWait: (m) => process.stderr.write(`directory-source: ${m}\n`) });
-  const siteFile = loadSites(config.SITES_FILE);
-  const [site] = selectSites(siteFile, [config.SITE], (s) => s.source.kind === 'directory', 'a directory site');
-  const source = site!.source as DirectorySite;
-  const logger = createLogger({ service: 'directory-source', level: config.LOG_LEVEL });
-  if (site!.whitelist.length === 0) logger.warn({ site: site!.name }, 'the whitelist is empty: no file will be published');
-
-  const registry = createRegistry();
-  const lifecycle = new Lifecycle(logger);
-  const amqp = new AmqpClient({
-    url: config.AMQP_URL,
-    prefix: config.AMQP_PREFIX, side: config.AMQP_SIDE,
-    connectionName: 'directory-source',
-    logger,
-    registry,
-    deliveryLimit: config.AMQP_DELIVERY_LIMIT,
+  const { logger, registry, lifecycle, redis, amqp, prepared: { site }, serve } = await bootService({
+    service: 'directory-source', config, requiredFile: { key: 'SITES_FILE', path: config.SITES_FILE },
+    prepare: () => {
+      const siteFile = loadSites(config.SITES_FILE);
+      const [site] = selectSites(siteFile, [config.SITE], (s) => s.source.kind === 'directory', 'a directory site');
+      return { site: site!, all: siteFile.names() };
+    },
     // Every site's queues are declared, so a publish routed by site always finds its queue.
-    sites: siteFile.names(),
+    redis: true, amqp: (p) => ({ sites: p.all }),
   });
-  lifecycle.onShutdown('amqp', () => amqp.close(config.SHUTDOWN_DRAIN_MS));
-  const redis = createRedis({ url: config.REDIS_URL, connectionName: 'directory-source', logger });
-  lifecycle.onShutdown('redis', () => closeRedis(redis));
+  const source = site.source as DirectorySite;
+  if (site.whitelist.length === 0) logger.warn({ site: site.name }, 'the whitelist is empty: no file will be published');
 
   const dir = new DirectorySource({
-    site: site!.name,
+    site: site.name,
     root: source.root.replace(/\/+$/, ''),
     settleMs: source.settleSeconds * 1000,
     markers: source.completionMarkers,
     poll: source.poll,
     pollIntervalMs: source.pollIntervalSeconds * 1000,
-    whitelist: site!.whitelist,
-    exclude: site!.exclude,
+    whitelist: site.whitelist,
+    exclude: site.exclude,
     watch: config.WATCH,
     fullScanIntervalMs: config.FULL_SCAN_INTERVAL_SECONDS * 1000,
     tickMs: config.TICK_MS,
@@ -49,8 +38,8 @@ runMain('directory-source', async () => {
     maxHints: config.MAX_HINTS,
     chunk: config.CHUNK,
     publishWindow: config.PUBLISH_WINDOW,
-    amqp,
-    sent: new SentStore(redis, config.REDIS_PREFIX, site!.name),
+    amqp: amqp,
+    sent: new SentStore(redis, config.REDIS_PREFIX, site.name),
     logger,
     registry,
   });
@@ -61,9 +50,7 @@ runMain('directory-source', async () => {
     // root: false while the site's folder is missing (logged once, terra_transfer_directory_root_missing = 1).
     checks: { broker: () => amqp.isConnected(), redis: () => redis.status === 'ready', root: () => dir.ready() },
   });
-  lifecycle.onShutdown('http', () => http.close());
-  lifecycle.handleSignals();
-  await http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+  await serve(http);
 
   // Readiness before intake: look at nothing until the broker and Redis answer.
   await amqp.start();
@@ -71,5 +58,5 @@ runMain('directory-source', async () => {
   dir.start();
   // Registered last so it runs first: the source stops publishing before the broker closes.
   lifecycle.onShutdown('source', () => dir.stop(config.SHUTDOWN_DRAIN_MS));
-  logger.info({ site: site!.name, root: source.root, poll: source.poll, settleSeconds: source.settleSeconds, markers: source.completionMarkers ?? null, whitelist: site!.whitelist }, 'directory-source started');
+  logger.info({ site: site.name, root: source.root, poll: source.poll, settleSeconds: source.settleSeconds, markers: source.completionMarkers ?? null, whitelist: site.whitelist }, 'directory-source started');
 });

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { Executor, type ResolvedEndpoint } from './adapters/executor.js';
 import { Store } from './adapters/store.js';
 import type { settings } from './config.js';
-import { checkFaultRequest, FaultPlan, type FaultRequest } from './core/faults.js';
+import { FaultPlan } from './core/faults.js';
 import { adminRoutes } from './routes/admin.js';
 import { authRoutes } from './routes/auth.js';
 import { transferRoutes } from './routes/transfer.js';
@@ -37,11 +37,8 @@ export async function buildSimulator(config: SimConfig, logger: Logger, opts: { 
   }
 
   const faults = new FaultPlan();
-  for (const f of config.GLOBUS_SIM_FAULTS) {
-    const problem = checkFaultRequest(f);
-    if (problem) throw new Error(`GLOBUS_SIM_FAULTS: ${problem}`);
-    faults.add(f as FaultRequest);
-  }
+  // Checked at start by the config's schema (exit 78 naming GLOBUS_SIM_FAULTS).
+  for (const f of config.GLOBUS_SIM_FAULTS) faults.add(f);
 
   const store = await Store.open(config.GLOBUS_SIM_STATE_DIR, logger, now(), config.GLOBUS_SIM_COMPACT_EVERY, now);
   const executor = new Executor(store, telemetry, {
@@ -60,7 +57,7 @@ export async function buildSimulator(config: SimConfig, logger: Logger, opts: { 
     logger,
     registry,
     checks: { state: () => true },
-    authToken: config.GLOBUS_SIM_ADMIN_TOKEN || undefined,
+    authToken: config.GLOBUS_SIM_ADMIN_TOKEN,
     bodyLimit: 64 * 1024 * 1024,
   });
   // Globus answers only JSON: no body may go out with another content type.

@@ -1,7 +1,7 @@
 // First: heap settings before the service allocates (see v8-heap.ts).
 import './v8-heap.js';
 import { join } from 'node:path';
-import { AmqpClient, ConfigError, LeaderLease, Lifecycle, closeRedis, createLogger, createRedis, createRegistry, instanceName, loadConfig, runMain, waitForFile } from '@terra-transfer/platform';
+import { ConfigError, LeaderLease, bootService, instanceName, loadConfig, runMain } from '@terra-transfer/platform';
 import { loadSites, selectSites, type Site } from '@terra-transfer/sites';
 import { Tailer } from './app.js';
 import { settings } from './config.js';
@@ -15,33 +15,25 @@ import { buildLogTailerHttp } from './http.js';
 
 runMain('log-tailer', async () => {
   const config = loadConfig(settings);
-  // A site file not there yet (a ConfigMap or volume mounted late): wait, probes answering, instead of exiting.
-  await waitForFile(config.SITES_FILE, { key: 'SITES_FILE', host: config.HTTP_HOST, port: config.HTTP_PORT, onWait: (m) => process.stderr.write(`log-tailer: ${m}\n`) });
-  const siteFile = loadSites(config.SITES_FILE);
-  const [site] = selectSites(siteFile, [config.SITE], (s) => s.source.kind === 'xferlog', 'an xferlog site');
-  const source = site!.source as XferlogSite;
-  const logger = createLogger({ service: 'log-tailer', level: config.LOG_LEVEL });
-  if (!isValidTimeZone(source.timezone)) throw new ConfigError([{ key: `site ${site!.name}`, problem: `source.timezone: unknown time zone ${source.timezone}` }]);
-  const rotatedSuffix = rotatedSuffixRegex(source.rotatedSuffix ?? DEFAULT_ROTATED_SUFFIX);
-  if (site!.whitelist.length === 0) logger.warn({ site: site!.name }, 'the whitelist is empty: no upload will be published');
-
-  const registry = createRegistry();
-  const lifecycle = new Lifecycle(logger);
-  const amqp = new AmqpClient({
-    url: config.AMQP_URL,
-    prefix: config.AMQP_PREFIX, side: config.AMQP_SIDE,
-    connectionName: 'log-tailer',
-    logger,
-    registry,
-    sites: siteFile.names(),
-    deliveryLimit: config.AMQP_DELIVERY_LIMIT,
+  const { logger, registry, lifecycle, redis, amqp, prepared: { site, rotatedSuffix }, serve } = await bootService({
+    service: 'log-tailer', config, requiredFile: { key: 'SITES_FILE', path: config.SITES_FILE },
+    prepare: () => {
+      const siteFile = loadSites(config.SITES_FILE);
+      const site = selectSites(siteFile, [config.SITE], (s) => s.source.kind === 'xferlog', 'an xferlog site')[0]!;
+      const source = site.source as XferlogSite;
+      if (!isValidTimeZone(source.timezone)) throw new ConfigError([{ key: `site ${site.name}`, problem: `source.timezone: unknown time zone ${source.timezone}` }]);
+      return { site, all: siteFile.names(), rotatedSuffix: rotatedSuffixRegex(source.rotatedSuffix ?? DEFAULT_ROTATED_SUFFIX) };
+    },
+    // Redis only for the leader lease.
+    redis: config.LEADER_LOCK, amqp: (p) => ({ sites: p.all }),
   });
-  lifecycle.onShutdown('amqp', () => amqp.close(config.SHUTDOWN_DRAIN_MS));
+  const source = site.source as XferlogSite;
+  if (site.whitelist.length === 0) logger.warn({ site: site.name }, 'the whitelist is empty: no upload will be published');
 
   const tailer = new Tailer({
-    site: site!.name,
+    site: site.name,
     timeZone: source.timezone,
-    whitelist: site!.whitelist,
+    whitelist: site.whitelist,
     follower: {
       logPath: source.xferlog,
       rotatedSuffix,
@@ -65,11 +57,9 @@ runMain('log-tailer', async () => {
 
   // Two tailers of one log would send every upload twice: only the holder of the site's lease tails.
   let leader: LeaderLease | undefined;
-  if (config.LEADER_LOCK) {
-    const redis = createRedis({ url: config.REDIS_URL, connectionName: 'log-tailer', logger });
-    lifecycle.onShutdown('redis', () => closeRedis(redis));
+  if (redis) {
     leader = new LeaderLease({
-      redis, key: `${config.REDIS_PREFIX}:log-tailer:${site!.name}:leader`, holder: instanceName('log-tailer'), ttlMs: config.LEADER_LEASE_MS, logger,
+      redis, key: `${config.REDIS_PREFIX}:log-tailer:${site.name}:leader`, holder: instanceName('log-tailer'), ttlMs: config.LEADER_LEASE_MS, logger,
       // Another instance tails now: stop at once (a supervisor restarts this one as a standby).
       onLost: () => void lifecycle.shutdown('leader lease lost').then(() => process.exit(1)),
     });
@@ -83,9 +73,7 @@ runMain('log-tailer', async () => {
     registry,
     checks: { broker: () => amqp.isConnected(), tailing: () => started, ...(leader ? { leader: () => leader.isLeader } : {}) },
   });
-  lifecycle.onShutdown('http', () => http.close());
-  lifecycle.handleSignals();
-  await http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+  await serve(http);
 
   // Readiness before intake: read nothing until the broker answers.
   await amqp.start();
@@ -93,5 +81,5 @@ runMain('log-tailer', async () => {
   await tailer.start();
   lifecycle.onShutdown('tailer', () => tailer.stop(config.SHUTDOWN_DRAIN_MS));
   started = true;
-  logger.info({ site: site!.name, log: source.xferlog, cacheRoot: source.cacheRoot, whitelist: site!.whitelist }, 'log-tailer started');
+  logger.info({ site: site.name, log: source.xferlog, cacheRoot: source.cacheRoot, whitelist: site.whitelist }, 'log-tailer started');
 });

@@ -81,7 +81,7 @@ export async function buildTransferLog(deps: TransferLogDeps): Promise<TransferL
     ],
     logger,
     registry,
-    authToken: c.READ_TOKEN || undefined,
+    authToken: c.READ_TOKEN,
     checks: {
       broker: () => amqp.isConnected(),
       postgres: () => ping(pool),
@@ -93,7 +93,7 @@ export async function buildTransferLog(deps: TransferLogDeps): Promise<TransferL
     progress: () => ({ ...writer.progress, waiting: writer.pending, waitingForPostgres: consumer?.unavailable === 'postgres' }),
     behindAfterSeconds: c.BEHIND_AFTER_SECONDS,
     deadLetters: () => deadLetters.depths(),
-  }, Boolean(c.READ_TOKEN), deps.lineagePool ?? pool);
+  }, c.READ_TOKEN !== undefined, deps.lineagePool ?? pool);
   await statusPage(http);
 
   let timer: NodeJS.Timeout | undefined;

@@ -1,4 +1,4 @@
-import { env, platformSettings, type ConfigOf } from '@terra-transfer/platform';
+import { env, optional, platformSettings, type ConfigOf } from '@terra-transfer/platform';
 
 /** Every setting of the transfer log, declared once. */
 export const transferLogSettings = {
@@ -6,7 +6,7 @@ export const transferLogSettings = {
   HTTP_PORT: env.int('HTTP port (health, readiness, metrics, API docs, the log API)', { default: 8086, min: 0, max: 65535 }),
   SITES_FILE: env.path('The site file (YAML, docs/sites.md): the log binds every site\'s events'),
   DATABASE_URL: env.url('PostgreSQL (13+) holding the log (credentials are never logged)', { default: 'postgres://postgres@127.0.0.1:5432/terra_transfer_log', protocols: ['postgres', 'postgresql'], secret: true }),
-  READ_TOKEN: env.string('Bearer token the read endpoints (/api/v1/*) require; empty leaves them open', { default: '', secret: true }),
+  READ_TOKEN: optional(env.string('Bearer token the read endpoints (/api/v1/*) require; absent leaves them open', { secret: true })),
   DATABASE_CREATE: env.bool('Create the database of DATABASE_URL at start when it does not exist (the local stack; production creates its own)', { default: false }),
   MIGRATE_ON_START: env.bool('Run pending schema migrations at start (under an advisory lock: one replica migrates, the others wait)', { default: true }),
   OUTAGE_HOLD_MS: env.int('PostgreSQL down: how long a delivery waits (unacked) before it is given back uncounted; keep it well under the broker consumer_timeout', { default: 20_000, min: 100, max: 600_000 }),

@@ -1,4 +1,4 @@
-import { AmqpClient, createLogger, createRegistry, Lifecycle, loadConfig, runMain, waitForFile } from '@terra-transfer/platform';
+import { bootService, loadConfig, runMain } from '@terra-transfer/platform';
 import { loadSites } from '@terra-transfer/sites';
 import { createDatabaseIfMissing, createPool, migrate } from './adapters/db.js';
 import { buildTransferLog } from './app.js';
@@ -7,13 +7,11 @@ import { transferLogSettings } from './config.js';
 runMain('transfer-log', async () => {
   const config = loadConfig(transferLogSettings);
   // Before anything starts: a bad site file exits 78 here.
-  // A site file not there yet (a ConfigMap or volume mounted late): wait, probes answering, instead of exiting.
-  await waitForFile(config.SITES_FILE, { key: 'SITES_FILE', host: config.HTTP_HOST, port: config.HTTP_PORT, onWait: (m) => process.stderr.write(`transfer-log: ${m}\n`) });
-  const sites = loadSites(config.SITES_FILE).names();
-  const logger = createLogger({ service: 'transfer-log', level: config.LOG_LEVEL });
-  const registry = createRegistry();
-  const lifecycle = new Lifecycle(logger);
-  lifecycle.handleSignals();
+  const { logger, registry, lifecycle, amqp, serve } = await bootService({
+    service: 'transfer-log', config, requiredFile: { key: 'SITES_FILE', path: config.SITES_FILE }, prepare: () => loadSites(config.SITES_FILE).names(),
+    // The log's queue binds every site's site-routed events (one key per site, see topology.ts).
+    amqp: (sites) => ({ sites }),
+  });
 
   // Schema first: nothing is consumed into tables that are not there yet (an advisory lock serialises replicas).
   if (config.DATABASE_CREATE && (await createDatabaseIfMissing(config.DATABASE_URL))) logger.info('database created');
@@ -24,27 +22,14 @@ runMain('transfer-log', async () => {
   const writePool = createPool({ ...pg, max: 1 }, logger);
   // Path lookups (the API, the status page's search, `terra file`) on sessions that plan them once, without parallel workers.
   const lineagePool = createPool({ ...pg, max: config.PG_LINEAGE_POOL_SIZE, genericPlans: true, serialPlans: true, name: 'transfer-log-lineage' }, logger);
-  lifecycle.onShutdown('postgres', () => Promise.all([pool.end(), writePool.end(), lineagePool.end()]).then(() => undefined));
-  const amqp = new AmqpClient({
-    url: config.AMQP_URL,
-    prefix: config.AMQP_PREFIX, side: config.AMQP_SIDE,
-    connectionName: 'transfer-log',
-    logger,
-    registry,
-    deliveryLimit: config.AMQP_DELIVERY_LIMIT,
-    // The log's queue binds every site's site-routed events (one key per site, see topology.ts).
-    sites,
-  });
-  lifecycle.onShutdown('amqp', () => amqp.close(config.SHUTDOWN_DRAIN_MS));
-
+  // Closed after the broker's drain (in-flight deliveries may still write).
+  lifecycle.onShutdown('postgres', () => Promise.all([pool.end(), writePool.end(), lineagePool.end()]).then(() => undefined), { runsAfter: 'amqp' });
   const log = await buildTransferLog({ config, amqp, pool, writePool, lineagePool, logger, registry });
-  lifecycle.onShutdown('http', () => log.http.close());
-  lifecycle.onShutdown('transfer-log', () => log.stop());
-
   // Readiness before consumption: broker and PostgreSQL answer first.
   await amqp.start();
   await pool.query('SELECT 1');
-  await log.http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+  await serve(log.http);
+  lifecycle.onShutdown('transfer-log', () => log.stop());
   await log.start();
   logger.info({ port: config.HTTP_PORT, retentionDays: config.RETENTION_DAYS, batchSize: config.BATCH_SIZE }, 'transfer-log started');
 });

@@ -1,5 +1,5 @@
 import { globusSettings } from '@terra-transfer/globus';
-import { env, platformSettings } from '@terra-transfer/platform';
+import { env, notAbove, platformSettings } from '@terra-transfer/platform';
 
 /** Every setting of the watcher, declared once. */
 export const spec = {
@@ -14,3 +14,6 @@ export const spec = {
   MAX_ATTEMPTS: env.int('Transfers of one file before it is given up (file.failed)', { default: 3, min: 1, max: 100 }),
   COMPLETION_CONCURRENCY: env.int('Finished tasks whose files are published at once', { default: 2, min: 1, max: 16 }),
 } as const;
+
+/** Checks across settings, at start (exit 78). */
+export const checkSpec = notAbove('POLL_MIN_MS', 'POLL_MAX_MS');

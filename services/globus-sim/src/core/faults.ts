@@ -2,11 +2,11 @@
  * Fault injection, as data: a list of armed faults, each firing on the next
  * `count` matching requests. Pure; the HTTP layer applies the effect.
  */
-const FAULT_KINDS = ['429', '503', '500', '502-external', 'drop-after-accept', 'consent-required', 'expire-tokens', 'slow', 'inactive'] as const;
+export const FAULT_KINDS = ['429', '503', '500', '502-external', 'drop-after-accept', 'consent-required', 'expire-tokens', 'slow', 'inactive'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** Our names of the simulated calls; `endpoints` of a fault picks among them. */
-const SIM_ENDPOINTS = ['token', 'submission_id', 'transfer', 'task', 'task_list', 'successful_transfers', 'skipped_errors', 'event_list', 'cancel'] as const;
+export const SIM_ENDPOINTS = ['token', 'submission_id', 'transfer', 'task', 'task_list', 'successful_transfers', 'skipped_errors', 'event_list', 'cancel'] as const;
 export type SimEndpoint = (typeof SIM_ENDPOINTS)[number];
 
 export interface Fault {
