@@ -42,6 +42,8 @@ export const ERROR_CODES = {
   PUBLISH_NACKED: { decision: 'retry', from: 'platform', meaning: 'the broker refused to confirm a publish (nack)' },
   UNROUTABLE: { decision: 'give_up', from: 'platform', meaning: 'no queue is bound for the routing key: the publish was returned (a topology bug)' },
   BROKER_CLOSED: { decision: 'retry', from: 'platform', meaning: 'the AMQP client is closing (shutdown), or the channel closed under a publish' },
+  DEAD_LETTER_FAILED: { decision: 'retry', from: 'platform', meaning: 'republishing a message to the dead-letter exchange failed (broker down): the message is requeued instead' },
+  GIVE_BACK_FAILED: { decision: 'retry', from: 'platform', meaning: 'giving a delivery back uncounted during an outage failed (broker down or queue full): requeued, which counts' },
   BROKER_UNAVAILABLE: { decision: 'retry', from: 'platform', meaning: 'no connection to the broker within the publish wait' },
   // Node system errors classify() passes through as they are (a fixed set)
   ECONNREFUSED: { decision: 'retry', from: 'node', meaning: 'connection refused' },
@@ -131,6 +133,7 @@ export const ERROR_CODES = {
   BLOB_OUTSIDE_ROOT: { decision: 'give_up', from: 'lemnatec-source', meaning: 'the blob path leaves the blob root' },
   BLOB_MISSING: { decision: 'retry', from: 'lemnatec-source', meaning: 'the blob file is not there (yet)' },
   BLOB_UNREADABLE: { decision: 'retry', from: 'lemnatec-source', meaning: 'the blob file cannot be read' },
+  BLOB_SIZE_MISMATCH: { decision: 'give_up', from: 'lemnatec-source', meaning: 'the raw data\'s size fits neither 8-bit nor 16-bit pixels of the image\'s width and height' },
   BLOB_NOT_ZIP: { decision: 'give_up', from: 'lemnatec-source', meaning: 'the blob is not a ZIP archive' },
   BLOB_NO_DATA: { decision: 'give_up', from: 'lemnatec-source', meaning: 'the ZIP has no entry "data"' },
   PNG_ENCODE: { decision: 'give_up', from: 'lemnatec-source', meaning: 'the image could not be encoded as PNG' },
@@ -148,6 +151,12 @@ export type GiveUpCode = CodesWith<'give_up'>;
 /** Codes that say an upstream is down. */
 export type UnavailableCode = CodesWith<'unavailable'>;
 
+/**
+ * A set of codes checked against the catalogue: `type MyCodes = Catalogued<'A' | 'B'>` fails to
+ * compile if A or B is not a catalogued code (`Extract` would drop a misspelt one silently).
+ */
+export type Catalogued<T extends ErrorCode> = T;
+
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
 }
@@ -158,4 +167,9 @@ export function decisionOf(code: ErrorCode): RetryDecision {
 
 export function isRetryCode(code: ErrorCode): code is RetryCode {
   return ERROR_CODES[code].decision === 'retry';
+}
+
+/** The body of an HTTP error answer (`ErrorBody`); only a catalogued code type-checks. */
+export function errorBody(error: ErrorCode, message: string): { error: ErrorCode; message: string } {
+  return { error, message };
 }

@@ -1,4 +1,4 @@
-import type { RetryCode, UnavailableCode } from '@terra-transfer/platform';
+import type { ErrorCode, RetryCode, UnavailableCode } from '@terra-transfer/platform';
 import type { EventStatus } from './core/events.js';
 import type { BatchSummary } from './telemetry.js';
 
@@ -47,7 +47,7 @@ export type WriteError = ({ kind: 'unavailable'; code: UnavailableCode } | { kin
 export type WriterOccurrence =
   | { name: 'batchWritten'; summary: BatchSummary }
   | { name: 'storedRaw'; eventId: string; eventType: string; version: number | null; status: EventStatus }
-  | { name: 'writeFailed'; code: string; message: string; events: number }
+  | { name: 'writeFailed'; code: ErrorCode; message: string; events: number }
   | { name: 'eventIsolated'; eventId: string; outcome: 'written_alone' | 'stored_as_bytes'; err: string };
 
 export type FromWriter =
