@@ -8,7 +8,7 @@
  * decision; unknown errors count as transient, so the delivery limit, not a
  * guess, decides when to give up on them.
  */
-import { ERROR_CODES, isErrorCode, type ErrorCode, type GiveUpCode, type RetryCode, type UnavailableCode } from './error-codes.js';
+import { ERROR_CODES, isErrorCode, type ErrorCode, type GiveUpCode, type RetryCode, type RetryDecision, type UnavailableCode } from './error-codes.js';
 
 export interface TerraErrorOptions {
   cause?: unknown;
@@ -28,6 +28,10 @@ export abstract class TerraError extends Error {
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
+    // The types already refuse these; this catches a cast or a JavaScript caller, at the throw site.
+    if (!isErrorCode(code)) throw new TypeError(`${this.name}: ${String(code)} is not in the error catalogue (packages/platform/src/error-codes.ts)`);
+    const expected = DECISION_OF_CLASS.get(new.target);
+    if (expected !== undefined && ERROR_CODES[code].decision !== expected) throw new TypeError(`${this.name}: ${code} is catalogued as ${ERROR_CODES[code].decision}, not ${expected}`);
     this.retryable = ERROR_CODES[code].decision !== 'give_up';
     this.upstreamCode = options?.upstreamCode;
   }
@@ -67,6 +71,13 @@ export class UpstreamUnavailableError extends TerraError {
     super(code, message, options);
   }
 }
+
+/** The decision each generic class stands for (GlobusError and the like take theirs from the code). */
+const DECISION_OF_CLASS = new Map<abstract new (...args: never[]) => TerraError, RetryDecision>([
+  [TransientError, 'retry'],
+  [PermanentError, 'give_up'],
+  [UpstreamUnavailableError, 'unavailable'],
+]);
 
 export interface Classified {
   retryable: boolean;
