@@ -54,7 +54,7 @@ export function isRetryableFailure(status: number, upstreamCode: string): boolea
 }
 
 /** Globus's code names an endpoint/collection failure (a test of the upstream's code, which is data, never of a message). */
-export function isEndpointErrorCode(upstreamCode: string): boolean {
+function isEndpointErrorCode(upstreamCode: string): boolean {
   return /ExternalError|EndpointError/.test(upstreamCode);
 }
 
