@@ -232,8 +232,8 @@ describe('upstream outage', () => {
       expect(await queueDepth(AMQP_URL, c.topology.deadLetterQueue(UPLOADS))).toBe(0);
       expect(await queueDepth(AMQP_URL, queue)).toBe(0);
       const metrics = await registry.metrics();
-      expect(metrics).toContain('terra_transfer_upstream_outages_total{upstream="globus"} 1');
-      expect(metrics).toContain('terra_transfer_upstream_available{upstream="globus"} 1');
+      expect(metrics).toContain('terra_transfer_upstream_outages_total{upstream="clowder"} 1');
+      expect(metrics).toContain('terra_transfer_upstream_available{upstream="clowder"} 1');
       expect(metrics).toMatch(new RegExp(`terra_transfer_messages_consumed_total\\{queue="${queue}",outcome="given_back"\\} [1-9]`));
       expect(metrics).not.toContain('outcome="requeued"');
     } finally {
