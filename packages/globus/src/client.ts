@@ -18,6 +18,7 @@ export type CallOutcome = 'ok' | 'retry' | 'error';
 
 export interface CallInfo {
   status: number;
+  /** Globus's own code (upstreamCode): for logs, never a metric label. */
   code: string | undefined;
   attempt: number;
   durationMs: number;
