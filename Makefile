@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PNPM_VERSION := $(shell node -p "require('./package.json').packageManager.split('@')[1]")
 JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
 
-.PHONY: all pnpm deps build services db test-tools typecheck-tests test test-unit demo docs clean
+.PHONY: all pnpm deps build services db test-tools typecheck-tests test test-unit demo docs errors-doc clean
 
 all: build
 
@@ -30,8 +30,12 @@ db: build
 	@pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not answering on 127.0.0.1:5432. Install and start it: apt-get install -y postgresql && pg_ctlcluster 15 main start" >&2; exit 1; }
 	@DATABASE_URL=$(TRANSFER_LOG_DATABASE_URL) LOG_LEVEL=warn node services/transfer-log/dist/migrate.js up --create-database
 
-docs: build
+docs: build errors-doc
 	@node packages/contracts/dist/render-docs.js > docs/messages.md
+
+# docs/errors.md from the one error catalogue (packages/platform/src/error-codes.ts); a test fails when they differ.
+errors-doc: build
+	@node packages/platform/dist/render-errors.js > docs/errors.md
 
 # Debian tools some tests drive for real (vsftpd, logrotate, an FTP client); installed when missing.
 test-tools:

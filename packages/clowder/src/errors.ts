@@ -1,4 +1,4 @@
-import { PermanentError, TransientError, UpstreamUnavailableError } from '@terra-transfer/platform';
+import { PermanentError, TransientError, UpstreamUnavailableError, type GiveUpCode } from '@terra-transfer/platform';
 
 /**
  * The original uploader's rule (globus_uploader_service.py): 5xx and
@@ -28,14 +28,17 @@ export class ClowderUnavailableError extends UpstreamUnavailableError {
   }
 }
 
-/** Clowder answered 500, 429, or a 200 `{"status":"error"}` (a failed insert): this request may succeed later. */
+/**
+ * Clowder answered 500, 429, or a 200 `{"status":"error"}` (a failed insert): this request may succeed later.
+ * A 500 is CLOWDER_SERVER_ERROR, not CLOWDER_5XX: that code says "outage" (502/503/504) in the catalogue.
+ */
 export class ClowderServerError extends TransientError {
   constructor(
     readonly status: number,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(status === 200 ? 'CLOWDER_STATUS_ERROR' : status === 429 ? 'CLOWDER_RATE_LIMITED' : 'CLOWDER_5XX', message, options);
+    super(status === 200 ? 'CLOWDER_STATUS_ERROR' : status === 429 ? 'CLOWDER_RATE_LIMITED' : 'CLOWDER_SERVER_ERROR', message, options);
   }
 }
 
@@ -45,7 +48,7 @@ export function unavailableOrFailed(status: number | undefined, message: string,
   return new ClowderServerError(status, message, options);
 }
 
-const CODES: Record<number, string> = {
+const CODES: Readonly<Record<number, GiveUpCode>> = {
   400: 'CLOWDER_BAD_REQUEST',
   401: 'CLOWDER_UNAUTHORIZED',
   403: 'CLOWDER_FORBIDDEN',

@@ -22,7 +22,7 @@ it('renews 60 s before expiry, shares one renewal between concurrent callers, an
 
 it('refuses a token response without exactly one token', async () => {
   const src = new TokenSource(async () => ({ access_token: 'x', expires_in: 10, other_tokens: [{}] }));
-  await expect(src.token()).rejects.toMatchObject({ code: 'AUTH.BadTokenResponse' });
+  await expect(src.token()).rejects.toMatchObject({ code: 'GLOBUS_BAD_RESULT', upstreamCode: 'AUTH.BadTokenResponse', retryable: false });
 });
 
 it('builds the data_access dependent scope', () => {

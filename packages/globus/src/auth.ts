@@ -67,7 +67,7 @@ export class TokenSource {
         const res = await this.fetchToken();
         // Like the SDK's ClientCredentialsAuthorizer: exactly one token, or we cannot tell which to use.
         if (typeof res.access_token !== 'string' || typeof res.expires_in !== 'number' || (res.other_tokens?.length ?? 0) > 0) {
-          throw new GlobusError({ endpoint: 'token', status: 200, code: 'AUTH.BadTokenResponse', message: 'token response must hold exactly one access token with expires_in', retryable: false });
+          throw new GlobusError({ endpoint: 'token', status: 200, code: 'GLOBUS_BAD_RESULT', upstreamCode: 'AUTH.BadTokenResponse', message: 'token response must hold exactly one access token with expires_in' });
         }
         this.current = { token: res.access_token, expiresAtMs: started + res.expires_in * 1000 };
         return this.current;

@@ -1,7 +1,7 @@
 import got, { type Got } from 'got';
 import type { Logger } from 'pino';
 import { TokenSource, TRANSFER_SCOPE, type TokenResponse } from './auth.js';
-import { GlobusError, isRetryableFailure } from './errors.js';
+import { GlobusError, globusCode } from './errors.js';
 import { RateLimiter } from './rate-limit.js';
 import type { RequestBudget } from './request-budget.js';
 import { decideRetry, SDK_RETRY_POLICY, type RetryPolicy } from './retry.js';
@@ -18,6 +18,7 @@ export type CallOutcome = 'ok' | 'retry' | 'error';
 
 export interface CallInfo {
   status: number;
+  /** Globus's own code (upstreamCode): for logs, never a metric label. */
   code: string | undefined;
   attempt: number;
   durationMs: number;
@@ -122,7 +123,7 @@ export class GlobusClient {
     const doc: TransferDocument = { ...input, DATA_TYPE: 'transfer', submission_id: input.submission_id ?? (await this.submissionId()) } as TransferDocument;
     const body = await this.call<{ code: string; task_id: string; submission_id: string; request_id: string }>('transfer', 'POST', '/transfer', { json: omitUndefined(doc) });
     if (body.code !== 'Accepted' && body.code !== 'Duplicate') {
-      throw new GlobusError({ endpoint: 'transfer', status: 200, code: 'BAD_RESPONSE', message: `unexpected result code ${String(body.code)}`, requestId: body.request_id, retryable: false });
+      throw new GlobusError({ endpoint: 'transfer', status: 200, code: 'GLOBUS_BAD_RESULT', upstreamCode: 'BAD_RESPONSE', message: `unexpected result code ${String(body.code)}`, requestId: body.request_id });
     }
     return { code: body.code, taskId: body.task_id, submissionId: body.submission_id ?? doc.submission_id, requestId: body.request_id };
   }
@@ -239,17 +240,17 @@ export class GlobusClient {
       if (failure.status === 401 && !renewed) {
         renewed = true;
         this.tokens.invalidate(token);
-        this.report(endpoint, 'retry', { status: 401, code: failure.code, attempt, durationMs });
+        this.report(endpoint, 'retry', { status: 401, code: failure.upstreamCode, attempt, durationMs });
         this.opts.logger?.info({ endpoint, requestId: failure.requestId }, 'globus token rejected; renewing once');
         continue;
       }
-      const decision = decideRetry({ status: failure.status, code: failure.code, retryAfter: 'headers' in res ? header(res.headers, 'retry-after') : undefined }, attempt, this.policy);
+      const decision = decideRetry({ status: failure.status, code: failure.upstreamCode, retryAfter: 'headers' in res ? header(res.headers, 'retry-after') : undefined }, attempt, this.policy);
       if (!decision.retry) {
-        this.report(endpoint, 'error', { status: failure.status, code: failure.code, attempt, durationMs });
+        this.report(endpoint, 'error', { status: failure.status, code: failure.upstreamCode, attempt, durationMs });
         throw failure;
       }
-      this.report(endpoint, 'retry', { status: failure.status, code: failure.code, attempt, durationMs });
-      this.opts.logger?.warn({ endpoint, status: failure.status, code: failure.code, requestId: failure.requestId, attempt, delayMs: Math.round(decision.delayMs) }, 'globus call failed; retrying');
+      this.report(endpoint, 'retry', { status: failure.status, code: failure.upstreamCode, attempt, durationMs });
+      this.opts.logger?.warn({ endpoint, status: failure.status, code: failure.upstreamCode, requestId: failure.requestId, attempt, delayMs: Math.round(decision.delayMs) }, 'globus call failed; retrying');
       await this.sleep(decision.delayMs);
     }
   }
@@ -271,13 +272,13 @@ export class GlobusClient {
         return this.parse<TokenResponse>('token', res);
       }
       const failure = 'body' in res ? this.authErrorOf(res) : res.error;
-      const decision = failure.status === 401 || failure.status === 400 ? ({ retry: false } as const) : decideRetry({ status: failure.status, code: failure.code, retryAfter: 'headers' in res ? header(res.headers, 'retry-after') : undefined }, attempt, this.policy);
+      const decision = failure.status === 401 || failure.status === 400 ? ({ retry: false } as const) : decideRetry({ status: failure.status, code: failure.upstreamCode, retryAfter: 'headers' in res ? header(res.headers, 'retry-after') : undefined }, attempt, this.policy);
       if (!decision.retry) {
-        this.report('token', 'error', { status: failure.status, code: failure.code, attempt, durationMs });
+        this.report('token', 'error', { status: failure.status, code: failure.upstreamCode, attempt, durationMs });
         throw failure;
       }
-      this.report('token', 'retry', { status: failure.status, code: failure.code, attempt, durationMs });
-      this.opts.logger?.warn({ endpoint: 'token', status: failure.status, code: failure.code, attempt }, 'globus auth call failed; retrying');
+      this.report('token', 'retry', { status: failure.status, code: failure.upstreamCode, attempt, durationMs });
+      this.opts.logger?.warn({ endpoint: 'token', status: failure.status, code: failure.upstreamCode, attempt }, 'globus auth call failed; retrying');
       await this.sleep(decision.delayMs);
     }
   }
@@ -296,7 +297,7 @@ export class GlobusClient {
     } catch (err) {
       // Only the error's code and message travel: got's error object holds the request headers (our token).
       const e = err as { code?: string; message?: string };
-      return { error: new GlobusError({ endpoint, status: 0, code: 'NETWORK', message: `${e.code ?? 'ERROR'} ${e.message ?? ''}`.trim(), retryable: true }) };
+      return { error: new GlobusError({ endpoint, status: 0, code: 'GLOBUS_NETWORK', upstreamCode: 'NETWORK', message: `${e.code ?? 'ERROR'} ${e.message ?? ''}`.trim() }) };
     }
   }
 
@@ -304,7 +305,7 @@ export class GlobusClient {
     try {
       return JSON.parse(res.body) as T;
     } catch {
-      throw new GlobusError({ endpoint, status: res.status, code: 'BAD_RESPONSE', message: 'response is not JSON', retryable: true });
+      throw new GlobusError({ endpoint, status: res.status, code: 'GLOBUS_NOT_JSON', upstreamCode: 'BAD_RESPONSE', message: 'response is not JSON' });
     }
   }
 
@@ -314,7 +315,7 @@ export class GlobusClient {
     const code = typeof body?.['code'] === 'string' && typeof body['message'] === 'string' ? body['code'] : `HTTP.${res.status}`;
     const message = typeof body?.['message'] === 'string' ? body['message'] : `HTTP ${res.status}`;
     const requestId = typeof body?.['request_id'] === 'string' ? body['request_id'] : undefined;
-    return new GlobusError({ endpoint, status: res.status, code, message, requestId, body, retryable: isRetryableFailure(res.status, code) });
+    return new GlobusError({ endpoint, status: res.status, code: globusCode(res.status, code), upstreamCode: code, message, requestId, body });
   }
 
   /** Auth errors come OAuth-style (`{"error":"invalid_client"}`) or as `{"errors":[{code,detail}]}`; parse both. */
@@ -323,8 +324,8 @@ export class GlobusClient {
     const first = Array.isArray(body?.['errors']) ? (body['errors'][0] as Record<string, unknown> | undefined) : undefined;
     const raw = typeof body?.['error'] === 'string' ? body['error'] : typeof first?.['code'] === 'string' ? first['code'] : `HTTP.${res.status}`;
     const message = typeof body?.['error_description'] === 'string' ? body['error_description'] : typeof first?.['detail'] === 'string' ? first['detail'] : `token request refused (${raw})`;
-    const retryable = res.status >= 500 || res.status === 429;
-    return new GlobusError({ endpoint: 'token', status: res.status, code: `AUTH.${raw}`, message, body, retryable });
+    const code = res.status >= 500 || res.status === 429 ? 'GLOBUS_AUTH_UNAVAILABLE' : 'GLOBUS_AUTH_REJECTED';
+    return new GlobusError({ endpoint: 'token', status: res.status, code, upstreamCode: `AUTH.${raw}`, message, body });
   }
 
   private report(endpoint: GlobusEndpoint, outcome: CallOutcome, info: CallInfo): void {

@@ -1,13 +1,19 @@
-import { TerraError } from '@terra-transfer/platform';
+import { ERROR_CODES, TerraError, type ErrorCode } from '@terra-transfer/platform';
+
+/** Our codes for Globus failures: a bounded set of catalogue keys (metric labels, dead-letter headers). */
+export type GlobusCode = Extract<ErrorCode, `GLOBUS_${string}`>;
 
 /**
- * Every failure of a Globus call. `code` is the Globus code (`ClientError.NotFound`,
- * `ExternalError.DirListingFailed`, ...) or one of ours (`NETWORK`, `AUTH.invalid_client`,
- * `BAD_RESPONSE`): a bounded set, safe as a metric label. Messages carry the
- * Globus message and request id, never a header, token or secret.
+ * Every failure of a Globus call. `code` is ours, from the catalogue
+ * (GLOBUS_REJECTED, GLOBUS_5XX, ...), and carries the retry decision;
+ * `upstreamCode` is Globus's own (`ClientError.NotFound`,
+ * `ExternalError.DirListingFailed`, `AUTH.invalid_client`), kept as data for
+ * logs, batch reasons and the endpoint-error test. Messages carry the Globus
+ * message and request id, never a header, token or secret.
  */
 export class GlobusError extends TerraError {
-  readonly retryable: boolean;
+  /** Globus's code (or `HTTP.<status>`, `NETWORK`, `BAD_RESPONSE` when Globus gave none): data, not a label. */
+  declare readonly upstreamCode: string;
   /** HTTP status, or 0 when no response came back. */
   readonly status: number;
   /** The 9-character Globus request id, when the service gave one (quote it to Globus support). */
@@ -17,9 +23,8 @@ export class GlobusError extends TerraError {
   /** The parsed error body (for ConsentRequired: `required_scopes`, `authorization_parameters`). */
   readonly body: Record<string, unknown> | undefined;
 
-  constructor(init: { endpoint: string; status: number; code: string; message: string; requestId?: string | undefined; body?: Record<string, unknown> | undefined; retryable: boolean }) {
-    super(init.code, `globus ${init.endpoint}: ${init.status || 'no response'} ${init.code}: ${init.message}${init.requestId ? ` (request_id ${init.requestId})` : ''}`);
-    this.retryable = init.retryable;
+  constructor(init: { endpoint: string; status: number; code: GlobusCode; upstreamCode: string; message: string; requestId?: string | undefined; body?: Record<string, unknown> | undefined }) {
+    super(init.code, `globus ${init.endpoint}: ${init.status || 'no response'} ${init.upstreamCode}: ${init.message}${init.requestId ? ` (request_id ${init.requestId})` : ''}`, { upstreamCode: init.upstreamCode });
     this.status = init.status;
     this.requestId = init.requestId;
     this.endpoint = init.endpoint;
@@ -33,7 +38,7 @@ export class GlobusError extends TerraError {
 
   /** 502 ExternalError / EndpointError: the endpoint is unreachable; not fixed by retrying now. */
   get isEndpointError(): boolean {
-    return /ExternalError|EndpointError/.test(this.code);
+    return isEndpointErrorCode(this.upstreamCode);
   }
 }
 
@@ -44,8 +49,21 @@ export class GlobusError extends TerraError {
  * or the pending-task cap both clear when running tasks finish) are
  * transient; other 4xx and 502 External/EndpointError are permanent.
  */
-export function isRetryableFailure(status: number, code: string): boolean {
-  if (status === 0) return true;
-  if (/ExternalError|EndpointError/.test(code) && status !== 503) return false;
-  return status === 409 || status === 429 || status >= 500;
+export function isRetryableFailure(status: number, upstreamCode: string): boolean {
+  return ERROR_CODES[globusCode(status, upstreamCode)].decision !== 'give_up';
+}
+
+/** Globus's code names an endpoint/collection failure (a test of the upstream's code, which is data, never of a message). */
+function isEndpointErrorCode(upstreamCode: string): boolean {
+  return /ExternalError|EndpointError/.test(upstreamCode);
+}
+
+/** The one mapping from a failed Transfer API answer (status 0: none) to our catalogued code, hence its retry decision. */
+export function globusCode(status: number, upstreamCode: string): GlobusCode {
+  if (status === 0) return 'GLOBUS_NETWORK';
+  if (isEndpointErrorCode(upstreamCode) && status !== 503) return 'GLOBUS_ENDPOINT_ERROR';
+  if (status === 409) return 'GLOBUS_CONFLICT';
+  if (status === 429) return 'GLOBUS_RATE_LIMITED';
+  if (status >= 500) return 'GLOBUS_5XX';
+  return 'GLOBUS_REJECTED';
 }

@@ -3,6 +3,7 @@ export * from './config.js';
 export { Type, type Static } from '@sinclair/typebox';
 export * from './logger.js';
 export * from './errors.js';
+export * from './error-codes.js';
 export * from './metrics.js';
 export * from './redis.js';
 export * from './lease.js';

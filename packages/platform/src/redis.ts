@@ -16,6 +16,15 @@ export interface RedisOptions {
  * reconnection attempts, so a handler gets a (transient) error instead of
  * hanging; readiness reports `status === 'ready'`.
  */
+/**
+ * The kind of a Redis error reply: the protocol makes its first word the error
+ * code (`READONLY`, `WRONGTYPE`, `NOSCRIPT`), and ioredis gives the reply as
+ * the message. READONLY: we reached a replica (after a failover), so reconnect.
+ */
+function redisErrorKind(err: Error): string {
+  return err.message.split(/\s/, 1)[0] ?? '';
+}
+
 export function createRedis(opts: RedisOptions): Redis {
   const log = opts.logger.child({ component: 'redis' });
   const redis = new Redis(opts.url, {
@@ -23,7 +32,7 @@ export function createRedis(opts: RedisOptions): Redis {
     maxRetriesPerRequest: 3,
     enableAutoPipelining: true,
     retryStrategy: (times) => Math.min(200 * 2 ** Math.min(times, 6), 5_000),
-    reconnectOnError: (err) => err.message.startsWith('READONLY'),
+    reconnectOnError: (err) => redisErrorKind(err) === 'READONLY',
   });
   let down = false;
   redis.on('ready', () => {

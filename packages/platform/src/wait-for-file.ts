@@ -1,6 +1,7 @@
 import { access } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { errorBody } from './error-codes.js';
 
 export interface WaitForFileOptions {
   /** The setting that names the file, for the messages (e.g. SITES_FILE). */
@@ -29,7 +30,7 @@ export async function waitForFile(path: string, o: WaitForFileOptions): Promise<
   const message = `${o.key} ${path} does not exist yet: waiting for it (not ready until it appears)`;
   const server = createServer((req, res) => {
     const path_ = (req.url ?? '').split('?')[0];
-    const [status, body] = path_ === '/healthz' ? [200, { status: 'ok' }] : path_ === '/readyz' ? [503, { ready: false, waiting: o.key }] : [404, { error: 'NOT_FOUND', message: `waiting for ${o.key}` }];
+    const [status, body] = path_ === '/healthz' ? [200, { status: 'ok' }] : path_ === '/readyz' ? [503, { ready: false, waiting: o.key }] : [404, errorBody('NOT_FOUND', `waiting for ${o.key}`)];
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
   await new Promise<void>((resolve, reject) => {

@@ -126,7 +126,7 @@ describe('AmqpClient against the real broker', () => {
     let attempts = 0;
     c.consume(UPLOADS, 'file.uploaded', async () => {
       attempts++;
-      throw new TransientError('GLOBUS_DOWN', 'still down');
+      throw new TransientError('GLOBUS_5XX', 'still down');
     }, { retryBaseMs: 10, retryMaxMs: 20 });
     await c.publish(uploaded(3));
     const dlq = c.topology.deadLetterQueue(UPLOADS);
@@ -145,13 +145,13 @@ describe('AmqpClient against the real broker', () => {
     let attempts = 0;
     c.consume(UPLOADS, 'file.uploaded', async () => {
       attempts++;
-      throw new PermanentError('PATH_OUTSIDE_ROOT', 'the path leaves the cache root');
+      throw new PermanentError('UNSAFE_PATH', 'the path leaves the cache root');
     });
     await c.publish(uploaded(4));
     const dlq = c.topology.deadLetterQueue(UPLOADS);
     await waitFor('dead letter', async () => (await queueDepth(AMQP_URL, dlq)) === 1);
     const [dead] = await drainQueue(AMQP_URL, dlq);
-    expect(dead!.properties.headers?.[DEAD_LETTER_HEADERS.code]).toBe('PATH_OUTSIDE_ROOT');
+    expect(dead!.properties.headers?.[DEAD_LETTER_HEADERS.code]).toBe('UNSAFE_PATH');
     expect(String(dead!.properties.headers?.[DEAD_LETTER_HEADERS.detail])).toContain('leaves the cache root');
     expect(attempts).toBe(1);
   });
@@ -195,7 +195,7 @@ describe('upstream outage', () => {
       const done = new Set<string>();
       const consumer = c.consume(UPLOADS, 'file.uploaded', async (e, ctx) => {
         counts.set(e.id, [...(counts.get(e.id) ?? []), ctx.deliveryCount]);
-        if (down) throw new UpstreamUnavailableError('globus', 'GLOBUS_UNREACHABLE', 'connect ECONNREFUSED');
+        if (down) throw new UpstreamUnavailableError('clowder', 'CLOWDER_UNREACHABLE', 'connect ECONNREFUSED');
         done.add(e.id);
       }, {
         prefetch: 10,
@@ -203,7 +203,7 @@ describe('upstream outage', () => {
         retryMaxMs: 20,
         probe: async () => {
           probes++;
-          if (down) throw new UpstreamUnavailableError('globus', 'GLOBUS_UNREACHABLE', 'still down');
+          if (down) throw new UpstreamUnavailableError('clowder', 'CLOWDER_UNREACHABLE', 'still down');
         },
         probeBackoff: { minMs: 50, maxMs: 200 },
         // Short, so deliveries are given back and come round again several times during the outage.
@@ -211,11 +211,11 @@ describe('upstream outage', () => {
       });
       const ids = Array.from({ length: 5 }, (_, i) => `e-${i}`);
       for (let i = 0; i < ids.length; i++) await c.publish(uploaded(i));
-      await waitFor('consumer holding for globus', () => consumer.unavailable === 'globus');
+      await waitFor('consumer holding for clowder', () => consumer.unavailable === 'clowder');
       // Many probe rounds: far longer than two counted deliveries would last.
       await waitFor('several probes', () => probes >= 6, 10_000);
       const queue = c.topology.queue(UPLOADS);
-      expect(consumer.unavailable).toBe('globus');
+      expect(consumer.unavailable).toBe('clowder');
       expect(await queueDepth(AMQP_URL, c.topology.deadLetterQueue(UPLOADS))).toBe(0);
       // Held deliveries were given back and came round again: several times each.
       await waitFor('deliveries given back', async () => Number(/outcome="given_back"\} (\d+)/.exec(await registry.metrics())?.[1] ?? 0) >= 2 * ids.length);
@@ -232,8 +232,8 @@ describe('upstream outage', () => {
       expect(await queueDepth(AMQP_URL, c.topology.deadLetterQueue(UPLOADS))).toBe(0);
       expect(await queueDepth(AMQP_URL, queue)).toBe(0);
       const metrics = await registry.metrics();
-      expect(metrics).toContain('terra_transfer_upstream_outages_total{upstream="globus"} 1');
-      expect(metrics).toContain('terra_transfer_upstream_available{upstream="globus"} 1');
+      expect(metrics).toContain('terra_transfer_upstream_outages_total{upstream="clowder"} 1');
+      expect(metrics).toContain('terra_transfer_upstream_available{upstream="clowder"} 1');
       expect(metrics).toMatch(new RegExp(`terra_transfer_messages_consumed_total\\{queue="${queue}",outcome="given_back"\\} [1-9]`));
       expect(metrics).not.toContain('outcome="requeued"');
     } finally {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Type, type TSchema } from '@sinclair/typebox';
-import { Value, type ValueError } from '@sinclair/typebox/value';
+import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
 import { ConfigError } from '@terra-transfer/platform';
 import { LineCounter, parseDocument } from 'yaml';
 import { Clowder, DELETION_POLICIES, SITE_NAME, SOURCE_KINDS, SiteBase, type Site, type Sites } from './schema.js';
@@ -98,7 +98,7 @@ const pointer = (p: string): Seg[] => p.split('/').slice(1).map((s) => s.replace
 function describe(e: ValueError): string {
   const s = e.schema as Record<string, unknown>;
   if (e.value === undefined) return 'required';
-  if (e.message.startsWith('Unexpected property')) return 'unknown setting';
+  if (e.type === ValueErrorType.ObjectAdditionalProperties || e.type === ValueErrorType.IntersectUnevaluatedProperties) return 'unknown setting';
   if (s['pattern'] === SITE_NAME) return `must match ${SITE_NAME} (it goes into routing keys, Redis keys and labels), got ${JSON.stringify(e.value)}`;
   if (typeof s['pattern'] === 'string' && s['pattern'].startsWith('^(?!/)')) return `must be a folder relative to the source root (no leading /, no . or .. or empty components, no wildcards), got ${JSON.stringify(e.value)}`;
   if (s['pattern'] === '^/') return `must be an absolute path, got ${JSON.stringify(e.value)}`;

@@ -179,9 +179,9 @@ export class TestScanalyzer {
       `INSERT INTO snapshot (id_tag, car_tag, measurement_label, time_stamp, weight_before, weight_after, water_amount, completed, creator, visited)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'LemnaTec', true) RETURNING id`,
       [barcode, `car${n}`, s.measurementLabel ?? 'Bellwether_2026', time, 1000 + n, 1100 + n, s.waterAmount ?? (views.length === 0 ? 150 : -1), false],
-    ).catch(async (err: Error) => {
-      // A release that names the column water_amount_g.
-      if (!/water_amount/.test(err.message)) throw err;
+    ).catch(async (err: Error & { code?: string }) => {
+      // A release that names the column water_amount_g: PostgreSQL's undefined_column (42703), not its message.
+      if (err.code !== '42703') throw err;
       return p.query<{ id: string }>(
         `INSERT INTO snapshot (id_tag, car_tag, measurement_label, time_stamp, weight_before, weight_after, water_amount_g, completed, creator, visited)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'LemnaTec', true) RETURNING id`,

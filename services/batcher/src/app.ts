@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { GlobusClient } from '@terra-transfer/globus';
 import { FileLedger } from '@terra-transfer/ledger';
-import { buildHttp, type AmqpClient, type HttpApp, type Logger, type Redis, type Registry } from '@terra-transfer/platform';
+import { buildHttp, errorBody, type AmqpClient, type HttpApp, type Logger, type Redis, type Registry } from '@terra-transfer/platform';
 import { BatchStore } from './adapters/batch-store.js';
 import { CacheProbe } from './adapters/cache-probe.js';
 import { WatcherNotifier } from './adapters/watcher-notifier.js';
@@ -71,7 +71,7 @@ export async function buildBatcherApp(deps: BatcherAppDeps): Promise<{ batcher: 
       params: Type.Object({ id: Type.String({ format: 'uuid' }) }), response: { 200: BatchView, 404: { $ref: 'ErrorBody#' } } },
   }, async (req, reply) => {
     const m = await store.get(req.params.id);
-    if (!m) return reply.code(404).send({ error: 'NOT_FOUND', message: `no batch ${req.params.id}` });
+    if (!m) return reply.code(404).send(errorBody('NOT_FOUND', `no batch ${req.params.id}`));
     return { batchId: m.batchId, state: m.state, destination: m.destination, taskId: m.taskId, files: m.files.length, createdAt: new Date(m.createdAt).toISOString(), label: m.label };
   });
   return { batcher, http, store };

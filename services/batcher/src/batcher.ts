@@ -475,7 +475,7 @@ export class Batcher {
    * close submits again and is refused again.
    */
   private async giveUp(m: Manifest, err: GlobusError): Promise<void> {
-    const reason = `GLOBUS_${err.code}`.slice(0, 64);
+    const reason = `GLOBUS_${err.upstreamCode}`.slice(0, 64);
     this.deps.telemetry.rejected(m.batchId, err.code, err.message);
     await Promise.all(m.files.map((f) => this.deps.amqp.publish(createEvent('file.failed', `file.failed:${f.uploadId}:${f.attempt}:rejected`.slice(0, 512), {
       site: f.site, sensor: f.sensor, path: f.path, size: f.size, uploadId: f.uploadId, attempts: f.attempt, reason,

@@ -1,4 +1,4 @@
-import { counter, gauge, histogram, type Logger, type Registry } from '@terra-transfer/platform';
+import { counter, gauge, histogram, type ErrorCode, type Logger, type Registry } from '@terra-transfer/platform';
 
 /**
  * Why a file.uploaded event was acked without sending its file (a closed set, the metric's label):
@@ -69,7 +69,7 @@ export function batcherTelemetry(logger: Logger, registry: Registry) {
       recovered.inc({ state });
       log.warn({ batchId, state }, 'driving an open batch forward (recovery)');
     },
-    submitRetry(batchId: string, code: string, err: string, delayMs: number) {
+    submitRetry(batchId: string, code: ErrorCode, err: string, delayMs: number) {
       submitRetries.inc({ code });
       log.warn({ batchId, code, err, retryInMs: delayMs }, 'submission failed; retrying with the same submission_id');
     },
@@ -77,10 +77,10 @@ export function batcherTelemetry(logger: Logger, registry: Registry) {
       deadlinesRenewed.inc();
       log.warn({ batchId, old, fresh }, 'the batch’s deadline passed before Globus took it: submitting with a fresh deadline and the same submission_id');
     },
-    adoptedAfterRefusal(batchId: string, code: string, taskId: string) {
+    adoptedAfterRefusal(batchId: string, code: ErrorCode, taskId: string) {
       log.warn({ batchId, code, taskId }, 'Globus refused a re-submission, but a task with the batch’s label exists: it is taken as the batch’s task (files not given up)');
     },
-    rejected(batchId: string, code: string, err: string) {
+    rejected(batchId: string, code: ErrorCode, err: string) {
       log.error({ batchId, code, err }, 'Globus rejected the batch permanently; its files are given up (file.failed)');
     },
     pending(n: number) {

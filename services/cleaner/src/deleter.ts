@@ -2,7 +2,7 @@ import { createEvent, type Message, type MessageType } from '@terra-transfer/con
 import type { FileLedger } from '@terra-transfer/ledger';
 import { PermanentError } from '@terra-transfer/platform';
 import { sensorOf } from '@terra-transfer/site-layout';
-import { fileChecksum, type CacheFs } from './adapters/cache-fs.js';
+import { fileChecksum, localDigest, type CacheFs } from './adapters/cache-fs.js';
 import { decideDeletion, type Decision } from './core/deletion.js';
 import { deletedEventId, sweepUploadId } from './core/ids.js';
 import type { CleanerErrorCode } from './errors.js';
@@ -92,13 +92,9 @@ export function createDeleter(opts: DeleterOptions, deps: DeleterDeps) {
 
     if (decision.action === 'delete' && opts.verifyLocalChecksum) {
       const algorithm = e.checksumAlgorithm ?? 'MD5';
-      let local: string;
-      try {
-        local = await fileChecksum(ins.target, algorithm);
-      } catch (err) {
-        if ((err as Error).message.includes('Digest method not supported')) refuse('CHECKSUM_MISMATCH', e.path, `cannot compute ${algorithm} locally`);
-        throw err;
-      }
+      const digest = localDigest(algorithm);
+      if (digest === undefined) refuse('CHECKSUM_MISMATCH', e.path, `cannot compute ${algorithm} locally`);
+      const local = await fileChecksum(ins.target, digest);
       if (local.toLowerCase() !== e.checksum!.toLowerCase()) {
         // Same size and mtime but other bytes: the cache copy or the transfer is wrong; a human decides.
         refuse('CHECKSUM_MISMATCH', e.path, `local ${algorithm} differs from the checksum Globus verified; the file is kept`);

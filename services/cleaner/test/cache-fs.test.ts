@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rename, symlink } from 'node:fs/promises';
 import { tempDir } from '@terra-transfer/testkit';
-import { CacheFs } from '../src/adapters/cache-fs.js';
+import { CacheFs, localDigest } from '../src/adapters/cache-fs.js';
 import { putFile } from './harness.js';
 
 let dir: { path: string; remove: () => Promise<void> };
@@ -10,6 +10,15 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await dir.remove();
+});
+
+describe('localDigest', () => {
+  it('maps Globus\'s digest names to what this Node computes, and an unknown one to undefined', () => {
+    expect(localDigest('MD5')).toBe('md5');
+    expect(localDigest('SHA-256')).toBe('sha256');
+    expect(localDigest('SHA512')).toBe('sha512');
+    expect(localDigest('NO-SUCH-DIGEST')).toBeUndefined();
+  });
 });
 
 describe('CacheFs', () => {

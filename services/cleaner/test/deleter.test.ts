@@ -107,6 +107,15 @@ describe('cleaner: deleting verified files', () => {
     expect(existsSync(f.path)).toBe(true);
   });
 
+  it('never deletes when this Node cannot compute the verified checksum\'s algorithm (asked of crypto.getHashes, not read from an error text)', async () => {
+    const f = await uploaded('MovingSensor/stereoTop/2016-08-06/2016-08-06__12-00-00-000/left.bin', 'unknown digest');
+    await publish({ ...transferred(f.path, f, f.md5), checksumAlgorithm: 'NO-SUCH-DIGEST' });
+    const dead = await waitFor('dead letter', async () => (await h.messages('cleanerDlq')).find((m) => body(m).data['path'] === f.path));
+    expect(dead.properties.headers?.['x-terra-error-code']).toBe('CHECKSUM_MISMATCH');
+    expect(dead.properties.headers?.['x-terra-error-detail']).toBe('cannot compute NO-SUCH-DIGEST locally');
+    expect(existsSync(f.path)).toBe(true);
+  });
+
   it('never follows nor deletes a symlink, a symlinked directory or a .. path leading out of the cache', async () => {
     const target = await putFile(`${h.outside}/target.bin`, 'precious data outside the cache', Date.now() - HOUR);
     const targetDir = await putFile(`${h.outside}/dir/target.bin`, 'more precious data', Date.now() - HOUR);

@@ -144,7 +144,7 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
       if (!(err instanceof ClowderRejectedError) || err.status !== 403) throw err;
       refused = event;
       telemetry.forbidden(event.data.site, event.data.destinationPath, err.detail);
-      throw new UpstreamUnavailableError(FORBIDDEN_UPSTREAM, 'CLOWDER_FORBIDDEN', `Clowder refused a write (403): ${err.detail}`, { cause: err });
+      throw new UpstreamUnavailableError(FORBIDDEN_UPSTREAM, 'CLOWDER_WRITE_FORBIDDEN', `Clowder refused a write (403): ${err.detail}`, { cause: err });
     }
   };
   const probe = async (upstream: string, signal?: AbortSignal) => {

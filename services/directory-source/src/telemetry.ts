@@ -1,4 +1,4 @@
-import { counter, gauge, histogram, type Logger, type Registry } from '@terra-transfer/platform';
+import { counter, gauge, histogram, type ErrorCode, type Logger, type Registry } from '@terra-transfer/platform';
 import type { Verdict } from './core/decide.js';
 
 /** Why a scan ran: a small fixed set (a metric label). */
@@ -52,7 +52,7 @@ export function directoryTelemetry(logger: Logger, registry: Registry, site: str
       hintsDropped.inc({ site }, n);
       logger.warn({ site, dropped: n }, 'watch hints overflowed; running a full scan instead');
     },
-    publishFailed(code: string, attempt: number, err: string) {
+    publishFailed(code: ErrorCode, attempt: number, err: string) {
       publishFailures.inc({ site, code });
       if (attempt === 1 || attempt % 20 === 0) logger.warn({ site, code, attempt, err }, 'publish or record failed; retrying');
     },

@@ -108,7 +108,7 @@ describe('GlobusClient against globus-sim', () => {
     await h.admin({ kind: '502-external', count: 5, endpoints: ['task_list'] });
     const err = await client.taskList().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GlobusError);
-    expect(err).toMatchObject({ status: 502, code: 'ExternalError.DirListingFailed.GCDisconnected', retryable: false, isEndpointError: true, endpoint: 'task_list' });
+    expect(err).toMatchObject({ status: 502, code: 'GLOBUS_ENDPOINT_ERROR', upstreamCode: 'ExternalError.DirListingFailed.GCDisconnected', retryable: false, isEndpointError: true, endpoint: 'task_list' });
     expect((err as GlobusError).requestId).toMatch(/^[A-Za-z0-9]{9}$/);
     expect(count(calls, 'task_list')).toBe(1);
     await fetch(`${h.url}/admin/faults`, { method: 'DELETE', headers: { authorization: 'Bearer admin-token-for-tests' } });
@@ -134,7 +134,7 @@ describe('GlobusClient against globus-sim', () => {
     calls.length = 0;
     await h.admin({ kind: '500', count: 10, endpoints: ['submission_id'] });
     const err = await client.submissionId().catch((e: unknown) => e);
-    expect(err).toMatchObject({ status: 500, code: 'InternalError', retryable: true });
+    expect(err).toMatchObject({ status: 500, code: 'GLOBUS_5XX', upstreamCode: 'InternalError', retryable: true });
     expect(calls.map((c) => c.outcome)).toEqual(['retry', 'retry', 'retry', 'retry', 'retry', 'error']);
     expect(sleeps).toHaveLength(5);
     expect(Math.max(...sleeps)).toBeLessThanOrEqual(10_000);
@@ -160,7 +160,7 @@ describe('GlobusClient against globus-sim', () => {
     const { client } = recorded();
     await h.admin({ kind: 'slow', count: 1, delayMs: 2000 });
     const r = await client.submitTransfer(transfer('cancel-me', [4, 5]));
-    await expect(client.allSuccessfulTransfers(r.taskId)).rejects.toMatchObject({ status: 400, code: 'ClientError.BadRequest' });
+    await expect(client.allSuccessfulTransfers(r.taskId)).rejects.toMatchObject({ status: 400, code: 'GLOBUS_REJECTED', upstreamCode: 'ClientError.BadRequest' });
     expect((await client.cancelTask(r.taskId)).code).toBe('Canceled');
     const t = await client.getTask(r.taskId);
     expect(t).toMatchObject({ status: 'FAILED', fatal_error: { code: 'CANCELED', description: 'canceled' } });
@@ -173,7 +173,7 @@ describe('GlobusClient against globus-sim', () => {
   it('an unknown task is a 404 ClientError.NotFound', async () => {
     const { client } = recorded();
     const err = await client.getTask('00000000-0000-4000-8000-00000000dead').catch((e: unknown) => e);
-    expect(err).toMatchObject({ status: 404, code: 'ClientError.NotFound', isNotFound: true, retryable: false });
+    expect(err).toMatchObject({ status: 404, code: 'GLOBUS_REJECTED', upstreamCode: 'ClientError.NotFound', isNotFound: true, retryable: false });
   });
 
   it('lists skipped errors with marker paging', async () => {
@@ -199,7 +199,7 @@ describe('GlobusClient against globus-sim', () => {
       await m.write('x', 'x');
       const plain = m.client();
       const err = await plain.submitTransfer({ source_endpoint: SRC, destination_endpoint: DST, DATA: [item('/x', '/x')] }).catch((e: unknown) => e);
-      expect(err).toMatchObject({ status: 403, code: 'ConsentRequired', retryable: false });
+      expect(err).toMatchObject({ status: 403, code: 'GLOBUS_REJECTED', upstreamCode: 'ConsentRequired', retryable: false });
       expect((err as GlobusError).body?.['required_scopes']).toEqual([transferScope([DST])]);
       const consented = m.client({ scopes: [transferScope([DST])] });
       expect((await consented.submitTransfer({ source_endpoint: SRC, destination_endpoint: DST, DATA: [item('/x', '/x')] })).code).toBe('Accepted');
@@ -213,7 +213,7 @@ describe('GlobusClient against globus-sim', () => {
     const logger = pino({ level: 'trace' }, new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } }));
     const bad = h.client({ clientSecret: 'wrong-secret-value', logger });
     const err = await bad.submissionId().catch((e: unknown) => e);
-    expect(err).toMatchObject({ status: 401, code: 'AUTH.invalid_client', retryable: false });
+    expect(err).toMatchObject({ status: 401, code: 'GLOBUS_AUTH_REJECTED', upstreamCode: 'AUTH.invalid_client', retryable: false });
     expect(String((err as Error).message)).not.toContain('wrong-secret-value');
     expect(JSON.stringify(err)).not.toContain('wrong-secret-value');
 

@@ -94,7 +94,7 @@ describe('globus-sim executor and API', () => {
     expect(during).toMatchObject({ status: 'ACTIVE', nice_status: 'FILE_NOT_FOUND', is_ok: false, subtasks_pending: 1 });
     // Resubmitting the same paths while it is active is refused.
     const conflict = await c.submitTransfer({ source_endpoint: SRC, destination_endpoint: DST, DATA: [item('/nowhere/x.bin', '/nf/x.bin')] }).catch((e: unknown) => e);
-    expect(conflict).toMatchObject({ status: 409, code: 'Conflict', retryable: true });
+    expect(conflict).toMatchObject({ status: 409, code: 'GLOBUS_CONFLICT', upstreamCode: 'Conflict', retryable: true });
     const t = await waitDone(c, r.taskId, 10_000);
     expect(t).toMatchObject({ status: 'FAILED', fatal_error: { code: 'EXPIRED' }, subtasks_expired: 1, subtasks_pending: 0 });
     expect(t.faults).toBeGreaterThanOrEqual(2); // retried, not failed at once
@@ -220,7 +220,7 @@ describe('globus-sim executor and API', () => {
         refused = e;
       }
     }
-    expect(refused).toMatchObject({ status: 409, code: 'Conflict' });
+    expect(refused).toMatchObject({ status: 409, code: 'GLOBUS_CONFLICT', upstreamCode: 'Conflict' });
     expect(ids.length).toBe(12);
     for (const id of ids) await c.cancelTask(id);
     await fetch(`${h.url}/admin/faults`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });

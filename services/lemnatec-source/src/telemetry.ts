@@ -1,4 +1,4 @@
-import { counter, gauge, histogram, type Logger, type Registry } from '@terra-transfer/platform';
+import { counter, gauge, histogram, type ErrorCode, type Logger, type Registry } from '@terra-transfer/platform';
 
 export type WarningKind = 'unknown_camera_label' | 'undecodable_barcode';
 
@@ -33,7 +33,7 @@ export function lemnatecTelemetry(logger: Logger, registry: Registry, site: stri
       failed.inc({ site, reason });
       log.error({ database, snapshot: id, file, reason, detail }, 'image given up: file.failed published');
     },
-    blobRetry(database: string, id: number, file: string, attempt: number, reason: string) {
+    blobRetry(database: string, id: number, file: string, attempt: number, reason: ErrorCode) {
       retried.inc({ site });
       log.warn({ database, snapshot: id, file, attempt, reason }, 'blob not readable yet; retrying');
     },
@@ -41,7 +41,7 @@ export function lemnatecTelemetry(logger: Logger, registry: Registry, site: stri
       warnings.inc({ site, kind });
       log.warn({ database, snapshot: id, kind, detail }, 'snapshot sent with fields that did not decode');
     },
-    pollFailed(database: string | null, code: string, err: string) {
+    pollFailed(database: string | null, code: ErrorCode, err: string) {
       pollErrors.inc({ site, code });
       if (Date.now() - lastDown > 30_000) log.error({ database, code, err }, 'poll failed; retried next poll');
       lastDown = Date.now();

@@ -1,5 +1,5 @@
 import { createEvent } from '@terra-transfer/contracts';
-import { DEAD_LETTER_HEADERS, classify, sleep, type AmqpClient, type Logger, type Registry } from '@terra-transfer/platform';
+import { DEAD_LETTER_HEADERS, classify, sleep, type AmqpClient, type Catalogued, type Logger, type Registry } from '@terra-transfer/platform';
 import { isHidden, isWhitelisted, sensorOf } from '@terra-transfer/site-layout';
 import { uploadId, type CursorState } from './core/cursor.js';
 import type { Line } from './core/lines.js';
@@ -349,7 +349,7 @@ type FileUploadedEvent = ReturnType<typeof createEvent<'file.uploaded'>>;
 
 type Publish =
   | { kind: 'event'; event: FileUploadedEvent }
-  | { kind: 'reject'; id: string; code: 'AMBIGUOUS_NAME' | 'PATH_REJECTED'; detail: string; line: string; headers: Record<string, string | number> };
+  | { kind: 'reject'; id: string; code: Catalogued<'AMBIGUOUS_NAME' | 'PATH_REJECTED'>; detail: string; line: string; headers: Record<string, string | number> };
 
 /**
  * Headers of the tailer's dead letters besides the common ones

@@ -1,4 +1,4 @@
-import { counter, gauge, tally, type Logger, type Registry, type Tally } from '@terra-transfer/platform';
+import { counter, gauge, tally, type ErrorCode, type Logger, type Registry, type Tally } from '@terra-transfer/platform';
 import type { FollowerEvents } from './adapters/follower.js';
 
 /** What happened to a log line: a small fixed set (a metric label). */
@@ -100,7 +100,7 @@ export function tailerTelemetry(logger: Logger, registry: Registry) {
       linesPublished.inc(n);
       eventsPublished.inc(n);
     },
-    publishFailed(code: string, attempt: number, err: string) {
+    publishFailed(code: ErrorCode, attempt: number, err: string) {
       publishFailures.inc({ code });
       if (attempt === 1 || attempt % 20 === 0) logger.warn({ code, attempt, err }, 'publish failed; retrying');
     },

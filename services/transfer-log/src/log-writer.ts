@@ -1,3 +1,4 @@
+import { classify } from '@terra-transfer/platform';
 import { recordDelivery, typeLabel, type Delivery, type RecordedEvent } from './core/events.js';
 import { isDataError, writeFailure, type Pool } from './adapters/db.js';
 import type { Partitions } from './adapters/partitions.js';
@@ -82,7 +83,7 @@ export class LogWriter {
       for (const p of batch) p.resolve();
     } catch (err) {
       const failure = await writeFailure(this.deps.pool, err);
-      this.deps.telemetry.writeFailed((failure as { code?: string }).code ?? 'UNEXPECTED', failure.message, batch.length);
+      this.deps.telemetry.writeFailed(classify(failure).code, failure.message, batch.length);
       for (const p of batch) p.reject(failure);
     }
   }

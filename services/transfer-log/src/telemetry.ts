@@ -1,4 +1,4 @@
-import { counter, Gauge, histogram, tally, type Logger, type Registry, type Tally } from '@terra-transfer/platform';
+import { counter, Gauge, histogram, tally, type ErrorCode, type Logger, type Registry, type Tally } from '@terra-transfer/platform';
 import type { EventStatus } from './core/events.js';
 
 /**
@@ -68,7 +68,7 @@ export function transferLogTelemetry(logger: Logger, registry: Registry, lag: ()
     storedRaw(e: { eventId: string; type: string; version: number | null }, status: EventStatus) {
       log.warn({ eventId: e.eventId, type: e.type, version: e.version, status }, 'event stored raw, not applied');
     },
-    writeFailed(code: string, message: string, events: number) {
+    writeFailed(code: ErrorCode, message: string, events: number) {
       writeFailures.inc({ code });
       log.warn({ code, err: message, events }, 'batch not written; deliveries given back');
     },

@@ -1,3 +1,4 @@
+import type { ErrorCode, RetryCode, UnavailableCode } from '@terra-transfer/platform';
 import type { EventStatus } from './core/events.js';
 import type { BatchSummary } from './telemetry.js';
 
@@ -35,18 +36,18 @@ export type ToWriter =
   | { type: 'close' };
 
 /** Why a batch was not written, as the consumer's retry decision needs it (rebuilt as an error class on the main thread). */
-export interface WriteError {
-  /** `unavailable`: PostgreSQL does not answer (the consumer holds its deliveries until a probe passes); `transient`: requeue. */
-  kind: 'unavailable' | 'transient';
-  code: string;
+/** `unavailable`: PostgreSQL does not answer (the consumer holds its deliveries until a probe passes); `transient`: requeue. */
+export type WriteError = ({ kind: 'unavailable'; code: UnavailableCode } | { kind: 'transient'; code: RetryCode }) & {
   message: string;
-}
+  /** PostgreSQL's SQLSTATE, when it gave one. */
+  upstreamCode?: string;
+};
 
 /** A named occurrence of the writer (see telemetry.ts): the main thread calls the function of the same name. */
 export type WriterOccurrence =
   | { name: 'batchWritten'; summary: BatchSummary }
   | { name: 'storedRaw'; eventId: string; eventType: string; version: number | null; status: EventStatus }
-  | { name: 'writeFailed'; code: string; message: string; events: number }
+  | { name: 'writeFailed'; code: ErrorCode; message: string; events: number }
   | { name: 'eventIsolated'; eventId: string; outcome: 'written_alone' | 'stored_as_bytes'; err: string };
 
 export type FromWriter =

@@ -262,5 +262,6 @@ export class WriterThread {
 
 /** The writer's failure as the consumer's retry decision reads it (the error classes do not cross threads). */
 function toError(e: WriteError): Error {
-  return e.kind === 'unavailable' ? new UpstreamUnavailableError('postgres', e.code, e.message) : new TransientError(e.code, e.message);
+  const options = e.upstreamCode === undefined ? {} : { upstreamCode: e.upstreamCode };
+  return e.kind === 'unavailable' ? new UpstreamUnavailableError('postgres', e.code, e.message, options) : new TransientError(e.code, e.message, options);
 }

@@ -6,7 +6,7 @@
  * channel and acks a delivery once this thread says its batch committed.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { UpstreamUnavailableError, createLogger } from '@terra-transfer/platform';
+import { classify, isRetryCode, UpstreamUnavailableError, createLogger } from '@terra-transfer/platform';
 import { createPool } from './adapters/db.js';
 import { Partitions } from './adapters/partitions.js';
 import type { Delivery } from './core/events.js';
@@ -57,12 +57,12 @@ async function afterFlush(): Promise<void> {
 }
 
 function writeError(err: unknown): WriteError {
-  const code = (err as { code?: unknown } | null)?.code;
-  return {
-    kind: err instanceof UpstreamUnavailableError ? 'unavailable' : 'transient',
-    code: typeof code === 'string' ? code : 'UNEXPECTED',
-    message: err instanceof Error ? err.message : String(err),
-  };
+  const message = err instanceof Error ? err.message : String(err);
+  const upstreamCode = (err as { upstreamCode?: unknown } | null)?.upstreamCode;
+  const upstream = typeof upstreamCode === 'string' ? { upstreamCode } : {};
+  if (err instanceof UpstreamUnavailableError) return { kind: 'unavailable', code: err.code, message, ...upstream };
+  const { code } = classify(err);
+  return { kind: 'transient', code: isRetryCode(code) ? code : 'UNEXPECTED', message, ...upstream };
 }
 
 function record(m: Extract<ToWriter, { type: 'deliveries' }>): void {

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { TaskSubmittedData, createEvent } from '@terra-transfer/contracts';
-import { buildHttp, type AmqpClient, type HttpApp, type Logger, type Redis, type Registry } from '@terra-transfer/platform';
+import { buildHttp, errorBody, type AmqpClient, type HttpApp, type Logger, type Redis, type Registry } from '@terra-transfer/platform';
 import { TASK_STATES, TaskStore, type TaskRecord } from './adapters/task-store.js';
 import { watcherTelemetry } from './telemetry.js';
 import { Watcher, type GlobusPort, type WatcherOptions } from './watcher.js';
@@ -79,7 +79,7 @@ export async function buildWatcherApp(deps: WatcherAppDeps): Promise<{ watcher: 
       operationId: 'getTask', tags: ['tasks'], summary: 'One watched task', description: 'A watched task and its state, by its Globus task id.', params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) }), response: { 200: TaskView, 404: { $ref: 'ErrorBody#' } } },
   }, async (req, reply) => {
     const r = await store.get(req.params.id);
-    if (!r) return reply.code(404).send({ error: 'NOT_FOUND', message: `no task ${req.params.id} is watched` });
+    if (!r) return reply.code(404).send(errorBody('NOT_FOUND', `no task ${req.params.id} is watched`));
     return view(r);
   });
 

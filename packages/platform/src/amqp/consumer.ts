@@ -1,6 +1,7 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { ContractError, decode, type Message, type MessageType } from '@terra-transfer/contracts';
 import { classify } from '../errors.js';
+import type { ErrorCode } from '../error-codes.js';
 import type { AmqpClient } from './client.js';
 import { DEAD_LETTER_HEADERS } from './headers.js';
 import { sleep } from '../sleep.js';
@@ -280,7 +281,7 @@ export class Consumer<T extends MessageType> {
    * while the outage lasts; logged and counted once per outage, not per
    * delivery or probe.
    */
-  private holdForOutage(upstream: string, cause: { code: string; message: string }): void {
+  private holdForOutage(upstream: string, cause: { code: ErrorCode; message: string }): void {
     if (this.outage) return;
     this.outage = upstream;
     const probe = this.probe!;
@@ -341,7 +342,7 @@ export class Consumer<T extends MessageType> {
   }
 
   /** Publishes the message to the dead-letter exchange with the reason (confirmed), then acks it. */
-  private async deadLetter(ch: Channel, msg: ConsumeMessage, code: string, detail: string, malformed: boolean): Promise<void> {
+  private async deadLetter(ch: Channel, msg: ConsumeMessage, code: ErrorCode, detail: string, malformed: boolean): Promise<void> {
     await this.client.publishRaw(this.client.topology.deadLetterExchange, this.queue, msg.content, {
       ...msg.properties,
       headers: {

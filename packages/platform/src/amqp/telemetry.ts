@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { counter, gauge, histogram, tally, type Registry, type Tally } from '../metrics.js';
+import type { ErrorCode } from '../error-codes.js';
 
 /** Named AMQP occurrences: each one logs and updates its metric, nothing else does either. */
 export function amqpTelemetry(logger: Logger, registry: Registry) {
@@ -47,11 +48,11 @@ export function amqpTelemetry(logger: Logger, registry: Registry) {
       if (!t) ackedBy.set(queue, (t = tally(consumed, { queue, outcome: 'acked' })));
       t.inc();
     },
-    requeued(queue: string, messageId: string | undefined, deliveryCount: number, code: string, err: string) {
+    requeued(queue: string, messageId: string | undefined, deliveryCount: number, code: ErrorCode, err: string) {
       consumed.inc({ queue, outcome: 'requeued' });
       log.warn({ queue, messageId, deliveryCount, code, err }, 'handler failed (transient); message requeued');
     },
-    deadLettered(queue: string, messageId: string | undefined, code: string, detail: string, malformed: boolean) {
+    deadLettered(queue: string, messageId: string | undefined, code: ErrorCode, detail: string, malformed: boolean) {
       consumed.inc({ queue, outcome: 'dead_lettered' });
       if (malformed) rejected.inc({ queue, code });
       log.error({ queue, messageId, code, detail }, malformed ? 'malformed message dead-lettered' : 'message dead-lettered (permanent error)');
@@ -62,7 +63,7 @@ export function amqpTelemetry(logger: Logger, registry: Registry) {
       available.set({ upstream }, 1);
     },
     /** Logged once per outage (not per delivery or probe). `queue` is absent when a service waits for it at start. */
-    upstreamDown(upstream: string, code: string, err: string, queue?: string) {
+    upstreamDown(upstream: string, code: ErrorCode, err: string, queue?: string) {
       outages.inc({ upstream });
       available.set({ upstream }, 0);
       log.warn({ upstream, code, err, queue }, 'upstream unavailable');

@@ -1,4 +1,5 @@
 import { classify } from '../errors.js';
+import type { ErrorCode } from '../error-codes.js';
 import { sleep } from '../sleep.js';
 
 /** Asks the upstream one cheap, real question (Clowder: find the space by name); resolves when it answered. */
@@ -14,7 +15,7 @@ export const DEFAULT_PROBE_BACKOFF: ProbeBackoff = { minMs: 1_000, maxMs: 30_000
 
 /** How waitUntilAvailable reports: once when the upstream is seen down, once when it answers again (never once per probe). */
 export interface OutageReport {
-  down(err: { code: string; message: string }): void;
+  down(err: { code: ErrorCode; message: string }): void;
   up(downForMs: number, probes: number): void;
 }
 
@@ -31,7 +32,7 @@ export async function waitUntilAvailable(
   report: OutageReport,
   opts: {
     /** The failure that revealed the outage: reported at once, and the first probe waits. */
-    alreadyDown?: { code: string; message: string };
+    alreadyDown?: { code: ErrorCode; message: string };
     /** Keep waiting on a permanent failure too (a consumer in an outage must not resume into 401s); at start it is thrown instead. */
     permanentIsDown?: boolean;
   } = {},

@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Logger } from 'pino';
+import { errorBody, isErrorCode } from '../error-codes.js';
 import { counter, histogram, type Registry } from '../metrics.js';
 
 export type HttpApp = FastifyInstance<
@@ -35,6 +36,7 @@ export interface OpenApiTag { name: string; description: string }
 /** The tag of /healthz, /readyz and /metrics, which every service has. */
 export const PROBES_TAG: OpenApiTag = { name: 'probes', description: 'Liveness, readiness and Prometheus metrics, for the orchestrator and the scraper.' };
 
+/** Every error answer: `error` is a catalogued code (packages/platform/src/error-codes.ts, docs/errors.md). */
 export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() }, { $id: 'ErrorBody' });
 
 declare module 'fastify' {
@@ -92,20 +94,21 @@ export async function buildHttp(opts: HttpOptions): Promise<HttpApp> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
-    if (err.validation) return reply.code(400).send({ error: 'BAD_REQUEST', message: err.message });
+    if (err.validation) return reply.code(400).send(errorBody('BAD_REQUEST', err.message));
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'request error');
-    return reply.code(status).send({ error: err.code ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST'), message: status >= 500 ? 'internal error' : err.message });
+    // A catalogued code travels as it is; fastify's own (FST_ERR_*) and any other stay in the message or the log, so `error` is a bounded set.
+    return reply.code(status).send(errorBody(isErrorCode(err.code) ? err.code : status >= 500 ? 'INTERNAL' : 'BAD_REQUEST', status >= 500 ? 'internal error' : err.message));
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));
 
   const expected = opts.authToken ? Buffer.from(opts.authToken) : undefined;
   app.decorate('requireToken', async (req: FastifyRequest, reply: FastifyReply) => {
-    if (!expected) return reply.code(503).send({ error: 'AUTH_NOT_CONFIGURED', message: 'no API token is configured; write endpoints are disabled' });
+    if (!expected) return reply.code(503).send(errorBody('AUTH_NOT_CONFIGURED', 'no API token is configured; write endpoints are disabled'));
     const header = req.headers.authorization ?? '';
     const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'UNAUTHORIZED', message: 'a valid bearer token is required' });
+      return reply.code(401).header('www-authenticate', 'Bearer').send(errorBody('UNAUTHORIZED', 'a valid bearer token is required'));
     }
   });
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, getHashes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, realpath, rmdir, unlink } from 'node:fs/promises';
 import { PermanentError } from '@terra-transfer/platform';
@@ -156,9 +156,18 @@ export class CacheFs {
   }
 }
 
-/** Hex digest of a file (streamed). `algorithm` as Globus names it (MD5, SHA256…). */
-export async function fileChecksum(path: string, algorithm: string): Promise<string> {
-  const hash = createHash(algorithm.toLowerCase().replace(/-/g, ''));
+/** The digests this Node (its OpenSSL) computes, asked once: whether one is supported is a lookup, not a failed createHash's text. */
+const LOCAL_DIGESTS: ReadonlySet<string> = new Set(getHashes().map((h) => h.toLowerCase()));
+
+/** Node's name for a digest as Globus names it (MD5, SHA256, SHA-256…), or undefined when this Node cannot compute it. */
+export function localDigest(algorithm: string): string | undefined {
+  const name = algorithm.toLowerCase().replace(/-/g, '');
+  return LOCAL_DIGESTS.has(name) ? name : undefined;
+}
+
+/** Hex digest of a file (streamed). `digest` is Node's name for it (localDigest). */
+export async function fileChecksum(path: string, digest: string): Promise<string> {
+  const hash = createHash(digest);
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }

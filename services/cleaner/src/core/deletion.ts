@@ -1,4 +1,5 @@
 import type { FileRecord, FileVersion } from '@terra-transfer/ledger';
+import type { Catalogued } from '@terra-transfer/platform';
 
 /** What the cleaner saw on disk for the event's path, after the path passed the safety checks. */
 export type OnDisk =
@@ -19,8 +20,8 @@ export interface DeletionInput {
   settleMs: number;
 }
 
-/** Why the rule refuses an event for good (dead-lettered with this code; catalogue in src/errors.ts). */
-type RefusalCode = 'UNVERIFIED_TRANSFER' | 'NOT_A_REGULAR_FILE';
+/** Why the rule refuses an event for good (dead-lettered with this code; catalogue in packages/platform/src/error-codes.ts). */
+type RefusalCode = Catalogued<'UNVERIFIED_TRANSFER' | 'NOT_A_REGULAR_FILE'>;
 
 export type Decision =
   /** The file on disk is the verified version: delete it. */

@@ -1,4 +1,5 @@
 import type { FileRecord } from '@terra-transfer/ledger';
+import type { Catalogued } from '@terra-transfer/platform';
 import { sameVersion, type OnDisk } from './deletion.js';
 
 /**
@@ -19,13 +20,14 @@ export function resendDelays(baseMs: number, maxMs: number): number[] {
 }
 
 /** Why a failed file is kept failed instead of sent (closed set; the reason operators read in the API). */
-export type KeepCode =
+export type KeepCode = Catalogued<
   /** Nothing at the path any more: nothing to send, nothing to clean. */
   | 'CACHE_FILE_MISSING'
   /** A symlink, directory, FIFO…: never sent, never followed. */
   | 'NOT_A_REGULAR_FILE'
   /** The path is outside the cache root, or through a symlinked directory. */
-  | 'UNSAFE_PATH';
+  | 'UNSAFE_PATH'
+>;
 
 /** What the resend schedule does with one failed file whose resend is due. */
 export type ResendDecision =

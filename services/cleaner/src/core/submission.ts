@@ -1,10 +1,12 @@
+import type { GiveUpCode } from '@terra-transfer/platform';
 import { isHidden, isWhitelisted } from '@terra-transfer/site-layout';
 import { insideRoot } from './paths.js';
 
 /**
  * Why a path of a manual submission (POST /api/v1/files) was refused: a
  * closed set, the `code` of each refusal and the label of its metric.
- * Nothing is published for a refused path.
+ * Nothing is published for a refused path. Each code is in the catalogue
+ * (packages/platform/src/error-codes.ts); the text here is the reason in the answer.
  */
 export const SUBMIT_REFUSALS = {
   OUTSIDE_SITE: 'not an absolute path inside the site root (another tree, or . / .. / empty components)',
@@ -13,7 +15,7 @@ export const SUBMIT_REFUSALS = {
   MISSING: 'no file at this path',
   SYMLINK: 'the file or one of its folders is a symlink (symlinks are never followed: they may leave the site root)',
   NOT_A_REGULAR_FILE: 'a directory, FIFO, socket or device: only regular files are sent',
-} as const;
+} as const satisfies Partial<Record<GiveUpCode, string>>;
 
 export type SubmitRefusal = keyof typeof SUBMIT_REFUSALS;
 

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { HttpApp } from '@terra-transfer/platform';
+import { errorBody, type HttpApp } from '@terra-transfer/platform';
 import { SUBMIT_REFUSALS } from '../core/submission.js';
 import type { Submit } from '../submitter.js';
 
@@ -43,7 +43,7 @@ export function fileRoutes(app: HttpApp, site: string, submit: Submit): void {
       response: { 200: SubmitResponse, 404: Problem },
     },
   }, async (req, reply) => {
-    if (req.body.site !== site) return reply.code(404).send({ error: 'SITE_NOT_SERVED', message: `this cleaner serves site ${site}, not ${req.body.site}` });
+    if (req.body.site !== site) return reply.code(404).send(errorBody('SITE_NOT_SERVED', `this cleaner serves site ${site}, not ${req.body.site}`));
     return submit({ paths: req.body.paths, ignoreWhitelist: req.body.ignoreWhitelist ?? false });
   });
 }

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { HttpApp } from '@terra-transfer/platform';
+import { errorBody, type HttpApp } from '@terra-transfer/platform';
 import { SweepStatusSchema } from '../core/sweep-status.js';
 import type { Sweeper } from '../sweeper.js';
 
@@ -18,7 +18,7 @@ export function sweepRoutes(app: HttpApp, sweeper: Sweeper): void {
     },
   }, async (_req, reply) => {
     const started = await sweeper.start('api');
-    if (!started) return reply.code(409).send({ error: 'SWEEP_RUNNING', message: 'a sweep is already running' });
+    if (!started) return reply.code(409).send(errorBody('SWEEP_RUNNING', 'a sweep is already running'));
     return reply.code(202).send({ id: started.id, state: 'running' as const });
   });
   app.get('/api/v1/sweeps/latest', {
@@ -29,7 +29,7 @@ export function sweepRoutes(app: HttpApp, sweeper: Sweeper): void {
     },
   }, async (_req, reply) => {
     const latest = await sweeper.latest();
-    if (!latest) return reply.code(404).send({ error: 'NO_SWEEP', message: 'no sweep has run yet' });
+    if (!latest) return reply.code(404).send(errorBody('NO_SWEEP', 'no sweep has run yet'));
     return reply.send(latest);
   });
 }

@@ -2,13 +2,17 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { unzipSync } from 'fflate';
 import sharp from 'sharp';
+import { ERROR_CODES, type Catalogued } from '@terra-transfer/platform';
 import type { TileRow } from '../core/metadata.js';
 import { pixelLayout } from '../core/pixels.js';
 import { CENTRAL_HEADER_BYTES, END_RECORD_BYTES, LOCAL_HEADER_BYTES, dataOffset, readCentralEntry, readEndRecord } from '../core/zip-entry.js';
 import type { PixelBuffers } from './pixel-buffers.js';
 
-type ExportFailure = 'BLOB_MISSING' | 'BLOB_NOT_ZIP' | 'BLOB_NO_DATA' | 'BLOB_SIZE_MISMATCH' | 'BLOB_UNREADABLE' | 'BLOB_OUTSIDE_ROOT' | 'PNG_ENCODE';
+type ExportFailure = Catalogued<'BLOB_MISSING' | 'BLOB_NOT_ZIP' | 'BLOB_NO_DATA' | 'BLOB_SIZE_MISMATCH' | 'BLOB_UNREADABLE' | 'BLOB_OUTSIDE_ROOT' | 'PNG_ENCODE'>;
 export type ExportResult = { ok: true; png: Buffer } | { ok: false; code: ExportFailure; detail: string; blob: string; retry: boolean };
+
+/** A failed export; whether to try the blob again is the catalogue's decision for the code. */
+const failed = (code: ExportFailure, detail: string, blob: string): ExportResult => ({ ok: false, code, detail, blob, retry: ERROR_CODES[code].decision === 'retry' });
 
 /**
  * Where a tile's blob is: image_file_table's path when the database has it,
@@ -31,14 +35,14 @@ export function blobFile(blobRoot: string, database: string, tile: TileRow, snap
  * other archive goes through fflate as a whole.
  */
 export async function exportImage(file: string | null, tile: TileRow, compressionLevel: number, buffers: PixelBuffers): Promise<ExportResult> {
-  if (file === null) return { ok: false, code: 'BLOB_OUTSIDE_ROOT', detail: `blob path ${JSON.stringify(tile.blobPath)} leaves the blob root`, blob: String(tile.blobPath), retry: false };
+  if (file === null) return failed('BLOB_OUTSIDE_ROOT', `blob path ${JSON.stringify(tile.blobPath)} leaves the blob root`, String(tile.blobPath));
   let read: Awaited<ReturnType<typeof readBlob>>;
   try {
     read = await readBlob(file, buffers);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { ok: false, code: 'BLOB_MISSING', detail: `${file}: no such file`, blob: file, retry: true };
-    return { ok: false, code: 'BLOB_UNREADABLE', detail: `${file}: ${code ?? String(err)}`, blob: file, retry: true };
+    if (code === 'ENOENT') return failed('BLOB_MISSING', `${file}: no such file`, file);
+    return failed('BLOB_UNREADABLE', `${file}: ${code ?? String(err)}`, file);
   }
   const pooled = read.stored ? read.data : null;
   try {
@@ -48,16 +52,16 @@ export async function exportImage(file: string | null, tile: TileRow, compressio
       try {
         data = unzipSync(read.zip, { filter: (f) => f.name === 'data' })['data'];
       } catch (err) {
-        return { ok: false, code: 'BLOB_NOT_ZIP', detail: `${file}: not a ZIP archive (${(err as Error).message})`, blob: file, retry: false };
+        return failed('BLOB_NOT_ZIP', `${file}: not a ZIP archive (${(err as Error).message})`, file);
       }
     }
-    if (!data) return { ok: false, code: 'BLOB_NO_DATA', detail: `${file}: the ZIP has no entry "data"`, blob: file, retry: false };
+    if (!data) return failed('BLOB_NO_DATA', `${file}: the ZIP has no entry "data"`, file);
     const layout = pixelLayout(data.byteLength, tile.width, tile.height);
-    if (!layout.ok) return { ok: false, code: layout.reason, detail: `${file}: ${layout.detail}`, blob: file, retry: false };
+    if (!layout.ok) return failed(layout.reason, `${file}: ${layout.detail}`, file);
     try {
       return { ok: true, png: await encodePng(data, layout.bits, tile, compressionLevel) };
     } catch (err) {
-      return { ok: false, code: 'PNG_ENCODE', detail: `${file}: ${(err as Error).message}`, blob: file, retry: false };
+      return failed('PNG_ENCODE', `${file}: ${(err as Error).message}`, file);
     }
   } finally {
     // Only once the encoder is done with the pixels.

@@ -79,7 +79,8 @@ export async function writeFailure(pool: Pool, err: unknown): Promise<Error> {
   const message = err instanceof Error ? err.message : String(err);
   if (!(await ping(pool))) return new UpstreamUnavailableError('postgres', 'POSTGRES_UNAVAILABLE', `PostgreSQL is unreachable: ${message}`, { cause: err });
   const code = (err as { code?: unknown } | null)?.code;
-  return new TransientError(typeof code === 'string' ? `PG_${code}` : 'PG_WRITE_FAILED', message, { cause: err });
+  // The SQLSTATE is data (upstreamCode), not the code: a code per SQLSTATE would be an open-ended label set.
+  return new TransientError('PG_WRITE_FAILED', message, { cause: err, ...(typeof code === 'string' ? { upstreamCode: code } : {}) });
 }
 
 /**

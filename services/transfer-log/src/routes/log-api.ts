@@ -1,6 +1,6 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
-import type { HttpApp } from '@terra-transfer/platform';
+import { errorBody, type HttpApp } from '@terra-transfer/platform';
 import { ping, type Pool } from '../adapters/db.js';
 import * as q from '../adapters/queries.js';
 import { decodeCursor, isStorableText, toCsv, utcDay } from '../core/report.js';
@@ -69,7 +69,7 @@ const Status = Type.Object({
   })),
 });
 
-const bad = (reply: FastifyReply, message: string) => reply.code(400).send({ error: 'BAD_REQUEST', message });
+const bad = (reply: FastifyReply, message: string) => reply.code(400).send(errorBody('BAD_REQUEST', message));
 
 /** A calendar day that exists (2026-02-30 matches the pattern but is not one). */
 function realDay(s: string): boolean {
@@ -93,7 +93,7 @@ export function logRoutes(app: HttpApp, pool: Pool, status: LogStatus, readToken
     try {
       for (const part of req.url.slice(qs + 1).split('&')) decodeURIComponent(part.replaceAll('+', ' '));
     } catch {
-      return reply.code(400).send({ error: 'BAD_REQUEST', message: 'the query string is not valid percent-encoded UTF-8' });
+      return reply.code(400).send(errorBody('BAD_REQUEST', 'the query string is not valid percent-encoded UTF-8'));
     }
   });
   const guard = readToken ? { onRequest: app.requireToken } : {};
@@ -104,7 +104,7 @@ export function logRoutes(app: HttpApp, pool: Pool, status: LogStatus, readToken
     try {
       return await fn();
     } catch (err) {
-      if (!(await ping(pool))) return reply.code(503).send({ error: 'POSTGRES_UNAVAILABLE', message: 'the transfer log database is unreachable' });
+      if (!(await ping(pool))) return reply.code(503).send(errorBody('POSTGRES_UNAVAILABLE', 'the transfer log database is unreachable'));
       throw err;
     }
   }
