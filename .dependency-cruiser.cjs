@@ -7,6 +7,8 @@ const SERVICES = 'batcher|cleaner|clowder-ingest|clowder-sim|directory-source|gl
 // Code that ships in the image: every src/ file except tests, in services and in the packages the image keeps.
 const SHIPPED = '^(services/[^/]+|packages/(?!stack/|testkit/)[^/]+)/src/';
 const TESTS = '\\.test\\.ts$';
+// An npm package by name, bare (unresolved) or as resolved under node_modules (pnpm's .pnpm store included).
+const npm = (names) => [`^(${names})($|/)`, `(^|/)node_modules/(${names})/`];
 
 module.exports = {
   forbidden: [
@@ -38,8 +40,10 @@ module.exports = {
         '(platform is allowed for its error classes, settings and metrics).',
       severity: 'error',
       from: { path: '^packages/(globus|clowder)/src/', pathNot: TESTS },
+      // A type-only import (the Redis type a caller's client is passed as) vanishes at run time.
       to: {
-        path: ['^(amqplib|ioredis|fastify|@fastify/)', '^@terra-transfer/(contracts|ledger|sites|site-layout|xferlog|cli)($|/)'],
+        dependencyTypesNot: ['type-only'],
+        path: [...npm('amqplib|ioredis|fastify|@fastify/[^/]+'), '^@terra-transfer/(contracts|ledger|sites|site-layout|xferlog|cli)($|/)', '^packages/(contracts|ledger|sites|site-layout|xferlog|cli)/'],
       },
     },
     {
@@ -48,7 +52,8 @@ module.exports = {
       severity: 'error',
       from: { path: '/src/core/', pathNot: TESTS },
       to: {
-        path: ['^(amqplib|ioredis|fastify|got|pg|sharp)$', '^node:(fs|net|http|https|child_process|dgram)', '^(fs|net|http|https|child_process)$', '/src/adapters/'],
+        dependencyTypesNot: ['type-only'],
+        path: [...npm('amqplib|ioredis|fastify|got|pg|sharp'), '^(node:)?(fs|fs/promises|net|http|https|child_process|dgram)$', '/src/adapters/'],
       },
     },
     {
@@ -68,7 +73,8 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: ['(^|/)dist/', '(^|/)dist-bench/', 'node_modules'] },
+    // node_modules is not followed, but kept as the target of a dependency so the rules on npm packages see it.
+    exclude: { path: ['(^|/)dist/', '(^|/)dist-bench/'] },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.tests.json' },
     enhancedResolveOptions: { extensions: ['.ts', '.js', '.mjs', '.cjs', '.d.ts'] },

@@ -40,6 +40,11 @@ const FIXTURE: Record<string, string> = {
   'services/a/src/uses-testkit.ts': "import { waitFor } from '@terra-transfer/testkit';\nexport const w = waitFor;\n",
   'services/a/src/uses-testkit.test.ts': "import { waitFor } from '@terra-transfer/testkit';\nexport const w = waitFor;\n",
   'packages/globus/src/client.ts': "import { Redis } from 'ioredis';\nexport const r = Redis;\n",
+  // The same rule on a package that resolves (the real tree's imports all do, through pnpm's store), and a type-only import it allows.
+  'node_modules/amqplib/package.json': '{ "name": "amqplib", "main": "index.js" }',
+  'node_modules/amqplib/index.js': 'exports.connect = () => undefined;\n',
+  'node_modules/amqplib/index.d.ts': 'export declare function connect(): void;\nexport interface Channel { x: 1 }\n',
+  'packages/clowder/src/client.ts': "import { connect } from 'amqplib';\nimport type { Channel } from 'amqplib';\nexport const c = connect;\nexport type C = Channel;\n",
   'services/a/src/core/decide.ts': "import { readFileSync } from 'node:fs';\nexport const d = readFileSync;\n",
   'services/a/src/one.ts': "import { two } from './two.js';\nexport const one = () => two;\n",
   'services/a/src/two.ts': "import { one } from './one.js';\nexport const two = () => one;\n",
@@ -59,6 +64,7 @@ it('each rule catches the import it exists for, and nothing else', async () => {
     expect(found).toEqual(
       [
         'clients-without-service-plumbing: packages/globus/src/client.ts -> ioredis',
+        'clients-without-service-plumbing: packages/clowder/src/client.ts -> node_modules/amqplib/index.js',
         // depcruise reports a node: built-in by its bare name.
         'core-is-pure: services/a/src/core/decide.ts -> fs',
         // one report per cycle; the type-only cycle (typed-one <-> typed-two) is not one.
