@@ -1,6 +1,9 @@
+import { sameVersion, type FileVersion } from './version.js';
+
 /**
  * A file's life at the site, one record per cache path (the newest version of
- * the file at that path; a version is (size, mtimeMs)).
+ * the file at that path; a version is (size, mtimeMs), compared as
+ * version.ts says: mtime to the whole millisecond).
  *
  *   pending ──claim──▶ batched ──accepted──▶ in_flight ──arrived──▶ transferred ──deleted──▶ deleted
  *      ▲                  ▲                     │    └──(cleaner: verified and deleted)─────────▲
@@ -38,10 +41,8 @@
 export const FILE_STATES = ['pending', 'batched', 'in_flight', 'transferred', 'deleted', 'failed'] as const;
 export type FileState = (typeof FILE_STATES)[number];
 
-export interface FileVersion {
-  size: number;
-  mtimeMs: number;
-}
+export type { FileVersion };
+
 
 export interface FileRecord extends FileVersion {
   path: string;
@@ -56,10 +57,6 @@ export interface FileRecord extends FileVersion {
   reason: string | null;
   /** ms since the epoch of the last transition */
   updatedAt: number;
-}
-
-export function sameVersion(a: FileVersion, b: FileVersion): boolean {
-  return a.size === b.size && a.mtimeMs === b.mtimeMs;
 }
 
 /** True while a version is on its way (claimed by a batch or in a Globus task). */

@@ -1,5 +1,5 @@
-import type { FileRecord } from '@terra-transfer/ledger';
-import { sameVersion, type OnDisk } from './deletion.js';
+import { sameVersion, type FileRecord } from '@terra-transfer/ledger';
+import type { OnDisk } from './deletion.js';
 
 /**
  * Delays before the resend of a failed version, after its 1st, 2nd, … give-up:
