@@ -3,7 +3,7 @@ import { createEvent, type FileUploaded, type TaskFile, type TaskSubmittedData }
 import type { GlobusClient, SubmitResult } from '@terra-transfer/globus';
 import { GlobusError } from '@terra-transfer/globus';
 import type { ClaimResult, FileLedger } from '@terra-transfer/ledger';
-import { PermanentError, TransientError, classify, sleep, type AmqpClient, type Consumer, type DeliveryContext, type Logger } from '@terra-transfer/platform';
+import { PermanentError, TransientError, classify, outsideTrace, sleep, type AmqpClient, type Consumer, type DeliveryContext, type Logger } from '@terra-transfer/platform';
 import type { BatchStore, Manifest } from './adapters/batch-store.js';
 import type { CacheProbe } from './adapters/cache-probe.js';
 import type { WatcherNotifier } from './adapters/watcher-notifier.js';
@@ -214,7 +214,8 @@ export class Batcher {
     this.open.delete(lane);
     clearTimeout(b.timer);
     this.deps.telemetry.flushed(b.destination.name, reason, b.entries.length, Date.now() - b.openedAt);
-    void this.storeBatch(b);
+    // A batch is about many files: its work runs outside the trace of the delivery that happened to flush it.
+    outsideTrace(() => void this.storeBatch(b));
   }
 
   /** The store half: look at the cache, choose versions, write the manifest, claim; then settle every delivery. */
@@ -326,7 +327,7 @@ export class Batcher {
     while (lane.driving < this.opts.maxConcurrentSubmits && lane.queue.length > 0 && !this.abort.signal.aborted) {
       const batchId = lane.queue.shift()!;
       lane.driving++;
-      void this.drive(batchId).finally(() => {
+      void outsideTrace(() => this.drive(batchId)).finally(() => {
         lane.driving--;
         this.pump(lane);
       });
