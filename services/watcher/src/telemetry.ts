@@ -43,7 +43,7 @@ export function watcherTelemetry(logger: Logger, registry: Registry) {
             const counts = await read();
             for (const state of TASK_STATES) this.set({ state }, counts[state]);
           } catch (err) {
-            log.warn({ err: String(err) }, 'tasks by state: Redis did not answer; the gauge keeps its last values');
+            log.warn({ err }, 'tasks by state: Redis did not answer; the gauge keeps its last values');
           }
         },
       });

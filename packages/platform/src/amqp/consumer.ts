@@ -138,7 +138,7 @@ export class Consumer<T extends MessageType> {
       if (!this.paused && !this.stopping) await this.startConsuming(ch);
     } catch (err) {
       // The connection died while we attached; the reconnect loop calls attach again.
-      this.client.logger.warn({ queue: this.queue, err: String(err) }, 'could not open consumer channel');
+      this.client.logger.warn({ queue: this.queue, err }, 'could not open consumer channel');
     }
   }
 
