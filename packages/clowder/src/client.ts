@@ -1,6 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import got, { HTTPError, RequestError, type Got, type Method } from 'got';
+import { TRACEPARENT_HEADER, currentTrace, outgoingTraceparent } from '@terra-transfer/platform';
 import { ClowderProtocolError, ClowderRejectedError, errorDetail, isRetryableStatus, unavailableOrFailed } from './errors.js';
 import {
   isObjectId,
@@ -93,6 +94,12 @@ export class ClowderClient {
         calculateDelay: ({ attemptCount, computedValue }) => (computedValue === 0 ? 0 : Math.min(max, base * 2 ** (attemptCount - 1)) * (0.5 + Math.random() / 2)),
       },
       hooks: {
+        // A request made for a message carries its trace (W3C traceparent), so Clowder's side can be matched to the file.
+        beforeRequest: [
+          (o) => {
+            if (currentTrace()) o.headers[TRACEPARENT_HEADER] = outgoingTraceparent();
+          },
+        ],
         beforeRetry: [
           (err, retryCount) => {
             const route = String((err.options.context as { route?: unknown } | undefined)?.route ?? 'unknown');

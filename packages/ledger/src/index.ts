@@ -1,2 +1,3 @@
 export * from './states.js';
 export * from './ledger.js';
+export * from './version.js';

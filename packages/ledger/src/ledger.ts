@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { FILE_STATES, type FileRecord, type FileState, type FileVersion } from './states.js';
+import { LUA_SAME_VERSION } from './version.js';
 
 export interface ClaimFile extends FileVersion {
   path: string;
@@ -31,6 +32,9 @@ export type ClaimResult =
   | { path: string; outcome: 'vanished' };
 
 /*
+ * Versions (size, mtimeMs) compare with same_version (version.ts: mtime to
+ * the whole millisecond) in every script below.
+ *
  * claim — KEYS: one file key per file. ARGV: batchId, now, vanishedTtlMs,
  * then 8 per file (size, mtimeMs, uploadId, attempt, site, sensor, seenAt,
  * onDisk "1"/"0").
@@ -50,7 +54,7 @@ export type ClaimResult =
  *   the batch or task a retry replaces), the record becomes failed with reason VANISHED and expires after
  *   vanishedTtlMs; a record of another version is left alone. "vanished".
  */
-const CLAIM = `
+const CLAIM = LUA_SAME_VERSION + `
 local batch = ARGV[1]
 local now = ARGV[2]
 local ttl = ARGV[3]
@@ -60,7 +64,7 @@ for i, key in ipairs(KEYS) do
   local size, mtime, seen, ondisk = ARGV[b + 1], ARGV[b + 2], ARGV[b + 7], ARGV[b + 8]
   local r = redis.call('HMGET', key, 'state', 'size', 'mtimeMs', 'batchId', 'taskId', 'attempt', 'diskSeenAt')
   local state = r[1]
-  local version = state and r[2] == size and r[3] == mtime
+  local version = state and same_version(r[2], r[3], size, mtime)
   local same = version
   -- A retry (higher attempt) supersedes the batch or task that failed to deliver it.
   local retry = same and tonumber(ARGV[b + 4]) > tonumber(r[6] or '1')
@@ -101,11 +105,11 @@ return out
  * Result: 1 if moved, 0 if the record did not exist, was in none of the
  * `from` states, or holds another version, so a redelivered step is a no-op.
  */
-const TRANSITION = `
+const TRANSITION = LUA_SAME_VERSION + `
 local r = redis.call('HMGET', KEYS[1], 'state', 'size', 'mtimeMs')
 local state = r[1]
 if not state then return 0 end
-if ARGV[5] ~= '' and (r[2] ~= ARGV[5] or r[3] ~= ARGV[6]) then return 0 end
+if ARGV[5] ~= '' and not same_version(r[2], r[3], ARGV[5], ARGV[6]) then return 0 end
 if ARGV[1] ~= '*' then
   local ok = false
   for s in string.gmatch(ARGV[1], '[^,]+') do if s == state then ok = true end end
@@ -124,13 +128,13 @@ return 1
  * version, 0 when this version is already further along (batched, in
  * flight, transferred, deleted) and was left alone.
  */
-const PENDING = `
+const PENDING = LUA_SAME_VERSION + `
 local now = ARGV[1]
 local out = {}
 for i, key in ipairs(KEYS) do
   local b = 1 + (i - 1) * 6
   local r = redis.call('HMGET', key, 'state', 'size', 'mtimeMs')
-  if r[1] and r[1] ~= 'pending' and r[1] ~= 'failed' and r[2] == ARGV[b + 1] and r[3] == ARGV[b + 2] then
+  if r[1] and r[1] ~= 'pending' and r[1] ~= 'failed' and same_version(r[2], r[3], ARGV[b + 1], ARGV[b + 2]) then
     out[i] = 0
   else
     redis.call('HSET', key, 'state', 'pending', 'size', ARGV[b + 1], 'mtimeMs', ARGV[b + 2], 'uploadId', ARGV[b + 3],

@@ -84,6 +84,7 @@ export const ERROR_CODES = {
   NO_DESTINATION: { decision: 'give_up', from: 'batcher', meaning: 'no destination takes the path: outside the cache root, or no include prefix matches' },
   NOT_IN_BATCH: { decision: 'retry', from: 'batcher', meaning: 'a file got no claim outcome from the batch store' },
   BATCH_MOVED: { decision: 'retry', from: 'batcher', meaning: 'the file is claimed by a batch that has moved on (submitted or gone): handled again' },
+  BATCH_EXISTS: { decision: 'retry', from: 'batcher', meaning: 'the batch store refused to create a batch whose id exists already (a fresh id on the retry)' },
   SHUTTING_DOWN: { decision: 'retry', from: 'batcher', meaning: 'gave up waiting (on Globus capacity or a submission) for shutdown: the next instance carries on' },
   WATCHER_REJECTED: { decision: 'give_up', from: 'batcher', meaning: 'the watcher refused a task (4xx)' },
   WATCHER_UNREACHABLE: { decision: 'retry', from: 'batcher', meaning: 'the watcher did not answer, or answered 5xx' },

@@ -2,6 +2,7 @@ export * from './config.js';
 // The schema builder of env.json (and of HTTP bodies): a service's config needs no other import.
 export { Type, type Static } from '@sinclair/typebox';
 export * from './logger.js';
+export * from './trace.js';
 export * from './errors.js';
 export * from './error-codes.js';
 export * from './metrics.js';

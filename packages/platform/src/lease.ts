@@ -98,7 +98,7 @@ export class LeaderLease {
     let waiting = false;
     while (!signal?.aborted) {
       const got = await this.lease.take(this.o.ttlMs).catch((err: unknown) => {
-        this.o.logger.warn({ key: this.o.key, err: String(err) }, 'leader lease: Redis does not answer; trying again');
+        this.o.logger.warn({ key: this.o.key, err }, 'leader lease: Redis does not answer; trying again');
         return false;
       });
       if (got) {
@@ -123,7 +123,7 @@ export class LeaderLease {
       this.o.logger.error({ key: this.o.key }, 'leader lease lost to another instance: stopping the work');
       this.o.onLost();
     } catch (err) {
-      this.o.logger.warn({ key: this.o.key, err: String(err) }, 'leader lease: renewal failed (Redis does not answer); still leading');
+      this.o.logger.warn({ key: this.o.key, err }, 'leader lease: renewal failed (Redis does not answer); still leading');
     }
   }
 

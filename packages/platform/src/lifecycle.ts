@@ -32,7 +32,7 @@ export class Lifecycle {
         try {
           await step.run();
         } catch (err) {
-          this.logger.error({ step: step.name, err: String(err) }, 'shutdown step failed');
+          this.logger.error({ step: step.name, err }, 'shutdown step failed');
         }
       }
       this.logger.info('shutdown complete');

@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { currentTrace } from './trace.js';
 
 export type { Logger } from 'pino';
 
@@ -16,7 +17,12 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream;
 }
 
-/** JSON logs, one line per event, with `service` on every line and secrets redacted. */
+/**
+ * JSON logs, one line per event, with `service` on every line and secrets
+ * redacted. A line written while a consumer's handler runs also carries the
+ * delivery's `traceId` and, for a message about one file, its `uploadId`
+ * (fields the call passes itself win).
+ */
 export function createLogger(opts: LoggerOptions): Logger {
   return pino(
     {
@@ -25,9 +31,16 @@ export function createLogger(opts: LoggerOptions): Logger {
       redact: { paths: REDACT, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      mixin: traceFields,
     },
     opts.destination ?? pino.destination({ sync: false }),
   );
+}
+
+function traceFields(): Record<string, string> {
+  const scope = currentTrace();
+  if (!scope) return {};
+  return scope.uploadId === undefined ? { traceId: scope.trace.traceId } : { traceId: scope.trace.traceId, uploadId: scope.uploadId };
 }
 
 /** Strips credentials from a URL before it is logged (amqp://user:pass@host → amqp://user:***@host). */

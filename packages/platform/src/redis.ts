@@ -40,7 +40,7 @@ export function createRedis(opts: RedisOptions): Redis {
     down = false;
   });
   redis.on('error', (err: Error) => {
-    if (!down) log.warn({ err: err.message }, 'redis unavailable; reconnecting');
+    if (!down) log.warn({ err }, 'redis unavailable; reconnecting');
     down = true;
   });
   return redis;

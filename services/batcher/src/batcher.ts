@@ -3,7 +3,7 @@ import { createEvent, type FileUploaded, type TaskFile, type TaskSubmittedData }
 import type { GlobusClient, SubmitResult } from '@terra-transfer/globus';
 import { GlobusError } from '@terra-transfer/globus';
 import type { ClaimResult, FileLedger } from '@terra-transfer/ledger';
-import { PermanentError, TransientError, classify, sleep, type AmqpClient, type Consumer, type DeliveryContext, type Logger } from '@terra-transfer/platform';
+import { PermanentError, TransientError, classify, outsideTrace, sleep, type AmqpClient, type Consumer, type DeliveryContext, type Logger } from '@terra-transfer/platform';
 import type { BatchStore, Manifest } from './adapters/batch-store.js';
 import type { CacheProbe } from './adapters/cache-probe.js';
 import type { WatcherNotifier } from './adapters/watcher-notifier.js';
@@ -214,7 +214,8 @@ export class Batcher {
     this.open.delete(lane);
     clearTimeout(b.timer);
     this.deps.telemetry.flushed(b.destination.name, reason, b.entries.length, Date.now() - b.openedAt);
-    void this.storeBatch(b);
+    // A batch is about many files: its work runs outside the trace of the delivery that happened to flush it.
+    outsideTrace(() => void this.storeBatch(b));
   }
 
   /** The store half: look at the cache, choose versions, write the manifest, claim; then settle every delivery. */
@@ -238,11 +239,15 @@ export class Batcher {
       if (send.length > 0) {
         const id = randomUUID();
         const files = send.map((e) => e.file);
-        await this.deps.store.create({
+        const created = await this.deps.store.create({
           batchId: id, destination: b.destination.name, sourceEndpoint: b.site.sourceEndpoint, destinationEndpoint: b.destination.endpoint,
           label: taskLabel(b.site.name, b.destination.name, id, files.length), deadline: deadlineIso(Date.now(), this.opts.deadlineHours),
           createdAt: Date.now(), probedAt, files,
         });
+        if (created.outcome === 'refused') {
+          this.deps.telemetry.refused(id, 'create', created.state);
+          throw new TransientError('BATCH_EXISTS', `batch ${id} exists already`);
+        }
         batchId = id;
         this.crashPoint('after-manifest');
         const m = (await this.deps.store.get(id))!;
@@ -267,11 +272,12 @@ export class Batcher {
     const results = await this.deps.ledger.claim(m.batchId, m.files.map((f) => ({ ...f, seenAt: m.probedAt, onDisk: true })));
     const claimed = m.files.filter((_, i) => results[i]!.outcome === 'claimed');
     if (claimed.length === 0) {
-      await this.deps.store.close(m.batchId, 'empty');
-      this.deps.telemetry.empty(m.batchId);
+      const closed = await this.deps.store.close(m.batchId, 'empty');
+      if (closed.outcome === 'refused') this.deps.telemetry.refused(m.batchId, 'close_empty', closed.state);
+      else this.deps.telemetry.empty(m.batchId);
     } else if (claimed.length < m.files.length) {
-      await this.deps.store.setFiles(m.batchId, claimed);
-      m.files = claimed;
+      if (await this.deps.store.setFiles(m.batchId, claimed)) m.files = claimed;
+      else this.deps.telemetry.refused(m.batchId, 'set_files', await this.deps.store.state(m.batchId));
     }
     return results;
   }
@@ -321,7 +327,7 @@ export class Batcher {
     while (lane.driving < this.opts.maxConcurrentSubmits && lane.queue.length > 0 && !this.abort.signal.aborted) {
       const batchId = lane.queue.shift()!;
       lane.driving++;
-      void this.drive(batchId).finally(() => {
+      void outsideTrace(() => this.drive(batchId)).finally(() => {
         lane.driving--;
         this.pump(lane);
       });
@@ -395,7 +401,12 @@ export class Batcher {
     const res = await this.submit(m);
     if (!res) return false;
     this.crashPoint('after-submit');
-    await this.deps.store.accepted(m.batchId, res.taskId);
+    const accepted = await this.deps.store.accepted(m.batchId, res.taskId);
+    if (accepted.outcome === 'refused') {
+      // Another replica moved the batch on (or it closed): whoever did drives it.
+      this.deps.telemetry.refused(m.batchId, 'accept', accepted.state);
+      return false;
+    }
     m.taskId = res.taskId;
     m.state = 'accepted';
     m.acceptedAt = Date.now();
@@ -413,7 +424,8 @@ export class Batcher {
     await this.deps.amqp.publish(createEvent('task.submitted', `task.submitted:${taskId}`, data));
     if (this.deps.notifier) await this.retrying(m.batchId, () => this.deps.notifier!.notify(data), false);
     this.deps.telemetry.notified(taskId, this.deps.notifier ? 'broker+http' : 'broker');
-    await this.deps.store.close(m.batchId, 'notified');
+    const closed = await this.deps.store.close(m.batchId, 'notified');
+    if (closed.outcome === 'refused') this.deps.telemetry.refused(m.batchId, 'close_notified', closed.state);
   }
 
   /** POSTs the stored batch (same submission_id every time); null when Globus refused it for good and the batch was closed `rejected`. */
@@ -423,8 +435,8 @@ export class Batcher {
         // Each attempt (an outage may outlast the deadline) checks the deadline it is about to send.
         const d = deadlineFor(m.deadline, Date.now(), this.opts.deadlineHours);
         if (d.renewed) {
-          await this.deps.store.renewDeadline(m.batchId, d.deadline);
-          this.deps.telemetry.deadlineRenewed(m.batchId, m.deadline, d.deadline);
+          if (await this.deps.store.renewDeadline(m.batchId, d.deadline)) this.deps.telemetry.deadlineRenewed(m.batchId, m.deadline, d.deadline);
+          else this.deps.telemetry.refused(m.batchId, 'renew_deadline', await this.deps.store.state(m.batchId));
           m.deadline = d.deadline;
         }
         return this.deps.globus.submitTransfer({
@@ -481,7 +493,8 @@ export class Batcher {
       site: f.site, sensor: f.sensor, path: f.path, size: f.size, uploadId: f.uploadId, attempts: f.attempt, reason,
       detail: `Globus refused batch ${m.batchId}: ${err.message}`.slice(0, 4096), lastTaskId: null,
     }))));
-    await this.deps.store.close(m.batchId, 'rejected');
+    const closed = await this.deps.store.close(m.batchId, 'rejected');
+    if (closed.outcome === 'refused') this.deps.telemetry.refused(m.batchId, 'close_rejected', closed.state);
   }
 
   /**

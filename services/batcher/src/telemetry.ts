@@ -12,6 +12,10 @@ import { counter, gauge, histogram, type ErrorCode, type Logger, type Registry }
 export type SkipReason = 'in_flight' | 'transferred' | 'in_batch' | 'duplicate' | 'superseded' | 'vanished';
 const SKIP_REASONS: readonly SkipReason[] = ['in_flight', 'transferred', 'in_batch', 'duplicate', 'superseded', 'vanished'];
 
+/** The batch store's writes that check their starting state (a closed set, the metric's label). */
+export type BatchStep = 'create' | 'accept' | 'close_notified' | 'close_empty' | 'close_rejected' | 'set_files' | 'renew_deadline';
+const BATCH_STEPS: readonly BatchStep[] = ['create', 'accept', 'close_notified', 'close_empty', 'close_rejected', 'set_files', 'renew_deadline'];
+
 /** Named batcher occurrences: each logs and updates its metric. */
 export function batcherTelemetry(logger: Logger, registry: Registry) {
   const batches = counter(registry, 'terra_transfer_batches_submitted_total', 'Batches Globus accepted, by destination', ['destination']);
@@ -29,6 +33,8 @@ export function batcherTelemetry(logger: Logger, registry: Registry) {
   const waiting = gauge(registry, 'terra_transfer_batches_waiting', 'Stored batches not yet submitted and notified, by site', ['site']);
   const upstream = gauge(registry, 'terra_transfer_globus_up', '1 while the Globus API answers, 0 while it does not');
   const submitRetries = counter(registry, 'terra_transfer_batch_submit_retries_total', 'Submission attempts that failed and will be retried, by error code', ['code']);
+  const refused = counter(registry, 'terra_transfer_batch_transitions_refused_total', 'Batch store writes refused because the batch was not in their starting state (another replica moved it on), by step', ['step']);
+  for (const step of BATCH_STEPS) refused.inc({ step }, 0);
   const log = logger.child({ component: 'batcher' });
   return {
     flushed(destination: string, reason: string, n: number, ageMs: number) {
@@ -47,6 +53,11 @@ export function batcherTelemetry(logger: Logger, registry: Registry) {
       // A vanished file is a loss someone may be looking for: said at warn, with its upload.
       if (reason === 'vanished') log.warn({ path, uploadId, reason }, 'file vanished from the cache before it was sent');
       else log.debug({ path, uploadId, reason }, 'file not batched');
+    },
+    /** A write found the batch in another state than it starts from: nothing was written. */
+    refused(batchId: string, step: BatchStep, state: string | null) {
+      refused.inc({ step });
+      log.warn({ batchId, step, state }, 'batch store write refused: the batch is not in the state it starts from');
     },
     empty(batchId: string) {
       log.info({ batchId }, 'batch closed empty: every file was already in flight, transferred or superseded');

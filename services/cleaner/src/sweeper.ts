@@ -79,7 +79,7 @@ export class Sweeper {
       this.current = undefined;
     });
     // Callers may not await the result (HTTP answers 202, the schedule moves on): a failure must not become an unhandled rejection.
-    done.catch((err: unknown) => deps.logger.error({ sweepId: id, err: String(err) }, 'sweep crashed'));
+    done.catch((err: unknown) => deps.logger.error({ sweepId: id, err }, 'sweep crashed'));
     this.current = done;
     return { id, done };
   }
@@ -111,7 +111,7 @@ export class Sweeper {
           waitMs = Math.min(waitMs, Math.max(1000, due - this.now()));
         }
       } catch (err) {
-        this.deps.logger.warn({ err: String(err) }, 'sweep schedule check failed; retrying');
+        this.deps.logger.warn({ err }, 'sweep schedule check failed; retrying');
       }
       if (!this.closed) this.timer = setTimeout(() => void tick(), waitMs);
     };
@@ -155,7 +155,7 @@ export class Sweeper {
     };
     deps.telemetry.sweepStarted(id, trigger, Math.round(opts.minAgeMs / 60_000));
     // Progress is best effort; the sweep itself does not depend on it.
-    await deps.store.saveStatus(status('running')).catch((err: unknown) => deps.logger.warn({ err: String(err) }, 'could not save sweep progress'));
+    await deps.store.saveStatus(status('running')).catch((err: unknown) => deps.logger.warn({ err }, 'could not save sweep progress'));
 
     // The lock is refreshed while the sweep runs; losing it (Redis flushed, a long stall) stops the sweep.
     let lockLost = false;
@@ -282,7 +282,7 @@ export class Sweeper {
         if (this.now() - lastProgress >= (opts.progressEveryMs ?? 2000)) {
           lastProgress = this.now();
           Object.assign(counts, pickCounts(tally));
-          await deps.store.saveStatus(status('running')).catch((err: unknown) => deps.logger.warn({ err: String(err) }, 'could not save sweep progress'));
+          await deps.store.saveStatus(status('running')).catch((err: unknown) => deps.logger.warn({ err }, 'could not save sweep progress'));
         }
       }
       if (walkError) throw walkError;
@@ -303,7 +303,7 @@ export class Sweeper {
     }
     for (const v of SWEEP_VERDICTS) deps.telemetry.sweepFiles(v, tally[v]);
     if (walkStats.unreadableDirs > 0) deps.telemetry.sweepUnreadable(id, walkStats.unreadableDirs, unreadable);
-    await deps.store.saveStatus(final).catch((err: unknown) => deps.logger.warn({ err: String(err) }, 'could not save the sweep result'));
+    await deps.store.saveStatus(final).catch((err: unknown) => deps.logger.warn({ err }, 'could not save the sweep result'));
     await deps.store.release(token).catch(() => undefined);
     deps.telemetry.sweepFinished(final);
     return final;

@@ -156,7 +156,7 @@ export function cleanerTelemetry(logger: Logger, registry: Registry, site = 'unk
     },
     ledgerCensusFailed(err: unknown) {
       censusErrors.inc({ site });
-      log.warn({ err: String(err) }, 'ledger census failed (Redis); retried at the next interval');
+      log.warn({ err }, 'ledger census failed (Redis); retried at the next interval');
     },
     failedFiles(n: number) {
       failedNow.set({ site }, n);
@@ -175,11 +175,11 @@ export function cleanerTelemetry(logger: Logger, registry: Registry, site = 'unk
     },
     resendError(path: string, err: unknown) {
       resendErrors.inc();
-      log.warn({ path, err: String(err) }, 'resend of a failed file failed; tried again when its lease ends');
+      log.warn({ path, err }, 'resend of a failed file failed; tried again when its lease ends');
     },
     resendPassFailed(err: unknown) {
       resendErrors.inc();
-      log.warn({ err: String(err) }, 'failed-file resend pass failed; retried at the next check');
+      log.warn({ err }, 'failed-file resend pass failed; retried at the next check');
     },
     cacheUsage(size: number, used: number, free: number) {
       fsSize.set(size);
@@ -188,7 +188,7 @@ export function cleanerTelemetry(logger: Logger, registry: Registry, site = 'unk
     },
     cacheUsageFailed(err: unknown) {
       fsErrors.inc();
-      log.warn({ err: String(err) }, 'statfs of the cache root failed');
+      log.warn({ err }, 'statfs of the cache root failed');
     },
   };
 }

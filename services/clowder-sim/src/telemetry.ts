@@ -11,7 +11,7 @@ export function simTelemetry(logger: Logger, registry: Registry) {
     },
     handlerError(route: string, err: unknown): void {
       failures.inc();
-      logger.warn({ route, err: err instanceof Error ? err.message : String(err) }, 'handler threw (500, as Clowder would)');
+      logger.warn({ route, err }, 'handler threw (500, as Clowder would)');
     },
     faultsChanged(faults: object): void {
       logger.info({ faults }, 'fault injection changed');

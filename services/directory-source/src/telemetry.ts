@@ -38,14 +38,14 @@ export function directoryTelemetry(logger: Logger, registry: Registry, site: str
     },
     watcherError(err: unknown) {
       watcherErrors.inc({ site });
-      logger.warn({ site, err: String(err) }, 'watcher error; the full scan covers what it missed');
+      logger.warn({ site, err }, 'watcher error; the full scan covers what it missed');
     },
     readError(path: string, err: unknown) {
       readErrors.inc({ site });
       // One line per minute at most: a whole unreadable tree must not flood the log.
       if (Date.now() - lastReadErrorLog > 60_000) {
         lastReadErrorLog = Date.now();
-        logger.warn({ site, path, err: String(err) }, 'could not read a folder or file (counted; further ones this minute not logged)');
+        logger.warn({ site, path, err }, 'could not read a folder or file (counted; further ones this minute not logged)');
       }
     },
     hintsDropped(n: number) {

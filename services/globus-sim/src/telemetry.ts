@@ -47,7 +47,7 @@ export function createTelemetry(logger: Logger, registry: Registry) {
       logger.warn({ owner }, 'rate limit exceeded');
     },
     executorError(taskId: string, err: unknown) {
-      logger.error({ taskId, err: String(err) }, 'executor error');
+      logger.error({ taskId, err }, 'executor error');
     },
   };
 }

@@ -1,5 +1,5 @@
 import { createEvent } from '@terra-transfer/contracts';
-import type { FileLedger } from '@terra-transfer/ledger';
+import { sameVersion, type FileLedger } from '@terra-transfer/ledger';
 import { classify, sleep, type AmqpClient, type Logger, type Registry } from '@terra-transfer/platform';
 import { advance, forgetBefore, overlapSince, type SeenRow } from './core/cursor.js';
 import { snapshotMetadata, type ImageEntry, type SnapshotRow } from './core/metadata.js';
@@ -340,7 +340,7 @@ export class LemnatecSource {
           }
           const on = await this.d.staging.stat(rel);
           if (!on) continue;
-          if (r.size === on.size && r.mtimeMs === on.mtimeMs) await this.d.staging.remove(rel);
+          if (sameVersion(r, on)) await this.d.staging.remove(rel);
           else left++;
         }
         if (left === 0) {

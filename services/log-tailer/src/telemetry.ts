@@ -55,7 +55,7 @@ export function tailerTelemetry(logger: Logger, registry: Registry) {
     },
     logUnavailable(path, reason, err) {
       unavailable.inc({ reason });
-      logger.warn({ path, reason, err: err ? String(err) : undefined }, 'log path does not name a readable file; still draining the previous one');
+      logger.warn({ path, reason, err }, 'log path does not name a readable file; still draining the previous one');
     },
     logBack(path) {
       logger.info({ path }, 'log path names a readable file again');
@@ -76,7 +76,7 @@ export function tailerTelemetry(logger: Logger, registry: Registry) {
     },
     readFailed(path, err) {
       readFailures.inc();
-      logger.error({ path, err: String(err) }, 'reading a log failed');
+      logger.error({ path, err }, 'reading a log failed');
     },
     listingUnsettled(path) {
       unsettled.inc();
@@ -106,11 +106,11 @@ export function tailerTelemetry(logger: Logger, registry: Registry) {
     },
     checkpoint(result: 'saved' | 'failed', err?: unknown) {
       checkpoints.inc({ result });
-      if (result === 'failed') logger.error({ err: String(err) }, 'cursor checkpoint failed; will retry');
+      if (result === 'failed') logger.error({ err }, 'cursor checkpoint failed; will retry');
     },
     cursorUnreadable(path: string, err: unknown) {
       cursorLost.inc();
-      logger.error({ path, err: String(err) }, 'stored cursor is unreadable: reading every log from the start');
+      logger.error({ path, err }, 'stored cursor is unreadable: reading every log from the start');
     },
     gauges(lagBytes: number, files: number) {
       lag.set(lagBytes);

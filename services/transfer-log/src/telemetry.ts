@@ -83,15 +83,15 @@ export function transferLogTelemetry(logger: Logger, registry: Registry, lag: ()
     },
     deadLettersUnread(err: unknown) {
       deadLetterReads.inc();
-      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'dead-letter queue depth not read; the status shows it as unknown');
+      log.warn({ err }, 'dead-letter queue depth not read; the status shows it as unknown');
     },
     writerThreadFailed(err: unknown, deliveries: number) {
       threadFailures.inc();
-      log.error({ err: err instanceof Error ? err.message : String(err), deliveries }, 'writer thread failed; its deliveries are given back and a new thread starts');
+      log.error({ err, deliveries }, 'writer thread failed; its deliveries are given back and a new thread starts');
     },
     maintenanceFailed(err: unknown) {
       maintenanceErrors.inc();
-      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'partition maintenance failed; retried at the next interval');
+      log.warn({ err }, 'partition maintenance failed; retried at the next interval');
     },
   };
 }

@@ -4,6 +4,10 @@ import { TASK_STATES, type TaskOutcome, type TaskState } from './adapters/task-s
 /** How tasks close (closed set: the outcome label). */
 const OUTCOMES: readonly TaskOutcome[] = ['SUCCEEDED', 'FAILED', 'NOT_FOUND'];
 
+/** The task store's writes that check their starting state (a closed set, the metric's label). */
+export type TaskStep = 'completing' | 'closed' | 'observe' | 'cancelled';
+const TASK_STEPS: readonly TaskStep[] = ['completing', 'closed', 'observe', 'cancelled'];
+
 /** Named watcher occurrences: each logs and updates its metric. */
 export function watcherTelemetry(logger: Logger, registry: Registry) {
   const registered = counter(registry, 'terra_transfer_tasks_registered_total', 'Tasks registered for watching, by how they came (broker, http)', ['via']);
@@ -15,7 +19,9 @@ export function watcherTelemetry(logger: Logger, registry: Registry) {
   const failedFiles = counter(registry, 'terra_transfer_files_failed_total', 'Files given up after the last attempt (file.failed), by reason', ['reason']);
   const interval = gauge(registry, 'terra_transfer_poll_interval_seconds', 'Current interval between task-list polls');
   const leader = gauge(registry, 'terra_transfer_watcher_poll_leader', '1 while this watcher instance holds the poll lease (one instance polls Globus; the others complete tasks and stand by)');
+  const refused = counter(registry, 'terra_transfer_task_transitions_refused_total', 'Task store writes refused because the task was not in their starting state (another instance moved it on), by step', ['step']);
   const log = logger.child({ component: 'watcher' });
+  for (const step of TASK_STEPS) refused.inc({ step }, 0);
   // Every series whose label values are a closed set exists from the start, so rate() and increase() answer 0, not nothing.
   for (const via of ['broker', 'http']) registered.inc({ via }, 0);
   for (const outcome of OUTCOMES) closed.inc({ outcome }, 0);
@@ -37,11 +43,16 @@ export function watcherTelemetry(logger: Logger, registry: Registry) {
             const counts = await read();
             for (const state of TASK_STATES) this.set({ state }, counts[state]);
           } catch (err) {
-            log.warn({ err: String(err) }, 'tasks by state: Redis did not answer; the gauge keeps its last values');
+            log.warn({ err }, 'tasks by state: Redis did not answer; the gauge keeps its last values');
           }
         },
       });
       for (const state of TASK_STATES) byState.set({ state }, 0);
+    },
+    /** A write found the task in another state than it starts from: nothing was written. */
+    refused(taskId: string, step: TaskStep, state: string | null) {
+      refused.inc({ step });
+      log.warn({ taskId, step, state }, 'task store write refused: the task is not in the state it starts from');
     },
     pollLeader(instance: string, on: boolean) {
       leader.set(on ? 1 : 0);

@@ -125,19 +125,22 @@ export class Watcher {
       const d = decide(s, r.troubledSince, now, this.opts.stuckAfterMs);
       if (s.status !== r.globusStatus || (s.nice_status ?? null) !== r.niceStatus) changed = true;
       if (d.action === 'complete') {
-        await this.deps.store.completing(r.taskId, d.status, r.cancelledFor ?? d.reason);
-        this.complete(r.taskId, d.status, r.cancelledFor ?? d.reason);
+        const t = await this.deps.store.completing(r.taskId, d.status, r.cancelledFor ?? d.reason);
+        if (t.outcome === 'refused') this.deps.telemetry.refused(r.taskId, 'completing', t.state);
+        else this.complete(r.taskId, d.status, r.cancelledFor ?? d.reason);
         changed = true;
       } else if (d.action === 'cancel') {
         if (!r.cancelledFor) {
           this.deps.telemetry.cancelling(r.taskId, d.reason, now - (r.troubledSince ?? now));
-          await this.deps.store.cancelled(r.taskId, d.reason);
-          await this.deps.globus.cancelTask(r.taskId);
+          if (await this.deps.store.cancelled(r.taskId, d.reason)) await this.deps.globus.cancelTask(r.taskId);
+          else this.deps.telemetry.refused(r.taskId, 'cancelled', (await this.deps.store.statuses([r.taskId]))[0]?.state ?? null);
         }
       } else {
         const troubledSince = d.troubled ? (r.troubledSince ?? now) : null;
         if (d.troubled && r.troubledSince === null) this.deps.telemetry.troubled(r.taskId, d.reason ?? '');
-        await this.deps.store.observe(r.taskId, s.status ?? 'UNKNOWN', s.nice_status ?? null, troubledSince, d.reason);
+        if (!(await this.deps.store.observe(r.taskId, s.status ?? 'UNKNOWN', s.nice_status ?? null, troubledSince, d.reason))) {
+          this.deps.telemetry.refused(r.taskId, 'observe', (await this.deps.store.statuses([r.taskId]))[0]?.state ?? null);
+        }
       }
     }
     return changed;
@@ -151,8 +154,9 @@ export class Watcher {
     } catch (err) {
       if (err instanceof GlobusError && err.isNotFound) {
         this.deps.telemetry.notFound(taskId);
-        await this.deps.store.completing(taskId, 'NOT_FOUND', 'TASK_NOT_FOUND');
-        this.complete(taskId, 'NOT_FOUND', 'TASK_NOT_FOUND');
+        const t = await this.deps.store.completing(taskId, 'NOT_FOUND', 'TASK_NOT_FOUND');
+        if (t.outcome === 'refused') this.deps.telemetry.refused(taskId, 'completing', t.state);
+        else this.complete(taskId, 'NOT_FOUND', 'TASK_NOT_FOUND');
         return true;
       }
       throw err;
@@ -219,7 +223,9 @@ export class Watcher {
       await Promise.all(events.slice(i, i + PUBLISH_WINDOW).map((e) => this.deps.amqp.publish(e)));
     }
     const counts = { transferred: p.transferred.length, requeued: p.requeue.length, failed: p.failed.length };
-    await this.deps.store.closed(taskId, counts);
-    this.deps.telemetry.completed(taskId, outcome, r.data.submittedAt, counts);
+    const t = await this.deps.store.closed(taskId, counts);
+    if (t.outcome === 'refused') this.deps.telemetry.refused(taskId, 'closed', t.state);
+    // Counted once: another instance that closed it first counted it.
+    else if (t.outcome === 'moved') this.deps.telemetry.completed(taskId, outcome, r.data.submittedAt, counts);
   }
 }

@@ -62,4 +62,5 @@ it('has a 0 series for every closed-set label value that has not happened yet', 
   expect(series(text, 'terra_transfer_tasks_closed_total', { outcome: 'NOT_FOUND' })).toBe(0);
   expect(series(text, 'terra_transfer_tasks_registered_total', { via: 'http' })).toBe(0);
   expect(series(text, 'terra_transfer_files_completed_total', { result: 'requeued' })).toBe(0);
+  expect(series(text, 'terra_transfer_task_transitions_refused_total', { step: 'closed' })).toBe(0);
 });

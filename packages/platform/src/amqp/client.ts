@@ -5,6 +5,7 @@ import { PermanentError, TransientError } from '../errors.js';
 import { safeUrl } from '../logger.js';
 import type { Registry } from '../metrics.js';
 import { amqpTelemetry, type AmqpTelemetry } from './telemetry.js';
+import { TRACEPARENT_HEADER, outgoingTraceparent } from '../trace.js';
 import { sleep } from '../sleep.js';
 import { Consumer, type ConsumerOptions, type Handler, type RawHandler } from './consumer.js';
 
@@ -127,6 +128,8 @@ export class AmqpClient {
       correlationId: '',
       persistent: true,
       mandatory: true,
+      // The publishing handler's trace, one span further; a source (no handler) starts a trace.
+      headers: { [TRACEPARENT_HEADER]: outgoingTraceparent() },
     };
     return this.publishOwned(this.topology.eventsExchange, routingKey(event), Buffer.from(JSON.stringify(event)), props, opts);
   }

@@ -5,6 +5,7 @@ import type { ErrorCode } from '../error-codes.js';
 import type { AmqpClient } from './client.js';
 import { DEAD_LETTER_HEADERS } from './headers.js';
 import { sleep } from '../sleep.js';
+import { TRACEPARENT_HEADER, newTrace, parseTraceparent, runInTrace, type TraceScope } from '../trace.js';
 import { DEFAULT_PROBE_BACKOFF, waitUntilAvailable, type ProbeBackoff } from './upstream.js';
 
 /** Headers the broker adds to a delivery; a message given back is published without them, as it was first published. */
@@ -138,7 +139,7 @@ export class Consumer<T extends MessageType> {
       if (!this.paused && !this.stopping) await this.startConsuming(ch);
     } catch (err) {
       // The connection died while we attached; the reconnect loop calls attach again.
-      this.client.logger.warn({ queue: this.queue, err: String(err) }, 'could not open consumer channel');
+      this.client.logger.warn({ queue: this.queue, err }, 'could not open consumer channel');
     }
   }
 
@@ -243,7 +244,12 @@ export class Consumer<T extends MessageType> {
       }
       const started = process.hrtime.bigint();
       try {
-        await (this.handler as (e: Message<T> | RawDelivery, ctx: DeliveryContext) => Promise<void>)(event, { deliveryCount, redelivered: msg.fields.redelivered, signal: this.abort.signal });
+        // The handler runs in the delivery's trace (a new one when the publisher sent none): what it publishes and logs carries it.
+        const scope: TraceScope = { trace: parseTraceparent(msg.properties.headers?.[TRACEPARENT_HEADER]) ?? newTrace() };
+        const uploadId = this.raw ? undefined : (event as Message<T>).data as { uploadId?: unknown } | undefined;
+        if (typeof uploadId?.uploadId === 'string') scope.uploadId = uploadId.uploadId;
+        const ctx: DeliveryContext = { deliveryCount, redelivered: msg.fields.redelivered, signal: this.abort.signal };
+        await runInTrace(scope, () => (this.handler as (e: Message<T> | RawDelivery, ctx: DeliveryContext) => Promise<void>)(event, ctx));
       } catch (err) {
         const c = classify(err);
         if (c.unavailable && this.probe && !this.stopping) {

@@ -25,7 +25,7 @@ export function amqpTelemetry(logger: Logger, registry: Registry) {
       log.info({ url, attempt }, 'broker connected');
     },
     connectFailed(err: unknown, attempt: number, retryInMs: number) {
-      log.warn({ err: String(err), attempt, retryInMs }, 'broker connection failed; retrying');
+      log.warn({ err, attempt, retryInMs }, 'broker connection failed; retrying');
     },
     disconnected(reason: string) {
       connected.set(0);

@@ -12,6 +12,8 @@
  * sweep finds the file).
  */
 
+import { sameVersion } from '@terra-transfer/ledger';
+
 /** What the cache holds at a path, seen with lstat (no symlink followed). */
 export type OnDisk =
   | { kind: 'file'; size: number; mtimeMs: number }
@@ -34,9 +36,9 @@ export interface Candidate {
  */
 export type Verdict = { kind: 'send' } | { kind: 'duplicate'; of: number } | { kind: 'superseded' } | { kind: 'vanished' };
 
-/** mtimes compare at millisecond precision: events carry whole milliseconds, stat may carry a fraction. */
+/** The ledger's one definition of a version (mtime to the millisecond: stat may carry a fraction). */
 function matchesDisk(c: Candidate, d: OnDisk): boolean {
-  return d.kind === 'file' && d.size === c.size && Math.floor(d.mtimeMs) === Math.floor(c.mtimeMs);
+  return d.kind === 'file' && sameVersion(d, c);
 }
 
 /**
@@ -59,7 +61,7 @@ export function judge(candidates: readonly Candidate[], disk: ReadonlyMap<string
     const d = disk.get(c.path) ?? { kind: 'missing' };
     const of = carrier.get(c.path);
     if (of === i) return d.kind === 'file' ? { kind: 'send' } : { kind: 'vanished' };
-    if (of !== undefined && (d.kind !== 'file' || (c.size === candidates[of]!.size && Math.floor(c.mtimeMs) === Math.floor(candidates[of]!.mtimeMs)))) return { kind: 'duplicate', of };
+    if (of !== undefined && (d.kind !== 'file' || sameVersion(c, candidates[of]!))) return { kind: 'duplicate', of };
     return { kind: 'superseded' };
   });
 }

@@ -1,6 +1,7 @@
 import { createHash, getHashes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, realpath, rmdir, unlink } from 'node:fs/promises';
+import { sameVersion } from '@terra-transfer/ledger';
 import { PermanentError } from '@terra-transfer/platform';
 import type { OnDisk } from '../core/deletion.js';
 import { insideRoot, removableParents } from '../core/paths.js';
@@ -123,7 +124,7 @@ export class CacheFs {
    */
   async unlinkIfUnchanged(target: string, expect: { size: number; mtimeMs: number }): Promise<{ deleted: true } | { deleted: false; disk: OnDisk }> {
     const disk = await this.stat(target);
-    if (disk.kind !== 'file' || disk.size !== expect.size || Math.floor(disk.mtimeMs) !== Math.floor(expect.mtimeMs)) return { deleted: false, disk };
+    if (disk.kind !== 'file' || !sameVersion(disk, expect)) return { deleted: false, disk };
     try {
       await unlink(target);
     } catch (err) {

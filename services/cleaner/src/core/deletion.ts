@@ -1,4 +1,4 @@
-import type { FileRecord, FileVersion } from '@terra-transfer/ledger';
+import { sameVersion, type FileRecord, type FileVersion } from '@terra-transfer/ledger';
 import type { Catalogued } from '@terra-transfer/platform';
 
 /** What the cleaner saw on disk for the event's path, after the path passed the safety checks. */
@@ -44,13 +44,7 @@ export type NoopOutcome =
   /** Changed moments ago: maybe still uploading; the log (or the sweep) will send it. */
   | 'changed_recent';
 
-/**
- * Same version: same size and same mtime to the millisecond. Whole
- * milliseconds because services may record `Math.floor(stat.mtimeMs)` or the
- * raw float; a sub-millisecond rewrite with an identical size is not a case
- * an FTP upload produces.
- */
-export const sameVersion = (a: FileVersion, b: FileVersion): boolean => a.size === b.size && Math.floor(a.mtimeMs) === Math.floor(b.mtimeMs);
+/** Same version: the ledger's one definition (size, and mtime to the millisecond). */
 const same = sameVersion;
 
 /**

@@ -1,6 +1,6 @@
-import type { FileRecord } from '@terra-transfer/ledger';
+import { sameVersion, type FileRecord } from '@terra-transfer/ledger';
 import type { Catalogued } from '@terra-transfer/platform';
-import { sameVersion, type OnDisk } from './deletion.js';
+import type { OnDisk } from './deletion.js';
 
 /**
  * Delays before the resend of a failed version, after its 1st, 2nd, … give-up:

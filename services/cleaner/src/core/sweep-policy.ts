@@ -1,5 +1,4 @@
-import type { FileRecord } from '@terra-transfer/ledger';
-import { sameVersion } from './deletion.js';
+import { sameVersion, type FileRecord } from '@terra-transfer/ledger';
 
 /** What the sweep does with one file it walked past. Closed set: also the label of terra_transfer_sweep_files_total. */
 export type SweepVerdict =

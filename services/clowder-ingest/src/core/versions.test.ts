@@ -12,6 +12,12 @@ describe('file versions', () => {
     expect(newest(undefined, v(2, 1))).toBe(v(2, 1));
   });
 
+  it('compares mtimes to the whole millisecond, as the ledger does (a sub-millisecond difference is the same version)', () => {
+    expect(compareVersions({ mtimeMs: 1000.25, size: 1, checksum: null }, { mtimeMs: 1000.75, size: 1, checksum: null })).toBe(0);
+    expect(compareVersions({ mtimeMs: 1001.01, size: 1, checksum: null }, { mtimeMs: 1000.99, size: 1, checksum: null })).toBe(1);
+    expect(decide('f1', v(1000.25, 1), v(1000, 1))).toBe('done');
+  });
+
   it('decides: register a new path, replace an older version, ignore the same or an older one, adopt a record without version', () => {
     expect(decide(undefined, undefined, v(1, 1))).toBe('register');
     expect(decide('f1', v(1, 1), v(2, 5))).toBe('replace');

@@ -1,3 +1,5 @@
+import { versionMtime } from '@terra-transfer/ledger';
+
 /**
  * A version of a file at a destination path, as file.transferred reports it.
  * The same path sent again with another version is the file rewritten in place
@@ -28,12 +30,15 @@ function decodeVersion(s: string | undefined | null): FileVersion | undefined {
 
 /**
  * A total order, so every worker picks the same winner whatever the arrival
- * order: the later mtime is newer; at equal mtimes (a rewrite within the
+ * order: the later mtime is newer (to the millisecond, the ledger's one
+ * convention: a sub-millisecond difference is the same mtime); at equal mtimes (a rewrite within the
  * clock's resolution) the larger size, then the larger checksum, win: an
  * arbitrary but deterministic choice between versions time cannot order.
  */
 export function compareVersions(a: FileVersion, b: FileVersion): number {
-  if (a.mtimeMs !== b.mtimeMs) return a.mtimeMs < b.mtimeMs ? -1 : 1;
+  const ma = versionMtime(a.mtimeMs);
+  const mb = versionMtime(b.mtimeMs);
+  if (ma !== mb) return ma < mb ? -1 : 1;
   if (a.size !== b.size) return a.size < b.size ? -1 : 1;
   const ca = a.checksum ?? '';
   const cb = b.checksum ?? '';

@@ -127,7 +127,7 @@ export class Store {
     this.appended++;
     if (this.compactEvery > 0 && ++this.sinceCompaction >= this.compactEvery) this.compactLive();
     if (durable) return p;
-    p.catch((err: unknown) => this.logger.error({ err: String(err), op: r.op }, 'journal write failed'));
+    p.catch((err: unknown) => this.logger.error({ err, op: r.op }, 'journal write failed'));
     return Promise.resolve();
   }
 
@@ -142,7 +142,7 @@ export class Store {
         this.compactions++;
         this.logger.info({ tasks: this.tasks.size, ms: Math.round(performance.now() - started) }, 'journal compacted');
       },
-      (err: unknown) => this.logger.error({ err: String(err) }, 'journal compaction failed; the journal is kept as it was'),
+      (err: unknown) => this.logger.error({ err }, 'journal compaction failed; the journal is kept as it was'),
     );
   }
 

@@ -46,7 +46,7 @@ export function createPool(o: PoolOptions, logger: Logger): Pool {
     options: `-c jit=off${o.genericPlans ? ' -c plan_cache_mode=force_generic_plan' : ''}${o.serialPlans ? ' -c max_parallel_workers_per_gather=0' : ''}`,
   });
   // An idle client whose server went away: the pool drops it; the next query reports the outage.
-  pool.on('error', (err) => logger.warn({ err: err.message }, 'idle PostgreSQL connection lost'));
+  pool.on('error', (err) => logger.warn({ err }, 'idle PostgreSQL connection lost'));
   return pool;
 }
 

@@ -7,7 +7,15 @@ import { RedisLease } from '@terra-transfer/platform';
  *   watching    registered; polled every cycle
  *   completing  Globus reported it terminal; its files' events are being published (a restart publishes them again)
  *   closed      every file has its event; `outcome` says how the task ended
- * Transitions are single atomic Redis steps (Lua / MULTI).
+ * Transitions are single atomic Redis steps (Lua scripts below), each
+ * checking the state it starts from:
+ *   (none)     → watching     register
+ *   watching   → completing   completing
+ *   completing → closed       closed
+ * A transition from another state is refused (the result says so and the
+ * caller counts it), never applied; repeating one that already happened
+ * answers `already`. What a poll saw (observe, cancelled) is written only
+ * while the task is watching.
  */
 export type TaskState = 'watching' | 'completing' | 'closed';
 export const TASK_STATES: readonly TaskState[] = ['watching', 'completing', 'closed'];
@@ -48,10 +56,77 @@ redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 return 1
 `;
 
+/*
+ * completing — KEYS: task hash, watching zset, completing zset. ARGV: taskId,
+ * now, then field/value pairs (outcome, outcomeReason, globusStatus).
+ * Result: "moved" (watching → completing, with the fields) | "already"
+ * (completing; its first outcome kept) | "refused:<state>" (closed, or no
+ * record: "refused:").
+ */
+const COMPLETING = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == 'completing' then return 'already' end
+if state ~= 'watching' then return 'refused:' .. (state or '') end
+redis.call('HSET', KEYS[1], 'state', 'completing', unpack(ARGV, 3))
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+return 'moved'
+`;
+
+/*
+ * closed — KEYS: task hash, active set, completing zset, closed zset. ARGV:
+ * taskId, now, ttlS, then field/value pairs (completedAt, file counts).
+ * Result: "moved" (completing → closed; the record expires after ttlS, and
+ * closed entries older than that leave the index) | "already" (closed) |
+ * "refused:<state>" (watching, or no record: "refused:").
+ */
+const CLOSED = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == 'closed' then return 'already' end
+if state ~= 'completing' then return 'refused:' .. (state or '') end
+redis.call('HSET', KEYS[1], 'state', 'closed', unpack(ARGV, 4))
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[4], 0, tonumber(ARGV[2]) - tonumber(ARGV[3]) * 1000)
+return 'moved'
+`;
+
+/*
+ * observe — KEYS[1]: task hash. ARGV: field/value pairs.
+ * Result: 1 when the task is watching and the fields were set, 0 otherwise
+ * (a poll's view never lands on a task that moved on).
+ */
+const OBSERVE = `
+if redis.call('HGET', KEYS[1], 'state') ~= 'watching' then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+`;
+
 const CLOSED_TTL_S = 30 * 24 * 3600;
+
+/**
+ * What a transition did (closed set):
+ *   moved     the task was in the starting state and is now in the new one
+ *   already   the task is in the new state already (a repeated step); nothing changed
+ *   refused   the task is in another state (or unknown): nothing changed
+ */
+export type TaskTransition = { outcome: 'moved' } | { outcome: 'already' } | { outcome: 'refused'; state: TaskState | null };
+
+function transition(res: string): TaskTransition {
+  if (res === 'moved' || res === 'already') return { outcome: res };
+  const state = res.slice('refused:'.length);
+  return { outcome: 'refused', state: state ? (state as TaskState) : null };
+}
+
+const flat = (fields: Record<string, string | number>): string[] => Object.entries(fields).flatMap(([k, v]) => [k, String(v)]);
 
 interface Commands {
   terraWatcherRegister(k1: string, k2: string, k3: string, taskId: string, data: string, now: number): Promise<number>;
+  terraWatcherCompleting(k1: string, k2: string, k3: string, ...args: Array<string | number>): Promise<string>;
+  terraWatcherClosed(k1: string, k2: string, k3: string, k4: string, ...args: Array<string | number>): Promise<string>;
+  terraWatcherObserve(k1: string, ...args: string[]): Promise<number>;
 }
 
 export class TaskStore {
@@ -62,6 +137,9 @@ export class TaskStore {
     private readonly prefix: string,
   ) {
     redis.defineCommand('terraWatcherRegister', { numberOfKeys: 3, lua: REGISTER });
+    redis.defineCommand('terraWatcherCompleting', { numberOfKeys: 3, lua: COMPLETING });
+    redis.defineCommand('terraWatcherClosed', { numberOfKeys: 4, lua: CLOSED });
+    redis.defineCommand('terraWatcherObserve', { numberOfKeys: 1, lua: OBSERVE });
     this.redis = redis as Redis & Commands;
   }
 
@@ -144,38 +222,27 @@ export class TaskStore {
     return out;
   }
 
-  /** Records what the last poll saw (status, and since when the task is troubled). */
-  async observe(id: string, globusStatus: string, niceStatus: string | null, troubledSince: number | null, troubleReason: string | null): Promise<void> {
-    await this.redis.hset(this.key(id), {
-      globusStatus, niceStatus: niceStatus ?? '', troubledSince: troubledSince ?? '', troubleReason: troubleReason ?? '',
-    });
+  /** Records what the last poll saw (status, and since when the task is troubled); false (nothing written) unless the task is watching. */
+  async observe(id: string, globusStatus: string, niceStatus: string | null, troubledSince: number | null, troubleReason: string | null): Promise<boolean> {
+    const fields = { globusStatus, niceStatus: niceStatus ?? '', troubledSince: troubledSince ?? '', troubleReason: troubleReason ?? '' };
+    return (await this.redis.terraWatcherObserve(this.key(id), ...flat(fields))) === 1;
   }
 
-  async cancelled(id: string, reason: string): Promise<void> {
-    await this.redis.hset(this.key(id), 'cancelledFor', reason);
+  /** Records why the watcher cancels the task; false (nothing written) unless the task is watching. */
+  async cancelled(id: string, reason: string): Promise<boolean> {
+    return (await this.redis.terraWatcherObserve(this.key(id), 'cancelledFor', reason)) === 1;
   }
 
-  async completing(id: string, outcome: TaskOutcome, reason: string | null, now = Date.now()): Promise<void> {
-    await this.redis
-      .multi()
-      .hset(this.key(id), { state: 'completing', outcome, outcomeReason: reason ?? '', globusStatus: outcome === 'NOT_FOUND' ? 'NOT_FOUND' : outcome })
-      .zrem(this.stateKey('watching'), id)
-      .zadd(this.stateKey('completing'), now, id)
-      .exec()
-      .then(check);
+  /** watching → completing, with how the task ended. */
+  async completing(id: string, outcome: TaskOutcome, reason: string | null, now = Date.now()): Promise<TaskTransition> {
+    const fields = { outcome, outcomeReason: reason ?? '', globusStatus: outcome === 'NOT_FOUND' ? 'NOT_FOUND' : outcome };
+    return transition(await this.redis.terraWatcherCompleting(this.key(id), this.stateKey('watching'), this.stateKey('completing'), id, now, ...flat(fields)));
   }
 
-  async closed(id: string, counts: { transferred: number; requeued: number; failed: number }, now = Date.now()): Promise<void> {
-    await this.redis
-      .multi()
-      .hset(this.key(id), { state: 'closed', completedAt: now, filesTransferred: counts.transferred, filesRequeued: counts.requeued, filesFailed: counts.failed })
-      .expire(this.key(id), CLOSED_TTL_S)
-      .srem(this.activeKey, id)
-      .zrem(this.stateKey('completing'), id)
-      .zadd(this.stateKey('closed'), now, id)
-      .zremrangebyscore(this.stateKey('closed'), 0, now - CLOSED_TTL_S * 1000)
-      .exec()
-      .then(check);
+  /** completing → closed, with the task's file counts; the record expires after 30 days. */
+  async closed(id: string, counts: { transferred: number; requeued: number; failed: number }, now = Date.now()): Promise<TaskTransition> {
+    const fields = { completedAt: now, filesTransferred: counts.transferred, filesRequeued: counts.requeued, filesFailed: counts.failed };
+    return transition(await this.redis.terraWatcherClosed(this.key(id), this.activeKey, this.stateKey('completing'), this.stateKey('closed'), id, now, CLOSED_TTL_S, ...flat(fields)));
   }
 
   /** Newest first. */
@@ -202,7 +269,3 @@ export class TaskStore {
   }
 }
 
-function check(res: Array<[Error | null, unknown]> | null): void {
-  if (!res) throw new Error('redis transaction aborted');
-  for (const [err] of res) if (err) throw err;
-}
