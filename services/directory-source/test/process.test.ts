@@ -1,18 +1,11 @@
-import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { stringifySites, testSite } from '@terra-transfer/sites';
-import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, freePort, tempDir, uniquePrefix, waitFor } from '@terra-transfer/testkit';
+import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, freePort, tempDir, uniquePrefix, waitFor, runServiceMain } from '@terra-transfer/testkit';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
-function run(env: Record<string, string>) {
-  const proc = spawn(process.execPath, [MAIN], { env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  proc.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  return { proc, exited, stderr: () => stderr };
-}
+const run = (env: Record<string, string>) => runServiceMain(MAIN, env);
 
 describe('directory-source as a process (dist/main.js)', () => {
   const prefix = uniquePrefix('dirsrc-proc');

@@ -1,20 +1,13 @@
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LEMNATEC_DB_URL_ENV, TestScanalyzer, lemnatecSite } from '@terra-transfer/stack';
 import { stringifySites } from '@terra-transfer/sites';
-import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, freePort, tempDir, uniquePrefix, waitFor } from '@terra-transfer/testkit';
+import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, freePort, tempDir, uniquePrefix, waitFor, runServiceMain } from '@terra-transfer/testkit';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
-function run(env: Record<string, string>) {
-  const proc = spawn(process.execPath, [MAIN], { env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  proc.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  return { proc, exited, stderr: () => stderr };
-}
+const run = (env: Record<string, string>) => runServiceMain(MAIN, env);
 
 describe('lemnatec-source as a process (dist/main.js)', () => {
   const prefix = uniquePrefix('lt-proc');

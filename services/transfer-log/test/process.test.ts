@@ -1,19 +1,12 @@
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { stringifySites, testSite } from '@terra-transfer/sites';
-import { AMQP_URL, deleteTopology, freePort, tempDir, uniquePrefix, waitFor } from '@terra-transfer/testkit';
+import { AMQP_URL, deleteTopology, freePort, tempDir, uniquePrefix, waitFor, runServiceMain } from '@terra-transfer/testkit';
 import { freshDatabase } from './harness.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
-function run(env: Record<string, string>) {
-  const proc = spawn(process.execPath, [MAIN], { env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  proc.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  return { proc, exited, stderr: () => stderr };
-}
+const run = (env: Record<string, string>) => runServiceMain(MAIN, env);
 
 describe('transfer-log as a process (dist/main.js)', () => {
   const prefix = uniquePrefix('tlog-proc');
