@@ -47,14 +47,30 @@ it('N competing instances of every consumer keep the guarantees while instances 
       }
     })();
     // One instance of each consumer dies mid-run; the others carry on; it comes back later.
+    // The watcher killed is the one holding the poll lease, so the other must take the polling over.
+    const leaderOf = async (names: string[]) => {
+      for (const n of names) if ((await stack.metric(n, 'terra_transfer_watcher_poll_leader').catch(() => 0)) === 1) return n;
+      return undefined;
+    };
+    let survivor = 'watcher.2';
     const victims = ['batcher.2', 'watcher', 'cleaner.2', 'clowder-ingest.3'];
     const kills = (async () => {
-      for (const v of victims) {
+      for (const [i, planned] of victims.entries()) {
         await sleep((SECONDS * 1000) / (victims.length + 2));
+        let v = planned;
+        if (planned === 'watcher') {
+          v = (await leaderOf(['watcher', 'watcher.2'])) ?? 'watcher';
+          survivor = v === 'watcher' ? 'watcher.2' : 'watcher';
+          victims[i] = v;
+        }
         events.push(`${Math.round((Date.now() - started) / 1000)}s kill -9 ${v}`);
         await stack.kill9(v);
       }
       await sleep(2_000);
+      // The dead leader comes back only once the survivor holds the lease (it lapses within two poll intervals + 10 s).
+      const takeover = Date.now() + 40_000;
+      while ((await leaderOf([survivor])) === undefined && Date.now() < takeover) await sleep(500);
+      events.push(`${Math.round((Date.now() - started) / 1000)}s ${survivor} ${(await leaderOf([survivor])) ? 'polls' : 'did not take the poll lease'}`);
       for (const v of victims) await stack.restart(v);
       events.push(`${Math.round((Date.now() - started) / 1000)}s all restarted`);
     })();
@@ -80,9 +96,10 @@ it('N competing instances of every consumer keep the guarantees while instances 
     // The work was shared: every surviving instance of each consumer did some of it.
     for (const name of ['batcher', 'batcher.2']) expect(await stack.metric(name, 'terra_transfer_batches_submitted_total')).toBeGreaterThan(0);
     for (const name of ['clowder-ingest', 'clowder-ingest.2']) expect(await stack.metric(name, 'terra_transfer_messages_consumed_total')).toBeGreaterThan(0);
-    // One watcher polls Globus at a time (the poll lease); the watcher killed mid-run was replaced.
+    // One watcher polls Globus at a time (the poll lease); the leader killed mid-run was replaced by the other, which then closed tasks.
     expect((await stack.metric('watcher', 'terra_transfer_watcher_poll_leader')) + (await stack.metric('watcher.2', 'terra_transfer_watcher_poll_leader'))).toBe(1);
-    expect(await stack.metric('watcher.2', 'terra_transfer_tasks_closed_total')).toBeGreaterThan(0);
+    expect(await stack.metric(survivor, 'terra_transfer_watcher_poll_leader')).toBe(1);
+    expect(await stack.metric(survivor, 'terra_transfer_tasks_closed_total')).toBeGreaterThan(0);
   } catch (err) {
     const logs = [...stack.procs.values()].map((p) => `--- ${p.name}:\n${p.output().split('\n').slice(-12).join('\n')}`).join('\n');
     const v = verdict && { ...verdictSummary(verdict), missing: verdict.missing.slice(0, 5), inCache: verdict.inCache.slice(0, 5), twice: verdict.globus.pathsTransferredTwice.slice(0, 5), labels: verdict.globus.duplicateLabels.slice(0, 5), unexplained: verdict.ledger.unexplained.slice(0, 5) };
