@@ -1,4 +1,4 @@
-import { env, platformSettings } from '@terra-transfer/platform';
+import { env, optional, platformSettings } from '@terra-transfer/platform';
 
 /**
  * Every setting of `terra`, declared once: the same environment variables as
@@ -9,14 +9,14 @@ export const cliSettings = {
   SITES_FILE: env.path('The site file (YAML, docs/sites.md) the services read'),
   AMQP_URL: platformSettings.AMQP_URL,
   AMQP_PREFIX: platformSettings.AMQP_PREFIX,
-  API_TOKEN: env.string("Bearer token of the services' APIs (the services' API_TOKEN; the transfer log's READ_TOKEN when it has one)", { default: '', secret: true }),
+  API_TOKEN: optional(env.string("Bearer token of the services' APIs (the services' API_TOKEN; the transfer log's READ_TOKEN when it has one)", { secret: true })),
   SERVICE_URLS: env.list(
     'Where each service answers, as name=url pairs (batcher, watcher, clowder-ingest, transfer-log, cleaner@<site>, log-tailer@<site>, directory-source@<site>); '
     + 'unnamed ones take the local stack\'s ports (8081–8087, +100 per further site)',
     { default: [] },
   ),
   RABBITMQ_MANAGEMENT_URL: env.url("RabbitMQ's management API (credentials and vhost are taken from AMQP_URL)", { default: 'http://127.0.0.1:15672', protocols: ['http', 'https'] }),
-  CLOWDER_URL: env.url("Clowder's base URL, for `terra verify` (without it, verify compares the cache and the destination only)", { default: '', protocols: ['http', 'https'] }),
-  CLOWDER_KEY: env.string('Clowder API key, for `terra verify`', { default: '', secret: true }),
+  CLOWDER_URL: optional(env.url("Clowder's base URL, for `terra verify` (without it, verify compares the cache and the destination only)", { protocols: ['http', 'https'] })),
+  CLOWDER_KEY: optional(env.string('Clowder API key, for `terra verify`', { secret: true })),
   HTTP_TIMEOUT_MS: env.int('Timeout of each HTTP request', { default: 10_000, min: 100 }),
 } as const;

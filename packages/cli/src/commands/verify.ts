@@ -30,8 +30,8 @@ async function* dayFiles(dir: string, rel: string, day: string, interrupted: () 
 /** The destination tree as mounted here: the Clowder ingest's localRoot, else the destination root. */
 const destinationRoot = (s: Site) => s.clowder.localRoot ?? s.destinations.find((d) => d.name === s.clowder.destination)?.root ?? s.destinations[0]!.root;
 
-async function clowderFiles(ctx: Context, site: Site, day: string): Promise<Sighting[]> {
-  const client = new ClowderClient({ url: ctx.cfg.CLOWDER_URL, key: ctx.cfg.CLOWDER_KEY, timeoutMs: ctx.cfg.HTTP_TIMEOUT_MS, retries: 1 });
+async function clowderFiles(ctx: Context, site: Site, day: string, url: string): Promise<Sighting[]> {
+  const client = new ClowderClient({ url, key: ctx.cfg.CLOWDER_KEY ?? '', timeoutMs: ctx.cfg.HTTP_TIMEOUT_MS, retries: 1 });
   const root = site.clowder.collectionRoot.replace(/\/+$/, '');
   const out: Sighting[] = [];
   try {
@@ -44,7 +44,7 @@ async function clowderFiles(ctx: Context, site: Site, day: string): Promise<Sigh
       }
     }
   } catch (err) {
-    throw unreachable(`Clowder at ${ctx.cfg.CLOWDER_URL}: ${(err as Error).message.split('\n')[0]}`);
+    throw unreachable(`Clowder at ${url}: ${(err as Error).message.split('\n')[0]}`);
   }
   return out;
 }
@@ -68,7 +68,7 @@ export function registerVerify(program: Command, ctx: Context, common: (c: Comma
       }
       const destination: Sighting[] = [];
       for await (const f of dayFiles(destinationRoot(site), '', day, stop)) destination.push(f);
-      const clowder = ctx.cfg.CLOWDER_URL ? await clowderFiles(ctx, site, day) : null;
+      const clowder = ctx.cfg.CLOWDER_URL !== undefined ? await clowderFiles(ctx, site, day, ctx.cfg.CLOWDER_URL) : null;
       if (ctx.interrupted) throw new CliError('interrupted: no verdict', EXIT.INTERRUPTED, 'INTERRUPTED');
       const r = compare(cache, destination, clowder, (rel) => registeredAsFile(rel, site.clowder.metadataAsFile));
       const result = { site: site.name, date: day, clowderChecked: clowder !== null, ...r };
