@@ -52,8 +52,21 @@ export class Limiter {
   }
 }
 
-/** Runs `fn` over `items`, at most `concurrency` at once; rejects with the first failure (the others still run to their end). */
-export async function forEachLimit<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+/**
+ * Runs `fn` over `items`, at most `concurrency` at once, each started only
+ * when there is room. After a failure no new item starts; rejects with the
+ * first failure once those running have finished.
+ */
+export async function forEachLimit<T>(items: Iterable<T>, concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
   const limiter = new Limiter(concurrency);
-  await Promise.all(items.map((item) => limiter.run(() => fn(item))));
+  let failure: { err: unknown } | undefined;
+  for (const item of items) {
+    await limiter.room();
+    if (failure) break;
+    limiter.run(() => fn(item)).catch((err: unknown) => {
+      failure ??= { err };
+    });
+  }
+  await limiter.idle();
+  if (failure) throw failure.err;
 }
