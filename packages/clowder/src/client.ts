@@ -1,7 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import got, { HTTPError, RequestError, type Got, type Method } from 'got';
-import { TRACEPARENT_HEADER, currentTrace, outgoingTraceparent } from '@terra-transfer/platform';
+import { TRACEPARENT_HEADER, backoffDelay, currentTrace, outgoingTraceparent } from '@terra-transfer/platform';
 import { ClowderProtocolError, ClowderRejectedError, errorDetail, isRetryableStatus, unavailableOrFailed } from './errors.js';
 import {
   isObjectId,
@@ -91,7 +91,7 @@ export class ClowderClient {
         methods: ['GET', 'POST', 'DELETE', 'PUT'],
         statusCodes: [429, ...Array.from({ length: 100 }, (_, i) => 500 + i)],
         errorCodes: ['ETIMEDOUT', 'ECONNRESET', 'EADDRINUSE', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'ENETUNREACH', 'EAI_AGAIN', 'EHOSTUNREACH'],
-        calculateDelay: ({ attemptCount, computedValue }) => (computedValue === 0 ? 0 : Math.min(max, base * 2 ** (attemptCount - 1)) * (0.5 + Math.random() / 2)),
+        calculateDelay: ({ attemptCount, computedValue }) => (computedValue === 0 ? 0 : backoffDelay(attemptCount - 1, { baseMs: base, maxMs: max, jitter: 0.5 })),
       },
       hooks: {
         // A request made for a message carries its trace (W3C traceparent), so Clowder's side can be matched to the file.

@@ -1,3 +1,4 @@
+import { setTimeout as wait } from 'node:timers/promises';
 import got, { type Got } from 'got';
 import type { Logger } from 'pino';
 import { TokenSource, TRANSFER_SCOPE, type TokenResponse } from './auth.js';
@@ -93,7 +94,7 @@ export class GlobusClient {
     this.transferUrl = opts.transferUrl.replace(/\/+$/, '');
     this.authUrl = opts.authUrl.replace(/\/+$/, '');
     this.policy = { ...SDK_RETRY_POLICY, ...opts.retryPolicy };
-    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.sleep = opts.sleep ?? ((ms) => wait(ms));
     this.limiter = opts.budget ?? new RateLimiter(opts.rateLimitPerSec ?? 20);
     this.http = got.extend({
       throwHttpErrors: false,

@@ -1,3 +1,4 @@
+import { setTimeout as wait } from 'node:timers/promises';
 /**
  * Client-side rate limit: a token bucket of `perSecond` tokens that refills
  * continuously, so we stay under Globus's 20 requests/s per user (metered
@@ -12,7 +13,7 @@ export class RateLimiter {
   constructor(
     private readonly perSecond: number,
     private readonly now: () => number = () => performance.now(),
-    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => wait(ms),
   ) {
     this.tokens = perSecond;
     this.last = now();

@@ -1,3 +1,4 @@
+import { setTimeout as wait } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 
@@ -55,7 +56,7 @@ export class SharedRequestBudget implements RequestBudget {
       duration,
       insuranceLimiter: new RateLimiterMemory({ keyPrefix: `${o.prefix}:globus-budget-local`, points: fallback.points, duration: fallback.duration }),
     });
-    this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.sleep = o.sleep ?? ((ms) => wait(ms));
   }
 
   async acquire(): Promise<void> {

@@ -9,6 +9,8 @@
  * At most `maxRetries` retries; sleep = min((0.25 + 0.5·rand)·2^attempt, maxSleep).
  */
 
+import { backoffDelay } from '@terra-transfer/platform';
+
 export interface RetryPolicy {
   maxRetries: number;
   maxSleepMs: number;
@@ -28,7 +30,8 @@ export interface AttemptOutcome {
 export type RetryDecision = { retry: false } | { retry: true; delayMs: number };
 
 export function backoffMs(attempt: number, policy: RetryPolicy, rand: number): number {
-  return Math.min((0.25 + 0.5 * rand) * 2 ** attempt * 1000, policy.maxSleepMs);
+  // The platform's exponential; the SDK jitters before it caps (so a long outage always waits the cap).
+  return Math.min(backoffDelay(attempt, { baseMs: 1000, maxMs: Infinity }) * (0.25 + 0.5 * rand), policy.maxSleepMs);
 }
 
 /** `attempt` counts from 0 for the first try. */

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { backoffDelay } from './backoff.js';
 import { safeUrl } from './logger.js';
 
 export { Redis } from 'ioredis';
@@ -31,7 +32,7 @@ export function createRedis(opts: RedisOptions): Redis {
     connectionName: opts.connectionName,
     maxRetriesPerRequest: 3,
     enableAutoPipelining: true,
-    retryStrategy: (times) => Math.min(200 * 2 ** Math.min(times, 6), 5_000),
+    retryStrategy: (times) => backoffDelay(times, { baseMs: 200, maxMs: 5_000 }),
     reconnectOnError: (err) => redisErrorKind(err) === 'READONLY',
   });
   let down = false;

@@ -1,19 +1,14 @@
+import { setTimeout as wait } from 'node:timers/promises';
+
 /**
- * A sleep that ends early, without an error, when `signal` aborts: a consumer's back-off or a drain wait
- * returns at shutdown instead of throwing (node:timers/promises' setTimeout rejects with AbortError).
+ * node:timers/promises' sleep, ending early without an error when `signal`
+ * aborts: a consumer's back-off or a drain wait returns at shutdown instead of
+ * throwing AbortError. (Node removes its abort listener when the timer fires,
+ * so a long-lived signal does not collect one per sleep.)
  */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(t);
-      resolve();
-    };
-    // The listener goes with the timer: a long-lived signal (a consumer's) must not collect one per sleep.
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return;
+  await wait(ms, undefined, signal ? { signal } : undefined).catch((err: unknown) => {
+    if (!signal?.aborted) throw err;
   });
 }

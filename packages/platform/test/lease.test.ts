@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { LeaderLease, RedisLease } from '../src/lease.js';
+import { LeaderLease, RedisLease, RedisLocks } from '../src/lease.js';
 import { REDIS_URL, deleteKeys, testLogger, uniquePrefix, waitFor } from '@terra-transfer/testkit';
 
 const prefix = uniquePrefix('lease');
@@ -49,5 +49,53 @@ describe('LeaderLease', () => {
     await b.release();
     expect(await redis.exists(key)).toBe(0);
     await a.release();
+  });
+});
+
+describe('RedisLock (RedisLocks.take)', () => {
+  const locks = new RedisLocks(redis);
+
+  it('one holder at a time; a waiter gets it once released; release is idempotent and only the holder\'s', async () => {
+    const key = `${prefix}:lock1`;
+    const a = await locks.take(key, { ttlMs: 5_000 });
+    expect(a).not.toBeNull();
+    expect(await locks.take(key, { ttlMs: 5_000 })).toBeNull();
+    const waiter = locks.take(key, { ttlMs: 5_000, waitMs: 3_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    await a!.release();
+    await a!.release();
+    const b = await waiter;
+    expect(b).not.toBeNull();
+    expect(await a!.held()).toBe(false);
+    expect(await b!.held()).toBe(true);
+    await b!.release();
+    expect(await redis.exists(key)).toBe(0);
+  });
+
+  it('is renewed while held (outlives its TTL) and knows when it was taken from it', async () => {
+    const key = `${prefix}:lock2`;
+    const a = await locks.take(key, { ttlMs: 300 });
+    await new Promise((r) => setTimeout(r, 700));
+    expect(await a!.held()).toBe(true);
+    expect(a!.lost).toBe(false);
+    // Taken over (as after a stall past the TTL): the next renewal finds another token and does not take it back.
+    await redis.set(key, 'other', 'PX', 60_000);
+    await waitFor('a learns it lost the lock', () => a!.lost, 3_000);
+    expect(await redis.get(key)).toBe('other');
+    await a!.release();
+    expect(await redis.get(key)).toBe('other');
+  });
+
+  it('gives up waiting after waitMs, or when its signal aborts', async () => {
+    const key = `${prefix}:lock3`;
+    const a = await locks.take(key, { ttlMs: 5_000 });
+    const t0 = Date.now();
+    expect(await locks.take(key, { ttlMs: 5_000, waitMs: 200 })).toBeNull();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+    const ac = new AbortController();
+    const waiting = locks.take(key, { ttlMs: 5_000, waitMs: 60_000, signal: ac.signal });
+    ac.abort();
+    expect(await waiting).toBeNull();
+    await a!.release();
   });
 });

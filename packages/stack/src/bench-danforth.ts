@@ -24,6 +24,7 @@
  * source's and the pipeline's own, not the generator's, and latencies count from the stack's start.
  * Progress goes to stderr.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import amqp from 'amqplib';
@@ -129,7 +130,7 @@ try {
   const complete = () => [...commits.keys()].filter((k) => (done.get(k)?.files ?? 0) >= 11);
   const deadline = Date.now() + TIMEOUT_S * 1000;
   while (complete().length < N && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     say(`${complete().length}/${N} complete`);
   }
   const finished = complete();

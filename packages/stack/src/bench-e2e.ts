@@ -31,6 +31,7 @@
  *   rss_mb_at_quarters             per service and simulator, RSS when ¼, ½, ¾ and all of the files were done
  * RabbitMQ and Redis are the machine's, shared with whatever else runs: their CPU is all of theirs during the run.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -101,7 +102,7 @@ async function vhostMessageStats(vhost: string) {
 async function settledMessageStats(vhost: string) {
   let prev = await vhostMessageStats(vhost);
   for (let i = 0; i < 5; i++) {
-    await new Promise((r) => setTimeout(r, 6_000));
+    await sleep(6_000);
     const next = await vhostMessageStats(vhost);
     if (next.published === prev.published && next.delivered === prev.delivered) return next;
     prev = next;
@@ -210,7 +211,7 @@ for (let i = 0; i < files.length; ) {
     }
     appendFileSync(log, chunk);
   }
-  if (!SATURATION) await new Promise((r) => setTimeout(r, 20));
+  if (!SATURATION) await sleep(20);
 }
 const offeredSec = (Date.now() - t0) / 1000;
 
@@ -219,7 +220,7 @@ let lastChange = Date.now();
 // Each process's RSS when a quarter, half, three quarters and all of the files are done: flat, or growing with the run.
 const rssAtQuarters: Record<string, number[]> = Object.fromEntries([...stack.procs.keys()].map((name) => [name, []]));
 for (;;) {
-  await new Promise((r) => setTimeout(r, 1000));
+  await sleep(1000);
   const done = Math.min(deletedAt.size, ingestedAt.size);
   while (done >= ((rssAtQuarters['batcher']!.length + 1) * N) / 4 && rssAtQuarters['batcher']!.length < 4) {
     for (const [name, p] of stack.procs) rssAtQuarters[name]!.push((p.pid && processRssMb(p.pid)) || 0);

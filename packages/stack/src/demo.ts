@@ -22,6 +22,7 @@
  * line, `{"sites": {"<name>": {completed, at_destination, deleted, ingested,
  * lost, result}}}`; everything else goes to stderr.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -173,7 +174,7 @@ const writers: Writer[] = sites.sites.map((site): Writer => {
       run: async () => {
         for (let i = 0; i < datasets && !stopping; i++) {
           await gantry.dataset();
-          await new Promise((r) => setTimeout(r, 1000 / rate));
+          await sleep(1000 / rate);
         }
       },
     };
@@ -185,7 +186,7 @@ const writers: Writer[] = sites.sites.map((site): Writer => {
       run: async () => {
         for (let i = 0; i < folders && !stopping; i++) {
           await w.folder();
-          await new Promise((r) => setTimeout(r, 2000 / rate));
+          await sleep(2000 / rate);
         }
       },
     };
@@ -200,7 +201,7 @@ const writers: Writer[] = sites.sites.map((site): Writer => {
       run: async () => {
         for (let i = 0; i < snapshots && !stopping; i++) {
           await lt.snapshot();
-          await new Promise((r) => setTimeout(r, 2000 / rate));
+          await sleep(2000 / rate);
         }
       },
     };
@@ -226,7 +227,7 @@ let lastChange = Date.now();
 const timeoutMs = Number(args['timeout-s']) * 1000;
 let finished = true;
 for (;;) {
-  await new Promise((r) => setTimeout(r, 2000));
+  await sleep(2000);
   const c = await logged();
   const now = Date.now();
   const parts = writers.map((w) => {

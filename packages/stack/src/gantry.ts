@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { appendFile, mkdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
@@ -203,7 +204,7 @@ export class Gantry {
   async settle(): Promise<void> {
     while (this.later.length) {
       const next = Math.min(...this.later.map((l) => l.due));
-      await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+      await sleep(Math.max(0, next - Date.now()));
       await this.runDue();
     }
   }

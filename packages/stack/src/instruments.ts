@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -66,7 +67,7 @@ export class InstrumentWriter {
     if (inParts) {
       const half = Math.floor(body.length / 2);
       await writeFile(path, body.subarray(0, half));
-      await new Promise((r) => setTimeout(r, this.o.partPauseMs ?? 300));
+      await sleep(this.o.partPauseMs ?? 300);
       await appendFile(path, body.subarray(half));
     } else {
       await writeFile(path, body);

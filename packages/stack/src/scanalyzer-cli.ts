@@ -6,6 +6,7 @@
  * N plants (default 10), one every MS ms (default 1000), and prints the LTSystem URL for the site's urlEnv variable.
  * Ctrl-C stops; the databases are kept (drop them with DROP DATABASE … WITH (FORCE)).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { TestScanalyzer } from './scanalyzer.js';
 
@@ -27,6 +28,6 @@ const n = Number(a.snapshots);
 for (let i = 0; i < n; i++) {
   const s = await lt.snapshot(a.experiment);
   process.stderr.write(`snapshot ${s.id} at ${s.time.toISOString()}: ${s.images.length} images\n`);
-  await new Promise((r) => setTimeout(r, Number(a['every-ms'])));
+  await sleep(Number(a['every-ms']));
 }
 for (const p of [lt.pool(a['system-db']), lt.pool(a.experiment)]) await p.end();

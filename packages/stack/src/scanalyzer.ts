@@ -11,6 +11,7 @@
  * jobs, unknown labels and barcodes; `addExperiment` works while a source runs.
  * Tests and the demo only: names are the caller's (unique per run), `drop()` removes everything.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
@@ -192,7 +193,7 @@ export class TestScanalyzer {
     const images: GeneratedSnapshot['images'] = [];
     const late: Array<() => Promise<void>> = [];
     for (const label of views) {
-      if (inPieces) await new Promise((r) => setTimeout(r, s.pieceDelayMs));
+      if (inPieces) await sleep(s.pieceDelayMs);
       const { size } = this.pixels(label);
       const oid = Number((await p.query<{ o: string }>("SELECT nextval('test_blob_oid') AS o")).rows[0]!.o);
       const rel = `${time.toISOString().slice(0, 10)}/blob${oid}`;

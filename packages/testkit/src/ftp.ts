@@ -1,4 +1,5 @@
 /* A private vsftpd, the real curl FTP client, the real logrotate, and a raw FTP client for aborted uploads and long sessions: for tests that drive the FTP side for real. Needs test/setup/install-ftp-tools.sh. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -170,7 +171,7 @@ export async function abortedUpload(port: number, user: string, pass: string, re
     throw new Error(`STOR ${remotePath} refused: ${opened}`);
   }
   await new Promise<void>((r) => data.write(Buffer.alloc(bytes, 0x61), () => r()));
-  await new Promise((r) => setTimeout(r, 50));
+  await sleep(50);
   data.resetAndDestroy();
   await c.reply(); // 426 / 451: the failure vsftpd logs as `i`
   c.sock.write('QUIT\r\n');

@@ -3,7 +3,7 @@ import { createEvent, type FileUploaded, type TaskFile, type TaskSubmittedData }
 import type { GlobusClient, SubmitResult } from '@terra-transfer/globus';
 import { GlobusError } from '@terra-transfer/globus';
 import type { ClaimResult, FileLedger } from '@terra-transfer/ledger';
-import { PermanentError, TransientError, classify, outsideTrace, sleep, type AmqpClient, type Consumer, type DeliveryContext, type Logger } from '@terra-transfer/platform';
+import { PermanentError, TransientError, classify, outsideTrace, retry, sleep, type AmqpClient, type Consumer, type DeliveryContext, type Logger } from '@terra-transfer/platform';
 import type { BatchStore, Manifest } from './adapters/batch-store.js';
 import type { CacheProbe } from './adapters/cache-probe.js';
 import type { WatcherNotifier } from './adapters/watcher-notifier.js';
@@ -336,21 +336,23 @@ export class Batcher {
 
   /** Drives one batch to its end; any failure is retried with backoff until then, or until shutdown (the batch stays stored). */
   private async drive(batchId: string): Promise<void> {
-    for (let attempt = 0; !this.abort.signal.aborted; attempt++) {
-      try {
-        await this.settle(batchId);
-        const site = this.waiting.get(batchId);
-        this.waiting.delete(batchId);
-        if (site !== undefined) this.backpressure(site);
-        return;
-      } catch (err) {
-        if (this.abort.signal.aborted) return;
-        const c = classify(err);
-        const delay = Math.min(60_000, 1_000 * 2 ** attempt) * (0.5 + Math.random() / 2);
-        this.deps.telemetry.submitRetry(batchId, c.code, c.message, Math.round(delay));
-        await sleep(delay, this.abort.signal).catch(() => undefined);
-      }
+    if (this.abort.signal.aborted) return;
+    try {
+      await retry(() => this.settle(batchId), {
+        backoff: SUBMIT_BACKOFF,
+        retryable: () => true,
+        signal: this.abort.signal,
+        onRetry: (err, _n, delayMs) => {
+          const c = classify(err);
+          this.deps.telemetry.submitRetry(batchId, c.code, c.message, Math.round(delayMs));
+        },
+      });
+    } catch {
+      return; // shutdown: the batch stays stored
     }
+    const site = this.waiting.get(batchId);
+    this.waiting.delete(batchId);
+    if (site !== undefined) this.backpressure(site);
   }
 
   /**
@@ -504,22 +506,34 @@ export class Batcher {
    * down for an hour must not cost anybody a file).
    */
   private async retrying<T>(batchId: string, fn: () => Promise<T>, isGlobus = true): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const out = await fn();
-        if (isGlobus) this.noteUpstream(true);
-        return out;
-      } catch (err) {
-        const endpointDown = err instanceof GlobusError && err.isEndpointError;
-        const c = classify(err);
-        if (!c.retryable && !endpointDown) throw err;
-        // Globus (not an endpoint behind it) does not answer: not ready until it does.
-        if (isGlobus && !endpointDown) this.noteUpstream(false, err);
-        if (this.abort.signal.aborted) throw new TransientError('SHUTTING_DOWN', `gave up on batch ${batchId} for shutdown: ${c.message}`);
-        const delay = Math.min(endpointDown ? 300_000 : 60_000, 1_000 * 2 ** attempt) * (0.5 + Math.random() / 2);
-        this.deps.telemetry.submitRetry(batchId, c.code, c.message, Math.round(delay));
-        await sleep(delay, this.abort.signal);
-      }
+    const endpointDown = (err: unknown) => err instanceof GlobusError && err.isEndpointError;
+    const retryable = (err: unknown) => classify(err).retryable || endpointDown(err);
+    try {
+      const out = await retry(
+        async () => {
+          try {
+            return await fn();
+          } catch (err) {
+            // Globus (not an endpoint behind it) does not answer: not ready until it does.
+            if (isGlobus && retryable(err) && !endpointDown(err)) this.noteUpstream(false, err);
+            throw err;
+          }
+        },
+        {
+          backoff: (err) => (endpointDown(err) ? ENDPOINT_DOWN_BACKOFF : SUBMIT_BACKOFF),
+          retryable,
+          signal: this.abort.signal,
+          onRetry: (err, _n, delayMs) => {
+            const c = classify(err);
+            this.deps.telemetry.submitRetry(batchId, c.code, c.message, Math.round(delayMs));
+          },
+        },
+      );
+      if (isGlobus) this.noteUpstream(true);
+      return out;
+    } catch (err) {
+      if (this.abort.signal.aborted && retryable(err)) throw new TransientError('SHUTTING_DOWN', `gave up on batch ${batchId} for shutdown: ${classify(err).message}`);
+      throw err;
     }
   }
 
@@ -561,6 +575,10 @@ export class Batcher {
     }
   }
 }
+
+/** The slow outer loop's waits: 1 s doubling to a minute; to 5 min while the endpoint behind Globus is down. */
+const SUBMIT_BACKOFF = { baseMs: 1_000, maxMs: 60_000, jitter: 0.5 };
+const ENDPOINT_DOWN_BACKOFF = { ...SUBMIT_BACKOFF, maxMs: 300_000 };
 
 /** A driver lane: one per site and destination. */
 const laneOf = (site: string, destination: string) => `${site}/${destination}`;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createEvent } from '@terra-transfer/contracts';
 import type { ClaimFile, FileLedger, VersionRecord } from '@terra-transfer/ledger';
 import type { Redis } from 'ioredis';
-import type { Logger } from '@terra-transfer/platform';
+import { Limiter, type Logger, type RedisLock } from '@terra-transfer/platform';
 import { joinPath, sensorOf } from '@terra-transfer/site-layout';
 import type { SweepStore } from './adapters/sweep-store.js';
 import { findOldFiles, type WalkStats, type WalkedFile } from './adapters/find-walk.js';
@@ -69,13 +69,13 @@ export class Sweeper {
       if (this.current) this.deps.telemetry.sweepSkipped(trigger);
       return null;
     }
-    const token = await this.deps.store.acquire(this.opts.lockTtlMs);
-    if (!token) {
+    const lock = await this.deps.store.acquire(this.opts.lockTtlMs);
+    if (!lock) {
       this.deps.telemetry.sweepSkipped(trigger);
       return null;
     }
     const id = randomUUID();
-    const done = this.run(id, trigger, token).finally(() => {
+    const done = this.run(id, trigger, lock).finally(() => {
       this.current = undefined;
     });
     // Callers may not await the result (HTTP answers 202, the schedule moves on): a failure must not become an unhandled rejection.
@@ -127,186 +127,238 @@ export class Sweeper {
     await this.current?.catch(() => undefined);
   }
 
-  private async run(id: string, trigger: Trigger, token: string): Promise<SweepStatus> {
-    const { opts, deps } = this;
-    const startedAt = this.now();
-    const counts = emptyCounts();
-    const walkStats: WalkStats = { unreadableDirs: 0, skippedSpecial: 0, hidden: 0 };
-    let unreadable: string[] = [];
-    let oldestMtime = Infinity;
-    const status = (state: SweepStatus['state'], error: string | null = null): SweepStatus => {
-      const t = this.now();
-      counts.skipped_special = walkStats.skippedSpecial;
-      counts.hidden = walkStats.hidden;
-      counts.unreadable_dirs = walkStats.unreadableDirs;
-      return {
-        id,
-        trigger,
-        state,
-        startedAt: new Date(startedAt).toISOString(),
-        updatedAt: new Date(t).toISOString(),
-        finishedAt: state === 'running' ? null : new Date(t).toISOString(),
-        durationSeconds: state === 'running' ? null : (t - startedAt) / 1000,
-        minAgeMinutes: Math.round(opts.minAgeMs / 60_000),
-        counts: { ...counts },
-        oldestUntransferredAgeSeconds: Number.isFinite(oldestMtime) ? Math.max(0, (startedAt - oldestMtime) / 1000) : null,
-        error,
-      };
-    };
-    deps.telemetry.sweepStarted(id, trigger, Math.round(opts.minAgeMs / 60_000));
-    // Progress is best effort; the sweep itself does not depend on it.
-    await deps.store.saveStatus(status('running')).catch((err: unknown) => deps.logger.warn({ err }, 'could not save sweep progress'));
+  private run(id: string, trigger: Trigger, lock: RedisLock): Promise<SweepStatus> {
+    return new SweepRun(id, trigger, this.opts, this.deps, this.now, this.abort.signal).execute(lock);
+  }
+}
 
-    // The lock is refreshed while the sweep runs; losing it (Redis flushed, a long stall) stops the sweep.
-    let lockLost = false;
-    const refresher = setInterval(() => {
-      deps.store.refresh(token, opts.lockTtlMs).then((ok) => {
-        if (!ok) lockLost = true;
-      }, () => undefined);
-    }, Math.max(500, Math.floor(opts.lockTtlMs / 3)));
+/**
+ * One sweep, in named steps: walk (read ahead of the decisions), decide each
+ * chunk (the verdicts of core/sweep-policy), send (a publish window of the
+ * platform's Limiter; the walk waits for room, so at most `publishWindow`
+ * sends exist at once), record the confirmed sends in the ledger in batches,
+ * drain, report.
+ */
+class SweepRun {
+  private readonly startedAt: number;
+  private readonly counts = emptyCounts();
+  private readonly walkStats: WalkStats = { unreadableDirs: 0, skippedSpecial: 0, hidden: 0 };
+  private readonly tally = Object.fromEntries(SWEEP_VERDICTS.map((v) => [v, 0])) as Record<SweepVerdict, number>;
+  private unreadable: string[] = [];
+  private oldestMtime = Infinity;
+  /** Publishes in flight and ledger writes of confirmed sends. */
+  private readonly window: Limiter;
+  /** Confirmed sends not yet recorded (one script call per NOTE_BATCH files). */
+  private notes: ClaimFile[] = [];
+  private publishError: unknown;
+  private lastProgress: number;
 
-    // Publishes in flight, and ledger writes of confirmed sends (batched: one script call per NOTE_BATCH files).
-    const inflight = new Set<Promise<void>>();
-    let publishError: unknown;
-    let notes: ClaimFile[] = [];
-    const track = (p: Promise<void>) => {
-      const finished = () => {
-        inflight.delete(t);
-        const waiters = slotWaiters;
-        slotWaiters = [];
-        for (const w of waiters) w();
-      };
-      const t: Promise<void> = p.then(finished, (err: unknown) => {
-        publishError ??= err;
-        finished();
-      });
-      inflight.add(t);
-    };
-    let slotWaiters: Array<() => void> = [];
-    /** Resolves when a publish or ledger write in flight finishes. */
-    const slotFreed = () => new Promise<void>((r) => slotWaiters.push(r));
-    const flushNotes = () => {
-      if (notes.length === 0) return;
-      const batch = notes;
-      notes = [];
-      track(deps.ledger.notePendingMany(batch).then(() => undefined));
-    };
-    const send = (f: WalkedFile) => {
-      const path = joinPath(opts.cacheRoot, f.rel);
-      // The raw lstat value, as the log-tailer publishes it, so both sources name a version alike.
-      const mtimeMs = f.mtimeMs;
-      const uploadId = sweepUploadId(path, f.size, mtimeMs);
-      const sensor = sensorOf(f.rel);
-      track(
-        deps.publish(createEvent('file.uploaded', uploadId, { site: opts.site, sensor, path, size: f.size, mtimeMs, ftpTime: null, source: 'sweep', attempt: 1, uploadId })).then(() => {
-          // Recorded after the confirm: a crash in between means the next sweep sends the same id again, which downstream recognises.
-          notes.push({ path, size: f.size, mtimeMs, uploadId, attempt: 1, site: opts.site, sensor });
-          if (notes.length >= NOTE_BATCH) flushNotes();
-        }),
-      );
-    };
-    /** Waits for every publish and ledger write, the last partial batch of notes included. */
-    const drain = async () => {
-      while (inflight.size > 0) await Promise.all(inflight);
-      flushNotes();
-      while (inflight.size > 0) await Promise.all(inflight);
-    };
+  constructor(
+    private readonly id: string,
+    private readonly trigger: Trigger,
+    private readonly opts: SweeperOptions,
+    private readonly deps: SweeperDeps,
+    private readonly now: () => number,
+    private readonly stopping: AbortSignal,
+  ) {
+    this.startedAt = now();
+    this.lastProgress = this.startedAt;
+    this.window = new Limiter(opts.publishWindow);
+  }
 
+  async execute(lock: RedisLock): Promise<SweepStatus> {
+    const { deps, opts } = this;
+    deps.telemetry.sweepStarted(this.id, this.trigger, Math.round(opts.minAgeMs / 60_000));
+    await this.saveStatus(this.status('running'), 'could not save sweep progress');
     let final: SweepStatus;
-    const tally = Object.fromEntries(SWEEP_VERDICTS.map((v) => [v, 0])) as Record<SweepVerdict, number>;
-    // The walk reads ahead of the decisions (up to MAX_CHUNKS_AHEAD chunks, their ledger lookups
-    // already asked for), so find never waits on a pipe while publishes wait for confirms.
-    const ahead: Chunk[] = [];
-    let walkDone = false;
-    let walkError: unknown;
-    // Aborted when the sweep fails: the walk stops at once (find killed, worker terminated).
-    const walkAbort = new AbortController();
-    let wakeDecider: (() => void) | undefined;
-    let wakeWalker: (() => void) | undefined;
-    let walker: Promise<void> | undefined;
     try {
-      const now = startedAt;
-      let lastProgress = this.now();
-      const settle = async (c: Chunk) => {
-        const records = await c.records;
-        for (let i = 0; i < c.old.length; i++) {
-          const f = c.old[i]!;
-          const v = sweepVerdict(f, records[i] ?? null, now, opts.minAgeMs);
-          tally[v]++;
-          if (isUntransferred(v) && f.mtimeMs < oldestMtime) oldestMtime = f.mtimeMs;
-          if (isSend(v)) {
-            while (inflight.size >= opts.publishWindow) await slotFreed();
-            if (publishError) throw publishError;
-            send(f);
-          }
-        }
-      };
-      walker = (async () => {
-        try {
-          for await (const m of findOldFiles({ realRoot: opts.realRoot, whitelist: opts.whitelist, minAgeMs: opts.minAgeMs, now, chunk: opts.chunk, signal: walkAbort.signal })) {
-            counts.scanned = m.scanned;
-            tally.young = m.young;
-            Object.assign(walkStats, m.stats);
-            unreadable = m.unreadable;
-            // Young files are not looked up: they count as untransferred (an upper bound, see the gauge's help).
-            if (m.oldestYoungMtimeMs !== null && m.oldestYoungMtimeMs < oldestMtime) oldestMtime = m.oldestYoungMtimeMs;
-            if (m.type === 'chunk' && m.files.length) {
-              counts.old += m.files.length;
-              const records = deps.ledger.getVersions(m.files.map((f) => joinPath(opts.cacheRoot, f.rel)));
-              records.catch(() => undefined); // awaited in settle(); this only stops an unhandled-rejection report meanwhile
-              ahead.push({ old: m.files, records });
-              wakeDecider?.();
-            }
-            while (ahead.length >= MAX_CHUNKS_AHEAD && !walkAbort.signal.aborted) await new Promise<void>((r) => (wakeWalker = r));
-            if (walkAbort.signal.aborted) return;
-          }
-        } catch (err) {
-          walkError = err;
-        } finally {
-          walkDone = true;
-          wakeDecider?.();
-        }
-      })();
-      for (;;) {
-        const c = ahead.shift();
-        if (!c) {
-          if (walkDone) break;
-          await new Promise<void>((r) => (wakeDecider = r));
-          continue;
-        }
-        wakeWalker?.();
-        await settle(c);
-        if (publishError) throw publishError;
-        if (lockLost) throw new Error('sweep lock lost (expired or taken over); stopping');
-        if (this.abort.signal.aborted) throw new Error('service shutting down; sweep stopped');
-        if (this.now() - lastProgress >= (opts.progressEveryMs ?? 2000)) {
-          lastProgress = this.now();
-          Object.assign(counts, pickCounts(tally));
-          await deps.store.saveStatus(status('running')).catch((err: unknown) => deps.logger.warn({ err }, 'could not save sweep progress'));
-        }
+      for await (const chunk of readAhead((signal) => this.walk(signal), MAX_CHUNKS_AHEAD)) {
+        await this.decide(chunk);
+        this.check(lock);
+        await this.progress();
       }
-      if (walkError) throw walkError;
-      await drain();
-      if (publishError) throw publishError;
-      Object.assign(counts, pickCounts(tally));
-      final = status('succeeded');
+      await this.drain();
+      if (this.publishError) throw this.publishError;
+      final = this.status('succeeded');
     } catch (err) {
-      walkAbort.abort();
-      wakeWalker?.();
-      await walker;
-      // What was confirmed is still recorded, so the next sweep does not send it again.
-      await drain().catch(() => undefined);
-      Object.assign(counts, pickCounts(tally));
-      final = status('failed', err instanceof Error ? err.message : String(err));
-    } finally {
-      clearInterval(refresher);
+      // The walk has stopped (readAhead ends it). What was confirmed is still recorded, so the next sweep does not send it again.
+      await this.drain().catch(() => undefined);
+      final = this.status('failed', err instanceof Error ? err.message : String(err));
     }
-    for (const v of SWEEP_VERDICTS) deps.telemetry.sweepFiles(v, tally[v]);
-    if (walkStats.unreadableDirs > 0) deps.telemetry.sweepUnreadable(id, walkStats.unreadableDirs, unreadable);
-    await deps.store.saveStatus(final).catch((err: unknown) => deps.logger.warn({ err }, 'could not save the sweep result'));
-    await deps.store.release(token).catch(() => undefined);
-    deps.telemetry.sweepFinished(final);
+    await this.report(final, lock);
     return final;
+  }
+
+  /** The walk's chunks of old files, each with its ledger lookup already asked for; totals kept current. */
+  private async *walk(signal: AbortSignal): AsyncGenerator<Chunk> {
+    const { opts, deps } = this;
+    for await (const m of findOldFiles({ realRoot: opts.realRoot, whitelist: opts.whitelist, minAgeMs: opts.minAgeMs, now: this.startedAt, chunk: opts.chunk, signal })) {
+      this.counts.scanned = m.scanned;
+      this.tally.young = m.young;
+      Object.assign(this.walkStats, m.stats);
+      this.unreadable = m.unreadable;
+      // Young files are not looked up: they count as untransferred (an upper bound, see the gauge's help).
+      if (m.oldestYoungMtimeMs !== null && m.oldestYoungMtimeMs < this.oldestMtime) this.oldestMtime = m.oldestYoungMtimeMs;
+      if (m.type !== 'chunk' || m.files.length === 0) continue;
+      this.counts.old += m.files.length;
+      const records = deps.ledger.getVersions(m.files.map((f) => joinPath(opts.cacheRoot, f.rel)));
+      records.catch(() => undefined); // awaited in decide(); this only stops an unhandled-rejection report meanwhile
+      yield { old: m.files, records };
+    }
+  }
+
+  /** The verdict of each old file of a chunk; sends what nothing shows was sent. */
+  private async decide(c: Chunk): Promise<void> {
+    const records = await c.records;
+    for (let i = 0; i < c.old.length; i++) {
+      const f = c.old[i]!;
+      const v = sweepVerdict(f, records[i] ?? null, this.startedAt, this.opts.minAgeMs);
+      this.tally[v]++;
+      if (isUntransferred(v) && f.mtimeMs < this.oldestMtime) this.oldestMtime = f.mtimeMs;
+      if (isSend(v)) await this.send(f);
+    }
+  }
+
+  /** Publishes one file.uploaded once the window has room; recorded in the ledger after the broker's confirm. */
+  private async send(f: WalkedFile): Promise<void> {
+    await this.window.room();
+    if (this.publishError) throw this.publishError;
+    const { opts } = this;
+    const path = joinPath(opts.cacheRoot, f.rel);
+    // The raw lstat value, as the log-tailer publishes it, so both sources name a version alike.
+    const mtimeMs = f.mtimeMs;
+    const uploadId = sweepUploadId(path, f.size, mtimeMs);
+    const sensor = sensorOf(f.rel);
+    const event = createEvent('file.uploaded', uploadId, { site: opts.site, sensor, path, size: f.size, mtimeMs, ftpTime: null, source: 'sweep', attempt: 1, uploadId });
+    this.inWindow(async () => {
+      await this.deps.publish(event);
+      // Recorded after the confirm: a crash in between means the next sweep sends the same id again, which downstream recognises.
+      this.notes.push({ path, size: f.size, mtimeMs, uploadId, attempt: 1, site: opts.site, sensor });
+      if (this.notes.length >= NOTE_BATCH) this.flushNotes();
+    });
+  }
+
+  /** Runs `task` in the publish window; its failure stops the sweep (after what is in flight). */
+  private inWindow(task: () => Promise<void>): void {
+    this.window.run(task).catch((err: unknown) => {
+      this.publishError ??= err;
+    });
+  }
+
+  private flushNotes(): void {
+    if (this.notes.length === 0) return;
+    const batch = this.notes;
+    this.notes = [];
+    this.inWindow(async () => {
+      await this.deps.ledger.notePendingMany(batch);
+    });
+  }
+
+  /** Waits for every publish and ledger write, the last partial batch of notes included. */
+  private async drain(): Promise<void> {
+    await this.window.idle();
+    this.flushNotes();
+    await this.window.idle();
+  }
+
+  /** Between chunks: a failed publish, a lost lock or a shutdown stops the sweep. */
+  private check(lock: RedisLock): void {
+    if (this.publishError) throw this.publishError;
+    if (lock.lost) throw new Error('sweep lock lost (expired or taken over); stopping');
+    if (this.stopping.aborted) throw new Error('service shutting down; sweep stopped');
+  }
+
+  /** Progress in Redis every `progressEveryMs` (best effort; the sweep does not depend on it). */
+  private async progress(): Promise<void> {
+    if (this.now() - this.lastProgress < (this.opts.progressEveryMs ?? 2000)) return;
+    this.lastProgress = this.now();
+    await this.saveStatus(this.status('running'), 'could not save sweep progress');
+  }
+
+  /** Telemetry, the result in Redis, the lock released. */
+  private async report(final: SweepStatus, lock: RedisLock): Promise<void> {
+    const { deps } = this;
+    for (const v of SWEEP_VERDICTS) deps.telemetry.sweepFiles(v, this.tally[v]);
+    if (this.walkStats.unreadableDirs > 0) deps.telemetry.sweepUnreadable(this.id, this.walkStats.unreadableDirs, this.unreadable);
+    await this.saveStatus(final, 'could not save the sweep result');
+    await lock.release().catch(() => undefined);
+    deps.telemetry.sweepFinished(final);
+  }
+
+  private async saveStatus(s: SweepStatus, failure: string): Promise<void> {
+    await this.deps.store.saveStatus(s).catch((err: unknown) => this.deps.logger.warn({ err }, failure));
+  }
+
+  private status(state: SweepStatus['state'], error: string | null = null): SweepStatus {
+    const t = this.now();
+    const { startedAt } = this;
+    Object.assign(this.counts, pickCounts(this.tally), {
+      skipped_special: this.walkStats.skippedSpecial,
+      hidden: this.walkStats.hidden,
+      unreadable_dirs: this.walkStats.unreadableDirs,
+    });
+    return {
+      id: this.id,
+      trigger: this.trigger,
+      state,
+      startedAt: new Date(startedAt).toISOString(),
+      updatedAt: new Date(t).toISOString(),
+      finishedAt: state === 'running' ? null : new Date(t).toISOString(),
+      durationSeconds: state === 'running' ? null : (t - startedAt) / 1000,
+      minAgeMinutes: Math.round(this.opts.minAgeMs / 60_000),
+      counts: { ...this.counts },
+      oldestUntransferredAgeSeconds: Number.isFinite(this.oldestMtime) ? Math.max(0, (startedAt - this.oldestMtime) / 1000) : null,
+      error,
+    };
+  }
+}
+
+/**
+ * Reads `source` up to `depth` items ahead of the consumer, so the walk (find
+ * writing into a pipe) never waits while the decisions wait for confirms.
+ * The source's error is thrown once the items read before it are consumed.
+ * When the consumer stops (done or failed), the source's signal aborts (find
+ * is killed) and the reading ends before this generator returns.
+ */
+async function* readAhead<T>(source: (signal: AbortSignal) => AsyncIterable<T>, depth: number): AsyncGenerator<T> {
+  const stop = new AbortController();
+  const ahead: T[] = [];
+  let done = false;
+  let error: unknown;
+  let wakeReader: (() => void) | undefined;
+  let wakeConsumer: (() => void) | undefined;
+  const reader = (async () => {
+    try {
+      for await (const item of source(stop.signal)) {
+        ahead.push(item);
+        wakeConsumer?.();
+        while (ahead.length >= depth && !stop.signal.aborted) await new Promise<void>((r) => (wakeReader = r));
+        if (stop.signal.aborted) return;
+      }
+    } catch (err) {
+      error = err;
+    } finally {
+      done = true;
+      wakeConsumer?.();
+    }
+  })();
+  try {
+    for (;;) {
+      const item = ahead.shift();
+      if (item !== undefined) {
+        wakeReader?.();
+        yield item;
+      } else if (done) {
+        if (error !== undefined) throw error;
+        return;
+      } else {
+        await new Promise<void>((r) => (wakeConsumer = r));
+      }
+    }
+  } finally {
+    stop.abort();
+    wakeReader?.();
+    await reader;
   }
 }
 

@@ -29,7 +29,7 @@ it('a shutdown stops a running sweep between chunks, records it as failed and re
     const other = new SweepStore(h.redis, h.prefix, 'ua-mac');
     const token = await other.acquire(5000);
     expect(token).not.toBeNull();
-    await other.release(token!);
+    await token!.release();
     // Closed: no new sweep starts.
     expect(await h.cleaner.sweeper.start('api')).toBeNull();
   } finally {

@@ -92,7 +92,7 @@ describe('cleaner: the sweep', () => {
     expect(token).not.toBeNull();
     const busy = await h.cleaner.http.inject({ method: 'POST', url: '/api/v1/sweeps', headers: { authorization: `Bearer ${TOKEN}` } });
     expect(busy.statusCode).toBe(409);
-    await other.release(token!);
+    await token!.release();
 
     const ok = await h.cleaner.http.inject({ method: 'POST', url: '/api/v1/sweeps', headers: { authorization: `Bearer ${TOKEN}` } });
     expect(ok.statusCode).toBe(202);
@@ -107,7 +107,7 @@ describe('cleaner: the sweep', () => {
     // The lock was released: another replica can sweep now.
     const next = await other.acquire(10_000);
     expect(next).not.toBeNull();
-    await other.release(next!);
+    await next!.release();
   });
 });
 

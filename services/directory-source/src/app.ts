@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import { createEvent } from '@terra-transfer/contracts';
-import { classify, sleep, type AmqpClient, type Logger, type Registry } from '@terra-transfer/platform';
+import { Limiter, classify, retry, sleep, type AmqpClient, type Logger, type Registry } from '@terra-transfer/platform';
 import { sensorOf } from '@terra-transfer/site-layout';
 import { admits, completionFolder, decide, isMarker, mayHoldAdmitted, type MarkerRule } from './core/decide.js';
 import { Settling } from './core/settling.js';
@@ -55,9 +55,10 @@ export class DirectorySource {
   private readonly completedHints = new Set<string>();
   private fullScanRequested = true;
   private lastFullScanAt = -Infinity;
+  /** Paths being sent (a path is never sent twice at once). */
   private readonly inFlight = new Set<string>();
-  private slotWaiters: Array<() => void> = [];
-  private idleWaiters: Array<() => void> = [];
+  /** The publish window. */
+  private readonly window: Limiter;
   private watcher: FSWatcher | undefined;
   private rootPresent = false;
   /** Whether the root was looked at yet (the first look reports a missing root too). */
@@ -70,6 +71,7 @@ export class DirectorySource {
 
   constructor(private readonly deps: DirectorySourceDeps) {
     this.telemetry = directoryTelemetry(deps.logger, deps.registry, deps.site);
+    this.window = new Limiter(deps.publishWindow);
     this.settling = new Settling(deps.maxSettling);
     this.now = deps.now ?? Date.now;
   }
@@ -105,8 +107,8 @@ export class DirectorySource {
   }
 
   /** Waits until no publish is in flight. */
-  async idle(): Promise<void> {
-    if (this.inFlight.size > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+  idle(): Promise<void> {
+    return this.window.idle();
   }
 
   /** Stops watching, scanning and publishing, waits up to `drainMs` for the publishes in flight. Idempotent. */
@@ -114,7 +116,6 @@ export class DirectorySource {
     this.stopped ??= (async () => {
       // No new publish from here; those in flight finish (a confirmed one is still recorded: see retrying).
       this.abort.abort();
-      for (const w of this.slotWaiters.splice(0)) w();
       await this.closeWatcher();
       await this.loop?.catch(() => undefined);
       await Promise.race([this.idle(), sleep(drainMs)]);
@@ -283,7 +284,7 @@ export class DirectorySource {
 
   /** Publishes one version (in the window; confirmed) and then records it; both retried until done or stopped. */
   private async send(f: FoundFile, changed: boolean): Promise<void> {
-    if (!(await this.acquire())) return;
+    if (!(await this.window.room(this.abort.signal))) return;
     this.inFlight.add(f.rel);
     const uploadId = directoryUploadId(this.deps.site, f.rel, f.size, f.mtimeMs);
     const event = createEvent('file.uploaded', uploadId, {
@@ -297,48 +298,38 @@ export class DirectorySource {
       attempt: 1,
       uploadId,
     });
-    void (async () => {
+    void this.window.run(async () => {
       try {
         if (!(await this.retrying(() => this.deps.amqp.publish(event)))) return;
         if (!(await this.retrying(() => this.deps.sent.record(f.rel, f)))) return;
         this.settling.forget(f.rel);
         this.telemetry.sent(f.rel, changed, uploadId);
       } finally {
-        this.release(f.rel);
+        this.inFlight.delete(f.rel);
       }
-    })();
+    });
   }
 
   /** Runs `step` until it succeeds (true) or the source stops (false). */
   private async retrying(step: () => Promise<void>): Promise<boolean> {
-    for (let attempt = 1; ; attempt++) {
+    const counted = async (attempt: number) => {
       try {
         await step();
-        return true;
       } catch (err) {
         const c = classify(err);
         this.telemetry.publishFailed(c.code, attempt, c.message);
-        if (this.abort.signal.aborted) return false;
-        await sleep(Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)), this.abort.signal);
-        if (this.abort.signal.aborted) return false;
+        throw err;
       }
-    }
-  }
-
-  private async acquire(): Promise<boolean> {
-    while (this.inFlight.size >= this.deps.publishWindow) {
-      if (this.abort.signal.aborted) return false;
-      await new Promise<void>((r) => this.slotWaiters.push(r));
-    }
-    return !this.abort.signal.aborted;
-  }
-
-  private release(rel: string): void {
-    this.inFlight.delete(rel);
-    this.slotWaiters.shift()?.();
-    if (this.inFlight.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+    };
+    return retry(counted, { backoff: PUBLISH_BACKOFF, retryable: () => true, signal: this.abort.signal }).then(
+      () => true,
+      () => false, // only a stop ends the retrying
+    );
   }
 }
+
+/** Waits between tries of a publish or a record: 200 ms doubling to 5 s. */
+const PUBLISH_BACKOFF = { baseMs: 200, maxMs: 5_000 };
 
 /** The set's members, emptying it (hints that arrive meanwhile go to the next round). */
 function take(set: Set<string>): string[] {

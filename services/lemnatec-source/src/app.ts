@@ -1,6 +1,6 @@
 import { createEvent } from '@terra-transfer/contracts';
 import { sameVersion, type FileLedger } from '@terra-transfer/ledger';
-import { classify, sleep, type AmqpClient, type Logger, type Registry } from '@terra-transfer/platform';
+import { classify, forEachLimit, sleep, type AmqpClient, type Logger, type Registry } from '@terra-transfer/platform';
 import { advance, forgetBefore, overlapSince, type SeenRow } from './core/cursor.js';
 import { snapshotMetadata, type ImageEntry, type SnapshotRow } from './core/metadata.js';
 import { lemnatecUploadId, snapshotFolder, snapshotTimeName } from './core/naming.js';
@@ -353,12 +353,4 @@ export class LemnatecSource {
     this.telemetry.staging(this.d.staging.bytes, this.running.size);
     this.pump();
   }
-}
-
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

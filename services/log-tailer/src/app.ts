@@ -1,5 +1,5 @@
 import { createEvent } from '@terra-transfer/contracts';
-import { DEAD_LETTER_HEADERS, classify, sleep, type AmqpClient, type Catalogued, type Logger, type Registry } from '@terra-transfer/platform';
+import { DEAD_LETTER_HEADERS, Limiter, classify, retry, sleep, type AmqpClient, type Catalogued, type Logger, type Registry } from '@terra-transfer/platform';
 import { isHidden, isWhitelisted, sensorOf } from '@terra-transfer/site-layout';
 import { uploadId, type CursorState } from './core/cursor.js';
 import type { Line } from './core/lines.js';
@@ -41,9 +41,10 @@ export interface TailerDeps {
 export class Tailer {
   readonly telemetry: TailerTelemetry;
   private readonly follower: Follower;
-  private inFlight = 0;
-  private slotWaiters: Array<() => void> = [];
-  private idleWaiters: Array<() => void> = [];
+  /** The publish window. */
+  private readonly window: Limiter;
+  /** Aborted when the tailer stops reading: a line waiting for room in the window gives up (it stays unsettled). */
+  private readonly intake = new AbortController();
   private settledSinceSave = 0;
   private lastSaved = '';
   private saving: Promise<void> | undefined;
@@ -60,6 +61,7 @@ export class Tailer {
   constructor(private readonly deps: TailerDeps) {
     this.telemetry = tailerTelemetry(deps.logger, deps.registry);
     this.sent = new SentVersions(deps.sentVersionsMemory);
+    this.window = new Limiter(deps.publishWindow);
     this.follower = new Follower(deps.follower, (source, lines) => this.onLines(source, lines), this.telemetry.follower);
   }
 
@@ -100,9 +102,9 @@ export class Tailer {
   stop(drainMs = 10_000): Promise<void> {
     this.stopped ??= (async () => {
       this.stopping = true;
-      for (const w of this.slotWaiters.splice(0)) w();
+      this.intake.abort();
       await this.follower.stop();
-      if (this.inFlight > 0) await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), sleep(drainMs)]);
+      await Promise.race([this.window.idle(), sleep(drainMs)]);
       this.stopSignal.abort();
       if (this.timer) clearInterval(this.timer);
       await this.checkpoint(true);
@@ -145,8 +147,7 @@ export class Tailer {
       const body = this.decide(source, line);
       if (!body) continue;
       // A slot in the publish window: at once while there is room (no await per line), else wait for one.
-      if (this.inFlight < this.deps.publishWindow) this.inFlight++;
-      else if (!(await this.acquireSlot())) return;
+      if (!this.window.hasRoom && !(await this.window.room(this.intake.signal))) return;
       const ticket = source.watermark.add(line.end);
       const done = (ok: boolean) => {
         if (ok) {
@@ -154,12 +155,13 @@ export class Tailer {
           if (body.kind === 'event') this.telemetry.published();
           if (++this.settledSinceSave >= this.deps.checkpointEveryLines) void this.checkpoint();
         }
-        this.releaseSlot();
       };
       // First attempt without an async wrapper (this runs once per line); retries go through the loop.
-      this.publishOnce(body).then(
-        () => done(true),
-        (err: unknown) => void this.publishUntilConfirmed(body, err).then(done),
+      void this.window.run(() =>
+        this.publishOnce(body).then(
+          () => done(true),
+          (err: unknown) => this.publishUntilConfirmed(body, err).then(done),
+        ),
       );
     }
   }
@@ -311,37 +313,21 @@ export class Tailer {
   }
 
   /** After a failed first attempt: publishes until the broker confirms; false only when the tailer stops first. */
-  private async publishUntilConfirmed(p: Publish, firstError: unknown): Promise<boolean> {
-    let err = firstError;
-    for (let attempt = 1; ; attempt++) {
-      const c = classify(err);
-      this.telemetry.publishFailed(c.code, attempt, c.message);
-      if (this.stopSignal.signal.aborted) return false;
-      await sleep(Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)), this.stopSignal.signal);
-      if (this.stopSignal.signal.aborted) return false;
+  private publishUntilConfirmed(p: Publish, firstError: unknown): Promise<boolean> {
+    const counted = async (attempt: number) => {
       try {
+        if (attempt === 1) throw firstError;
         await this.publishOnce(p);
-        return true;
-      } catch (e) {
-        err = e;
+      } catch (err) {
+        const c = classify(err);
+        this.telemetry.publishFailed(c.code, attempt, c.message);
+        throw err;
       }
-    }
-  }
-
-  private async acquireSlot(): Promise<boolean> {
-    while (this.inFlight >= this.deps.publishWindow) {
-      if (this.stopping) return false;
-      await new Promise<void>((r) => this.slotWaiters.push(r));
-    }
-    if (this.stopping) return false;
-    this.inFlight++;
-    return true;
-  }
-
-  private releaseSlot(): void {
-    this.inFlight--;
-    this.slotWaiters.shift()?.();
-    if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+    };
+    return retry(counted, { backoff: PUBLISH_BACKOFF, retryable: () => true, signal: this.stopSignal.signal }).then(
+      () => true,
+      () => false, // only a stop ends the retrying
+    );
   }
 }
 
@@ -363,6 +349,9 @@ const REJECT_HEADERS = {
   loggedSize: 'x-terra-logged-size',
   candidates: 'x-terra-candidates',
 } as const;
+
+/** Waits between tries of a publish: 200 ms doubling to 5 s. */
+const PUBLISH_BACKOFF = { baseMs: 200, maxMs: 5_000 };
 
 /** Candidates listed in a dead letter, at most (a header stays far below the broker's frame size). */
 const MAX_LISTED_CANDIDATES = 20;

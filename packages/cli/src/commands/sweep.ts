@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sameVersion } from '@terra-transfer/ledger';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -47,7 +49,7 @@ export function registerSweep(program: Command, ctx: Context, common: (c: Comman
       while (!ctx.interrupted) {
         s = await latest(ctx, site.name);
         if (s && s.id === started.body.id && s.state !== 'running') break;
-        await new Promise((r) => setTimeout(r, 500));
+        await sleep(500);
       }
       ctx.out(o, s, () => describeSweep(s));
       if (ctx.interrupted) throw new CliError('', EXIT.INTERRUPTED, 'INTERRUPTED');
@@ -100,7 +102,7 @@ async function preview(ctx: Context, o: CommonOptions, site: Site): Promise<void
   const records = await ledgerLookup(ctx, site.name, old.map((f) => f.path));
   const wouldSend = old.filter((f) => {
     const r = records.get(f.path);
-    return !r || r.size !== f.size || Math.floor(r.mtimeMs) !== Math.floor(f.mtimeMs);
+    return !r || !sameVersion(r, f);
   });
   ctx.out(o, { site: site.name, minAgeMinutes: settings.minAgeMinutes, old: old.length, wouldSend: wouldSend.map((f) => ({ path: f.path, size: f.size, mtime: new Date(f.mtimeMs).toISOString() })) },
     () => `${site.name}: ${old.length} files older than ${settings.minAgeMinutes} min; a sweep would send ${wouldSend.length} (no ledger record of this version)\n${table(['path', 'size', 'mtime'], wouldSend.slice(0, 200).map((f) => [f.path, String(f.size), new Date(f.mtimeMs).toISOString()]))}`);

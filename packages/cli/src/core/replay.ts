@@ -1,3 +1,4 @@
+import { sameVersion } from '@terra-transfer/ledger';
 import { isHidden, isWhitelisted } from '@terra-transfer/site-layout';
 import { kindOf, mapLoggedPath, parseXferlog, zonedToUtc, type PathMapping } from '@terra-transfer/xferlog';
 
@@ -76,8 +77,8 @@ export type Verdict = 'send' | 'transferred' | 'in_pipeline' | 'missing';
  */
 export function decide(record: { state: string; size: number; mtimeMs: number } | null, disk: { size: number; mtimeMs: number } | null): Verdict {
   if (!disk) return record && (record.state === 'transferred' || record.state === 'deleted') ? 'transferred' : 'missing';
-  // One version: the same size and mtime to the millisecond (as the cleaner compares them: sub-ms digits differ between writers).
-  if (record && record.size === disk.size && Math.floor(record.mtimeMs) === Math.floor(disk.mtimeMs)) {
+  // One version, as the ledger defines it (sub-ms digits differ between writers).
+  if (record && sameVersion(record, disk)) {
     if (record.state === 'transferred' || record.state === 'deleted') return 'transferred';
     if (record.state !== 'failed') return 'in_pipeline';
   }

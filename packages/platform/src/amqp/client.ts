@@ -6,6 +6,7 @@ import { safeUrl } from '../logger.js';
 import type { Registry } from '../metrics.js';
 import { amqpTelemetry, type AmqpTelemetry } from './telemetry.js';
 import { TRACEPARENT_HEADER, outgoingTraceparent } from '../trace.js';
+import { backoffDelay } from '../backoff.js';
 import { sleep } from '../sleep.js';
 import { Consumer, type ConsumerOptions, type Handler, type RawHandler } from './consumer.js';
 
@@ -343,7 +344,7 @@ export class AmqpClient {
         if (this.closing) return;
         this.telemetry.disconnected(reason);
       } catch (err) {
-        const delay = Math.min(this.opts.reconnectMaxMs, this.opts.reconnectMinMs * 2 ** attempt) * (0.5 + Math.random() / 2);
+        const delay = backoffDelay(attempt, { baseMs: this.opts.reconnectMinMs, maxMs: this.opts.reconnectMaxMs, jitter: 0.5 });
         attempt++;
         if (this.closing) return;
         this.telemetry.connectFailed(err instanceof Error ? err.message : err, attempt, Math.round(delay));

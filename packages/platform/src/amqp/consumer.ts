@@ -4,6 +4,7 @@ import { classify } from '../errors.js';
 import type { ErrorCode } from '../error-codes.js';
 import type { AmqpClient } from './client.js';
 import { DEAD_LETTER_HEADERS } from './headers.js';
+import { backoffDelay } from '../backoff.js';
 import { sleep } from '../sleep.js';
 import { TRACEPARENT_HEADER, newTrace, parseTraceparent, runInTrace, type TraceScope } from '../trace.js';
 import { DEFAULT_PROBE_BACKOFF, waitUntilAvailable, type ProbeBackoff } from './upstream.js';
@@ -258,7 +259,7 @@ export class Consumer<T extends MessageType> {
         } else if (!c.retryable) {
           await this.deadLetter(ch, msg, c.code, c.message, false);
         } else {
-          const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.min(20, deliveryCount - 1));
+          const delay = backoffDelay(deliveryCount - 1, { baseMs: this.retryBaseMs, maxMs: this.retryMaxMs });
           await sleep(delay, this.abort.signal);
           this.client.telemetry.requeued(this.queue, messageId, deliveryCount, c.code, c.message);
           this.settle(ch, msg, 'nack');

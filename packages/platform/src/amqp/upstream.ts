@@ -1,5 +1,6 @@
 import { classify } from '../errors.js';
 import type { ErrorCode } from '../error-codes.js';
+import { backoffDelay } from '../backoff.js';
 import { sleep } from '../sleep.js';
 
 /** Asks the upstream one cheap, real question (Clowder: find the space by name); resolves when it answered. */
@@ -40,15 +41,14 @@ export async function waitUntilAvailable(
   const { alreadyDown } = opts;
   const since = Date.now();
   let probes = 0;
-  let wait = backoff.minMs;
+  let waits = 0;
   let reported = alreadyDown !== undefined;
   if (alreadyDown) report.down(alreadyDown);
   for (;;) {
     if (signal.aborted) return false;
     if (reported) {
-      await sleep(wait * (0.5 + Math.random() / 2), signal);
+      await sleep(backoffDelay(waits++, { baseMs: backoff.minMs, maxMs: backoff.maxMs, jitter: 0.5 }), signal);
       if (signal.aborted) return false;
-      wait = Math.min(backoff.maxMs, wait * 2);
     }
     probes++;
     try {

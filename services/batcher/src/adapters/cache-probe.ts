@@ -1,5 +1,6 @@
 import { lstat, realpath } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
+import { forEachLimit } from '@terra-transfer/platform';
 import { relativeTo } from '@terra-transfer/site-layout';
 import type { OnDisk } from '../core/versions.js';
 
@@ -43,9 +44,9 @@ export class CacheProbe {
     const dirs = new Map<string, Promise<'dir' | 'missing' | Unsafe>>();
     const out = new Map<string, OnDisk | Unsafe>();
     const unique = [...new Set(paths)];
-    for (let i = 0; i < unique.length; i += concurrency) {
-      await Promise.all(unique.slice(i, i + concurrency).map(async (p) => out.set(p, await this.one(root, p, dirs))));
-    }
+    await forEachLimit(unique, concurrency, async (p) => {
+      out.set(p, await this.one(root, p, dirs));
+    });
     return out;
   }
 

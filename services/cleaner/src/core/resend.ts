@@ -1,5 +1,5 @@
 import { sameVersion, type FileRecord } from '@terra-transfer/ledger';
-import type { Catalogued } from '@terra-transfer/platform';
+import { backoffDelay, type Catalogued } from '@terra-transfer/platform';
 import type { OnDisk } from './deletion.js';
 
 /**
@@ -10,13 +10,8 @@ import type { OnDisk } from './deletion.js';
  */
 export function resendDelays(baseMs: number, maxMs: number): number[] {
   const out: number[] = [];
-  for (let d = baseMs; ; d *= 2) {
-    if (d >= maxMs) {
-      out.push(maxMs);
-      return out;
-    }
-    out.push(d);
-  }
+  for (let n = 0; out.at(-1) !== maxMs; n++) out.push(backoffDelay(n, { baseMs, maxMs }));
+  return out;
 }
 
 /** Why a failed file is kept failed instead of sent (closed set; the reason operators read in the API). */

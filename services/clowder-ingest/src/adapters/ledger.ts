@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { TransientError, sleep, type Redis } from '@terra-transfer/platform';
+import { RedisLocks, TransientError, type Redis } from '@terra-transfer/platform';
 
 export type Kind = 'space' | 'collection' | 'dataset';
 
@@ -7,23 +6,10 @@ export type Kind = 'space' | 'collection' | 'dataset';
 export type Lock = (() => Promise<void>) & { held: () => Promise<boolean> };
 
 /**
- * Releases a lock only if the caller still owns it.
- * KEYS[1] = lock key; ARGV[1] = the owner's fencing token.
- * Returns 1 when released, 0 when the lock had expired or belongs to another owner.
- */
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
-
-/**
  * Records an id once: the first writer wins and everyone reads the winner,
  * so two workers that (after a lost lock) created two records still agree.
  * KEYS[1] = hash; ARGV[1] = field; ARGV[2] = id. Returns the stored id.
  */
-/**
- * Extends a lock the caller still owns, so a live holder never loses it to expiry.
- * KEYS[1] = lock key; ARGV[1] = fencing token; ARGV[2] = ttl in ms. Returns 1 when extended, 0 when lost.
- */
-const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
-
 const SET_ONCE = `redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) return redis.call('HGET', KEYS[1], ARGV[1])`;
 
 /**
@@ -34,8 +20,7 @@ const SET_ONCE = `redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) return redis.c
  * short creation locks with fencing tokens.
  */
 export class Ledger {
-  private readonly owner = randomBytes(6).toString('hex');
-  private seq = 0;
+  private readonly locks: RedisLocks;
 
   constructor(
     private readonly redis: Redis,
@@ -43,9 +28,8 @@ export class Ledger {
     private readonly lockTtlMs: number,
     private readonly lockWaitMs: number,
   ) {
-    redis.defineCommand('terraLockRelease', { numberOfKeys: 1, lua: RELEASE });
     redis.defineCommand('terraSetOnce', { numberOfKeys: 1, lua: SET_ONCE });
-    redis.defineCommand('terraLockExtend', { numberOfKeys: 1, lua: EXTEND });
+    this.locks = new RedisLocks(redis);
   }
 
   private key(...parts: string[]): string {
@@ -179,39 +163,15 @@ export class Ledger {
   }
 
   /**
-   * Takes the lock `name` (SET NX PX with a unique fencing token), polling
-   * until `lockWaitMs`; resolves to its release function. The lock is renewed
-   * every third of `lockTtlMs` while held, so only a holder that died (or
-   * lost Redis for longer than the TTL) frees it, after `lockTtlMs`.
+   * Takes the lock `name` (platform's RedisLock: a fresh fencing token,
+   * renewed while held), waiting up to `lockWaitMs`; resolves to its release
+   * function.
    */
   async lock(name: string, signal?: AbortSignal): Promise<Lock> {
-    const key = this.key('lock', name);
-    const token = `${this.owner}:${++this.seq}`;
-    const deadline = Date.now() + this.lockWaitMs;
-    let wait = 5;
-    for (;;) {
-      if ((await this.redis.set(key, token, 'PX', this.lockTtlMs, 'NX')) === 'OK') {
-        let released = false;
-        // Renewed while held: the TTL only frees the locks of holders that died, never of slow ones.
-        const renew = setInterval(() => {
-          void (this.redis as unknown as { terraLockExtend: (k: string, t: string, ttl: number) => Promise<number> })
-            .terraLockExtend(key, token, this.lockTtlMs)
-            .catch(() => undefined);
-        }, Math.max(100, Math.floor(this.lockTtlMs / 3)));
-        renew.unref();
-        const release = async () => {
-          if (released) return;
-          released = true;
-          clearInterval(renew);
-          await (this.redis as unknown as { terraLockRelease: (k: string, t: string) => Promise<number> }).terraLockRelease(key, token);
-        };
-        // A holder frozen past the TTL (GC, CPU starvation) was not renewed: another may hold the lock now.
-        return Object.assign(release, { held: async () => !released && (await this.redis.get(key)) === token });
-      }
-      if (Date.now() >= deadline || signal?.aborted) throw new TransientError('LOCK_TIMEOUT', `lock ${name} still held after ${this.lockWaitMs} ms`);
-      await sleep(wait * (0.5 + Math.random()), signal);
-      wait = Math.min(wait * 2, 100);
-    }
+    const lock = await this.locks.take(this.key('lock', name), { ttlMs: this.lockTtlMs, waitMs: this.lockWaitMs, ...(signal ? { signal } : {}) });
+    if (!lock) throw new TransientError('LOCK_TIMEOUT', `lock ${name} still held after ${this.lockWaitMs} ms`);
+    // A holder frozen past the TTL (GC, CPU starvation) was not renewed: another may hold the lock now.
+    return Object.assign(() => lock.release(), { held: () => lock.held() });
   }
 }
 

@@ -1,5 +1,6 @@
 import { isHidden, isWhitelisted } from '@terra-transfer/site-layout';
-import { sameVersion, type Version } from './version.js';
+import { sameVersion } from '@terra-transfer/ledger';
+import type { Version } from './version.js';
 
 /** The site's completion markers (packages/sites: `source.completionMarkers`). */
 export interface MarkerRule {

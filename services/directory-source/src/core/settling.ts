@@ -1,3 +1,4 @@
+import { sameVersion } from '@terra-transfer/ledger';
 import type { Version } from './version.js';
 
 interface Entry extends Version {
@@ -27,7 +28,7 @@ export class Settling {
    */
   observe(path: string, v: Version, now: number, settleMs: number): 'settled' | 'tracking' | 'full' {
     const e = this.entries.get(path);
-    if (e && e.size === v.size && e.mtimeMs === v.mtimeMs) return now - e.since >= settleMs ? 'settled' : 'tracking';
+    if (e && sameVersion(e, v)) return now - e.since >= settleMs ? 'settled' : 'tracking';
     if (e) this.entries.delete(path);
     else if (this.entries.size >= this.cap) return 'full';
     this.entries.set(path, { size: v.size, mtimeMs: v.mtimeMs, since: now });

@@ -1,8 +1,7 @@
-/** A version of a file: what a stat says about it. */
-export interface Version {
-  size: number;
-  mtimeMs: number;
-}
+import type { FileVersion } from '@terra-transfer/ledger';
+
+/** A version of a file: what a stat says about it (the ledger's one definition; compared with its sameVersion). */
+export type Version = FileVersion;
 
 /** How a sent version is stored (the Redis hash's value). */
 export function encodeVersion(v: Version): string {
@@ -17,8 +16,4 @@ export function decodeVersion(s: string | null | undefined): Version | null {
   const size = Number(s.slice(0, i));
   const mtimeMs = Number(s.slice(i + 1));
   return Number.isFinite(size) && Number.isFinite(mtimeMs) ? { size, mtimeMs } : null;
-}
-
-export function sameVersion(a: Version, b: Version): boolean {
-  return a.size === b.size && a.mtimeMs === b.mtimeMs;
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, fstatSync, openSync, readFileSync, readSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
@@ -104,23 +105,8 @@ export class ByteThrottle {
     const now = performance.now();
     this.nextFree = Math.max(now, this.nextFree) + (n / this.bytesPerSec) * 1000;
     const wait = this.nextFree - now;
-    if (wait > 5) await abortableSleep(wait, signal);
+    if (wait > 5) await sleep(wait, undefined, signal ? { signal } : undefined);
   }
-}
-
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /**

@@ -1,10 +1,12 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { stat } from 'node:fs/promises';
+import { forEachLimit } from '@terra-transfer/platform';
 import type { SkippedError, SuccessfulTransfer } from '@terra-transfer/globus';
 import { compileFilterRules, type FilterRule } from '../core/filter-rules.js';
 import { event, isTerminal, markFailed, markSucceeded, type SimTask } from '../core/task-doc.js';
 import { isoTime } from '../core/time.js';
 import type { Telemetry } from '../telemetry.js';
-import { abortableSleep, ByteThrottle, copyOne, FileFault, md5File, prepareDestination, resolveSource, walk } from './copier.js';
+import { ByteThrottle, copyOne, FileFault, md5File, prepareDestination, resolveSource, walk } from './copier.js';
 import type { Store } from './store.js';
 
 export interface ResolvedEndpoint {
@@ -211,7 +213,7 @@ export class Executor {
       this.store.addEvents(task, failures.slice(0, 10).map((f) => event(f.code, f.code.toLowerCase().replace(/_/g, ' '), f.message, true, now)));
       for (const f of failures) this.telemetry.fileFault(doc.task_id, f.code, f.job.source);
       await this.store.saveDoc(task);
-      await abortableSleep(Math.min(this.o.retryIntervalMs, Math.max(1, task.deadlineMs - now)), signal).catch(() => undefined);
+      await sleep(Math.min(this.o.retryIntervalMs, Math.max(1, task.deadlineMs - now)), undefined, { signal }).catch(() => undefined);
       if (signal.aborted || isTerminal(doc)) return;
       doc.subtasks_retrying = 0;
     }
@@ -234,7 +236,7 @@ export class Executor {
     this.store.addEvents(task, [event('CREDENTIAL_EXPIRED', 'credential expired', doc.nice_status_details, true, now)]);
     this.telemetry.taskInactive(doc.task_id, ms);
     await this.store.saveDoc(task);
-    await abortableSleep(ms, signal).catch(() => undefined);
+    await sleep(ms, undefined, { signal }).catch(() => undefined);
     if (signal.aborted || isTerminal(doc)) return;
     doc.status = 'ACTIVE';
     doc.nice_status_details = null;
@@ -287,35 +289,31 @@ export class Executor {
       this.updateRate(task);
       void this.store.saveDoc(task);
     };
-    let next = 0;
     const checkedDirs = new Map<string, string>();
-    const worker = async () => {
-      while (next < jobs.length && !signal.aborted && !isTerminal(doc)) {
-        const job = jobs[next++]!;
-        try {
-          const r = await this.copyFile(task, job, srcRoot, dstRoot, signal, checkedDirs);
-          if (signal.aborted || isTerminal(doc)) return;
-          doc.subtasks_pending = Math.max(0, doc.subtasks_pending - 1);
-          doc.subtasks_succeeded++;
-          if (r === 'skipped') {
-            doc.files_skipped++;
-            this.telemetry.fileSkipped();
-          } else {
-            doc.files_transferred++;
-            doc.bytes_transferred += r.size;
-            if (r.checksum) doc.bytes_checksummed += r.size;
-            batch.push(r);
-            this.telemetry.fileCopied(r.size);
-          }
-          if (performance.now() - lastFlush > FLUSH_EVERY_MS) flush();
-        } catch (err) {
-          if (signal.aborted) return;
-          if (!(err instanceof FileFault)) throw err;
-          failures.push({ job, code: err.code, message: err.message, isDirectory: false });
+    await forEachLimit(jobs, this.o.copyConcurrency, async (job) => {
+      if (signal.aborted || isTerminal(doc)) return;
+      try {
+        const r = await this.copyFile(task, job, srcRoot, dstRoot, signal, checkedDirs);
+        if (signal.aborted || isTerminal(doc)) return;
+        doc.subtasks_pending = Math.max(0, doc.subtasks_pending - 1);
+        doc.subtasks_succeeded++;
+        if (r === 'skipped') {
+          doc.files_skipped++;
+          this.telemetry.fileSkipped();
+        } else {
+          doc.files_transferred++;
+          doc.bytes_transferred += r.size;
+          if (r.checksum) doc.bytes_checksummed += r.size;
+          batch.push(r);
+          this.telemetry.fileCopied(r.size);
         }
+        if (performance.now() - lastFlush > FLUSH_EVERY_MS) flush();
+      } catch (err) {
+        if (signal.aborted) return;
+        if (!(err instanceof FileFault)) throw err;
+        failures.push({ job, code: err.code, message: err.message, isDirectory: false });
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.o.copyConcurrency, Math.max(1, jobs.length)) }, worker));
+    });
     // Concurrent copies finish in any order; report faults in item order.
     const order = new Map(jobs.map((j, i) => [j, i]));
     failures.sort((a, b) => order.get(a.job)! - order.get(b.job)!);
@@ -328,7 +326,7 @@ export class Executor {
     const srcAbs = await resolveSource(srcRoot, job.source);
     const srcStat = await stat(srcAbs);
     if (srcStat.isDirectory()) throw new FileFault('IS_A_DIRECTORY', `Is a directory (set recursive): ${job.source}`);
-    if (task.slowMsPerFile > 0) await abortableSleep(task.slowMsPerFile, signal);
+    if (task.slowMsPerFile > 0) await sleep(task.slowMsPerFile, undefined, { signal });
     const dstAbs = await prepareDestination(dstRoot, job.destination, checkedDirs);
     const wantChecksum = doc.verify_checksum || doc.sync_level === 3 || Boolean(job.externalChecksum);
 

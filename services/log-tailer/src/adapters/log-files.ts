@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Stats } from 'node:fs';
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -242,7 +243,7 @@ export async function openCandidates(logPath: string, suffix: RegExp, onSkip: (p
       return { candidates: keep, stable };
     }
     await closeCandidates(opened);
-    await new Promise((r) => setTimeout(r, 20 * attempt));
+    await sleep(20 * attempt);
   }
 }
 

@@ -14,6 +14,7 @@
  * Exactly one left: that one. Otherwise the line is undecidable and goes to
  * the operator with every candidate (see docs/decisions/0002-log-reader.md).
  */
+import { sameVersion } from '@terra-transfer/ledger';
 export interface NameCandidate {
   size: number;
   mtimeMs: number;
@@ -66,7 +67,7 @@ export class SentVersions {
 
   has(path: string, size: number, mtimeMs: number): boolean {
     const v = this.versions.get(path);
-    return v !== undefined && v.size === size && v.mtimeMs === mtimeMs;
+    return v !== undefined && sameVersion(v, { size, mtimeMs });
   }
 
   get size(): number {
