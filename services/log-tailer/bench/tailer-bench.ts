@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqplib from 'amqplib';
 import { createEvent } from '@terra-transfer/contracts';
+import { stringifySites, testSite } from '@terra-transfer/sites';
 import { AmqpClient, createLogger, createRegistry } from '@terra-transfer/platform';
 import { processCpuSeconds, totalCpuSecondsByName } from '@terra-transfer/testkit';
 import { topology } from '@terra-transfer/contracts';
@@ -152,13 +153,16 @@ async function main(): Promise<void> {
     const stateDir = join(root, 'state');
     const cursorFile = join(stateDir, `${log.replace(/[^A-Za-z0-9._-]+/g, '_')}.cursor.json`);
     const port = await freePort();
+    // The site's facts (log, cache root, whitelist) come from a site file, as in a deployment.
+    const sitesFile = join(root, 'sites.yaml');
+    writeFileSync(sitesFile, stringifySites([testSite({ cacheRoot: cache, xferlog: log, whitelist: ['MovingSensor/stereoTop'] })]));
     const brokerAtServiceStart = brokerCpuSeconds();
     const t0 = process.hrtime.bigint();
     const child = spawn(process.execPath, [...NODE_FLAGS, MAIN], {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: {
-        ...process.env, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', AMQP_URL, AMQP_PREFIX: prefix, LOG_LEVEL: 'error', XFERLOG_PATH: log, CACHE_ROOT: cache,
-        WHITELIST: 'MovingSensor/stereoTop', STATE_DIR: stateDir, PUBLISH_WINDOW: String(WINDOW), ...(CHECKPOINT_MS ? { CHECKPOINT_INTERVAL_MS: CHECKPOINT_MS } : {}),
+        ...process.env, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', AMQP_URL, AMQP_PREFIX: prefix, LOG_LEVEL: 'error', SITES_FILE: sitesFile, SITE: 'ua-mac',
+        STATE_DIR: stateDir, PUBLISH_WINDOW: String(WINDOW), ...(CHECKPOINT_MS ? { CHECKPOINT_INTERVAL_MS: CHECKPOINT_MS } : {}),
       },
     });
     const rssAt: number[] = [];
