@@ -120,6 +120,42 @@ describe('AmqpClient against the real broker', () => {
     expect(await queueDepth(AMQP_URL, c.topology.deadLetterQueue('transferLog'))).toBe(0);
   });
 
+  it('groupAcks: a batch settled together is acked (nothing comes back), and a delivery still in its handler holds no other ack', async () => {
+    const c = client(prefix);
+    await c.start();
+    const q = c.topology.queue('transferLog');
+    for (let i = 1; i <= 8; i++) await c.publishRaw('', q, Buffer.from(`m${i}`), { messageId: `m${i}` });
+    const seen: string[] = [];
+    const waiting: Array<() => void> = [];
+    let releaseFirst!: () => void;
+    const first = new Promise<void>((r) => (releaseFirst = r));
+    // Prefetch 3: m1 stays in its handler; the others settle in groups (released every 20 ms). Were their acks held behind m1's, the broker would stop at three in flight.
+    const consumer = c.consumeRaw('transferLog', async (d) => {
+      const body = d.body.toString();
+      seen.push(body);
+      if (body === 'm1') return first;
+      await new Promise<void>((r) => waiting.push(r));
+    }, { prefetch: 3, groupAcks: true });
+    const release = setInterval(() => waiting.splice(0).forEach((r) => r()), 20);
+    try {
+      await waitFor('every delivery past the slow one', () => seen.length === 8, 10_000);
+      releaseFirst();
+      await waitFor('every delivery settled', () => consumer.inFlight === 0, 10_000);
+    } finally {
+      clearInterval(release);
+    }
+    await consumer.stop(1_000);
+    // Acked ones are gone: nothing is redelivered to a new consumer.
+    const again: string[] = [];
+    c.consumeRaw('transferLog', async (d) => {
+      again.push(d.body.toString());
+    }, { groupAcks: true });
+    await c.publishRaw('', q, Buffer.from('m9'), { messageId: 'm9' });
+    await waitFor('the next message', () => again.includes('m9'), 10_000);
+    expect(again).toEqual(['m9']);
+    await waitFor('acked', async () => (await queueDepth(AMQP_URL, q)) === 0);
+  });
+
   it('dead-letters a message that keeps failing once the delivery limit is reached', async () => {
     const c = client(prefix, { deliveryLimit: 3 });
     await c.start();

@@ -120,6 +120,8 @@ export async function buildTransferLog(deps: TransferLogDeps): Promise<TransferL
       timer.unref();
       consumer = amqp.consumeRaw('transferLog', (delivery) => writer.add(delivery), {
         prefetch: c.PREFETCH,
+        // A batch's deliveries settle together after its commit: one ack (multiple) for them, not one each.
+        groupAcks: true,
         // PostgreSQL down: the consumer holds its deliveries (giving back uncounted those held past OUTAGE_HOLD_MS) until this passes.
         probe: async () => {
           if (!(await ping(pool))) throw new Error('PostgreSQL does not answer');

@@ -56,6 +56,13 @@ export interface ConsumerOptions {
    * consumer_timeout, which closes the channel (and counts a delivery) past it.
    */
   outageHoldMs?: number;
+  /**
+   * Acks of one turn of the event loop go out as one `multiple` ack when they are the channel's oldest
+   * unsettled deliveries (a batch consumer settles hundreds at once after its commit); any other ack
+   * goes out on its own, in the same turn. A delivery is still acked only after its handler resolved,
+   * and nacks are never grouped. Default off.
+   */
+  groupAcks?: boolean;
   /** @internal Set by AmqpClient.consumeRaw: the handler gets the undecoded delivery and nothing is dead-lettered as malformed. */
   raw?: boolean;
 }
@@ -94,6 +101,9 @@ export class Consumer<T extends MessageType> {
   private readonly probe: ConsumerOptions['probe'];
   private readonly probeBackoff: ProbeBackoff;
   private readonly raw: boolean;
+  private readonly groupAcks: boolean;
+  /** With groupAcks: the channel's deliveries not yet settled (in delivery order) and the acks waiting for the end of the turn. */
+  private acks: PendingAcks | undefined;
 
   constructor(
     private readonly client: AmqpClient,
@@ -110,6 +120,7 @@ export class Consumer<T extends MessageType> {
     this.probeBackoff = opts.probeBackoff ?? DEFAULT_PROBE_BACKOFF;
     this.outageHoldMs = opts.outageHoldMs ?? 20_000;
     this.raw = opts.raw ?? false;
+    this.groupAcks = opts.groupAcks ?? false;
   }
 
   get inFlight(): number {
@@ -189,6 +200,7 @@ export class Consumer<T extends MessageType> {
       }
       const abandoned = this.inflight;
       const ch = this.channel;
+      this.sendAcks();
       this.channel = undefined;
       if (ch) await ch.close().catch(() => undefined);
       this.client.telemetry.consumerStopped(this.queue, abandoned);
@@ -218,6 +230,14 @@ export class Consumer<T extends MessageType> {
 
   private async onMessage(ch: Channel, msg: ConsumeMessage): Promise<void> {
     this.inflight++;
+    if (this.groupAcks) {
+      if (this.acks?.ch !== ch) {
+        // A new channel: acks still waiting for the old one's turn to end cannot reach the broker (it redelivers those).
+        for (const messageId of this.acks?.ready.values() ?? []) this.client.telemetry.ackLost(this.queue, messageId);
+        this.acks = { ch, unsettled: new Set(), ready: new Map(), scheduled: false };
+      }
+      this.acks.unsettled.add(msg.fields.deliveryTag);
+    }
     const messageId = msg.properties.messageId as string | undefined;
     const deliveryCount = Number(msg.properties.headers?.['x-delivery-count'] ?? 0) + 1;
     try {
@@ -365,6 +385,18 @@ export class Consumer<T extends MessageType> {
   }
 
   private settle(ch: Channel, msg: ConsumeMessage, how: 'ack' | 'nack'): void {
+    const acks = this.acks;
+    if (acks?.ch === ch) {
+      if (how === 'ack' && this.channel === ch) {
+        acks.ready.set(msg.fields.deliveryTag, msg.properties.messageId as string | undefined);
+        if (!acks.scheduled) {
+          acks.scheduled = true;
+          setImmediate(() => this.sendAcks());
+        }
+        return;
+      }
+      acks.unsettled.delete(msg.fields.deliveryTag);
+    }
     if (this.channel !== ch) {
       this.client.telemetry.ackLost(this.queue, msg.properties.messageId as string | undefined);
       return;
@@ -376,4 +408,60 @@ export class Consumer<T extends MessageType> {
       this.client.telemetry.ackLost(this.queue, msg.properties.messageId as string | undefined);
     }
   }
+
+  /**
+   * groupAcks: sends the turn's acks. The oldest unsettled deliveries, when acked, go as one ack with
+   * `multiple` (it covers exactly them: every older tag of the channel is settled); acks behind a
+   * delivery still in its handler go one by one, so a slow delivery never holds the others' acks.
+   */
+  private sendAcks(): void {
+    const acks = this.acks;
+    if (!acks) return;
+    acks.scheduled = false;
+    if (acks.ready.size === 0) return;
+    const { ch, unsettled, ready } = acks;
+    const lost = (messageId: string | undefined) => this.client.telemetry.ackLost(this.queue, messageId);
+    if (this.channel !== ch) {
+      for (const messageId of ready.values()) lost(messageId);
+      ready.clear();
+      return;
+    }
+    let upTo: number | undefined;
+    const covered: Array<string | undefined> = [];
+    for (const tag of unsettled) {
+      if (!ready.has(tag)) break;
+      covered.push(ready.get(tag));
+      ready.delete(tag);
+      unsettled.delete(tag);
+      upTo = tag;
+    }
+    try {
+      if (upTo !== undefined) ch.ack(deliveryTagged(upTo), true);
+    } catch {
+      for (const messageId of covered) lost(messageId);
+    }
+    for (const [tag, messageId] of ready) {
+      unsettled.delete(tag);
+      try {
+        ch.ack(deliveryTagged(tag));
+      } catch {
+        lost(messageId);
+      }
+    }
+    ready.clear();
+  }
+}
+
+interface PendingAcks {
+  ch: Channel;
+  /** Delivery tags received on `ch` and not yet acked or nacked, oldest first (a Set keeps insertion order). */
+  unsettled: Set<number>;
+  /** Acks decided this turn: delivery tag to message id (for the ackLost telemetry). */
+  ready: Map<number, string | undefined>;
+  scheduled: boolean;
+}
+
+/** What amqplib's ack reads from a message: its delivery tag. */
+function deliveryTagged(tag: number): ConsumeMessage {
+  return { fields: { deliveryTag: tag } } as ConsumeMessage;
 }

@@ -14,7 +14,8 @@ export type VersionRow = Record<string, unknown> & { site: string; uploadId: str
 
 export interface EventRow {
   id: string;
-  time: Date;
+  /** ISO 8601 in UTC with milliseconds, as Date.toISOString writes it (event times are whole milliseconds). */
+  time: string;
   type: string;
   version: number | null;
   status: string;
@@ -28,38 +29,35 @@ export interface EventRow {
 const MAX_VERSIONS = 200;
 
 /**
- * A file's versions and every event of each, newest version last. Both statements are named (prepared once
- * per connection) and meant for the lineage pool, whose sessions keep generic plans: neither plan depends
- * on the values, and planning the events statement over every day partition costs more than running it.
+ * The path lookup in one statement (one round trip, one snapshot): the newest MAX_VERSIONS versions of the
+ * path, each with its events in time order: those of its upload (of its site, or of none) and its task's
+ * task.submitted. Named (prepared once per connection) and meant for the lineage pool, whose sessions keep
+ * generic plans: the plan does not depend on the values, and planning it over every day partition costs
+ * more than running it. Two statements in turn cost a second round trip to PostgreSQL, and on a busy
+ * machine a second wait for its backend and for this thread (docs/performance.md).
  */
+const LINEAGE_SQL = `WITH v AS MATERIALIZED (
+    SELECT ${VERSION_SELECT} FROM file_versions WHERE path = $1 AND ($2::text IS NULL OR site = $2) ORDER BY first_seen DESC, upload_id LIMIT ${MAX_VERSIONS}
+  ), e AS MATERIALIZED (
+    SELECT event_id AS id, event_time AS time, type, version, status, upload_id AS "uploadId", task_id AS "taskId", site, body->'data' AS data
+      FROM events WHERE upload_id = ANY(ARRAY(SELECT "uploadId" FROM v))
+    UNION ALL
+    SELECT event_id, event_time, type, version, status, NULL, task_id, site, NULL
+      FROM events WHERE type = 'task.submitted' AND task_id = ANY(ARRAY(SELECT DISTINCT "taskId" FROM v WHERE "taskId" IS NOT NULL))
+  )
+  SELECT v.*, COALESCE((
+      SELECT json_agg(json_build_object(
+          'id', e.id, 'time', to_char(e.time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'type', e.type, 'version', e.version,
+          'status', e.status, 'uploadId', e."uploadId", 'taskId', e."taskId", 'data', e.data) ORDER BY e.time, e.id)
+        FROM e
+       WHERE CASE WHEN e."uploadId" IS NOT NULL THEN e."uploadId" = v."uploadId" AND (e.site IS NULL OR e.site = v.site) ELSE e."taskId" = v."taskId" END
+    ), '[]'::json) AS events
+    FROM v ORDER BY v."firstSeen", v."uploadId" DESC`;
+
+/** A file's versions and every event of each, newest version last. */
 export async function lineageByPath(pool: Pool, path: string, site?: string): Promise<{ versions: Array<VersionRow & { events: EventRow[] }> }> {
-  const res = await pool.query<VersionRow>({
-    name: 'lineage-versions',
-    text: `SELECT ${VERSION_SELECT} FROM file_versions WHERE path = $1 AND ($2::text IS NULL OR site = $2) ORDER BY first_seen DESC, upload_id LIMIT ${MAX_VERSIONS}`,
-    values: [path, site ?? null],
-  });
-  const versions = res.rows.reverse();
-  if (versions.length === 0) return { versions: [] };
-  const uploadIds = versions.map((v) => v.uploadId);
-  const taskIds = [...new Set(versions.map((v) => v.taskId).filter((t): t is string => t !== null))];
-  const ev = await pool.query<EventRow & { site: string | null }>({
-    name: 'lineage-events',
-    text: `SELECT event_id AS id, event_time AS time, type, version, status, upload_id AS "uploadId", task_id AS "taskId", site, body->'data' AS data
-       FROM events WHERE upload_id = ANY($1::text[])
-     UNION ALL
-     SELECT event_id, event_time, type, version, status, NULL, task_id, site, NULL
-       FROM events WHERE type = 'task.submitted' AND task_id = ANY($2::text[])
-     ORDER BY 2, 1`,
-    values: [uploadIds, taskIds],
-  });
-  return {
-    versions: versions.map((v) => ({
-      ...v,
-      events: ev.rows
-        .filter((e) => (e.uploadId !== null ? e.uploadId === v.uploadId && (e.site === null || e.site === v.site) : e.taskId === v.taskId))
-        .map(({ site: _site, ...e }) => e),
-    })),
-  };
+  const res = await pool.query<VersionRow & { events: EventRow[] }>({ name: 'lineage', text: LINEAGE_SQL, values: [path, site ?? null] });
+  return { versions: res.rows };
 }
 
 export async function listByPrefix(pool: Pool, prefix: string, limit: number, after?: { path: string; uploadId: string }) {
