@@ -14,6 +14,7 @@ export * from './http/server.js';
 export { AmqpClient, type AmqpClientOptions } from './amqp/client.js';
 export { DEAD_LETTER_HEADERS } from './amqp/headers.js';
 export { sleep } from './sleep.js';
+export { mapSettled, settleChunk, type ChunkSettlement, type ItemResult } from './chunk.js';
 export { Consumer, type ConsumerOptions, type DeliveryContext, type Handler, type RawDelivery, type RawHandler } from './amqp/consumer.js';
 export { waitUntilAvailable, DEFAULT_PROBE_BACKOFF, type OutageReport, type ProbeBackoff, type UpstreamProbe } from './amqp/upstream.js';
 export { platformSettings } from './settings.js';

@@ -1,11 +1,11 @@
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ClowderClient } from '@terra-transfer/clowder';
-import { topology, type Message } from '@terra-transfer/contracts';
+import { topology, transferredChunk } from '@terra-transfer/contracts';
 import { AmqpClient, closeRedis, createRedis, createRegistry, type Redis } from '@terra-transfer/platform';
 import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, queueDepth, tempDir, testLogger, uniquePrefix, waitFor } from '@terra-transfer/testkit';
 import { buildIngestApp, type IngestApp } from '../src/app.js';
-import { COMM_KEY, startSim, transferred } from './helpers.js';
+import { COMM_KEY, ingestedOutcomes, startSim, transferred, type IngestedOutcome } from './helpers.js';
 
 /**
  * A file rewritten in place at the destination after it was registered (a
@@ -24,7 +24,7 @@ describe('clowder-ingest: a new version of a registered path', () => {
   let publisher: AmqpClient;
   let redis: Redis;
   let clowder: ClowderClient;
-  const outcomes: Array<Message<'file.ingested'>> = [];
+  const outcomes: IngestedOutcome[] = [];
 
   beforeAll(async () => {
     dest = await tempDir('ingest-versions');
@@ -86,7 +86,7 @@ describe('clowder-ingest: a new version of a registered path', () => {
   }
   async function collect(n: number) {
     await waitFor(`${n} file.ingested`, async () => {
-      for (const m of await drainQueue(AMQP_URL, t.queue('outcomes'))) outcomes.push(JSON.parse(m.content.toString()));
+      outcomes.push(...ingestedOutcomes(await drainQueue(AMQP_URL, t.queue('outcomes'))));
       return outcomes.length >= n;
     }, 30_000, 100);
   }
@@ -173,7 +173,7 @@ describe('clowder-ingest: a new version of a registered path', () => {
     // The crashed worker wrote its intent and registered the new version; it never deleted the old file or recorded the new one.
     const datasetId = outcomes[0]!.data.datasetId;
     const [registered] = await clowder.registerPaths(datasetId, [{ path: abs(rel) }]);
-    await redis.hset(`${prefix}:clowder-ingest:replace:${datasetId}`, abs(rel), JSON.stringify({ oldId: old!.id, version: JSON.stringify({ mtimeMs: v2.data.mtimeMs, size: 50, checksum: null }) }));
+    await redis.hset(`${prefix}:clowder-ingest:replace:${datasetId}`, abs(rel), JSON.stringify({ oldId: old!.id, version: JSON.stringify({ mtimeMs: transferredChunk(v2).files[0]!.mtimeMs, size: 50, checksum: null }) }));
     expect(await filesFor(rel)).toHaveLength(2);
     outcomes.length = 0;
     await publisher.publish(v2);

@@ -48,7 +48,7 @@ export async function lineageByPath(pool: Pool, path: string, site?: string): Pr
        FROM events WHERE upload_id = ANY($1::text[])
      UNION ALL
      SELECT event_id, event_time, type, version, status, NULL, task_id, site, NULL
-       FROM events WHERE type = 'task.submitted' AND task_id = ANY($2::text[])
+       FROM events WHERE upload_id IS NULL AND task_id = ANY($2::text[])
      ORDER BY 2, 1`,
     values: [uploadIds, taskIds],
   });

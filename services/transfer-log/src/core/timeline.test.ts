@@ -4,10 +4,11 @@ import { foldVersions } from './timeline.js';
 const at = (s: number) => new Date(Date.UTC(2026, 0, 5, 8, 0, s));
 const base = { site: 'ua-mac', sensor: 's', path: '/c/a', size: 10, mtimeMs: 5, uploadId: 'u-1' };
 const uploaded = createEvent('file.uploaded', 'up', { ...base, ftpTime: at(0).toISOString(), source: 'xferlog', attempt: 1 }, at(1));
-const transferred = (id: string, s: number) => createEvent('file.transferred', id, { ...base, sourcePath: '/s/a', destinationPath: '/d/a', checksum: 'c', checksumAlgorithm: 'MD5', taskId: 't', attempt: 1 }, at(s));
+const { site: _site, ...baseFile } = base;
+const transferred = (id: string, s: number) => createEvent('file.transferred', id, { site: 'ua-mac', taskId: 't', chunk: 0, files: [{ ...baseFile, sourcePath: '/s/a', destinationPath: '/d/a', checksum: 'c', checksumAlgorithm: 'MD5', attempt: 1 }] }, at(s));
 const { mtimeMs: _m, ...noMtime } = base;
 const failed = (id: string, s: number) => createEvent('file.failed', id, { ...noMtime, attempts: 3, reason: 'EXPIRED', detail: '', lastTaskId: 't' }, at(s));
-const deleted = createEvent('file.deleted', 'del', { site: 'ua-mac', path: '/c/a', bytesFreed: 10, taskId: 't', uploadId: 'u-1' }, at(40));
+const deleted = createEvent('file.deleted', 'del', { site: 'ua-mac', taskId: 't', files: [{ path: '/c/a', bytesFreed: 10, uploadId: 'u-1' }], failed: [] }, at(40));
 
 describe('foldVersions', () => {
   it('folds events in any order into one timeline: first arrival kept, state only forward, failures added', () => {
