@@ -99,9 +99,10 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
   const starting = new AbortController();
 
   type ChunkFile = TransferredFile & { site: string };
+  interface Ingested { key: string; file: IngestedFile }
 
   /** Registers one file of a chunk (its dataset, collections and space first); null: the site's layout skips it. */
-  const ingestFile = async (d: ChunkFile, signal?: AbortSignal): Promise<IngestedFile | null> => {
+  const ingestFile = async (d: ChunkFile, signal?: AbortSignal): Promise<Ingested | null> => {
     const planned = planFile(s.sites, d.site, d.destinationPath);
     if (planned.kind === 'invalid') throw new PermanentError(planned.code, planned.message);
     if (planned.kind === 'skip') {
@@ -121,8 +122,12 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
     if (plan.isDatasetMetadata) await metadata.attachOnce(datasetId, plan.localPath, signal);
     telemetry.ingested(d.site, plan.datasetName, fileId);
     return {
-      sensor: plan.sensor, destinationPath: d.destinationPath, clowderPath: plan.clowderPath, fileId, datasetId,
-      datasetName: plan.datasetName, collectionIds, spaceId, uploadId: d.uploadId,
+      // What names this outcome in the event id: the Clowder file, or the dataset and the version attached.
+      key: fileId ?? `metadata:${datasetId}:${createHash('sha256').update(version).digest('hex').slice(0, 32)}`,
+      file: {
+        sensor: plan.sensor, destinationPath: d.destinationPath, clowderPath: plan.clowderPath, fileId, datasetId,
+        datasetName: plan.datasetName, collectionIds, spaceId, uploadId: d.uploadId,
+      },
     };
   };
 
@@ -135,7 +140,7 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
    * registration is redelivery-safe); consuming resumes once the write is allowed.
    */
   let refused: ChunkFile | undefined;
-  const ingestGuarded = async (d: ChunkFile, signal?: AbortSignal): Promise<IngestedFile | null> => {
+  const ingestGuarded = async (d: ChunkFile, signal?: AbortSignal): Promise<Ingested | null> => {
     try {
       return await ingestFile(d, signal);
     } catch (err) {
@@ -166,13 +171,14 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
       await ctx.deadLetterPart(part, d.code, d.detail);
     }
     const ingested = settled.done.flatMap((d) => (d.value ? [d.value] : []));
+    const registered = ingested.map((i) => i.file);
     const failed = settled.deadLetter.map((d) => ({ path: d.item.destinationPath, uploadId: d.item.uploadId, code: d.code, detail: d.detail.slice(0, 1024) }));
-    if (ingested.length > 0 || failed.length > 0) {
+    if (registered.length > 0 || failed.length > 0) {
       // The id is derived from what the event says (file ids, or datasets and versions): a redelivery that registers the same republishes the same event, which consumers de-duplicate.
       const digest = createHash('sha256');
-      for (const f of ingested) digest.update(`${f.fileId ?? `metadata:${f.datasetId}:${f.uploadId}`}\n`);
+      for (const i of ingested) digest.update(`${i.key}\n`);
       for (const f of failed) digest.update(`failed:${f.uploadId}:${f.code}\n`);
-      await amqp.publish(createEvent('file.ingested', `file.ingested:${digest.digest('hex').slice(0, 40)}`, { site, taskId, files: ingested, failed }));
+      await amqp.publish(createEvent('file.ingested', `file.ingested:${digest.digest('hex').slice(0, 40)}`, { site, taskId, files: registered, failed }));
     }
     if (settled.rethrow !== undefined) throw settled.rethrow;
   };
