@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringifySites, testSite } from '@terra-transfer/sites';
 import { ClowderClient } from '@terra-transfer/clowder';
-import { topology, type Message, type QueueRef } from '@terra-transfer/contracts';
+import { topology, type QueueRef } from '@terra-transfer/contracts';
 import { AmqpClient, closeRedis, createRedis, createRegistry, type ConsumerOptions, type Handler, type Redis } from '@terra-transfer/platform';
 import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, freePort, queueDepth, tempDir, testLogger, uniquePrefix, waitFor } from '@terra-transfer/testkit';
 import { buildIngestApp, type IngestApp } from '../src/app.js';

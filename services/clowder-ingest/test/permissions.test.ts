@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { ClowderClient } from '@terra-transfer/clowder';
-import { topology, type Message } from '@terra-transfer/contracts';
+import { topology } from '@terra-transfer/contracts';
 import { AmqpClient, closeRedis, createRedis, createRegistry, type Redis, type Registry } from '@terra-transfer/platform';
 import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, queueDepth, testLogger, uniquePrefix, waitFor } from '@terra-transfer/testkit';
 import { buildIngestApp, type IngestApp } from '../src/app.js';
 import type { SiteSettings } from '../src/config.js';
-import { COMM_KEY, ingestedOutcomes, startSim, transferred, type IngestedOutcome } from './helpers.js';
+import { COMM_KEY, ingestedOutcomes, startSim, transferred } from './helpers.js';
 
 /**
  * A private Clowder where TERRA's collections were made by someone else (the
