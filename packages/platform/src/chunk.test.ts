@@ -10,7 +10,7 @@ describe('settleChunk', () => {
   it('dead-letters a permanent failure alone; its chunk-mates are done', () => {
     const s = settleChunk(items, [ok(1), fail(new PermanentError('UNSAFE_PATH', 'leaves the root')), ok(3)], false);
     expect(s.done.map((d) => d.item)).toEqual(['a', 'c']);
-    expect(s.deadLetter).toEqual([{ item: 'b', code: 'UNSAFE_PATH', detail: expect.stringContaining('leaves the root') }]);
+    expect(s.deadLetter).toEqual([{ item: 'b', code: 'UNSAFE_PATH', detail: expect.stringContaining('leaves the root'), error: expect.any(PermanentError) }]);
     expect(s.rethrow).toBeUndefined();
   });
 

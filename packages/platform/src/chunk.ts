@@ -13,7 +13,7 @@ export interface ChunkSettlement<I, R> {
   /** Items whose effect is durable (or will be once the chunk's outcome is recorded). */
   done: Array<{ item: I; value: R }>;
   /** Items to dead-letter one by one: a permanent failure, or a transient one on the delivery the limit would dead-letter. */
-  deadLetter: Array<{ item: I; code: ErrorCode; detail: string }>;
+  deadLetter: Array<{ item: I; code: ErrorCode; detail: string; error: unknown }>;
   /**
    * Throw this once the done items' outcome is recorded: the chunk comes back
    * (a transient failure: requeued, counted; an unavailable upstream: held and
@@ -42,7 +42,7 @@ export function settleChunk<I, R>(items: readonly I[], results: ReadonlyArray<It
     }
     const c = classify(r.error);
     if (c.unavailable) unavailable ??= r.error;
-    else if (!c.retryable || lastDelivery) out.deadLetter.push({ item, code: c.code, detail: c.message });
+    else if (!c.retryable || lastDelivery) out.deadLetter.push({ item, code: c.code, detail: c.message, error: r.error });
     else transient ??= r.error;
   });
   out.rethrow = unavailable ?? transient;

@@ -167,7 +167,7 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
     for (const d of settled.deadLetter) {
       const { site: _s, ...file } = d.item;
       const part = createEvent('file.transferred', `${event.id}:${d.item.uploadId}`.slice(0, 512), { site, taskId, chunk: chunk.chunk, files: [file] });
-      if (!ctx.deadLetterPart) throw new PermanentError(d.code as never, d.detail);
+      if (!ctx.deadLetterPart) throw d.error;
       await ctx.deadLetterPart(part, d.code, d.detail);
     }
     const ingested = settled.done.flatMap((d) => (d.value ? [d.value] : []));
