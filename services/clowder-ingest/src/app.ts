@@ -61,7 +61,7 @@ export interface IngestApp {
 }
 
 /** What the handler uses of a delivery. */
-export type IngestContext = Partial<Pick<DeliveryContext<'file.transferred'>, 'signal' | 'lastDelivery' | 'deadLetterPart'>>;
+type IngestContext = Partial<Pick<DeliveryContext<'file.transferred'>, 'signal' | 'lastDelivery' | 'deadLetterPart'>>;
 
 /** The consumer's "upstream" while Clowder refuses our writes (403): a fixed metric label. */
 const FORBIDDEN_UPSTREAM = 'clowder-permissions';
