@@ -18,6 +18,17 @@ describe('foldVersions', () => {
     expect(failures.map((f) => f.event_id)).toEqual(['f1', 'f2']);
   });
 
+  it('a chunk (file.transferred, file.deleted, file.ingested v2) speaks of each of its files; a refusal changes no state', () => {
+    const f = (n: number) => ({ ...baseFile, path: `/c/${n}`, uploadId: `u-${n}`, sourcePath: `/s/${n}`, destinationPath: `/d/${n}`, checksum: 'c', checksumAlgorithm: 'MD5', attempt: 1 });
+    const tr = createEvent('file.transferred', 'ch', { site: 'ua-mac', taskId: 't', chunk: 0, files: [f(1), f(2)] }, at(30));
+    const del = createEvent('file.deleted', 'dl', { site: 'ua-mac', taskId: 't', files: [{ path: '/c/1', bytesFreed: 10, uploadId: 'u-1' }], failed: [{ path: '/c/2', uploadId: 'u-2', code: 'CHECKSUM_MISMATCH', detail: 'kept' }] }, at(40));
+    const ing = createEvent('file.ingested', 'in', { site: 'ua-mac', taskId: 't', files: [{ sensor: 's', destinationPath: '/d/2', clowderPath: '/d/2', fileId: 'a'.repeat(24), datasetId: 'b'.repeat(24), datasetName: 'ds', collectionIds: [], spaceId: null, uploadId: 'u-2' }], failed: [] }, at(50));
+    const { versions } = foldVersions([tr, del, ing]);
+    const by = new Map(versions.map((v) => [v.upload_id, v]));
+    expect(by.get('u-1')).toMatchObject({ state: 'deleted', task_id: 't', bytes_freed: 10, destination_path: '/d/1' });
+    expect(by.get('u-2')).toMatchObject({ state: 'transferred', deleted_at: null, clowder_file_id: 'a'.repeat(24) });
+  });
+
   it('one task.submitted speaks of each of its files', () => {
     const f = (n: number) => ({ path: `/c/${n}`, sourcePath: `/s/${n}`, destinationPath: `/d/${n}`, size: n, mtimeMs: 1, site: 'ua-mac', sensor: 's', uploadId: `u-${n}`, attempt: 1 });
     const sub = createEvent('task.submitted', 'sub', { taskId: 't', submissionId: 's', batchId: 'b', label: '', sourceEndpoint: 'a', destinationEndpoint: 'b', submittedAt: at(2).toISOString(), files: [f(1), f(2)] }, at(2));
