@@ -66,7 +66,7 @@ it('one site\'s failing destination stalls only that site; the other keeps arriv
     proc('clowder-ingest', 'clowder-ingest', { ...common, CLOWDER_URL: url('clowder-sim'), CLOWDER_KEY: CLOWDER_COMM_KEY }),
   ];
   const t = topology(prefix, SITES);
-  const outcomes: Array<{ type: string; data: { site: string; path?: string; destinationPath?: string } }> = [];
+  const outcomes: Array<{ type: string; data: { site: string; path?: string; destinationPath?: string; files?: unknown[] } }> = [];
   const readOutcomes = async () => {
     for (const m of await drainQueue(AMQP_URL, t.queue('outcomes'))) outcomes.push(JSON.parse(m.content.toString()));
     return outcomes;
@@ -88,7 +88,8 @@ it('one site\'s failing destination stalls only that site; the other keeps arriv
     expect(a.refused).toEqual([]);
     expect(a.accepted).toHaveLength(paths.length);
   };
-  const done = async (s: SiteName, type: 'file.deleted' | 'file.ingested') => (await readOutcomes()).filter((o) => o.type === type && o.data.site === s).length;
+  // Outcomes come per chunk (decision 0053): count the files each names.
+  const done = async (s: SiteName, type: 'file.deleted' | 'file.ingested') => (await readOutcomes()).filter((o) => o.type === type && o.data.site === s).reduce((n, o) => n + (o.data.files?.length ?? 1), 0);
   const metric = async (name: string, labels: string) => {
     const text = await (await fetch(`${url('batcher')}/metrics`)).text();
     const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));

@@ -72,7 +72,7 @@ const services: Record<string, () => Promise<HttpApp>> = {
     const registry = createRegistry();
     const amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'openapi', logger, registry, deliveryLimit: 3, sites: [] });
     const { http, watcher } = await buildWatcherApp({
-      options: { pollMinMs: 1000, pollMaxMs: 1000, stuckAfterMs: 60_000, maxAttempts: 1, completionConcurrency: 1 },
+      options: { pollMinMs: 1000, pollMaxMs: 1000, stuckAfterMs: 60_000, maxAttempts: 1, completionConcurrency: 1, chunk: { files: 500, bytes: 2 ** 33 } },
       redisPrefix: prefix, amqp, redis, logger, registry, apiToken: 'token',
       globus: { tasksById: never, getTask: never, allSuccessfulTransfers: never, allSkippedErrors: never, cancelTask: never },
     });

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ContractError, MESSAGE_TYPES, SITE_ROUTED_TYPES, createEvent, declarations, decode, routingKey, shovelParameter, topology } from './index.js';
+import { ContractError, MAX_CHUNK_FILES, MESSAGE_TYPES, SITE_ROUTED_TYPES, createEvent, declarations, decode, deletedChunk, ingestedChunk, routingKey, shovelParameter, topology, transferredChunk } from './index.js';
 import { renderMessagesDoc } from './render-docs.js';
 
 const uploaded = {
@@ -97,8 +97,27 @@ describe('contracts', () => {
 
   it('routes site-routed events by their site, the others by their type', () => {
     expect(routingKey(createEvent('file.uploaded', 'id-1', uploaded))).toBe('file.uploaded.ua-mac');
-    expect(routingKey(createEvent('file.deleted', 'd', { site: 'ua-mac', path: '/c/a', bytesFreed: 1, taskId: 't', uploadId: 'u' }))).toBe('file.deleted');
+    expect(routingKey(createEvent('file.deleted', 'd', { site: 'ua-mac', taskId: 't', files: [{ path: '/c/a', bytesFreed: 1, uploadId: 'u' }], failed: [] }))).toBe('file.deleted');
     expect(SITE_ROUTED_TYPES).toEqual(['file.uploaded', 'file.transferred', 'file.failed']);
+  });
+
+  it('produces chunks (version 2) and still accepts the one-file version 1 as a chunk of its file', () => {
+    const file = { sensor: 's', path: '/cache/a', sourcePath: '/src/a', destinationPath: '/dst/a', size: 3, mtimeMs: 1, checksum: 'x', checksumAlgorithm: 'MD5', uploadId: 'u1', attempt: 1 };
+    const v2 = createEvent('file.transferred', 'c', { site: 'ua-mac', taskId: 't', chunk: 0, files: [file, { ...file, path: '/cache/b', uploadId: 'u2' }] });
+    expect(v2.version).toBe(2);
+    expect(routingKey(v2)).toBe('file.transferred.ua-mac');
+    expect(transferredChunk(decode('file.transferred', JSON.stringify(v2))).files).toHaveLength(2);
+    const v1 = { type: 'file.transferred', version: 1, id: 'old', time: '2026-01-01T00:00:00Z', data: { site: 'ua-mac', taskId: 't', ...file } };
+    expect(transferredChunk(decode('file.transferred', JSON.stringify(v1)))).toEqual({ site: 'ua-mac', taskId: 't', chunk: 0, files: [file] });
+    const d1 = { type: 'file.deleted', version: 1, id: 'd', time: '2026-01-01T00:00:00Z', data: { site: 'ua-mac', path: '/cache/a', bytesFreed: 3, taskId: 't', uploadId: 'u1' } };
+    expect(deletedChunk(decode('file.deleted', JSON.stringify(d1)))).toEqual({ site: 'ua-mac', taskId: 't', files: [{ path: '/cache/a', bytesFreed: 3, uploadId: 'u1' }], failed: [] });
+    const ids = { fileId: null, datasetId: 'a'.repeat(24), datasetName: 'd', collectionIds: [], spaceId: null };
+    const i1 = { type: 'file.ingested', version: 1, id: 'i', time: '2026-01-01T00:00:00Z', data: { site: 'ua-mac', sensor: 's', destinationPath: '/dst/a', clowderPath: '/dst/a', uploadId: 'u1', ...ids } };
+    expect(ingestedChunk(decode('file.ingested', JSON.stringify(i1)))).toMatchObject({ taskId: null, files: [{ uploadId: 'u1' }], failed: [] });
+    // A chunk is bounded, and never empty.
+    expect(code(() => createEvent('file.transferred', 'c', { site: 'ua-mac', taskId: 't', chunk: 0, files: [] }))).toBe('SCHEMA_MISMATCH');
+    expect(code(() => createEvent('file.transferred', 'c', { site: 'ua-mac', taskId: 't', chunk: 0, files: Array.from({ length: MAX_CHUNK_FILES + 1 }, () => file) }))).toBe('SCHEMA_MISMATCH');
+    expect(code(() => decode('file.transferred', JSON.stringify({ ...v1, version: 3 })))).toBe('UNKNOWN_VERSION');
   });
 
   it('docs/messages.md is the rendering of the schemas', () => {

@@ -2,10 +2,10 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { FormatRegistry, type TSchema, type Static } from '@sinclair/typebox';
 import { FileUploaded } from './messages/file-uploaded.js';
 import { TaskSubmitted } from './messages/task-submitted.js';
-import { FileTransferred } from './messages/file-transferred.js';
+import { FileTransferred, FileTransferredV1 } from './messages/file-transferred.js';
 import { FileFailed } from './messages/file-failed.js';
-import { FileDeleted } from './messages/file-deleted.js';
-import { FileIngested } from './messages/file-ingested.js';
+import { FileDeleted, FileDeletedV1 } from './messages/file-deleted.js';
+import { FileIngested, FileIngestedV1 } from './messages/file-ingested.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 /** The last value that passed: publishers stamp many events in one millisecond, so most checks repeat it. */
@@ -29,13 +29,30 @@ export const MESSAGES = {
   'file.ingested': FileIngested,
 } as const;
 
+/**
+ * Older versions consumers still accept, and nothing produces any more: the
+ * upgrade window (old producers still running, old messages still queued) and
+ * replays of old dead letters. Consumers turn them into the current shape
+ * (transferredChunk, deletedChunk, ingestedChunk). Decision 0053.
+ */
+export const ACCEPTED_OLDER = {
+  'file.transferred': [FileTransferredV1],
+  'file.deleted': [FileDeletedV1],
+  'file.ingested': [FileIngestedV1],
+} as const;
+
 export type MessageType = keyof typeof MESSAGES;
-export type Message<T extends MessageType> = Static<(typeof MESSAGES)[T]>;
-export type MessageData<T extends MessageType> = Message<T>['data'];
+type Older<T extends MessageType> = T extends keyof typeof ACCEPTED_OLDER ? Static<(typeof ACCEPTED_OLDER)[T][number]> : never;
+/** An event as produced now (createEvent builds only these). */
+export type CurrentMessage<T extends MessageType> = Static<(typeof MESSAGES)[T]>;
+/** An event as consumed: the current version or an older one still accepted. */
+export type Message<T extends MessageType> = CurrentMessage<T> | Older<T>;
+/** The data of the current version. */
+export type MessageData<T extends MessageType> = CurrentMessage<T>['data'];
 export const MESSAGE_TYPES = Object.keys(MESSAGES) as MessageType[];
 
 const checks = new Map<string, TypeCheck<TSchema>>(
-  Object.values(MESSAGES).map((schema) => [schema.$id as string, TypeCompiler.Compile(schema)]),
+  [...Object.values(MESSAGES), ...Object.values(ACCEPTED_OLDER).flat()].map((schema) => [schema.$id as string, TypeCompiler.Compile(schema)]),
 );
 
 export type ContractErrorCode = 'NOT_JSON' | 'NOT_AN_EVENT' | 'UNKNOWN_TYPE' | 'UNKNOWN_VERSION' | 'SCHEMA_MISMATCH';
@@ -85,9 +102,9 @@ export function decode<T extends MessageType>(expected: T | readonly T[] | undef
 }
 
 /** Builds an event in its envelope and validates it, so nothing invalid is ever published. */
-export function createEvent<T extends MessageType>(type: T, id: string, data: MessageData<T>, time?: Date): Message<T> {
+export function createEvent<T extends MessageType>(type: T, id: string, data: MessageData<T>, time?: Date): CurrentMessage<T> {
   const event = { type, version: MESSAGES[type].properties.version.const, id, time: time ? time.toISOString() : isoNow(), data };
-  return validate(type, event);
+  return validate(type, event) as CurrentMessage<T>;
 }
 
 let nowMs = -1;

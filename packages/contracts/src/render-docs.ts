@@ -1,4 +1,4 @@
-import { MESSAGES, MESSAGE_TYPES } from './registry.js';
+import { ACCEPTED_OLDER, MESSAGES, MESSAGE_TYPES } from './registry.js';
 import { QUEUES, SITE_ROUTED_TYPES, topology } from './topology.js';
 
 const EXAMPLES: Record<string, unknown> = {
@@ -42,17 +42,33 @@ export function renderMessagesDoc(): string {
   for (const type of MESSAGE_TYPES) {
     const schema = MESSAGES[type];
     out.push(`## ${type} (v${schema.properties.version.const})`, '', schema.description ?? '', '');
-    out.push('| field | type | notes |', '|---|---|---|');
-    const data = schema.properties.data as unknown as { properties: Record<string, Record<string, unknown>>; required?: string[] };
-    for (const [name, prop] of Object.entries(data.properties)) {
-      const required = data.required?.includes(name) ? '' : ' (optional)';
-      out.push(`| \`data.${name}\` | ${describeType(prop)}${required} | ${String(prop['description'] ?? '').replace(/\|/g, '\\|')} |`);
-    }
-    out.push('');
+    fieldRows(out, schema.properties.data as unknown as ObjectSchema);
     if (EXAMPLES[type]) out.push('Example:', '', '```json', JSON.stringify(EXAMPLES[type], null, 2), '```', '');
     out.push('<details><summary>JSON Schema</summary>', '', '```json', JSON.stringify(schema, null, 2), '```', '', '</details>', '');
+    for (const older of (ACCEPTED_OLDER as unknown as Record<string, ReadonlyArray<typeof schema> | undefined>)[type] ?? []) {
+      out.push(`### ${type} (v${older.properties.version.const}): still accepted, no longer produced`, '', `${older.description ?? ''} Consumers take it as a chunk of its one file (decision 0053).`, '');
+      fieldRows(out, older.properties.data as unknown as ObjectSchema);
+      out.push('<details><summary>JSON Schema</summary>', '', '```json', JSON.stringify(older, null, 2), '```', '', '</details>', '');
+    }
   }
   return out.join('\n');
+}
+
+interface ObjectSchema { properties: Record<string, Record<string, unknown>>; required?: string[] }
+
+/** One row per field of `data`, and one per field of the items of an array of objects (`data.files[].path`). */
+function fieldRows(out: string[], data: ObjectSchema): void {
+  out.push('| field | type | notes |', '|---|---|---|');
+  const rows = (o: ObjectSchema, prefix: string) => {
+    for (const [name, prop] of Object.entries(o.properties)) {
+      const required = o.required?.includes(name) ? '' : ' (optional)';
+      out.push(`| \`${prefix}${name}\` | ${describeType(prop)}${required} | ${String(prop['description'] ?? '').replace(/\|/g, '\\|')} |`);
+      const items = prop['items'] as Record<string, unknown> | undefined;
+      if (prop['type'] === 'array' && items?.['type'] === 'object') rows(items as unknown as ObjectSchema, `${prefix}${name}[].`);
+    }
+  };
+  rows(data, 'data.');
+  out.push('');
 }
 
 function describeType(p: Record<string, unknown>): string {

@@ -524,6 +524,30 @@ export class FileLedger {
     return this.transition(path, ['pending', 'batched', 'in_flight', 'transferred'], 'deleted', { taskId, checksum: checksum ?? '' }, now, this.deletedTtlMs, version);
   }
 
+  /** markDeleted for many files in one round trip (a pipeline: each file's transition is its own atomic step). */
+  markDeletedMany(files: ReadonlyArray<{ path: string; version: FileVersion; taskId: string; checksum: string | null }>, now = Date.now()): Promise<boolean[]> {
+    return this.transitionMany(files.map((f) => ({ path: f.path, version: f.version, fields: { taskId: f.taskId, checksum: f.checksum ?? '' } })), ['pending', 'batched', 'in_flight', 'transferred'], 'deleted', now, this.deletedTtlMs);
+  }
+
+  /** markTransferred for many files in one round trip (a pipeline: each file's transition is its own atomic step). */
+  markTransferredMany(files: ReadonlyArray<{ path: string; version: FileVersion; taskId: string; checksum: string | null }>, now = Date.now()): Promise<boolean[]> {
+    return this.transitionMany(files.map((f) => ({ path: f.path, version: f.version, fields: { taskId: f.taskId, checksum: f.checksum ?? '' } })), ['batched', 'in_flight', 'pending'], 'transferred', now, 0);
+  }
+
+  private async transitionMany(items: ReadonlyArray<{ path: string; version: FileVersion; fields: Fields }>, from: readonly FileState[], to: FileState, now: number, ttlMs: number): Promise<boolean[]> {
+    if (items.length === 0) return [];
+    const pipe = this.redis.pipeline() as unknown as { terraLedgerTransition(...args: Array<string | number>): void; exec(): Promise<Array<[Error | null, unknown]> | null> };
+    for (const i of items) {
+      const flat = Object.entries(i.fields).flatMap(([k, v]) => [k, String(v)]);
+      pipe.terraLedgerTransition(this.key(i.path), from.join(','), to, now, ttlMs, String(i.version.size), String(i.version.mtimeMs), ...flat);
+    }
+    const res = (await pipe.exec()) ?? [];
+    return res.map(([err, r]) => {
+      if (err) throw err;
+      return r === 1;
+    });
+  }
+
   private async transition(path: string, from: readonly FileState[] | '*', to: FileState, fields: Fields, now: number, ttlMs = 0, version?: FileVersion): Promise<boolean> {
     const flat = Object.entries(fields).flatMap(([k, v]) => [k, String(v)]);
     const v = version ? [String(version.size), String(version.mtimeMs)] : ['', ''];

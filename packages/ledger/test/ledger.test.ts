@@ -55,6 +55,17 @@ describe('FileLedger (real Redis)', () => {
     expect(await redis.pttl(ledger.key('/cache/s/f1'))).toBeGreaterThan(0);
   });
 
+  it('marks a chunk transferred and deleted in one round trip each, file by file (another version is left alone; again: no-op)', async () => {
+    await ledger.claim('b1', [file(1), file(2), file(3)]);
+    await ledger.markInFlight(['/cache/s/f1', '/cache/s/f2', '/cache/s/f3'], 'b1', 't1');
+    const chunk = [1, 2, 3].map((n) => ({ path: `/cache/s/f${n}`, version: n === 3 ? file(99) : file(n), taskId: 't1', checksum: 'c' }));
+    expect(await ledger.markTransferredMany(chunk)).toEqual([true, true, false]);
+    expect(await ledger.markDeletedMany(chunk)).toEqual([true, true, false]);
+    expect(await ledger.markDeletedMany(chunk)).toEqual([false, false, false]);
+    expect((await ledger.getMany(['/cache/s/f1', '/cache/s/f3'])).map((r) => r?.state)).toEqual(['deleted', 'in_flight']);
+    expect(await ledger.markDeletedMany([])).toEqual([]);
+  });
+
   it('treats a changed file (other size or mtime) as a new version', async () => {
     await ledger.claim('b1', [file(1)]);
     await ledger.markInFlight(['/cache/s/f1'], 'b1', 't1');

@@ -16,6 +16,7 @@ export { DEAD_LETTER_HEADERS } from './amqp/headers.js';
 export { sleep } from './sleep.js';
 export { backoffDelay, retry, type Backoff, type RetryOptions } from './backoff.js';
 export { Limiter, forEachLimit } from './limiter.js';
+export { mapSettled, settleChunk, type ChunkSettlement, type ItemResult } from './chunk.js';
 export { Consumer, type ConsumerOptions, type DeliveryContext, type Handler, type RawDelivery, type RawHandler } from './amqp/consumer.js';
 export { waitUntilAvailable, DEFAULT_PROBE_BACKOFF, type OutageReport, type ProbeBackoff, type UpstreamProbe } from './amqp/upstream.js';
 export { platformSettings } from './settings.js';

@@ -51,8 +51,7 @@ describe('AmqpClient against the real broker', () => {
     expect(await ids(c.topology.queue({ key: 'batcherUploads', site: 'field-b' }))).toEqual(['b-1']);
     // file.transferred of both sites: each cleaner's own queue, and the one ingest queue (wildcard binding).
     const transferred = (site: string, id: string) => createEvent('file.transferred', id, {
-      site, sensor: 'stereoTop', path: `/${site}/a.bin`, sourcePath: '/a.bin', destinationPath: '/d/a.bin', size: 1, mtimeMs: 1,
-      checksum: 'x', checksumAlgorithm: 'MD5', taskId: 't', uploadId: id, attempt: 1,
+      site, taskId: 't', chunk: 0, files: [{ sensor: 'stereoTop', path: `/${site}/a.bin`, sourcePath: '/a.bin', destinationPath: '/d/a.bin', size: 1, mtimeMs: 1, checksum: 'x', checksumAlgorithm: 'MD5', uploadId: id, attempt: 1 }],
     });
     await c.publish(transferred('ua-mac', 't-a'));
     await c.publish(transferred('field-b', 't-b'));

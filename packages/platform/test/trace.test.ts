@@ -66,8 +66,7 @@ describe('traceparent over the real broker', () => {
     c.consume({ key: 'batcherUploads', site: 'ua-mac' }, 'file.uploaded', async (e) => {
       seen.push(currentTrace()!);
       await c.publish(createEvent('file.transferred', `t-${e.id}`, {
-        site: 'ua-mac', sensor: 'stereoTop', path: e.data.path, sourcePath: '/a.bin', destinationPath: '/d/a.bin', size: e.data.size, mtimeMs: e.data.mtimeMs,
-        checksum: 'x', checksumAlgorithm: 'MD5', taskId: 't', uploadId: e.data.uploadId, attempt: 1,
+        site: 'ua-mac', taskId: 't', chunk: 0, files: [{ sensor: 'stereoTop', path: e.data.path, sourcePath: '/a.bin', destinationPath: '/d/a.bin', size: e.data.size, mtimeMs: e.data.mtimeMs, checksum: 'x', checksumAlgorithm: 'MD5', uploadId: e.data.uploadId, attempt: 1 }],
       }));
     });
     const source = uploaded(1);

@@ -28,7 +28,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import amqp from 'amqplib';
-import { topology } from '@terra-transfer/contracts';
+import { ingestedChunk, topology, validate } from '@terra-transfer/contracts';
 import { loadSites } from '@terra-transfer/sites';
 import { readdirSync, readFileSync } from 'node:fs';
 import { deleteKeys, deleteTopology, freePort, processCpuSeconds, startPrivateRabbit, uniquePrefix } from '@terra-transfer/testkit';
@@ -111,11 +111,13 @@ try {
   await stack.start();
   await ch.consume(q, (m) => {
     if (!m) return;
-    const e = JSON.parse(m.content.toString()) as { data: { datasetName: string } };
-    const d = done.get(e.data.datasetName) ?? { files: 0, last: 0 };
-    d.files++;
-    d.last = Date.now();
-    done.set(e.data.datasetName, d);
+    // One file.ingested per chunk of files (decision 0053).
+    for (const f of ingestedChunk(validate('file.ingested', JSON.parse(m.content.toString()))).files) {
+      const d = done.get(f.datasetName) ?? { files: 0, last: 0 };
+      d.files++;
+      d.last = Date.now();
+      done.set(f.datasetName, d);
+    }
   }, { noAck: true });
   const t0 = Date.now();
   // Where the CPU goes: each service process and this process (the generator), from here to the end.

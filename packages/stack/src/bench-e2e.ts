@@ -36,6 +36,7 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import amqp from 'amqplib';
+import { deletedChunk, ingestedChunk, validate } from '@terra-transfer/contracts';
 import { destinationRelPath } from '@terra-transfer/site-layout';
 import { createVhost, deleteKeys, freePort, pidListeningOn, processCpuSeconds, processPeakRssMb, processRssMb, uniquePrefix } from '@terra-transfer/testkit';
 import { xferLine } from './gantry.js';
@@ -160,7 +161,7 @@ process.on('exit', () => {
 });
 await stack.start();
 
-// Completion times from the per-file outcome stream (file.deleted, file.ingested).
+// Completion times from the outcome stream (file.deleted, file.ingested).
 const lineAt = new Map<string, number>();
 const deletedAt = new Map<string, number>();
 const ingestedAt = new Map<string, number>();
@@ -170,14 +171,19 @@ const ch = await conn.createChannel();
 await ch.prefetch(2000);
 await ch.consume(`${prefix}.file-outcomes`, (m) => {
   if (!m) return;
-  const e = JSON.parse(m.content.toString()) as { type: string; time: string; data: { path?: string; destinationPath?: string } };
+  // Outcomes come per chunk of files (decision 0053), each file with its own.
+  const e = validate(['file.deleted', 'file.ingested'], JSON.parse(m.content.toString()));
   const at = Date.parse(e.time);
-  if (e.type === 'file.deleted' && e.data.path) {
-    const rel = e.data.path.slice(layout.cacheRoot.length + 1);
-    if (!deletedAt.has(rel)) deletedAt.set(rel, at);
-  } else if (e.type === 'file.ingested' && e.data.destinationPath) {
-    const rel = byDest.get(e.data.destinationPath);
-    if (rel && !ingestedAt.has(rel)) ingestedAt.set(rel, at);
+  if (e.type === 'file.deleted') {
+    for (const f of deletedChunk(e).files) {
+      const rel = f.path.slice(layout.cacheRoot.length + 1);
+      if (!deletedAt.has(rel)) deletedAt.set(rel, at);
+    }
+  } else {
+    for (const f of ingestedChunk(e).files) {
+      const rel = byDest.get(f.destinationPath);
+      if (rel && !ingestedAt.has(rel)) ingestedAt.set(rel, at);
+    }
   }
   ch.ack(m);
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
-import { createEvent, QUEUES, type FileUploaded, type QueueKey, type QueueRef } from '@terra-transfer/contracts';
+import { createEvent, QUEUES, transferredChunk, type FileUploaded, type Message, type QueueKey, type QueueRef } from '@terra-transfer/contracts';
 import { GlobusClient } from '@terra-transfer/globus';
 import { AmqpClient, createRegistry } from '@terra-transfer/platform';
 import { ServiceProcess, serviceEntry } from '@terra-transfer/stack';
@@ -84,6 +84,8 @@ export async function startPipeline(opts: { sim?: Record<string, string>; batche
   });
   const watcher = new ServiceProcess('watcher', serviceEntry('watcher'), {
     ...common, HTTP_PORT: String(ports.watcher), SITES_FILE: sitesFile, API_TOKEN: WATCHER_TOKEN, POLL_MIN_MS: '1000', POLL_MAX_MS: '2000', MAX_ATTEMPTS: '2',
+    // One file per file.transferred chunk: these tests count the cleaner queue's depth in files.
+    CHUNK_FILES: '1',
     ...opts.watcher,
   });
 
@@ -128,7 +130,14 @@ export async function startPipeline(opts: { sim?: Record<string, string>; batche
       return (await globus.taskList({ fields: ['task_id', 'status', 'files_transferred', 'label'], limit: 1000 })).DATA;
     },
     async drain(queue) {
-      return (await drainQueue(AMQP_URL, p.queue(queue))).map((m) => ({ body: JSON.parse(m.content.toString()), headers: m.properties.headers ?? {} }));
+      // A file.transferred chunk reads as one entry per file (its data: the file with the chunk's site and task).
+      return (await drainQueue(AMQP_URL, p.queue(queue))).flatMap((m) => {
+        const body = JSON.parse(m.content.toString()) as Record<string, any>;
+        const headers = m.properties.headers ?? {};
+        if (body['type'] !== 'file.transferred') return [{ body, headers }];
+        const { files, ...chunk } = transferredChunk(body as Message<'file.transferred'>);
+        return files.map((f) => ({ body: { ...body, data: { ...chunk, ...f } }, headers }));
+      });
     },
     async md5(path) {
       return createHash('md5').update(await readFile(path)).digest('hex');

@@ -1,6 +1,6 @@
-import type { Message, MessageType } from '@terra-transfer/contracts';
+import { transferredChunk, type Message, type MessageType } from '@terra-transfer/contracts';
 import { FileLedger } from '@terra-transfer/ledger';
-import { buildHttp, type AmqpClient, type Consumer, type HttpApp, type Logger, type Redis, type Registry } from '@terra-transfer/platform';
+import { buildHttp, type AmqpClient, type Consumer, type DeliveryContext, type HttpApp, type Logger, type Redis, type Registry } from '@terra-transfer/platform';
 import { CacheFs } from './adapters/cache-fs.js';
 import { cacheUsage } from './adapters/cache-usage.js';
 import { SweepStore } from './adapters/sweep-store.js';
@@ -27,7 +27,8 @@ export interface CleanerDeps {
 export interface Cleaner {
   http: HttpApp;
   sweeper: Sweeper;
-  handleTransferred: (event: Message<'file.transferred'>) => Promise<void>;
+  /** A file.transferred chunk (decision 0053); ctx: the delivery's (dead-lettering one file alone). */
+  handleTransferred: (event: Message<'file.transferred'>, ctx: Pick<DeliveryContext<'file.transferred'>, 'lastDelivery' | 'deadLetterPart'>) => Promise<void>;
   /** Records a give-up (file.failed) in the ledger. */
   handleFailed: (event: Message<'file.failed'>) => Promise<void>;
   resender: FailedResender;
@@ -60,10 +61,11 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
     { fs, ledger, publish, telemetry },
   );
   // A site whose policy is never keeps its files: the arrival is what the cleaner records (ledger transferred, so the sweep does not send it again).
-  const handleTransferred = c.DELETION_POLICY === 'never'
-    ? async (event: Message<'file.transferred'>) => {
-      await ledger.markTransferred(event.data.path, event.data.taskId, event.data.checksum, Date.now(), event.data);
-      telemetry.keptByPolicy(event.data.path, event.data.taskId);
+  const handleTransferred: Cleaner['handleTransferred'] = c.DELETION_POLICY === 'never'
+    ? async (event) => {
+      const { taskId, files } = transferredChunk(event);
+      await ledger.markTransferredMany(files.map((f) => ({ path: f.path, version: f, taskId, checksum: f.checksum })));
+      for (const f of files) telemetry.keptByPolicy(f.path, taskId);
     }
     : deleter;
   const submit = createSubmitter({ site: c.SITE, whitelist: c.WHITELIST }, { fs, ledger, publish, telemetry });
@@ -161,7 +163,7 @@ export async function buildCleaner(deps: CleanerDeps): Promise<Cleaner> {
       void refreshCensus();
       censusTimer = setInterval(() => void refreshCensus(), c.LEDGER_CENSUS_INTERVAL_SECONDS * 1000);
       censusTimer.unref();
-      consumer = amqp.consume({ key: 'cleanerTransfers', site: c.SITE }, 'file.transferred', (event) => handleTransferred(event), { prefetch: c.PREFETCH });
+      consumer = amqp.consume({ key: 'cleanerTransfers', site: c.SITE }, 'file.transferred', (event, ctx) => handleTransferred(event, ctx), { prefetch: c.TRANSFER_PREFETCH });
       failuresConsumer = amqp.consume({ key: 'cleanerFailures', site: c.SITE }, 'file.failed', (event) => handleFailed(event), { prefetch: c.PREFETCH });
       sweeper.startSchedule();
       resender.start();

@@ -1,10 +1,10 @@
-import { createEvent, type Message, type MessageType } from '@terra-transfer/contracts';
+import { createEvent, transferredChunk, type Message, type MessageType, type TransferredFile } from '@terra-transfer/contracts';
 import type { FileLedger } from '@terra-transfer/ledger';
-import { PermanentError } from '@terra-transfer/platform';
+import { PermanentError, mapSettled, settleChunk, type DeliveryContext } from '@terra-transfer/platform';
 import { sensorOf } from '@terra-transfer/site-layout';
 import { fileChecksum, localDigest, type CacheFs } from './adapters/cache-fs.js';
 import { decideDeletion, type Decision } from './core/deletion.js';
-import { deletedEventId, sweepUploadId } from './core/ids.js';
+import { deletedChunkEventId, deletedEventId, sweepUploadId } from './core/ids.js';
 import type { CleanerErrorCode } from './errors.js';
 import type { CleanerTelemetry } from './telemetry.js';
 
@@ -27,39 +27,38 @@ export interface DeleterDeps {
   now?: () => number;
 }
 
-type Transferred = Message<'file.transferred'>;
+type TransferredFileOf = TransferredFile & { site: string; taskId: string };
+
+/** What became of one file of a chunk, when it did not fail. */
+type FileOutcome =
+  /** Gone from the cache now: the chunk's file.deleted names it, then the ledger records it (gone: found already gone). */
+  | { kind: 'deleted'; bytesFreed: number; dirs: string[]; gone: boolean }
+  /** Nothing more to record for it (a no-op, or a changed file sent again). */
+  | { kind: 'settled' };
+
+/** Files of a chunk handled at once: their inspections share directory walks, their unlinks the disk. */
+const FILE_CONCURRENCY = 32;
 
 /**
- * Handles one file.transferred. Resolves only when the effect is durable (file
- * unlinked and file.deleted confirmed, or the changed file re-sent and
- * confirmed); throws PermanentError for a refusal (dead-lettered: the decision
- * not to delete is on record there) and anything else for a retry.
+ * Handles one file.transferred chunk (or a version-1 event: a chunk of one).
+ * Each file is decided and unlinked on its own (decideDeletion); then, for the
+ * chunk at once: every file refused (or still failing on the delivery the
+ * limit would dead-letter) is dead-lettered alone as a one-file chunk, one
+ * file.deleted names the files removed and those refused, and the ledger marks
+ * the removed ones deleted in one round trip. Resolves only when all of that is
+ * durable; throws (the chunk comes back) when a file failed transiently, after
+ * recording the others, which are no-ops then.
  *
- * Order on the delete path: unlink → publish file.deleted → ledger deleted.
- * A crash after the unlink is finished by the redelivery (file gone, ledger
- * still "transferred" → publish + mark); once the ledger says deleted, the
- * publish has happened, so a redelivery is a pure no-op.
+ * Order per file on the delete path: unlink → file.deleted confirmed → ledger
+ * deleted. A crash after the unlink is finished by the redelivery (file gone,
+ * ledger still "transferred" → publish + mark); once the ledger says deleted,
+ * the publish has happened, so a redelivery is a pure no-op for that file.
  */
 export function createDeleter(opts: DeleterOptions, deps: DeleterDeps) {
   const now = deps.now ?? Date.now;
   const { fs, ledger, telemetry } = deps;
 
-  /** Ledger → deleted, only when the record is about this version (the ledger checks): a newer upload at the same path keeps its record. */
-  async function markDeleted(e: Transferred['data']): Promise<void> {
-    await ledger.markDeleted(e.path, e, e.taskId, e.checksum);
-  }
-
-  async function publishDeleted(e: Transferred['data'], bytesFreed: number): Promise<void> {
-    await deps.publish(createEvent('file.deleted', deletedEventId(e.path, e.size, e.mtimeMs, e.taskId), {
-      site: e.site,
-      path: e.path,
-      bytesFreed,
-      taskId: e.taskId,
-      uploadId: e.uploadId,
-    }));
-  }
-
-  async function resend(e: Transferred['data'], rel: string, size: number, mtimeMs: number): Promise<void> {
+  async function resend(e: TransferredFileOf, rel: string, size: number, mtimeMs: number): Promise<void> {
     const uploadId = sweepUploadId(e.path, size, mtimeMs);
     const data = { site: opts.site, sensor: sensorOf(rel), path: e.path, size, mtimeMs, ftpTime: null, source: 'sweep' as const, attempt: 1, uploadId };
     await deps.publish(createEvent('file.uploaded', uploadId, data));
@@ -72,8 +71,7 @@ export function createDeleter(opts: DeleterOptions, deps: DeleterDeps) {
     throw new PermanentError(code, reason);
   }
 
-  return async function handle(event: Transferred): Promise<void> {
-    const e = event.data;
+  async function handleFile(e: TransferredFileOf): Promise<FileOutcome> {
     const version = { size: e.size, mtimeMs: e.mtimeMs };
     // Refuse unverified transfers before touching the disk at all.
     if (e.checksum === null || e.checksum === '') {
@@ -105,10 +103,7 @@ export function createDeleter(opts: DeleterOptions, deps: DeleterDeps) {
       const res = await fs.unlinkIfUnchanged(ins.target, version);
       if (res.deleted) {
         const dirs = await fs.removeEmptyParents(ins, opts.whitelist, opts.deleteParentDepth, opts.emptyDirGraceMs, now());
-        await publishDeleted(e, e.size);
-        await markDeleted(e);
-        telemetry.deleted(e.path, e.size, e.taskId, dirs);
-        return;
+        return { kind: 'deleted', bytesFreed: e.size, dirs, gone: false };
       }
       // Re-uploaded (or removed) between the inspection and the unlink: decide again on what is there now.
       disk = res.disk;
@@ -120,17 +115,41 @@ export function createDeleter(opts: DeleterOptions, deps: DeleterDeps) {
       case 'refuse':
         return refuse(decision.code, e.path, decision.reason);
       case 'finish_gone':
-        await publishDeleted(e, 0);
-        await markDeleted(e);
-        telemetry.finishedGone(e.path, e.taskId);
-        return;
+        return { kind: 'deleted', bytesFreed: 0, dirs: [], gone: true };
       case 'noop':
         telemetry.noop(decision.outcome, e.path, e.taskId);
-        return;
+        return { kind: 'settled' };
       case 'resend': {
         if (disk.kind !== 'file') throw new Error('unreachable: resend without a file');
-        return resend(e, ins.rel, disk.size, disk.mtimeMs);
+        await resend(e, ins.rel, disk.size, disk.mtimeMs);
+        return { kind: 'settled' };
       }
     }
+  }
+
+  return async function handle(event: Message<'file.transferred'>, ctx: Pick<DeliveryContext<'file.transferred'>, 'lastDelivery' | 'deadLetterPart'>): Promise<void> {
+    const chunk = transferredChunk(event);
+    const { site, taskId } = chunk;
+    const files = chunk.files.map((f) => ({ ...f, site, taskId }));
+    const settled = settleChunk(files, await mapSettled(files, FILE_CONCURRENCY, handleFile), ctx.lastDelivery);
+    // Each file given up is its own dead letter (a one-file chunk an operator can replay), before the outcome names it.
+    for (const d of settled.deadLetter) {
+      const { site: _s, taskId: _t, ...file } = d.item;
+      await ctx.deadLetterPart(createEvent('file.transferred', `${event.id}:${d.item.uploadId}`.slice(0, 512), { site, taskId, chunk: chunk.chunk, files: [file] }), d.code, d.detail);
+    }
+    const removed = settled.done.flatMap((d) => (d.value.kind === 'deleted' ? [{ file: d.item, ...d.value }] : []));
+    const deleted = removed.map((r) => ({ path: r.file.path, bytesFreed: r.bytesFreed, uploadId: r.file.uploadId }));
+    const failed = settled.deadLetter.map((d) => ({ path: d.item.path, uploadId: d.item.uploadId, code: d.code, detail: d.detail.slice(0, 1024) }));
+    if (deleted.length > 0 || failed.length > 0) {
+      const id = deletedChunkEventId([...removed.map((r) => deletedEventId(r.file.path, r.file.size, r.file.mtimeMs, taskId)), ...failed.map((f) => `${f.uploadId}:${f.code}`)]);
+      await deps.publish(createEvent('file.deleted', id, { site, taskId, files: deleted, failed }));
+    }
+    // Ledger → deleted, only where the record is about this version (the ledger checks): a newer upload at the same path keeps its record.
+    await ledger.markDeletedMany(removed.map((r) => ({ path: r.file.path, version: r.file, taskId, checksum: r.file.checksum })));
+    for (const r of removed) {
+      if (r.gone) telemetry.finishedGone(r.file.path, taskId);
+      else telemetry.deleted(r.file.path, r.bytesFreed, taskId, r.dirs);
+    }
+    if (settled.rethrow !== undefined) throw settled.rethrow;
   };
 }

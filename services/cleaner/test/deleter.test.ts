@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readlink, symlink, utimes, writeFile } from 'node:fs/promises';
-import { createEvent, type MessageData } from '@terra-transfer/contracts';
+import { createEvent, type FileTransferredV1 } from '@terra-transfer/contracts';
 import { waitFor } from '@terra-transfer/testkit';
-import { body, putFile, startHarness, type Harness } from './harness.js';
+import { body, putFile, startHarness, v1Transferred, type Harness } from './harness.js';
 
 const HOUR = 3_600_000;
 let h: Harness;
@@ -15,13 +15,18 @@ afterAll(async () => {
   await h?.close();
 });
 
-function transferred(path: string, v: { size: number; mtimeMs: number }, checksum: string | null): MessageData<'file.transferred'> {
+function transferred(path: string, v: { size: number; mtimeMs: number }, checksum: string | null): FileTransferredV1['data'] {
   return {
     site: 'ua-mac', sensor: 'stereoTop', path, sourcePath: path, destinationPath: `/dest${path}`, size: v.size, mtimeMs: v.mtimeMs,
     checksum, checksumAlgorithm: checksum ? 'MD5' : null, taskId: `task-${++seq}`, uploadId: `xferlog:abc:${seq}`, attempt: 1,
   };
 }
-const publish = (data: MessageData<'file.transferred'>, id = `tr-${++seq}`) => h.amqp.publish(createEvent('file.transferred', id, data));
+/** Published as version 1, one file per event: the cleaner still accepts it (decision 0053); chunks below. */
+const publish = (data: FileTransferredV1['data'], id = `tr-${++seq}`) => h.amqp.publish(v1Transferred(id, data));
+/** Published as one version-2 chunk. */
+const publishChunk = (files: ReadonlyArray<FileTransferredV1['data']>, id = `chunk-${++seq}`) => h.amqp.publish(createEvent('file.transferred', id, {
+  site: 'ua-mac', taskId: files[0]!.taskId, chunk: 0, files: files.map(({ site: _s, taskId: _t, ...f }) => f),
+}));
 
 /** A file with an in-flight ledger record, as the batcher leaves it. */
 async function uploaded(rel: string, content: string, mtimeMs = Date.now() - HOUR) {
@@ -105,6 +110,27 @@ describe('cleaner: deleting verified files', () => {
     await publish(transferred(f.path, f, 'd41d8cd98f00b204e9800998ecf8427e'));
     await waitFor('dead letter', async () => (await deadLetters()).find((d) => d.path === f.path && d.code === 'CHECKSUM_MISMATCH'));
     expect(existsSync(f.path)).toBe(true);
+  });
+
+  it('handles a chunk file by file: a refused file is dead-lettered alone, its chunk-mates are deleted, one file.deleted names both; a redelivery changes nothing', async () => {
+    const good = await uploaded('MovingSensor/stereoTop/2016-08-09/2016-08-09__10-00-00-000/a.bin', 'good a');
+    const good2 = await uploaded('MovingSensor/stereoTop/2016-08-09/2016-08-09__10-00-00-000/b.bin', 'good b');
+    const bad = await uploaded('MovingSensor/stereoTop/2016-08-09/2016-08-09__10-00-00-000/c.bin', 'bad c');
+    const files = [transferred(good.path, good, good.md5), transferred(bad.path, bad, 'd41d8cd98f00b204e9800998ecf8427e'), transferred(good2.path, good2, good2.md5)];
+    await publishChunk(files, 'chunk-mixed');
+    const outcome = await waitFor('file.deleted chunk', async () => (await h.messages('outcomes')).find((m) => body(m).data['taskId'] === files[0]!.taskId));
+    const data = (JSON.parse(outcome.content.toString()) as { version: number; data: { files: Array<{ path: string }>; failed: Array<{ path: string; code: string }> } });
+    expect(data.version).toBe(2);
+    expect(data.data.files.map((f) => f.path).sort()).toEqual([good.path, good2.path].sort());
+    expect(data.data.failed).toEqual([expect.objectContaining({ path: bad.path, code: 'CHECKSUM_MISMATCH' })]);
+    expect(existsSync(good.path) || existsSync(good2.path)).toBe(false);
+    expect(existsSync(bad.path)).toBe(true);
+    const dead = await waitFor('the bad file alone in the dead-letter queue', async () => (await h.messages('cleanerDlq')).find((m) => body(m).data['path'] === bad.path));
+    const deadEvent = JSON.parse(dead.content.toString()) as { version: number; data: { files: unknown[] } };
+    expect(deadEvent.version).toBe(2);
+    expect(deadEvent.data.files).toHaveLength(1);
+    expect(dead.properties.headers?.['x-terra-part-of']).toBe('chunk-mixed');
+    expect((await h.ledger.getMany([good.path, good2.path, bad.path])).map((r) => r?.state)).toEqual(['deleted', 'deleted', 'in_flight']);
   });
 
   it('never deletes when this Node cannot compute the verified checksum\'s algorithm (asked of crypto.getHashes, not read from an error text)', async () => {

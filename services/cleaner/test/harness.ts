@@ -1,6 +1,7 @@
 import { lstat, mkdir, writeFile, utimes } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createHash } from 'node:crypto';
+import { validate, type FileTransferredV1, type Message } from '@terra-transfer/contracts';
 import { FileLedger } from '@terra-transfer/ledger';
 import { AmqpClient, closeRedis, createRedis, createRegistry, loadConfig, type Registry, type Redis } from '@terra-transfer/platform';
 import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, tempDir, testLogger, uniquePrefix } from '@terra-transfer/testkit';
@@ -106,4 +107,18 @@ export async function putFile(path: string, content: string, mtimeMs: number): P
   return { size: st.size, mtimeMs: st.mtimeMs, md5: createHash('md5').update(content).digest('hex') };
 }
 
-export const body = (m: GetMessage) => JSON.parse(m.content.toString()) as { id: string; type: string; data: Record<string, unknown> };
+/**
+ * A message's body; a chunk of files (file.transferred, file.deleted, version 2) reads as its first
+ * file with the chunk's site and task, so a test about one file reads the same either way.
+ */
+export const body = (m: GetMessage) => {
+  const e = JSON.parse(m.content.toString()) as { id: string; type: string; version: number; data: Record<string, unknown> };
+  const files = e.data['files'];
+  if (Array.isArray(files) && files.length > 0) return { ...e, data: { ...e.data, ...(files[0] as Record<string, unknown>) } };
+  return e;
+};
+
+/** A version-1 file.transferred (one file), as an old watcher published it: consumers still accept it (decision 0053). */
+export function v1Transferred(id: string, data: FileTransferredV1['data']): Message<'file.transferred'> {
+  return validate('file.transferred', { type: 'file.transferred', version: 1, id, time: new Date().toISOString(), data });
+}

@@ -69,8 +69,10 @@ describe('cleaner as a process (dist/main.js)', () => {
     // A verified transfer is deleted by the running service.
     const path = `${root}/MovingSensor/stereoTop/2016-08-03/2016-08-03__09-42-51-195/done.bin`;
     await amqp.publish(createEvent('file.transferred', 'proc-1', {
-      site: 'ua-mac', sensor: 'stereoTop', path, sourcePath: path, destinationPath: `/dest${path}`, size: done.size, mtimeMs: done.mtimeMs,
-      checksum: done.md5, checksumAlgorithm: 'MD5', taskId: 'task-proc', uploadId: 'xferlog:p:1', attempt: 1,
+      site: 'ua-mac', taskId: 'task-proc', chunk: 0, files: [{
+        sensor: 'stereoTop', path, sourcePath: path, destinationPath: `/dest${path}`, size: done.size, mtimeMs: done.mtimeMs,
+        checksum: done.md5, checksumAlgorithm: 'MD5', uploadId: 'xferlog:p:1', attempt: 1,
+      }],
     }));
     await waitFor('deleted', () => !existsSync(path), 20_000, 100);
 

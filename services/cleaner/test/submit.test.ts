@@ -116,8 +116,10 @@ describe('a site whose deletion policy is never', () => {
     await n.ledger.claim('b-1', [file]);
     await n.ledger.markInFlight([path], 'b-1', 't-1');
     await n.amqp.publish(createEvent('file.transferred', 'tr-1', {
-      site: 'ua-mac', sensor: 'stereoTop', path, sourcePath: path, destinationPath: '/ua-mac/kept.bin', size: f.size, mtimeMs: f.mtimeMs,
-      checksum: f.md5, checksumAlgorithm: 'MD5', taskId: 't-1', uploadId: 'u-1', attempt: 1,
+      site: 'ua-mac', taskId: 't-1', chunk: 0, files: [{
+        sensor: 'stereoTop', path, sourcePath: path, destinationPath: '/ua-mac/kept.bin', size: f.size, mtimeMs: f.mtimeMs,
+        checksum: f.md5, checksumAlgorithm: 'MD5', uploadId: 'u-1', attempt: 1,
+      }],
     }));
     await waitFor('transferred', async () => (await n.ledger.get(path))?.state === 'transferred', 10_000, 100);
     expect((await import('node:fs')).existsSync(path)).toBe(true);

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { ClowderClient, ClowderRejectedError } from '@terra-transfer/clowder';
-import { createEvent, type Message } from '@terra-transfer/contracts';
-import { AmqpClient, DEFAULT_PROBE_BACKOFF, PermanentError, UpstreamUnavailableError, buildHttp, sleep, waitUntilAvailable, type Consumer, type DeliveryContext, type HttpApp, type Logger, type Redis, type Registry } from '@terra-transfer/platform';
+import { createEvent, transferredChunk, type IngestedFile, type Message, type TransferredFile } from '@terra-transfer/contracts';
+import { AmqpClient, DEFAULT_PROBE_BACKOFF, PermanentError, UpstreamUnavailableError, buildHttp, mapSettled, settleChunk, sleep, waitUntilAvailable, type Consumer, type DeliveryContext, type HttpApp, type Logger, type Redis, type Registry } from '@terra-transfer/platform';
 import { FileRegistrar } from './adapters/file-registrar.js';
 import { Hierarchy } from './adapters/hierarchy.js';
 import { Ledger } from './adapters/ledger.js';
@@ -21,6 +21,8 @@ interface IngestSettings {
   metadataVocab: string;
   extract: boolean;
   prefetch: number;
+  /** Files of one chunk registered at once (INGEST_CHUNK_CONCURRENCY; 250 when absent). */
+  chunkConcurrency?: number;
   batchWindowMs: number;
   batchMaxFiles: number;
   lockTtlMs: number;
@@ -54,8 +56,12 @@ export interface IngestApp {
   start(): Promise<void>;
   /** Stops consuming and sends the batches in progress. Idempotent. */
   stop(drainMs?: number): Promise<void>;
-  handle(event: Message<'file.transferred'>, ctx?: Partial<DeliveryContext>): Promise<void>;
+  /** One file.transferred chunk; without a delivery context (tests), a file given up fails the call with its code. */
+  handle(event: Message<'file.transferred'>, ctx?: IngestContext): Promise<void>;
 }
+
+/** What the handler uses of a delivery. */
+type IngestContext = Partial<Pick<DeliveryContext<'file.transferred'>, 'signal' | 'lastDelivery' | 'deadLetterPart'>>;
 
 /** The consumer's "upstream" while Clowder refuses our writes (403): a fixed metric label. */
 const FORBIDDEN_UPSTREAM = 'clowder-permissions';
@@ -92,40 +98,37 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
   const probeBackoff = { minMs: s.probeMinMs ?? DEFAULT_PROBE_BACKOFF.minMs, maxMs: s.probeMaxMs ?? DEFAULT_PROBE_BACKOFF.maxMs };
   const starting = new AbortController();
 
-  const handle = async (event: Message<'file.transferred'>, ctx: Partial<DeliveryContext> = {}): Promise<void> => {
-    const d = event.data;
+  type ChunkFile = TransferredFile & { site: string };
+  interface Ingested { key: string; file: IngestedFile }
+
+  /** Registers one file of a chunk (its dataset, collections and space first); null: the site's layout skips it. */
+  const ingestFile = async (d: ChunkFile, signal?: AbortSignal): Promise<Ingested | null> => {
     const planned = planFile(s.sites, d.site, d.destinationPath);
     if (planned.kind === 'invalid') throw new PermanentError(planned.code, planned.message);
     if (planned.kind === 'skip') {
       telemetry.skipped(planned.reason, d.destinationPath);
-      return;
+      return null;
     }
     const plan = planned.plan;
-    const spaceId = plan.spaceId ?? (await hierarchy.space(plan.spaceName, ctx.signal));
-    const collectionIds = await hierarchy.collections(plan.chain, spaceId, ctx.signal);
-    const datasetId = await hierarchy.dataset(plan.datasetName, collectionIds[collectionIds.length - 1]!, spaceId, ctx.signal);
-    if (s.sites[d.site]?.metadataFirst && !plan.isDatasetMetadata) await metadata.attachFirst(datasetId, join(dirname(plan.localPath), 'metadata.json'), ctx.signal);
+    const spaceId = plan.spaceId ?? (await hierarchy.space(plan.spaceName, signal));
+    const collectionIds = await hierarchy.collections(plan.chain, spaceId, signal);
+    const datasetId = await hierarchy.dataset(plan.datasetName, collectionIds[collectionIds.length - 1]!, spaceId, signal);
+    if (s.sites[d.site]?.metadataFirst && !plan.isDatasetMetadata) await metadata.attachFirst(datasetId, join(dirname(plan.localPath), 'metadata.json'), signal);
     const version = encodeVersion({ mtimeMs: d.mtimeMs, size: d.size, checksum: d.checksum });
     // A site may keep its metadata.json out of the dataset's files (clowder.metadataAsFile: false, as TERRA did).
     const asFile = !plan.isDatasetMetadata || s.sites[d.site]?.metadataAsFile !== false;
+    // Files of a chunk register concurrently: the registrar sends those of one dataset together (one batch per dataset and window).
     const fileId = asFile ? await registrar.register(datasetId, plan.clowderPath, version) : null;
-    if (plan.isDatasetMetadata) await metadata.attachOnce(datasetId, plan.localPath, ctx.signal);
-    // The event id is derived from the file id (or the dataset and version): a redelivery republishes the same event, which consumers de-duplicate.
-    await amqp.publish(
-      createEvent('file.ingested', `file.ingested:${fileId ?? `metadata:${datasetId}:${createHash('sha256').update(version).digest('hex').slice(0, 32)}`}`, {
-        site: d.site,
-        sensor: plan.sensor,
-        destinationPath: d.destinationPath,
-        clowderPath: plan.clowderPath,
-        fileId,
-        datasetId,
-        datasetName: plan.datasetName,
-        collectionIds,
-        spaceId,
-        uploadId: d.uploadId,
-      }),
-    );
+    if (plan.isDatasetMetadata) await metadata.attachOnce(datasetId, plan.localPath, signal);
     telemetry.ingested(d.site, plan.datasetName, fileId);
+    return {
+      // What names this outcome in the event id: the Clowder file, or the dataset and the version attached.
+      key: fileId ?? `metadata:${datasetId}:${createHash('sha256').update(version).digest('hex').slice(0, 32)}`,
+      file: {
+        sensor: plan.sensor, destinationPath: d.destinationPath, clowderPath: plan.clowderPath, fileId, datasetId,
+        datasetName: plan.datasetName, collectionIds, spaceId, uploadId: d.uploadId,
+      },
+    };
   };
 
   /**
@@ -133,22 +136,54 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
    * someone else, no editor role in their space). Not the file's fault, so not
    * dead-lettered; not worth retrying at once either. It is reported as an
    * unavailable upstream, so the consumer holds deliveries (readiness false)
-   * and probes with a backoff by handling the refused event again (the handler
-   * is redelivery-safe); consuming resumes once the write is allowed.
+   * and probes with a backoff by registering the refused file again (the
+   * registration is redelivery-safe); consuming resumes once the write is allowed.
    */
-  let refused: Message<'file.transferred'> | undefined;
-  const handleGuarded = async (event: Message<'file.transferred'>, ctx: Partial<DeliveryContext> = {}): Promise<void> => {
+  let refused: ChunkFile | undefined;
+  const ingestGuarded = async (d: ChunkFile, signal?: AbortSignal): Promise<Ingested | null> => {
     try {
-      await handle(event, ctx);
+      return await ingestFile(d, signal);
     } catch (err) {
       if (!(err instanceof ClowderRejectedError) || err.status !== 403) throw err;
-      refused = event;
-      telemetry.forbidden(event.data.site, event.data.destinationPath, err.detail);
+      refused = d;
+      telemetry.forbidden(d.site, d.destinationPath, err.detail);
       throw new UpstreamUnavailableError(FORBIDDEN_UPSTREAM, 'CLOWDER_WRITE_FORBIDDEN', `Clowder refused a write (403): ${err.detail}`, { cause: err });
     }
   };
+
+  /**
+   * Handles a file.transferred chunk (or a version-1 event: a chunk of one):
+   * every file registered on its own, then one file.ingested names the files
+   * registered and those given up (each also dead-lettered alone). Resolves
+   * once that is confirmed; throws (the chunk comes back: requeued, or held
+   * for an outage) when a file failed transiently, after publishing the
+   * others, which the ledger makes no-ops then (decision 0053).
+   */
+  const handle = async (event: Message<'file.transferred'>, ctx: IngestContext = {}): Promise<void> => {
+    const chunk = transferredChunk(event);
+    const { site, taskId } = chunk;
+    const files = chunk.files.map((f) => ({ ...f, site }));
+    const settled = settleChunk(files, await mapSettled(files, s.chunkConcurrency ?? 250, (f) => ingestGuarded(f, ctx.signal)), ctx.lastDelivery ?? false);
+    for (const d of settled.deadLetter) {
+      const { site: _s, ...file } = d.item;
+      const part = createEvent('file.transferred', `${event.id}:${d.item.uploadId}`.slice(0, 512), { site, taskId, chunk: chunk.chunk, files: [file] });
+      if (!ctx.deadLetterPart) throw d.error;
+      await ctx.deadLetterPart(part, d.code, d.detail);
+    }
+    const ingested = settled.done.flatMap((d) => (d.value ? [d.value] : []));
+    const registered = ingested.map((i) => i.file);
+    const failed = settled.deadLetter.map((d) => ({ path: d.item.destinationPath, uploadId: d.item.uploadId, code: d.code, detail: d.detail.slice(0, 1024) }));
+    if (registered.length > 0 || failed.length > 0) {
+      // The id is derived from what the event says (file ids, or datasets and versions): a redelivery that registers the same republishes the same event, which consumers de-duplicate.
+      const digest = createHash('sha256');
+      for (const i of ingested) digest.update(`${i.key}\n`);
+      for (const f of failed) digest.update(`failed:${f.uploadId}:${f.code}\n`);
+      await amqp.publish(createEvent('file.ingested', `file.ingested:${digest.digest('hex').slice(0, 40)}`, { site, taskId, files: registered, failed }));
+    }
+    if (settled.rethrow !== undefined) throw settled.rethrow;
+  };
   const probe = async (upstream: string, signal?: AbortSignal) => {
-    if (upstream === FORBIDDEN_UPSTREAM && refused) await handle(refused, signal ? { signal } : {});
+    if (upstream === FORBIDDEN_UPSTREAM && refused) await ingestFile(refused, signal);
     else await probeClowder();
   };
 
@@ -203,7 +238,7 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
       amqp.telemetry.upstreamAnswering('clowder');
       await checkSpaces();
       clowderUp = true;
-      consumer = amqp.consume('ingestTransfers', 'file.transferred', (event, ctx) => handleGuarded(event, ctx), {
+      consumer = amqp.consume('ingestTransfers', 'file.transferred', (event, ctx) => handle(event, ctx), {
         prefetch: s.prefetch,
         // A Clowder outage while consuming: hold deliveries (giving back uncounted those held too long), probe, resume (platform Consumer).
         // A 403 holds them the same way, probed by retrying the refused event.

@@ -45,7 +45,8 @@ export const configSpec = {
   // The sites' Clowder targets (space, collection root, destination, dataset naming) are in the site file (docs/sites.md).
   SITES_FILE: env.path('The site file (YAML, docs/sites.md) every service reads'),
   SITES: env.list('Sites of the site file whose files this worker registers, comma-separated; absent: every site', { default: [] }),
-  INGEST_PREFETCH: env.int('Deliveries in flight per worker (enough to fill per-dataset batches)', { default: 300, min: 1, max: 5000 }),
+  INGEST_PREFETCH: env.int('file.transferred deliveries in flight per worker: each a chunk of up to 1,000 files (decision 0053)', { default: 2, min: 1, max: 5000 }),
+  INGEST_CHUNK_CONCURRENCY: env.int('Files of one chunk registered at once (enough to fill per-dataset batches)', { default: 250, min: 1, max: 1000 }),
   INGEST_BATCH_WINDOW_MS: env.int('How long files of one dataset are gathered into one uploadToDataset request', { default: 100, min: 0 }),
   INGEST_BATCH_MAX_FILES: env.int('Most files in one uploadToDataset request', { default: 200, min: 1 }),
   INGEST_LOCK_TTL_MS: env.int('Expiry of a creation lock (a crashed holder frees it after this)', { default: 30_000, min: 1000 }),

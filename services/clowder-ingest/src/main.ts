@@ -37,6 +37,7 @@ runMain('clowder-ingest', async () => {
       metadataVocab: config.CLOWDER_METADATA_VOCAB,
       extract: config.CLOWDER_EXTRACT,
       prefetch: config.INGEST_PREFETCH,
+      chunkConcurrency: config.INGEST_CHUNK_CONCURRENCY,
       batchWindowMs: config.INGEST_BATCH_WINDOW_MS,
       batchMaxFiles: config.INGEST_BATCH_MAX_FILES,
       lockTtlMs: config.INGEST_LOCK_TTL_MS,

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createEvent, type Message } from '@terra-transfer/contracts';
+import { createEvent, ingestedChunk, type IngestedFile, type Message } from '@terra-transfer/contracts';
 import { freePort, tempDir, waitFor } from '@terra-transfer/testkit';
 
 /** The workspace root, found from this file whether it runs from test/ (jest) or dist-bench/test/ (the bench). */
@@ -118,21 +118,44 @@ export interface Summary {
 }
 
 let seq = 0;
-/** A file.transferred event for a destination path (the other fields are plausible and unused by the ingest). */
+/** A file.transferred chunk of one file for a destination path (the other fields are plausible and unused by the ingest). */
 export function transferred(site: string, destinationPath: string, sensor = 'sensor', version: { size?: number; mtimeMs?: number; checksum?: string | null } = {}): Message<'file.transferred'> {
+  return transferredChunkOf(site, [{ destinationPath, sensor, ...version }]);
+}
+
+/** A file.transferred chunk of several files. */
+export function transferredChunkOf(site: string, files: ReadonlyArray<{ destinationPath: string; sensor?: string; size?: number; mtimeMs?: number; checksum?: string | null }>): Message<'file.transferred'> {
   const n = ++seq;
-  return createEvent('file.transferred', `ft-${process.pid}-${n}-${destinationPath}`.slice(0, 500), {
+  return createEvent('file.transferred', `ft-${process.pid}-${n}-${files[0]!.destinationPath}`.slice(0, 500), {
     site,
-    sensor,
-    path: `/gantry_data${destinationPath}`,
-    sourcePath: `/gantry_data${destinationPath}`,
-    destinationPath,
-    size: version.size ?? 1,
-    mtimeMs: version.mtimeMs ?? 1_700_000_000_000,
-    checksum: version.checksum ?? null,
-    checksumAlgorithm: version.checksum ? 'sha256' : null,
     taskId: 'task-1',
-    uploadId: `upload-${n}`,
-    attempt: 1,
+    chunk: 0,
+    files: files.map((f, i) => ({
+      sensor: f.sensor ?? 'sensor',
+      path: `/gantry_data${f.destinationPath}`,
+      sourcePath: `/gantry_data${f.destinationPath}`,
+      destinationPath: f.destinationPath,
+      size: f.size ?? 1,
+      mtimeMs: f.mtimeMs ?? 1_700_000_000_000,
+      checksum: f.checksum ?? null,
+      checksumAlgorithm: f.checksum ? 'sha256' : null,
+      uploadId: `upload-${n}-${i}`,
+      attempt: 1,
+    })),
+  });
+}
+
+/** A file of a file.ingested chunk, with its event's id and site: what the tests look at per file. */
+export interface IngestedOutcome {
+  id: string;
+  data: IngestedFile & { site: string };
+}
+
+/** The files of file.ingested chunks (drained from the outcomes tap), one entry per file. */
+export function ingestedOutcomes(bodies: ReadonlyArray<{ content: Buffer }>): IngestedOutcome[] {
+  return bodies.flatMap((m) => {
+    const e = JSON.parse(m.content.toString()) as Message<'file.ingested'>;
+    const c = ingestedChunk(e);
+    return c.files.map((f) => ({ id: e.id, data: { ...f, site: c.site } }));
   });
 }

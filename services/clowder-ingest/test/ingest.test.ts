@@ -1,11 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ClowderClient } from '@terra-transfer/clowder';
-import { topology, type Message } from '@terra-transfer/contracts';
+import { topology, transferredChunk, type Message } from '@terra-transfer/contracts';
 import { AmqpClient, DEAD_LETTER_HEADERS, closeRedis, createRedis, createRegistry, type Redis } from '@terra-transfer/platform';
 import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, tempDir, testLogger, uniquePrefix, waitFor } from '@terra-transfer/testkit';
 import { buildIngestApp, type IngestApp } from '../src/app.js';
-import { COMM_KEY, startSim, transferred } from './helpers.js';
+import { COMM_KEY, ingestedOutcomes, startSim, transferred, type IngestedOutcome } from './helpers.js';
 
 type Sim = Awaited<ReturnType<typeof startSim>>;
 
@@ -19,7 +19,7 @@ describe('clowder-ingest against the simulator, RabbitMQ and Redis', () => {
   let publisher: AmqpClient;
   let redis: Redis;
   let clowder: ClowderClient;
-  const outcomes: Array<Message<'file.ingested'>> = [];
+  const outcomes: IngestedOutcome[] = [];
 
   const root = () => join(dest.path, 'ua-mac');
   const destPath = (rel: string) => join(root(), rel);
@@ -81,7 +81,7 @@ describe('clowder-ingest against the simulator, RabbitMQ and Redis', () => {
   }
   async function collect(n: number) {
     await waitFor(`${n} file.ingested`, async () => {
-      for (const m of await drainQueue(AMQP_URL, t.queue('outcomes'))) outcomes.push(JSON.parse(m.content.toString()));
+      outcomes.push(...ingestedOutcomes(await drainQueue(AMQP_URL, t.queue('outcomes'))));
       return outcomes.length >= n;
     }, 30_000, 100);
   }
@@ -97,7 +97,7 @@ describe('clowder-ingest against the simulator, RabbitMQ and Redis', () => {
     return (await drainQueue(AMQP_URL, t.deadLetterQueue('ingestTransfers'))).map((m) => ({
       code: m.properties.headers?.[DEAD_LETTER_HEADERS.code] as string,
       detail: m.properties.headers?.[DEAD_LETTER_HEADERS.detail] as string,
-      path: (JSON.parse(m.content.toString()) as Message<'file.transferred'>).data.destinationPath,
+      path: transferredChunk(JSON.parse(m.content.toString()) as Message<'file.transferred'>).files[0]!.destinationPath,
     }));
   }
 

@@ -9,13 +9,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ClowderClient } from '@terra-transfer/clowder';
-import { topology, type Message } from '@terra-transfer/contracts';
+import { topology } from '@terra-transfer/contracts';
 import { AmqpClient, closeRedis, createRedis, createRegistry, type Redis } from '@terra-transfer/platform';
 import { parseSites, stringifySites } from '@terra-transfer/sites';
 import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, tempDir, testLogger, uniquePrefix, waitFor } from '@terra-transfer/testkit';
 import { buildIngestApp, type IngestApp } from '../src/app.js';
 import { ingestSites } from '../src/sites.js';
-import { COMM_KEY, startSim, transferred } from './helpers.js';
+import { COMM_KEY, ingestedOutcomes, startSim, transferred, type IngestedOutcome } from './helpers.js';
 
 it('metadataAsFile false: metadata.json is attached to its dataset, not registered as a file', async () => {
   const prefix = uniquePrefix('ingest-mdfile');
@@ -41,9 +41,9 @@ it('metadataAsFile false: metadata.json is attached to its dataset, not register
   const DS = 'raw_data/stereoTop/2017-06-01/2017-06-01__12-00-00-000';
   const image = join(root, DS, 'left.bin');
   const meta = join(root, DS, '7f9c_metadata.json');
-  const outcomes: Array<Message<'file.ingested'>> = [];
+  const outcomes: IngestedOutcome[] = [];
   const collect = async (n: number) => waitFor(`${n} file.ingested`, async () => {
-    for (const m of await drainQueue(AMQP_URL, t.queue('outcomes'))) outcomes.push(JSON.parse(m.content.toString()) as Message<'file.ingested'>);
+    outcomes.push(...ingestedOutcomes(await drainQueue(AMQP_URL, t.queue('outcomes'))));
     return outcomes.length >= n;
   }, 30_000, 100);
   try {

@@ -7,11 +7,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ClowderClient } from '@terra-transfer/clowder';
-import { topology, type Message } from '@terra-transfer/contracts';
+import { topology } from '@terra-transfer/contracts';
 import { AmqpClient, closeRedis, createRedis, createRegistry, type Redis } from '@terra-transfer/platform';
 import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, tempDir, testLogger, uniquePrefix, waitFor } from '@terra-transfer/testkit';
 import { buildIngestApp, type IngestApp } from '../src/app.js';
-import { COMM_KEY, startSim, transferred } from './helpers.js';
+import { COMM_KEY, ingestedOutcomes, startSim, transferred, type IngestedOutcome } from './helpers.js';
 
 /** The broker: the machine's, or another (TEST_AMQP_URL, e.g. a private node while the shared one is unavailable). */
 const BROKER = process.env['TEST_AMQP_URL'] ?? AMQP_URL;
@@ -56,7 +56,7 @@ it('metadataFirst: an image waits for its dataset metadata, which is attached be
     // metadata.json arrives (its own event comes after the image's retry): metadata first, then the image.
     const md = { title: 'Bellwether', snapshot: { id: 7 } };
     await writeFile(meta, JSON.stringify(md));
-    const outcomes: Array<Message<'file.ingested'>> = [];
+    const outcomes: IngestedOutcome[] = [];
     // Whenever the image is seen registered, the metadata is already there.
     await waitFor('the image registered', async () => {
       const files = await clowder.listFiles(ds!.id);
@@ -64,7 +64,7 @@ it('metadataFirst: an image waits for its dataset metadata, which is attached be
       return files.length === 1;
     }, 60_000, 20);
     await waitFor('its file.ingested', async () => {
-      for (const m of await drainQueue(BROKER, t.queue('outcomes'))) outcomes.push(JSON.parse(m.content.toString()));
+      outcomes.push(...ingestedOutcomes(await drainQueue(BROKER, t.queue('outcomes'))));
       return outcomes.length >= 1;
     }, 30_000, 100);
     const records = await clowder.datasetMetadata(ds!.id);
@@ -72,7 +72,7 @@ it('metadataFirst: an image waits for its dataset metadata, which is attached be
     expect(records[0]!.content).toEqual(md);
     await publisher.publish(transferred('danforth', meta, 'ddpscIndoorSuite'));
     await waitFor('metadata.json registered', async () => {
-      for (const m of await drainQueue(BROKER, t.queue('outcomes'))) outcomes.push(JSON.parse(m.content.toString()));
+      outcomes.push(...ingestedOutcomes(await drainQueue(BROKER, t.queue('outcomes'))));
       return outcomes.length >= 2;
     }, 30_000, 100);
     expect(await clowder.datasetMetadata(ds!.id)).toHaveLength(1);

@@ -2,11 +2,11 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringifySites, testSite } from '@terra-transfer/sites';
 import { ClowderClient } from '@terra-transfer/clowder';
-import { topology, type Message, type QueueRef } from '@terra-transfer/contracts';
+import { topology, type QueueRef } from '@terra-transfer/contracts';
 import { AmqpClient, closeRedis, createRedis, createRegistry, type ConsumerOptions, type Handler, type Redis } from '@terra-transfer/platform';
 import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, freePort, queueDepth, tempDir, testLogger, uniquePrefix, waitFor } from '@terra-transfer/testkit';
 import { buildIngestApp, type IngestApp } from '../src/app.js';
-import { COMM_KEY, INGEST_MAIN, startProcess, startSim, transferred, type Proc } from './helpers.js';
+import { COMM_KEY, INGEST_MAIN, ingestedOutcomes, startProcess, startSim, transferred, type Proc } from './helpers.js';
 
 const SITES = { 'ua-mac': { destinationRoot: '/terraref/sites/ua-mac', clowderRoot: '/home/clowder/sites/ua-mac', space: 'ua-mac' } };
 const dest = (rel: string) => join('/terraref/sites/ua-mac', rel);
@@ -174,7 +174,7 @@ describe('clowder-ingest while Clowder goes down and comes back (delivery limit 
     const metrics = await registry.metrics();
     expect(metrics).toMatch(/terra_transfer_upstream_outages_total\{upstream="clowder"\} 1/);
     expect(metrics).not.toMatch(/outcome="requeued"/);
-    const outcomes = (await drainQueue(AMQP_URL, t.queue('outcomes'))).map((m) => JSON.parse(m.content.toString()) as Message<'file.ingested'>);
+    const outcomes = ingestedOutcomes(await drainQueue(AMQP_URL, t.queue('outcomes')));
     expect(new Set(outcomes.map((o) => o.data.destinationPath))).toEqual(new Set([dest(warm), ...rels.map(dest)]));
   }, 90_000);
 });

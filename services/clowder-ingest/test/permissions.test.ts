@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { ClowderClient } from '@terra-transfer/clowder';
-import { topology, type Message } from '@terra-transfer/contracts';
+import { topology } from '@terra-transfer/contracts';
 import { AmqpClient, closeRedis, createRedis, createRegistry, type Redis, type Registry } from '@terra-transfer/platform';
 import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, queueDepth, testLogger, uniquePrefix, waitFor } from '@terra-transfer/testkit';
 import { buildIngestApp, type IngestApp } from '../src/app.js';
 import type { SiteSettings } from '../src/config.js';
-import { COMM_KEY, startSim, transferred } from './helpers.js';
+import { COMM_KEY, ingestedOutcomes, startSim, transferred } from './helpers.js';
 
 /**
  * A private Clowder where TERRA's collections were made by someone else (the
@@ -153,7 +153,7 @@ describe('clowder-ingest on a private Clowder whose collections belong to someon
     // The original collections and dataset were reused: none created, none duplicated.
     expect(s.counts).toMatchObject({ spaces: 1, collections: 4, datasets: 1, files: 2, distinctFilePaths: 2 });
     expect(s.duplicates).toEqual({ spaces: [], collections: [], datasets: [], filePaths: [], datasetMetadata: [] });
-    const outcomes = (await drainQueue(AMQP_URL, t.queue('outcomes'))).map((m) => JSON.parse(m.content.toString()) as Message<'file.ingested'>);
+    const outcomes = ingestedOutcomes(await drainQueue(AMQP_URL, t.queue('outcomes')));
     for (const o of outcomes) {
       expect(o.data.collectionIds).toEqual(orig.collections);
       expect(o.data.datasetId).toBe(orig.dataset);

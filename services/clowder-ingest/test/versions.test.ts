@@ -1,11 +1,11 @@
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ClowderClient } from '@terra-transfer/clowder';
-import { topology, type Message } from '@terra-transfer/contracts';
+import { topology, transferredChunk } from '@terra-transfer/contracts';
 import { AmqpClient, closeRedis, createRedis, createRegistry, type Redis } from '@terra-transfer/platform';
 import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, queueDepth, tempDir, testLogger, uniquePrefix, waitFor } from '@terra-transfer/testkit';
 import { buildIngestApp, type IngestApp } from '../src/app.js';
-import { COMM_KEY, startSim, transferred } from './helpers.js';
+import { COMM_KEY, ingestedOutcomes, startSim, transferred, type IngestedOutcome } from './helpers.js';
 
 /**
  * A file rewritten in place at the destination after it was registered (a
@@ -24,7 +24,7 @@ describe('clowder-ingest: a new version of a registered path', () => {
   let publisher: AmqpClient;
   let redis: Redis;
   let clowder: ClowderClient;
-  const outcomes: Array<Message<'file.ingested'>> = [];
+  const outcomes: IngestedOutcome[] = [];
 
   beforeAll(async () => {
     dest = await tempDir('ingest-versions');
@@ -86,7 +86,7 @@ describe('clowder-ingest: a new version of a registered path', () => {
   }
   async function collect(n: number) {
     await waitFor(`${n} file.ingested`, async () => {
-      for (const m of await drainQueue(AMQP_URL, t.queue('outcomes'))) outcomes.push(JSON.parse(m.content.toString()));
+      outcomes.push(...ingestedOutcomes(await drainQueue(AMQP_URL, t.queue('outcomes'))));
       return outcomes.length >= n;
     }, 30_000, 100);
   }
@@ -113,12 +113,13 @@ describe('clowder-ingest: a new version of a registered path', () => {
     expect(after[0]).toMatchObject({ size: 25 });
     expect(after[0]!.id).not.toBe(first!.id);
     expect(outcomes[0]!.data.fileId).toBe(after[0]!.id);
+    const ingestedId = outcomes[0]!.id;
 
     // The same version again (a redelivery): nothing sent to Clowder, the same file.ingested.
     outcomes.length = 0;
     await publisher.publish({ ...v2, id: `${v2.id}-again` });
     await collect(1);
-    expect(outcomes[0]!.id).toBe(`file.ingested:${after[0]!.id}`);
+    expect(outcomes[0]!.id).toBe(ingestedId);
     expect((await filesFor(rel)).map((f) => f.id)).toEqual([after[0]!.id]);
     expect((await sim.summary()).duplicates.filePaths).toEqual([]);
   });
@@ -173,7 +174,7 @@ describe('clowder-ingest: a new version of a registered path', () => {
     // The crashed worker wrote its intent and registered the new version; it never deleted the old file or recorded the new one.
     const datasetId = outcomes[0]!.data.datasetId;
     const [registered] = await clowder.registerPaths(datasetId, [{ path: abs(rel) }]);
-    await redis.hset(`${prefix}:clowder-ingest:replace:${datasetId}`, abs(rel), JSON.stringify({ oldId: old!.id, version: JSON.stringify({ mtimeMs: v2.data.mtimeMs, size: 50, checksum: null }) }));
+    await redis.hset(`${prefix}:clowder-ingest:replace:${datasetId}`, abs(rel), JSON.stringify({ oldId: old!.id, version: JSON.stringify({ mtimeMs: transferredChunk(v2).files[0]!.mtimeMs, size: 50, checksum: null }) }));
     expect(await filesFor(rel)).toHaveLength(2);
     outcomes.length = 0;
     await publisher.publish(v2);

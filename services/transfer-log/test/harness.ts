@@ -135,9 +135,9 @@ export function lifeOf(n: number, opts: { sensor?: string; size?: number; day?: 
   return {
     uploaded: createEvent('file.uploaded', `up-${n}`, { site: SITE, sensor, path, size, mtimeMs: file.mtimeMs, ftpTime: at(0).toISOString(), source: 'xferlog', attempt: 1, uploadId }, at(1)),
     submitted: createEvent('task.submitted', `sub-${n}`, { taskId, submissionId: `s-${n}`, batchId: `b-${n}`, label: 'l', sourceEndpoint: 'src', destinationEndpoint: 'dst', submittedAt: at(2).toISOString(), files: [file] }, at(2)),
-    transferred: createEvent('file.transferred', `tr-${n}`, { site: SITE, sensor, path, sourcePath: file.sourcePath, destinationPath: file.destinationPath, size, mtimeMs: file.mtimeMs, checksum: 'abc123', checksumAlgorithm: 'MD5', taskId, uploadId, attempt: 1 }, at(30)),
-    deleted: createEvent('file.deleted', `del-${n}`, { site: SITE, path, bytesFreed: size, taskId, uploadId }, at(40)),
-    ingested: createEvent('file.ingested', `ing-${n}`, { site: SITE, sensor, destinationPath: file.destinationPath, clowderPath: file.destinationPath, fileId: 'a'.repeat(24), datasetId: 'b'.repeat(24), datasetName: `ds-${n}`, collectionIds: [], spaceId: null, uploadId }, at(50)),
+    transferred: createEvent('file.transferred', `tr-${n}`, { site: SITE, taskId, chunk: 0, files: [{ sensor, path, sourcePath: file.sourcePath, destinationPath: file.destinationPath, size, mtimeMs: file.mtimeMs, checksum: 'abc123', checksumAlgorithm: 'MD5', uploadId, attempt: 1 }] }, at(30)),
+    deleted: createEvent('file.deleted', `del-${n}`, { site: SITE, taskId, files: [{ path, bytesFreed: size, uploadId }], failed: [] }, at(40)),
+    ingested: createEvent('file.ingested', `ing-${n}`, { site: SITE, taskId, files: [{ sensor, destinationPath: file.destinationPath, clowderPath: file.destinationPath, fileId: 'a'.repeat(24), datasetId: 'b'.repeat(24), datasetName: `ds-${n}`, collectionIds: [], spaceId: null, uploadId }], failed: [] }, at(50)),
     failed: createEvent('file.failed', `fail-${n}`, { site: SITE, sensor, path, size, uploadId, attempts: 3, reason: 'FILE_NOT_FOUND', detail: 'gone', lastTaskId: taskId }, at(60)),
   };
 }

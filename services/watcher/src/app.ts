@@ -53,7 +53,7 @@ export async function buildWatcherApp(deps: WatcherAppDeps): Promise<{ watcher: 
   const watcher = new Watcher(deps.options, { globus: deps.globus, store, amqp: deps.amqp, telemetry, logger: deps.logger });
   const http = await buildHttp({
     service: 'watcher',
-    description: 'Watches Globus transfer tasks until they end and emits one file.transferred per file that arrived.',
+    description: 'Watches Globus transfer tasks until they end and emits the files that arrived as file.transferred chunks.',
     tags: [{ name: 'tasks', description: 'Globus transfer tasks the watcher follows until they end.' }],
     logger: deps.logger,
     registry: deps.registry,

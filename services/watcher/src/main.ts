@@ -17,6 +17,7 @@ runMain('watcher', async () => {
     options: {
       pollMinMs: config.POLL_MIN_MS, pollMaxMs: config.POLL_MAX_MS, stuckAfterMs: config.STUCK_AFTER_MS,
       maxAttempts: config.MAX_ATTEMPTS, completionConcurrency: config.COMPLETION_CONCURRENCY,
+      chunk: { files: config.CHUNK_FILES, bytes: config.CHUNK_BYTES },
     },
     redisPrefix: config.REDIS_PREFIX,
     amqp,

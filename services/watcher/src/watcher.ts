@@ -2,6 +2,7 @@ import { createEvent, type Message, type MessageType, type TaskSubmittedData } f
 import { GlobusError, type GlobusClient } from '@terra-transfer/globus';
 import { classify, type AmqpClient, type Logger } from '@terra-transfer/platform';
 import type { TaskStore, TaskOutcome } from './adapters/task-store.js';
+import { chunkBySite, type ChunkLimits } from './core/chunks.js';
 import { decide, nextInterval, plan } from './core/decide.js';
 import type { WatcherTelemetry } from './telemetry.js';
 
@@ -13,6 +14,8 @@ export interface WatcherOptions {
   stuckAfterMs: number;
   maxAttempts: number;
   completionConcurrency: number;
+  /** How the arrived files of a task are cut into file.transferred chunks. */
+  chunk: ChunkLimits;
   /** This instance's name among competing watchers (leases). */
   instanceId?: string;
 }
@@ -26,8 +29,8 @@ const PUBLISH_WINDOW = 256;
 /**
  * Watches every registered task with one task_list call per cycle (per 100
  * tasks), at an adaptive interval, and closes finished tasks by publishing
- * one event per file: file.transferred for what arrived, file.uploaded
- * (source retry, next attempt) or file.failed for the rest. All state is in
+ * what arrived as file.transferred chunks (decision 0053), and one event per
+ * file for the rest: file.uploaded (source retry, next attempt) or file.failed. All state is in
  * Redis, so a restart resumes where it stopped; a task is closed only after
  * all its events are confirmed (a crash before that publishes them again,
  * which consumers absorb).
@@ -200,11 +203,15 @@ export class Watcher {
     }
     const p = plan(files, arrived, skipped, reason, this.opts.maxAttempts);
     const events: Array<Message<MessageType>> = [];
-    for (const { file, arrived: a } of p.transferred) {
-      events.push(createEvent('file.transferred', `file.transferred:${taskId}:${file.uploadId}`.slice(0, 512), {
-        site: file.site, sensor: file.sensor, path: file.path, sourcePath: file.sourcePath, destinationPath: a.destination_path ?? file.destinationPath,
-        size: file.size, mtimeMs: file.mtimeMs, checksum: a.checksum, checksumAlgorithm: a.checksum_algorithm, taskId, uploadId: file.uploadId, attempt: file.attempt,
-      }));
+    const arrivedFiles = p.transferred.map(({ file, arrived: a }) => ({
+      site: file.site,
+      file: {
+        sensor: file.sensor, path: file.path, sourcePath: file.sourcePath, destinationPath: a.destination_path ?? file.destinationPath,
+        size: file.size, mtimeMs: file.mtimeMs, checksum: a.checksum, checksumAlgorithm: a.checksum_algorithm, uploadId: file.uploadId, attempt: file.attempt,
+      },
+    }));
+    for (const c of chunkBySite(arrivedFiles, this.opts.chunk)) {
+      events.push(createEvent('file.transferred', `file.transferred:${taskId}:${c.site}:${c.chunk}`.slice(0, 512), { site: c.site, taskId, chunk: c.chunk, files: c.files }));
     }
     for (const { file } of p.requeue) {
       events.push(createEvent('file.uploaded', `retry:${file.uploadId}:${file.attempt + 1}`.slice(0, 512), {

@@ -23,7 +23,7 @@ beforeAll(async () => {
   // The broker client is never started: nothing here consumes or publishes.
   const amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'watcher-metrics-test', logger, registry, deliveryLimit: 3, sites: [] });
   const app = await buildWatcherApp({
-    options: { pollMinMs: 1000, pollMaxMs: 1000, stuckAfterMs: 60_000, maxAttempts: 3, completionConcurrency: 1 },
+    options: { pollMinMs: 1000, pollMaxMs: 1000, stuckAfterMs: 60_000, maxAttempts: 3, completionConcurrency: 1, chunk: { files: 500, bytes: 2 ** 33 } },
     redisPrefix: prefix, amqp, redis, logger, registry, apiToken: 'token',
     globus: { tasksById: never, getTask: never, allSuccessfulTransfers: never, allSkippedErrors: never, cancelTask: never },
   });

@@ -114,6 +114,11 @@ export class AmqpClient {
     return this.publisher !== undefined;
   }
 
+  /** x-delivery-limit of the consumer queues this client declares. */
+  get deliveryLimit(): number {
+    return this.opts.deliveryLimit;
+  }
+
   /**
    * Publishes an event (validated by createEvent) and resolves once the broker
    * confirmed it. The routing key is the contract's (routingKey: the type,

@@ -12,15 +12,31 @@ import { DEFAULT_PROBE_BACKOFF, waitUntilAvailable, type ProbeBackoff } from './
 /** Headers the broker adds to a delivery; a message given back is published without them, as it was first published. */
 const BROKER_HEADERS = ['x-delivery-count', 'x-death', 'x-first-death-exchange', 'x-first-death-queue', 'x-first-death-reason', 'x-last-death-exchange', 'x-last-death-queue', 'x-last-death-reason'];
 
-export interface DeliveryContext {
+export interface DeliveryContext<T extends MessageType = MessageType> {
   /** Deliveries so far, including this one (quorum queues count them in x-delivery-count). */
   deliveryCount: number;
   redelivered: boolean;
   /** Aborted when the consumer stops: a handler that waits (for a batch to fill, say) should stop waiting; work in progress should finish. */
   signal: AbortSignal;
+  /**
+   * Whether the queue's delivery limit may dead-letter this message should it
+   * fail again (deliveryCount ≥ x-delivery-limit: counted conservatively, since
+   * RabbitMQ 3.10 allows one delivery more). A handler of a chunk gives up its
+   * still-failing items one by one here (deadLetterPart) rather than let the
+   * broker dead-letter their chunk-mates with them.
+   */
+  lastDelivery: boolean;
+  /**
+   * Dead-letters one part of this delivery on its own: `part` (an event the
+   * handler built, e.g. a chunk of the one file that failed) goes to the
+   * dead-letter exchange as this queue's dead letter, with the reason in the
+   * headers, confirmed; the delivery itself is still settled by the handler's
+   * outcome. Replaying it (back into the queue) handles that part alone.
+   */
+  deadLetterPart(part: Message<T>, code: ErrorCode, detail: string): Promise<void>;
 }
 
-export type Handler<T extends MessageType> = (event: Message<T>, ctx: DeliveryContext) => Promise<void>;
+export type Handler<T extends MessageType> = (event: Message<T>, ctx: DeliveryContext<T>) => Promise<void>;
 
 /** A delivery as the broker handed it, not decoded: for a consumer that records whatever comes (the transfer log). */
 export interface RawDelivery {
@@ -31,7 +47,7 @@ export interface RawDelivery {
   timestamp: number | undefined;
 }
 
-export type RawHandler = (delivery: RawDelivery, ctx: DeliveryContext) => Promise<void>;
+export type RawHandler = (delivery: RawDelivery, ctx: DeliveryContext<MessageType>) => Promise<void>;
 
 export interface ConsumerOptions {
   /** Unacked deliveries the broker hands this consumer at once. */
@@ -269,8 +285,14 @@ export class Consumer<T extends MessageType> {
         const scope: TraceScope = { trace: parseTraceparent(msg.properties.headers?.[TRACEPARENT_HEADER]) ?? newTrace() };
         const uploadId = this.raw ? undefined : (event as Message<T>).data as { uploadId?: unknown } | undefined;
         if (typeof uploadId?.uploadId === 'string') scope.uploadId = uploadId.uploadId;
-        const ctx: DeliveryContext = { deliveryCount, redelivered: msg.fields.redelivered, signal: this.abort.signal };
-        await runInTrace(scope, () => (this.handler as (e: Message<T> | RawDelivery, ctx: DeliveryContext) => Promise<void>)(event, ctx));
+        const ctx: DeliveryContext<T> = {
+          deliveryCount,
+          redelivered: msg.fields.redelivered,
+          signal: this.abort.signal,
+          lastDelivery: deliveryCount >= this.client.deliveryLimit,
+          deadLetterPart: (part, code, detail) => this.deadLetterPart(msg, part, code, detail),
+        };
+        await runInTrace(scope, () => (this.handler as (e: Message<T> | RawDelivery, ctx: DeliveryContext<T>) => Promise<void>)(event, ctx));
       } catch (err) {
         const c = classify(err);
         if (c.unavailable && this.probe && !this.stopping) {
@@ -382,6 +404,27 @@ export class Consumer<T extends MessageType> {
     });
     this.client.telemetry.deadLettered(this.queue, msg.properties.messageId as string | undefined, code, detail, malformed);
     this.settle(ch, msg, 'ack');
+  }
+
+  /** One part of a delivery, dead-lettered on its own (DeliveryContext.deadLetterPart). */
+  private async deadLetterPart(msg: ConsumeMessage, part: Message<T>, code: ErrorCode, detail: string): Promise<void> {
+    const headers: Record<string, unknown> = { ...msg.properties.headers };
+    for (const h of BROKER_HEADERS) delete headers[h];
+    await this.client.publishRaw(this.client.topology.deadLetterExchange, this.queue, Buffer.from(JSON.stringify(part)), {
+      messageId: part.id,
+      type: part.type,
+      contentType: 'application/json',
+      timestamp: Math.floor(Date.parse(part.time) / 1000),
+      headers: {
+        ...headers,
+        [DEAD_LETTER_HEADERS.code]: code,
+        [DEAD_LETTER_HEADERS.detail]: detail.slice(0, 2000),
+        [DEAD_LETTER_HEADERS.queue]: this.queue,
+        [DEAD_LETTER_HEADERS.at]: new Date().toISOString(),
+        [DEAD_LETTER_HEADERS.partOf]: String(msg.properties.messageId ?? ''),
+      },
+    });
+    this.client.telemetry.deadLettered(this.queue, part.id, code, detail, false);
   }
 
   private settle(ch: Channel, msg: ConsumeMessage, how: 'ack' | 'nack'): void {

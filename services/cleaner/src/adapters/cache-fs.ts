@@ -1,6 +1,6 @@
 import { createHash, getHashes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, realpath, rmdir, unlink } from 'node:fs/promises';
+import { createReadStream, lstatSync, unlinkSync } from 'node:fs';
+import { lstat, realpath, rmdir } from 'node:fs/promises';
 import { sameVersion } from '@terra-transfer/ledger';
 import { PermanentError } from '@terra-transfer/platform';
 import type { OnDisk } from '../core/deletion.js';
@@ -117,16 +117,26 @@ export class CacheFs {
 
   /**
    * Unlinks `target` if it is still a regular file with this size and mtime.
-   * The compare and the unlink are back to back (no await on anything else in
-   * between) to keep the re-upload window as small as the OS allows; there is
-   * no unlinkat-if-unchanged in POSIX. Returns what was there when it did not
-   * delete.
+   * The compare and the unlink are two synchronous system calls back to back:
+   * with the promise API each waits its turn in libuv's thread pool, and with
+   * a chunk's files in flight (decision 0053) that queue put milliseconds
+   * between the lstat and the unlink, in which a re-upload of the path would
+   * have been unlinked. The window is now the OS's alone (there is no
+   * unlinkat-if-unchanged in POSIX); the event loop is held for two calls.
+   * Returns what was there when it did not delete.
    */
   async unlinkIfUnchanged(target: string, expect: { size: number; mtimeMs: number }): Promise<{ deleted: true } | { deleted: false; disk: OnDisk }> {
-    const disk = await this.stat(target);
+    let disk: OnDisk;
+    try {
+      const st = lstatSync(target);
+      disk = st.isFile() ? { kind: 'file', size: st.size, mtimeMs: st.mtimeMs } : { kind: 'not_regular', type: typeOf(st) };
+    } catch (err) {
+      if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return { deleted: false, disk: { kind: 'missing' } };
+      throw err;
+    }
     if (disk.kind !== 'file' || !sameVersion(disk, expect)) return { deleted: false, disk };
     try {
-      await unlink(target);
+      unlinkSync(target);
     } catch (err) {
       if (errno(err) === 'ENOENT') return { deleted: false, disk: { kind: 'missing' } };
       throw err;

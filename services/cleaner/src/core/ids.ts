@@ -19,6 +19,15 @@ export function deletedEventId(path: string, size: number, mtimeMs: number, task
 }
 
 /**
+ * Id of the file.deleted event for a chunk's outcome, from what it says (each
+ * file's deletedEventId, each refusal): a redelivery that finds the same makes
+ * the same id; one that finds less (files already deleted) says something else.
+ */
+export function deletedChunkEventId(parts: readonly string[]): string {
+  return `deleted:${digest(parts.join('\n'))}`;
+}
+
+/**
  * Upload id (and event id) of a failed version sent again as a new round:
  * `resend:<path>:<size>:<mtimeMs>:<give-ups>`. Deterministic, so a resend
  * published twice (crash before the ledger noted it) is recognisable, and

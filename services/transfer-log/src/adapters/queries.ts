@@ -31,7 +31,8 @@ const MAX_VERSIONS = 200;
 /**
  * The path lookup in one statement (one round trip, one snapshot): the newest MAX_VERSIONS versions of the
  * path, each with its events in time order: those of its upload (of its site, or of none) and its task's
- * task.submitted. Named (prepared once per connection) and meant for the lineage pool, whose sessions keep
+ * events that name no upload (task.submitted, and the chunked file.transferred / file.deleted / file.ingested
+ * of contract version 2, found by task through the events_task index). Named (prepared once per connection) and meant for the lineage pool, whose sessions keep
  * generic plans: the plan does not depend on the values, and planning it over every day partition costs
  * more than running it. Two statements in turn cost a second round trip to PostgreSQL, and on a busy
  * machine a second wait for its backend and for this thread (docs/performance.md).
@@ -43,7 +44,7 @@ const LINEAGE_SQL = `WITH v AS MATERIALIZED (
       FROM events WHERE upload_id = ANY(ARRAY(SELECT "uploadId" FROM v))
     UNION ALL
     SELECT event_id, event_time, type, version, status, NULL, task_id, site, NULL
-      FROM events WHERE type = 'task.submitted' AND task_id = ANY(ARRAY(SELECT DISTINCT "taskId" FROM v WHERE "taskId" IS NOT NULL))
+      FROM events WHERE upload_id IS NULL AND task_id = ANY(ARRAY(SELECT DISTINCT "taskId" FROM v WHERE "taskId" IS NOT NULL))
   )
   SELECT v.*, COALESCE((
       SELECT json_agg(json_build_object(

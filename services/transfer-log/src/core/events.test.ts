@@ -12,6 +12,16 @@ describe('recordDelivery', () => {
     expect(JSON.parse(r.json!)).toEqual(up);
   });
 
+  it('a chunk (file.transferred, file.deleted v2) is found by its task; a version-1 event by its file, still valid (decision 0053)', () => {
+    const file = { sensor: 's', path: '/c/a', sourcePath: '/s/a', destinationPath: '/d/a', size: 1, mtimeMs: 1, checksum: 'x', checksumAlgorithm: 'MD5', uploadId: 'u-1', attempt: 1 };
+    const chunk = createEvent('file.transferred', 'c-1', { site: 'ua-mac', taskId: 't-1', chunk: 0, files: [file, { ...file, path: '/c/b', uploadId: 'u-2' }] });
+    expect(recordDelivery(d(JSON.stringify(chunk)))).toMatchObject({ status: 'valid', version: 2, site: 'ua-mac', path: null, uploadId: null, taskId: 't-1' });
+    const deleted = createEvent('file.deleted', 'x-1', { site: 'ua-mac', taskId: 't-1', files: [{ path: '/c/a', bytesFreed: 1, uploadId: 'u-1' }], failed: [] });
+    expect(recordDelivery(d(JSON.stringify(deleted)))).toMatchObject({ status: 'valid', path: null, uploadId: null, taskId: 't-1' });
+    const v1 = { type: 'file.transferred', version: 1, id: 'old-1', time: '2026-01-05T10:00:00Z', data: { site: 'ua-mac', taskId: 't-0', ...file } };
+    expect(recordDelivery(d(JSON.stringify(v1)))).toMatchObject({ status: 'valid', version: 1, path: '/c/a', uploadId: 'u-1', taskId: 't-0' });
+  });
+
   it.each([
     ['unknown type', JSON.stringify({ ...up, type: 'file.snapshotted' }), 'unknown_type'],
     ['newer version', JSON.stringify({ ...up, version: 2 }), 'unknown_version'],

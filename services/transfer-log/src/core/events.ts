@@ -138,14 +138,15 @@ function keysOf(e: AnyEvent): Pick<RecordedEvent, 'site' | 'path' | 'uploadId' |
       return { site: e.data.site, path: e.data.path, uploadId: e.data.uploadId, taskId: null };
     case 'task.submitted':
       return { site: e.data.files[0]?.site ?? null, path: null, uploadId: null, taskId: e.data.taskId };
-    case 'file.transferred':
-      return { site: e.data.site, path: e.data.path, uploadId: e.data.uploadId, taskId: e.data.taskId };
     case 'file.failed':
       return { site: e.data.site, path: e.data.path, uploadId: e.data.uploadId, taskId: e.data.lastTaskId };
+    // Chunks (version 2, decision 0053) are about many files: found by their task, like task.submitted; version 1 by its file.
+    case 'file.transferred':
+      return e.version === 1 ? { site: e.data.site, path: e.data.path, uploadId: e.data.uploadId, taskId: e.data.taskId } : { site: e.data.site, path: null, uploadId: null, taskId: e.data.taskId };
     case 'file.deleted':
-      return { site: e.data.site, path: e.data.path, uploadId: e.data.uploadId, taskId: e.data.taskId };
+      return e.version === 1 ? { site: e.data.site, path: e.data.path, uploadId: e.data.uploadId, taskId: e.data.taskId } : { site: e.data.site, path: null, uploadId: null, taskId: e.data.taskId };
     case 'file.ingested':
-      return { site: e.data.site, path: null, uploadId: e.data.uploadId, taskId: null };
+      return e.version === 1 ? { site: e.data.site, path: null, uploadId: e.data.uploadId, taskId: null } : { site: e.data.site, path: null, uploadId: null, taskId: e.data.taskId };
   }
 }
 

@@ -1,3 +1,4 @@
+import { deletedChunk, ingestedChunk, transferredChunk } from '@terra-transfer/contracts';
 import type { AnyEvent } from './events.js';
 
 /**
@@ -76,20 +77,21 @@ function factsOf(e: AnyEvent): Array<{ site: string; uploadId: string; facts: Fa
         facts: { path: f.path, sensor: f.sensor, size: f.size, mtime_ms: f.mtimeMs, attempts: f.attempt, destination_path: f.destinationPath, batch_id: e.data.batchId, task_id: e.data.taskId, submitted_at: e.data.submittedAt, state: 'submitted' },
       }));
     case 'file.transferred': {
-      const d = e.data;
-      return [{ site: d.site, uploadId: d.uploadId, facts: { path: d.path, sensor: d.sensor, size: d.size, mtime_ms: d.mtimeMs, attempts: d.attempt, task_id: d.taskId, checksum: d.checksum, checksum_algorithm: d.checksumAlgorithm, destination_path: d.destinationPath, transferred_at: at, state: 'transferred' } }];
+      const { site, taskId, files } = transferredChunk(e);
+      return files.map((d) => ({ site, uploadId: d.uploadId, facts: { path: d.path, sensor: d.sensor, size: d.size, mtime_ms: d.mtimeMs, attempts: d.attempt, task_id: taskId, checksum: d.checksum, checksum_algorithm: d.checksumAlgorithm, destination_path: d.destinationPath, transferred_at: at, state: 'transferred' as const } }));
     }
     case 'file.failed': {
       const d = e.data;
       return [{ site: d.site, uploadId: d.uploadId, facts: { path: d.path, sensor: d.sensor, size: d.size, attempts: d.attempts, failed_at: at, failure_reason: d.reason, failures: 1, state: 'failed' } }];
     }
+    // A chunk's refusals (`failed`) stay in its event: the file's state is unchanged (still transferred, kept in the cache or not in Clowder) and it is in a dead-letter queue.
     case 'file.deleted': {
-      const d = e.data;
-      return [{ site: d.site, uploadId: d.uploadId, facts: { path: d.path, task_id: d.taskId, deleted_at: at, bytes_freed: d.bytesFreed, state: 'deleted' } }];
+      const { site, taskId, files } = deletedChunk(e);
+      return files.map((d) => ({ site, uploadId: d.uploadId, facts: { path: d.path, task_id: taskId, deleted_at: at, bytes_freed: d.bytesFreed, state: 'deleted' as const } }));
     }
     case 'file.ingested': {
-      const d = e.data;
-      return [{ site: d.site, uploadId: d.uploadId, facts: { sensor: d.sensor, destination_path: d.destinationPath, clowder_file_id: d.fileId, clowder_dataset_id: d.datasetId, ingested_at: at } }];
+      const { site, files } = ingestedChunk(e);
+      return files.map((d) => ({ site, uploadId: d.uploadId, facts: { sensor: d.sensor, destination_path: d.destinationPath, clowder_file_id: d.fileId, clowder_dataset_id: d.datasetId, ingested_at: at } }));
     }
   }
 }
