@@ -9,14 +9,20 @@ afterEach(async () => {
 });
 
 
-/** Every file arrived once: one task per batch, Globus moved each file once, and each file's bytes are at the destination. */
+/**
+ * Every file arrived once: one task per batch, Globus moved each file once, and each file's bytes are at the destination.
+ * `batches` is how the 20 files fall when nothing stalls (10 + 10); a stall longer than the batch age (0.3 s here,
+ * seen at load 20–40) cuts a batch early, so more batches are allowed, never two tasks of one batch.
+ */
 async function expectExactlyOnce(pl: Pipeline, paths: string[], batches: number) {
   await waitFor(`${paths.length} file.transferred`, async () => (await queueDepth(AMQP_URL, pl.queue('cleanerTransfers'))) >= paths.length, 60_000).catch(failWith(pl));
   const transferred = await pl.drain('cleanerTransfers');
   // file.transferred is at-least-once: a crash may repeat one, never lose one.
   expect([...new Set(transferred.map((t) => t.body.data.path))].sort()).toEqual([...paths].sort());
   const tasks = await pl.tasks();
-  expect(tasks).toHaveLength(batches);
+  expect(tasks.length).toBeGreaterThanOrEqual(batches);
+  const labels = tasks.map((t) => t.label);
+  expect(new Set(labels).size).toBe(labels.length);
   expect(tasks.reduce((n, t) => n + (t.files_transferred ?? 0), 0)).toBe(paths.length);
   for (const t of transferred) expect(await pl.md5(join(pl.dest, t.body.data.destinationPath))).toBe(t.body.data.checksum);
 }
