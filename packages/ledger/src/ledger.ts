@@ -122,6 +122,27 @@ return 1
 `;
 
 /*
+ * in_flight — KEYS: file keys. ARGV: now, taskId, batchId.
+ * Each record in `batched` moves to `in_flight` with the task and batch (as
+ * transition from batched would, one key after another, in one call).
+ * Result: how many moved; a redelivered step moves none.
+ */
+const IN_FLIGHT = `
+local n = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('HGET', key, 'state') == 'batched' then
+    redis.call('HSET', key, 'state', 'in_flight', 'updatedAt', ARGV[1], 'taskId', ARGV[2], 'batchId', ARGV[3])
+    redis.call('PERSIST', key)
+    n = n + 1
+  end
+end
+return n
+`;
+
+/** Files per in_flight script call: one call per batch of the usual sizes, and Redis never held long by one. */
+const MARK_MANY = 1000;
+
+/*
  * pending — KEYS: file keys. ARGV: now, then 6 per file (size, mtimeMs,
  * uploadId, attempt, site, sensor).
  * Result: one 1/0 per file: 1 when the record now says pending for this
@@ -249,6 +270,7 @@ export type VersionRecord = Pick<FileRecord, 'state' | 'size' | 'mtimeMs' | 'upd
 interface LedgerCommands {
   terraLedgerClaim(numKeys: number, ...args: Array<string | number>): Promise<string[]>;
   terraLedgerTransition(...args: Array<string | number>): Promise<number>;
+  terraLedgerInFlight(numKeys: number, ...args: Array<string | number>): Promise<number>;
   terraLedgerPending(numKeys: number, ...args: Array<string | number>): Promise<number[]>;
   terraLedgerVersions(numKeys: number, ...keys: string[]): Promise<Array<string | null>>;
   terraLedgerFailed(...args: Array<string | number>): Promise<[string, number, number]>;
@@ -306,6 +328,7 @@ export class FileLedger {
   ) {
     client.defineCommand('terraLedgerClaim', { lua: CLAIM });
     client.defineCommand('terraLedgerTransition', { numberOfKeys: 1, lua: TRANSITION });
+    client.defineCommand('terraLedgerInFlight', { lua: IN_FLIGHT });
     client.defineCommand('terraLedgerPending', { lua: PENDING });
     client.defineCommand('terraLedgerVersions', { lua: VERSIONS });
     client.defineCommand('terraLedgerFailed', { numberOfKeys: 2, lua: FAILED });
@@ -387,9 +410,14 @@ export class FileLedger {
     });
   }
 
-  /** batched → in_flight once Globus accepted the batch's task. */
-  markInFlight(paths: readonly string[], batchId: string, taskId: string, now = Date.now()): Promise<number> {
-    return this.many(paths, (p) => this.transition(p, ['batched'], 'in_flight', { taskId, batchId }, now));
+  /** batched → in_flight once Globus accepted the batch's task; returns how many moved. One script call per MARK_MANY files (not one per file). */
+  async markInFlight(paths: readonly string[], batchId: string, taskId: string, now = Date.now()): Promise<number> {
+    let moved = 0;
+    for (let i = 0; i < paths.length; i += MARK_MANY) {
+      const keys = paths.slice(i, i + MARK_MANY).map((p) => this.key(p));
+      moved += await this.redis.terraLedgerInFlight(keys.length, ...keys, now, taskId, batchId);
+    }
+    return moved;
   }
 
   /** in_flight → transferred (Globus reported the file among successful_transfers); with `version`, only while the record is about it. */
@@ -552,11 +580,6 @@ export class FileLedger {
     const flat = Object.entries(fields).flatMap(([k, v]) => [k, String(v)]);
     const v = version ? [String(version.size), String(version.mtimeMs)] : ['', ''];
     return (await this.redis.terraLedgerTransition(this.key(path), from === '*' ? '*' : from.join(','), to, now, ttlMs, ...v, ...flat)) === 1;
-  }
-
-  private async many(paths: readonly string[], step: (p: string) => Promise<boolean>): Promise<number> {
-    const done = await Promise.all(paths.map(step));
-    return done.filter(Boolean).length;
   }
 }
 

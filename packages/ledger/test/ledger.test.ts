@@ -66,6 +66,16 @@ describe('FileLedger (real Redis)', () => {
     expect(await ledger.markDeletedMany([])).toEqual([]);
   });
 
+  it('marks a batch in flight in one call: only batched records move, with the task and batch; again: none', async () => {
+    await ledger.claim('b1', [file(1), file(2)]);
+    expect(await ledger.markInFlight(['/cache/s/f1', '/cache/s/f2', '/cache/s/unknown'], 'b1', 't1', 1234)).toBe(2);
+    expect(await ledger.markInFlight(['/cache/s/f1', '/cache/s/f2'], 'b1', 't1')).toBe(0);
+    expect(await ledger.get('/cache/s/f2')).toMatchObject({ state: 'in_flight', taskId: 't1', batchId: 'b1', updatedAt: 1234 });
+    expect(await ledger.get('/cache/s/unknown')).toBeNull();
+    expect(await redis.pttl(ledger.key('/cache/s/f1'))).toBe(-1);
+    expect(await ledger.markInFlight([], 'b1', 't1')).toBe(0);
+  });
+
   it('treats a changed file (other size or mtime) as a new version', async () => {
     await ledger.claim('b1', [file(1)]);
     await ledger.markInFlight(['/cache/s/f1'], 'b1', 't1');

@@ -113,7 +113,8 @@ async function settledMessageStats(vhost: string) {
 
 const prefix = uniquePrefix('bench-e2e');
 const vhost = await createVhost('bench-e2e');
-const workDir = '/tmp/terra-bench-e2e';
+// A directory of the run's own: two benches at once (helpers share the machine) must not remove each other's files.
+const workDir = `/tmp/terra-bench-e2e-${prefix}`;
 await rm(workDir, { recursive: true, force: true });
 // The transfer log (and its PostgreSQL) is not part of the pipeline the bench measures (it has its own bench); BENCH_TRANSFER_LOG=1 runs it beside.
 const WITH_TRANSFER_LOG = process.env['BENCH_TRANSFER_LOG'] === '1';

@@ -138,7 +138,10 @@ export class Batcher {
       // Enough unacked deliveries to fill a batch of every destination while the earlier ones are stored.
       const maxFiles = Math.max(...site.destinations.map((d) => d.limits.maxFiles));
       const prefetch = maxFiles * (this.opts.maxConcurrentSubmits + 1) * site.destinations.length;
-      const consumer = this.deps.amqp.consume({ key: 'batcherUploads', site: site.name }, 'file.uploaded', (e, ctx) => this.handle(e, ctx), { prefetch: Math.min(prefetch, 65_535) });
+      // A batch's deliveries resolve together once it is stored and claimed (durable in Redis): their acks go as one `multiple` ack.
+      const consumer = this.deps.amqp.consume({ key: 'batcherUploads', site: site.name }, 'file.uploaded', (e, ctx) => this.handle(e, ctx), {
+        prefetch: Math.min(prefetch, 65_535), groupAcks: true,
+      });
       this.consumers.set(site.name, consumer);
       if (this.paused.has(site.name)) void consumer.pause();
     }
@@ -239,18 +242,20 @@ export class Batcher {
       if (send.length > 0) {
         const id = randomUUID();
         const files = send.map((e) => e.file);
-        const created = await this.deps.store.create({
+        const written = {
           batchId: id, destination: b.destination.name, sourceEndpoint: b.site.sourceEndpoint, destinationEndpoint: b.destination.endpoint,
           label: taskLabel(b.site.name, b.destination.name, id, files.length), deadline: deadlineIso(Date.now(), this.opts.deadlineHours),
           createdAt: Date.now(), probedAt, files,
-        });
+        };
+        const created = await this.deps.store.create(written);
         if (created.outcome === 'refused') {
           this.deps.telemetry.refused(id, 'create', created.state);
           throw new TransientError('BATCH_EXISTS', `batch ${id} exists already`);
         }
         batchId = id;
         this.crashPoint('after-manifest');
-        const m = (await this.deps.store.get(id))!;
+        // The manifest as just stored (a fresh id: nothing else wrote it), not read back from Redis.
+        const m: Manifest = { ...written, files: [...files], state: 'stored', submissionId: null, taskId: null, acceptedAt: null };
         const claims = await this.claimStored(m);
         send.forEach((e, i) => outcome.set(e, claims[i]!));
       }
