@@ -52,6 +52,17 @@ export class CacheFs {
    * tree) or through a symlinked directory.
    */
   async inspect(abs: string): Promise<Inspected> {
+    const at = await this.locate(abs);
+    return { rel: at.rel, target: at.target, disk: at.parentMissing ? { kind: 'missing' } : await this.stat(at.target), dirMtimes: at.dirMtimes };
+  }
+
+  /**
+   * inspect without the lstat of the file itself: the same safety gates
+   * (UNSAFE_PATH), the path the unlink uses, and whether the parent directory
+   * is missing (then so is the file). For a caller whose next step is
+   * unlinkIfUnchanged, which lstat-s the file anyway.
+   */
+  async locate(abs: string): Promise<Omit<Inspected, 'disk'> & { parentMissing: boolean }> {
     const rel = insideRoot(this.root, abs);
     if (rel === null) throw new PermanentError('UNSAFE_PATH', 'the path is not inside the cache root (or has . / .. / empty components); nothing is deleted');
     const slash = rel.lastIndexOf('/');
@@ -65,9 +76,8 @@ export class CacheFs {
       this.walks.set(dirRel, walk);
     }
     const { parent, dirMtimes } = await walk;
-    if (parent === null) return { rel, target: `${this.realRoot}/${rel}`, disk: { kind: 'missing' }, dirMtimes };
-    const target = `${parent}/${rel.slice(slash + 1)}`;
-    return { rel, target, disk: await this.stat(target), dirMtimes };
+    if (parent === null) return { rel, target: `${this.realRoot}/${rel}`, parentMissing: true, dirMtimes };
+    return { rel, target: `${parent}/${rel.slice(slash + 1)}`, parentMissing: false, dirMtimes };
   }
 
   /** Walks of a directory in progress, by its path relative to the root (see `inspect`). */
@@ -150,7 +160,7 @@ export class CacheFs {
    * `graceMs` before the deletion is kept (an uploader may have just created
    * it). rmdir only removes empty directories: a file arriving meanwhile stops it.
    */
-  async removeEmptyParents(ins: Inspected, whitelist: readonly string[], depth: number, graceMs: number, now: number): Promise<string[]> {
+  async removeEmptyParents(ins: Pick<Inspected, 'rel' | 'dirMtimes'>, whitelist: readonly string[], depth: number, graceMs: number, now: number): Promise<string[]> {
     const removed: string[] = [];
     for (const dir of removableParents(ins.rel, whitelist, depth)) {
       const mtime = ins.dirMtimes.get(dir);
