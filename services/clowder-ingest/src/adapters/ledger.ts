@@ -147,9 +147,13 @@ export class Ledger {
     return (await this.redis.exists(this.key('metadata', datasetId))) === 1;
   }
 
-  /** Set before posting metadata: whoever finds it left over asks Clowder before posting again. */
-  async metadataIntent(datasetId: string): Promise<boolean> {
-    return (await this.redis.exists(this.key('metadata-intent', datasetId))) === 1;
+  /**
+   * The attached flag and the metadata intent (set before posting metadata: whoever finds it left over asks
+   * Clowder before posting again), in one command (read under the metadata lock).
+   */
+  async metadataState(datasetId: string): Promise<{ attached: boolean; intent: boolean }> {
+    const [attached, intent] = await this.redis.mget(this.key('metadata', datasetId), this.key('metadata-intent', datasetId));
+    return { attached: attached !== null, intent: intent !== null };
   }
 
   async setMetadataIntent(datasetId: string): Promise<void> {
