@@ -1,5 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { randomBytes } from 'node:crypto';
+import { urlToHttpOptions } from 'node:url';
 import { TRACEPARENT_HEADER, backoffDelay, currentTrace, outgoingTraceparent, sleep } from '@terra-transfer/platform';
 import { ClowderProtocolError, ClowderRejectedError, errorDetail, isRetryableStatus, unavailableOrFailed } from './errors.js';
 import {
@@ -52,7 +54,8 @@ interface Call {
   route: string;
   searchParams?: Record<string, string | number | boolean>;
   json?: unknown;
-  form?: FormData;
+  /** multipart/form-data fields, all named `file` (registerPaths). */
+  files?: readonly string[];
   /**
    * Safe to repeat blindly: GETs and Clowder's $addToSet links. Creations,
    * uploads and metadata posts are not (a 504 may hide a success), so they
@@ -73,11 +76,16 @@ export class ClowderClient {
   private readonly agents: { http: HttpAgent; https: HttpsAgent };
   private readonly base: URL;
   private readonly headers: Record<string, string>;
+  /** Where every request goes, worked out once: the host's options, the path of /api/ and the query every request carries. */
+  private readonly target: { protocol: string; hostname: string; port: string | undefined; auth: string | undefined; apiPath: string; query: string };
 
   constructor(private readonly opts: ClowderClientOptions) {
     const maxSockets = opts.maxSockets ?? 32;
     this.agents = { http: new HttpAgent({ keepAlive: true, maxSockets }), https: new HttpsAgent({ keepAlive: true, maxSockets }) };
     this.base = new URL(`${opts.url.replace(/\/+$/, '')}/api/`);
+    const o = urlToHttpOptions(this.base);
+    const query = new URLSearchParams({ key: opts.key, ...(opts.superAdmin ? { superAdmin: 'true' } : {}) }).toString();
+    this.target = { protocol: this.base.protocol, hostname: o.hostname ?? this.base.hostname, port: this.base.port || undefined, auth: o.auth ?? undefined, apiPath: this.base.pathname, query };
     this.headers = { 'x-api-key': opts.key };
     if (opts.basicAuth) this.headers['authorization'] = `Basic ${Buffer.from(`${opts.basicAuth.user}:${opts.basicAuth.password}`).toString('base64')}`;
   }
@@ -203,14 +211,13 @@ export class ClowderClient {
    */
   async registerPaths(datasetId: string, parts: readonly PathPart[], opts: { extract?: boolean } = {}): Promise<UploadedFile[]> {
     if (parts.length === 0) return [];
-    const form = new FormData();
-    for (const p of parts) form.append('file', JSON.stringify(p.md ? { path: p.path, md: p.md } : { path: p.path }));
+    const files = parts.map((p) => JSON.stringify(p.md ? { path: p.path, md: p.md } : { path: p.path }));
     const v = await this.call({
       method: 'POST',
       path: `uploadToDataset/${oid(datasetId)}`,
       route: 'POST /uploadToDataset/:id',
       searchParams: { extract: opts.extract ?? true },
-      form,
+      files,
       idempotent: false,
     });
     return parseUpload(v);
@@ -299,10 +306,10 @@ export class ClowderClient {
 
   /** One request: the whole answer as text, whatever its status; rejects on a connection error or the timeout. */
   private async send(c: Call): Promise<{ status: number; body: string }> {
-    const url = new URL(c.path, this.base);
-    url.searchParams.set('key', this.opts.key);
-    if (this.opts.superAdmin) url.searchParams.set('superAdmin', 'true');
-    for (const [k, v] of Object.entries(c.searchParams ?? {})) url.searchParams.set(k, String(v));
+    // The path and query as strings (no URL object per request): the constant part was worked out once, in the constructor.
+    const t = this.target;
+    const params = c.searchParams ? new URLSearchParams(Object.entries(c.searchParams).map(([k, v]): [string, string] => [k, String(v)])).toString() : '';
+    const path = `${t.apiPath}${c.path}?${t.query}${params ? `&${params}` : ''}`;
     const headers: Record<string, string> = { ...this.headers };
     // A request made for a message carries its trace (W3C traceparent), so Clowder's side can be matched to the file.
     if (currentTrace()) headers[TRACEPARENT_HEADER] = outgoingTraceparent();
@@ -310,17 +317,17 @@ export class ClowderClient {
     if (c.json !== undefined) {
       payload = Buffer.from(JSON.stringify(c.json));
       headers['content-type'] = 'application/json';
-    } else if (c.form !== undefined) {
-      // The platform's own multipart encoding of a FormData (boundary in the content type).
-      const encoded = new Response(c.form);
-      payload = Buffer.from(await encoded.arrayBuffer());
-      headers['content-type'] = encoded.headers.get('content-type') ?? 'multipart/form-data';
+    } else if (c.files !== undefined) {
+      const { body, boundary } = multipart('file', c.files);
+      payload = body;
+      headers['content-type'] = `multipart/form-data; boundary=${boundary}`;
     }
     if (payload) headers['content-length'] = String(payload.length);
-    const https = url.protocol === 'https:';
+    const https = t.protocol === 'https:';
     const timeoutMs = this.opts.timeoutMs ?? 30_000;
     return new Promise((resolve, reject) => {
-      const req = (https ? httpsRequest : httpRequest)(url, { method: c.method, headers, agent: https ? this.agents.https : this.agents.http }, (r: IncomingMessage) => {
+      const options = { protocol: t.protocol, hostname: t.hostname, port: t.port, ...(t.auth ? { auth: t.auth } : {}), path, method: c.method, headers, agent: https ? this.agents.https : this.agents.http };
+      const req = (https ? httpsRequest : httpRequest)(options, (r: IncomingMessage) => {
         const chunks: Buffer[] = [];
         r.on('data', (d: Buffer) => chunks.push(d));
         r.on('error', reject);
@@ -337,6 +344,20 @@ export class ClowderClient {
       req.end(payload);
     });
   }
+}
+
+/**
+ * A multipart/form-data body of text fields all named `name` (what a FormData
+ * with only string values encodes to, without a web stream per request). The
+ * boundary is random and checked against the values.
+ */
+export function multipart(name: string, values: readonly string[]): { body: Buffer; boundary: string } {
+  let boundary: string;
+  do boundary = `----terra-transfer-${randomBytes(12).toString('hex')}`;
+  while (values.some((v) => v.includes(boundary)));
+  // Line breaks as CRLF, as the form encoding requires (JSON.stringify never leaves a raw one).
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n`;
+  return { body: Buffer.from(`${values.map((v) => `${head}${v.replace(/\r?\n|\r/g, '\r\n')}\r\n`).join('')}--${boundary}--\r\n`), boundary };
 }
 
 /** Connection errors an idempotent call is retried on. */

@@ -12,6 +12,7 @@
  *   BENCH_RATE=max   saturation: every line appended at once, so files_per_sec is the pipeline's capacity
  *                    and the latencies measure the backlog.
  * BENCH_CPU_PROF=DIR: every service and simulator runs with --cpu-prof into DIR.
+ * Its files live in /tmp/terra-bench-e2e-<prefix> (a directory per run, removed at the end), so runs side by side do not collide.
  * BENCH_TRANSFER_LOG=1: the transfer log runs beside (its CPU is listed, not counted in the pipeline's).
  * Prints one JSON line:
  *   mode                           "fixed_rate" or "saturation"

@@ -3,7 +3,7 @@ import type { FileLedger } from '@terra-transfer/ledger';
 import { PermanentError, mapSettled, settleChunk, type DeliveryContext } from '@terra-transfer/platform';
 import { sensorOf } from '@terra-transfer/site-layout';
 import { fileChecksum, localDigest, type CacheFs } from './adapters/cache-fs.js';
-import { decideDeletion, type Decision } from './core/deletion.js';
+import { decideDeletion, type Decision, type OnDisk } from './core/deletion.js';
 import { deletedChunkEventId, deletedEventId, sweepUploadId } from './core/ids.js';
 import type { CleanerErrorCode } from './errors.js';
 import type { CleanerTelemetry } from './telemetry.js';
@@ -71,43 +71,58 @@ export function createDeleter(opts: DeleterOptions, deps: DeleterDeps) {
     throw new PermanentError(code, reason);
   }
 
+  /** The deletion rule for what is on disk; the ledger's record is read only when the rule needs it (never for delete or refuse). */
+  async function decide(e: TransferredFileOf, disk: OnDisk): Promise<Decision> {
+    const input = { version: { size: e.size, mtimeMs: e.mtimeMs }, checksum: e.checksum, disk, now: now(), settleMs: opts.changedSettleMs };
+    const first = decideDeletion({ ...input, record: null });
+    if (first.action === 'delete' || first.action === 'refuse') return first;
+    return decideDeletion({ ...input, record: await ledger.get(e.path) });
+  }
+
   async function handleFile(e: TransferredFileOf): Promise<FileOutcome> {
     const version = { size: e.size, mtimeMs: e.mtimeMs };
     // Refuse unverified transfers before touching the disk at all.
     if (e.checksum === null || e.checksum === '') {
       refuse('UNVERIFIED_TRANSFER', e.path, 'the transfer carries no verified checksum; the file is kept');
     }
-    let ins;
+    let at;
     try {
-      ins = await fs.inspect(e.path);
+      at = await fs.locate(e.path);
     } catch (err) {
       if (err instanceof PermanentError && err.code === 'UNSAFE_PATH') refuse('UNSAFE_PATH', e.path, err.message);
       throw err;
     }
-    const record = await ledger.get(e.path);
-    let disk = ins.disk;
-    let decision: Decision = decideDeletion({ version, checksum: e.checksum, disk, record, now: now(), settleMs: opts.changedSettleMs });
+    const deletedNow = async (): Promise<FileOutcome> => {
+      const dirs = await fs.removeEmptyParents(at, opts.whitelist, opts.deleteParentDepth, opts.emptyDirGraceMs, now());
+      return { kind: 'deleted', bytesFreed: e.size, dirs, gone: false };
+    };
+    let disk: OnDisk;
+    if (at.parentMissing) disk = { kind: 'missing' };
+    else if (!opts.verifyLocalChecksum) {
+      // The rule deletes a verified transfer whose file on disk is still this version, whatever the ledger
+      // says (decideDeletion): so the compare-and-unlink comes first, one lstat and one unlink back to back,
+      // and what it found decides the rest when it did not delete.
+      const res = await fs.unlinkIfUnchanged(at.target, version);
+      if (res.deleted) return deletedNow();
+      disk = res.disk;
+    } else disk = await fs.stat(at.target);
+    let decision = await decide(e, disk);
 
-    if (decision.action === 'delete' && opts.verifyLocalChecksum) {
+    if (decision.action === 'delete') {
+      // Only with VERIFY_LOCAL_CHECKSUM: the bytes are compared before the unlink.
       const algorithm = e.checksumAlgorithm ?? 'MD5';
       const digest = localDigest(algorithm);
       if (digest === undefined) refuse('CHECKSUM_MISMATCH', e.path, `cannot compute ${algorithm} locally`);
-      const local = await fileChecksum(ins.target, digest);
+      const local = await fileChecksum(at.target, digest);
       if (local.toLowerCase() !== e.checksum!.toLowerCase()) {
         // Same size and mtime but other bytes: the cache copy or the transfer is wrong; a human decides.
         refuse('CHECKSUM_MISMATCH', e.path, `local ${algorithm} differs from the checksum Globus verified; the file is kept`);
       }
-    }
-
-    if (decision.action === 'delete') {
-      const res = await fs.unlinkIfUnchanged(ins.target, version);
-      if (res.deleted) {
-        const dirs = await fs.removeEmptyParents(ins, opts.whitelist, opts.deleteParentDepth, opts.emptyDirGraceMs, now());
-        return { kind: 'deleted', bytesFreed: e.size, dirs, gone: false };
-      }
+      const res = await fs.unlinkIfUnchanged(at.target, version);
+      if (res.deleted) return deletedNow();
       // Re-uploaded (or removed) between the inspection and the unlink: decide again on what is there now.
       disk = res.disk;
-      decision = decideDeletion({ version, checksum: e.checksum, disk, record: await ledger.get(e.path), now: now(), settleMs: opts.changedSettleMs });
+      decision = await decide(e, disk);
       if (decision.action === 'delete') throw new Error('file changed twice while being deleted; retrying');
     }
 
@@ -121,7 +136,7 @@ export function createDeleter(opts: DeleterOptions, deps: DeleterDeps) {
         return { kind: 'settled' };
       case 'resend': {
         if (disk.kind !== 'file') throw new Error('unreachable: resend without a file');
-        await resend(e, ins.rel, disk.size, disk.mtimeMs);
+        await resend(e, at.rel, disk.size, disk.mtimeMs);
         return { kind: 'settled' };
       }
     }

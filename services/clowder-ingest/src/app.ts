@@ -80,6 +80,7 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
     attempts: s.attempts,
     retryBaseMs: s.retryBaseMs,
     takeFresh: (id) => hierarchy.takeFresh('files', id),
+    isFresh: (id) => hierarchy.isFresh('files', id),
   });
   const agentUrl = agentUserUrl(s.clowderUrl, s.agentUserId);
   const metadata = new MetadataAttacher(clowder, ledger, telemetry, {
@@ -88,6 +89,7 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
     attempts: s.attempts,
     retryBaseMs: s.retryBaseMs,
     takeFresh: (id) => hierarchy.takeFresh('metadata', id),
+    isFresh: (id) => hierarchy.isFresh('metadata', id),
   });
   let clowderUp = false;
   const firstSpace = Object.values(s.sites)[0]?.space ?? 'terra';

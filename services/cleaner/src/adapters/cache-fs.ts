@@ -52,6 +52,17 @@ export class CacheFs {
    * tree) or through a symlinked directory.
    */
   async inspect(abs: string): Promise<Inspected> {
+    const at = await this.locate(abs);
+    return { rel: at.rel, target: at.target, disk: at.parentMissing ? { kind: 'missing' } : await this.stat(at.target), dirMtimes: at.dirMtimes };
+  }
+
+  /**
+   * inspect without the lstat of the file itself: the same safety gates
+   * (UNSAFE_PATH), the path the unlink uses, and whether the parent directory
+   * is missing (then so is the file). For a caller whose next step is
+   * unlinkIfUnchanged, which lstat-s the file anyway.
+   */
+  async locate(abs: string): Promise<Omit<Inspected, 'disk'> & { parentMissing: boolean }> {
     const rel = insideRoot(this.root, abs);
     if (rel === null) throw new PermanentError('UNSAFE_PATH', 'the path is not inside the cache root (or has . / .. / empty components); nothing is deleted');
     const slash = rel.lastIndexOf('/');
@@ -65,9 +76,8 @@ export class CacheFs {
       this.walks.set(dirRel, walk);
     }
     const { parent, dirMtimes } = await walk;
-    if (parent === null) return { rel, target: `${this.realRoot}/${rel}`, disk: { kind: 'missing' }, dirMtimes };
-    const target = `${parent}/${rel.slice(slash + 1)}`;
-    return { rel, target, disk: await this.stat(target), dirMtimes };
+    if (parent === null) return { rel, target: `${this.realRoot}/${rel}`, parentMissing: true, dirMtimes };
+    return { rel, target: `${parent}/${rel.slice(slash + 1)}`, parentMissing: false, dirMtimes };
   }
 
   /** Walks of a directory in progress, by its path relative to the root (see `inspect`). */
@@ -80,27 +90,51 @@ export class CacheFs {
    * component or a real path outside the root.
    */
   private async walkDirectory(dirRel: string): Promise<{ parent: string | null; dirMtimes: Map<string, number> }> {
-    const parts = dirRel === '' ? [] : dirRel.split('/');
-    const dirMtimes = new Map<string, number>();
-    let dir = this.realRoot;
-    for (let i = 0; i < parts.length; i++) {
-      dir = `${dir}/${parts[i]}`;
-      let st;
-      try {
-        st = await lstat(dir);
-      } catch (err) {
-        if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return { parent: null, dirMtimes };
-        throw err;
-      }
-      if (st.isSymbolicLink()) throw new PermanentError('UNSAFE_PATH', `directory component ${parts.slice(0, i + 1).join('/')} is a symlink; symlinks are never followed`);
-      if (!st.isDirectory()) return { parent: null, dirMtimes };
-      dirMtimes.set(parts.slice(0, i + 1).join('/'), st.mtimeMs);
-    }
+    if (dirRel === '') return { parent: this.realRoot, dirMtimes: new Map() };
+    const { found, dirMtimes } = await this.chain(dirRel);
+    if (!found) return { parent: null, dirMtimes };
     // Belt and braces: whatever the components looked like a moment ago, the real parent must be under the real root.
-    const parent = parts.length > 0 ? await realpath(dir).catch(() => null) : this.realRoot;
+    const parent = await realpath(`${this.realRoot}/${dirRel}`).catch(() => null);
     if (parent === null) return { parent: null, dirMtimes };
     if (parent !== this.realRoot && !parent.startsWith(`${this.realRoot}/`)) throw new PermanentError('UNSAFE_PATH', 'the real parent directory is outside the cache root');
     return { parent, dirMtimes };
+  }
+
+  /** lstat-s of a directory's components in progress, by its path relative to the root (see `chain`). */
+  private readonly chains = new Map<string, Promise<{ found: boolean; dirMtimes: Map<string, number> }>>();
+
+  /**
+   * The components of a directory under the root, lstat-ed root first: found
+   * (each is a directory, none a symlink) and each one's mtime. The upload
+   * directories of a chunk share their ancestors: as for whole walks, a
+   * directory joins the lstat of an ancestor already in progress, and nothing
+   * is remembered once it settles.
+   */
+  private chain(rel: string): Promise<{ found: boolean; dirMtimes: Map<string, number> }> {
+    let p = this.chains.get(rel);
+    if (!p) {
+      p = this.chainFrom(rel).finally(() => this.chains.delete(rel));
+      this.chains.set(rel, p);
+    }
+    return p;
+  }
+
+  private async chainFrom(rel: string): Promise<{ found: boolean; dirMtimes: Map<string, number> }> {
+    const slash = rel.lastIndexOf('/');
+    const above = slash < 0 ? { found: true, dirMtimes: new Map<string, number>() } : await this.chain(rel.slice(0, slash));
+    if (!above.found) return above;
+    let st;
+    try {
+      st = await lstat(`${this.realRoot}/${rel}`);
+    } catch (err) {
+      if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return { found: false, dirMtimes: above.dirMtimes };
+      throw err;
+    }
+    if (st.isSymbolicLink()) throw new PermanentError('UNSAFE_PATH', `directory component ${rel} is a symlink; symlinks are never followed`);
+    if (!st.isDirectory()) return { found: false, dirMtimes: above.dirMtimes };
+    const dirMtimes = new Map(above.dirMtimes);
+    dirMtimes.set(rel, st.mtimeMs);
+    return { found: true, dirMtimes };
   }
 
   /** lstat of the final component only (never follows it). */
@@ -150,7 +184,7 @@ export class CacheFs {
    * `graceMs` before the deletion is kept (an uploader may have just created
    * it). rmdir only removes empty directories: a file arriving meanwhile stops it.
    */
-  async removeEmptyParents(ins: Inspected, whitelist: readonly string[], depth: number, graceMs: number, now: number): Promise<string[]> {
+  async removeEmptyParents(ins: Pick<Inspected, 'rel' | 'dirMtimes'>, whitelist: readonly string[], depth: number, graceMs: number, now: number): Promise<string[]> {
     const removed: string[] = [];
     for (const dir of removableParents(ins.rel, whitelist, depth)) {
       const mtime = ins.dirMtimes.get(dir);

@@ -14,6 +14,8 @@ export interface RegistrarOptions {
   retryBaseMs: number;
   /** True once for a dataset created by this process a moment ago (nothing registered in it yet). */
   takeFresh?: (datasetId: string) => boolean;
+  /** Like takeFresh, without taking: the look at the ledger before the lock is skipped for such a dataset (nothing there to find). */
+  isFresh?: (datasetId: string) => boolean;
 }
 
 interface Waiter {
@@ -106,12 +108,15 @@ export class FileRegistrar {
   private async registerBatch(datasetId: string, versions: ReadonlyMap<string, string>): Promise<Map<string, string | Error>> {
     const outcome = new Map<string, string | Error>();
     const paths = [...versions.keys()];
-    // Redelivered events: already recorded, nothing to do (no lock needed).
-    let sorted = await this.sortOut(datasetId, versions, outcome);
-    if (sorted.fresh.length === 0 && sorted.stale.size === 0) return outcome;
+    // Redelivered events: already recorded, nothing to do (no lock needed). Not asked for a dataset this
+    // process created a moment ago: the same question is asked under the lock anyway.
+    if (!(this.opts.isFresh?.(datasetId) ?? false)) {
+      const before = await this.sortOut(datasetId, versions, outcome);
+      if (before.fresh.length === 0 && before.stale.size === 0) return outcome;
+    }
     const release = await this.ledger.lock(`files:${datasetId}`);
     try {
-      sorted = await this.sortOut(datasetId, versions, outcome);
+      const sorted = await this.sortOut(datasetId, versions, outcome);
       if (sorted.fresh.length > 0) await this.registerNew(datasetId, sorted.fresh, versions, outcome);
       if (sorted.stale.size > 0) await this.replace(datasetId, sorted.stale, outcome);
       // Ids recorded by the first-writer-wins rule are the truth; read them back.

@@ -83,6 +83,11 @@ export class Hierarchy {
     return ids;
   }
 
+  /** Whether takeFresh would answer true now (nothing taken). */
+  isFresh(what: 'files' | 'metadata', datasetId: string): boolean {
+    return (what === 'files' ? this.freshFiles : this.freshMetadata).has(datasetId);
+  }
+
   /** True once for a dataset this process created (see freshFiles). */
   takeFresh(what: 'files' | 'metadata', datasetId: string): boolean {
     return (what === 'files' ? this.freshFiles : this.freshMetadata).delete(datasetId);

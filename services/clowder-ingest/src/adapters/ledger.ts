@@ -19,6 +19,21 @@ const SET_ONCE = `redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) return redis.c
  * next owner checks listFiles for them), the metadata-attached flags, and
  * short creation locks with fencing tokens.
  */
+/**
+ * Records file ids and versions, first writer wins per path, and clears their
+ * intents: one script (atomic, as a MULTI of HSETNXs and an SREM was, in one
+ * command instead of two per file).
+ * KEYS[1] = files hash, KEYS[2] = versions hash, KEYS[3] = intent set;
+ * ARGV = path, id, version ('' for none), repeated.
+ */
+const RECORD_FILES = `
+for i = 1, #ARGV, 3 do
+  redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1])
+  if ARGV[i + 2] ~= '' then redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 2]) end
+  redis.call('SREM', KEYS[3], ARGV[i])
+end
+return 1`;
+
 export class Ledger {
   private readonly locks: RedisLocks;
 
@@ -29,6 +44,7 @@ export class Ledger {
     private readonly lockWaitMs: number,
   ) {
     redis.defineCommand('terraSetOnce', { numberOfKeys: 1, lua: SET_ONCE });
+    redis.defineCommand('terraIngestRecordFiles', { numberOfKeys: 3, lua: RECORD_FILES });
     this.locks = new RedisLocks(redis);
   }
 
@@ -61,19 +77,17 @@ export class Ledger {
     return (await this.redis.exists(this.key('files', datasetId))) === 1;
   }
 
-  /** Records file ids and their versions (first writer wins per path) and clears their intents, in one transaction. */
+  /** Records file ids and their versions (first writer wins per path) and clears their intents, atomically (one script). */
   async recordFiles(datasetId: string, ids: ReadonlyMap<string, string>, versions: ReadonlyMap<string, string> = new Map()): Promise<void> {
     if (ids.size === 0) return;
-    const m = this.redis.multi();
-    for (const [path, id] of ids) {
-      m.hsetnx(this.key('files', datasetId), path, id);
-      const v = versions.get(path);
-      if (v) m.hsetnx(this.key('versions', datasetId), path, v);
+    const args: string[] = [];
+    for (const [path, id] of ids) args.push(path, id, versions.get(path) ?? '');
+    const record = (this.redis as unknown as { terraIngestRecordFiles: (...a: string[]) => Promise<number> }).terraIngestRecordFiles;
+    try {
+      await record.call(this.redis, this.key('files', datasetId), this.key('versions', datasetId), this.key('intent', datasetId), ...args);
+    } catch (err) {
+      throw new TransientError('REDIS_WRITE', `recording file ids failed: ${String(err)}`, { cause: err });
     }
-    m.srem(this.key('intent', datasetId), ...ids.keys());
-    const res = await m.exec();
-    const failed = res?.find(([err]) => err);
-    if (!res || failed) throw new TransientError('REDIS_WRITE', `recording file ids failed: ${String(failed?.[0] ?? 'transaction aborted')}`);
   }
 
   /** The versions recorded for these paths (undefined where none: not registered, or registered before versions were kept). */
@@ -147,9 +161,13 @@ export class Ledger {
     return (await this.redis.exists(this.key('metadata', datasetId))) === 1;
   }
 
-  /** Set before posting metadata: whoever finds it left over asks Clowder before posting again. */
-  async metadataIntent(datasetId: string): Promise<boolean> {
-    return (await this.redis.exists(this.key('metadata-intent', datasetId))) === 1;
+  /**
+   * The attached flag and the metadata intent (set before posting metadata: whoever finds it left over asks
+   * Clowder before posting again), in one command (read under the metadata lock).
+   */
+  async metadataState(datasetId: string): Promise<{ attached: boolean; intent: boolean }> {
+    const [attached, intent] = await this.redis.mget(this.key('metadata', datasetId), this.key('metadata-intent', datasetId));
+    return { attached: attached !== null, intent: intent !== null };
   }
 
   async setMetadataIntent(datasetId: string): Promise<void> {

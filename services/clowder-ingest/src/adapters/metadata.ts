@@ -19,7 +19,15 @@ export class MetadataAttacher {
     private readonly clowder: ClowderClient,
     private readonly ledger: Ledger,
     private readonly telemetry: IngestTelemetry,
-    private readonly opts: { agentUserUrl: string; vocab: string; attempts: number; retryBaseMs: number; takeFresh?: (datasetId: string) => boolean },
+    private readonly opts: {
+      agentUserUrl: string;
+      vocab: string;
+      attempts: number;
+      retryBaseMs: number;
+      takeFresh?: (datasetId: string) => boolean;
+      /** Like takeFresh, without taking: nothing can be attached to the dataset yet, so the check before the lock is skipped. */
+      isFresh?: (datasetId: string) => boolean;
+    },
   ) {}
 
   /**
@@ -39,10 +47,12 @@ export class MetadataAttacher {
   }
 
   async attachOnce(datasetId: string, localPath: string, signal?: AbortSignal): Promise<void> {
-    if (await this.ledger.metadataAttached(datasetId)) return;
+    // Without the lock first (a redelivery is answered here), unless this process just created the dataset.
+    if (!(this.opts.isFresh?.(datasetId) ?? false) && (await this.ledger.metadataAttached(datasetId))) return;
     const release = await this.ledger.lock(`metadata:${datasetId}`, signal);
     try {
-      if (await this.ledger.metadataAttached(datasetId)) return;
+      const state = await this.ledger.metadataState(datasetId);
+      if (state.attached) return;
       const read = await readJson(localPath);
       if (!read.ok) {
         // Not attached and not flagged: a newer version of the file (the complete upload after a
@@ -55,7 +65,7 @@ export class MetadataAttacher {
       const content = cleanMetadata(read.content);
       // Ask Clowder first unless this process created the dataset a moment ago and nobody left a post half done.
       const fresh = this.opts.takeFresh?.(datasetId) ?? false;
-      const leftover = await this.ledger.metadataIntent(datasetId);
+      const leftover = state.intent;
       await attempt(this.opts.attempts, this.opts.retryBaseMs, async (n) => {
         if (n > 1 || leftover || !fresh) {
           if (alreadyAttached(await this.clowder.datasetMetadata(datasetId), this.opts.agentUserUrl)) return;
