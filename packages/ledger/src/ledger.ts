@@ -122,6 +122,28 @@ return 1
 `;
 
 /*
+ * inFlight — KEYS: file keys. ARGV: batchId, taskId, now.
+ * Result: how many records moved. Only a record this batch's claim still
+ * holds (batched, batchId = this batch) moves: a path another batch claimed
+ * since (a newer version, or this version again after a retry) is that
+ * batch's, and its own task will carry it. Marking it with this task would
+ * make that batch's claim before submission answer "in_flight" and drop the
+ * file from it, while this task carries another version, or none.
+ */
+const IN_FLIGHT = `
+local n = 0
+for _, key in ipairs(KEYS) do
+  local r = redis.call('HMGET', key, 'state', 'batchId')
+  if r[1] == 'batched' and r[2] == ARGV[1] then
+    redis.call('HSET', key, 'state', 'in_flight', 'taskId', ARGV[2], 'updatedAt', ARGV[3])
+    redis.call('PERSIST', key)
+    n = n + 1
+  end
+end
+return n
+`;
+
+/*
  * pending — KEYS: file keys. ARGV: now, then 6 per file (size, mtimeMs,
  * uploadId, attempt, site, sensor).
  * Result: one 1/0 per file: 1 when the record now says pending for this
@@ -249,6 +271,7 @@ export type VersionRecord = Pick<FileRecord, 'state' | 'size' | 'mtimeMs' | 'upd
 interface LedgerCommands {
   terraLedgerClaim(numKeys: number, ...args: Array<string | number>): Promise<string[]>;
   terraLedgerTransition(...args: Array<string | number>): Promise<number>;
+  terraLedgerInFlight(numKeys: number, ...args: Array<string | number>): Promise<number>;
   terraLedgerPending(numKeys: number, ...args: Array<string | number>): Promise<number[]>;
   terraLedgerVersions(numKeys: number, ...keys: string[]): Promise<Array<string | null>>;
   terraLedgerFailed(...args: Array<string | number>): Promise<[string, number, number]>;
@@ -306,6 +329,7 @@ export class FileLedger {
   ) {
     client.defineCommand('terraLedgerClaim', { lua: CLAIM });
     client.defineCommand('terraLedgerTransition', { numberOfKeys: 1, lua: TRANSITION });
+    client.defineCommand('terraLedgerInFlight', { lua: IN_FLIGHT });
     client.defineCommand('terraLedgerPending', { lua: PENDING });
     client.defineCommand('terraLedgerVersions', { lua: VERSIONS });
     client.defineCommand('terraLedgerFailed', { numberOfKeys: 2, lua: FAILED });
@@ -387,9 +411,14 @@ export class FileLedger {
     });
   }
 
-  /** batched → in_flight once Globus accepted the batch's task. */
-  markInFlight(paths: readonly string[], batchId: string, taskId: string, now = Date.now()): Promise<number> {
-    return this.many(paths, (p) => this.transition(p, ['batched'], 'in_flight', { taskId, batchId }, now));
+  /**
+   * batched → in_flight once Globus accepted the batch's task, for the records
+   * this batch's claim still holds (atomically per call); a path another batch
+   * claimed meanwhile is left to it. Returns how many moved.
+   */
+  async markInFlight(paths: readonly string[], batchId: string, taskId: string, now = Date.now()): Promise<number> {
+    if (paths.length === 0) return 0;
+    return this.redis.terraLedgerInFlight(paths.length, ...paths.map((p) => this.key(p)), batchId, taskId, now);
   }
 
   /** in_flight → transferred (Globus reported the file among successful_transfers); with `version`, only while the record is about it. */
@@ -552,11 +581,6 @@ export class FileLedger {
     const flat = Object.entries(fields).flatMap(([k, v]) => [k, String(v)]);
     const v = version ? [String(version.size), String(version.mtimeMs)] : ['', ''];
     return (await this.redis.terraLedgerTransition(this.key(path), from === '*' ? '*' : from.join(','), to, now, ttlMs, ...v, ...flat)) === 1;
-  }
-
-  private async many(paths: readonly string[], step: (p: string) => Promise<boolean>): Promise<number> {
-    const done = await Promise.all(paths.map(step));
-    return done.filter(Boolean).length;
   }
 }
 

@@ -396,10 +396,14 @@ export class Batcher {
     // Obtained and persisted before the first POST: a retry after a crash or a lost answer reuses it (Duplicate).
     m.submissionId ??= await this.deps.store.setSubmissionId(m.batchId, await this.retrying(m.batchId, () => this.deps.globus.submissionId()));
     await this.waitForCapacity();
-    const before = m.files.length;
-    await this.claimStored(m);
+    const before = m.files;
+    const claims = await this.claimStored(m);
     if ((await this.deps.store.state(m.batchId)) !== 'stored') return false;
-    if (m.files.length < before) this.deps.logger.info({ batchId: m.batchId, dropped: before - m.files.length }, 'files taken by a newer version dropped from the batch');
+    if (m.files.length < before.length) {
+      // Which files and why (a newer version's batch, a task holding it, a vanished file), at most 20.
+      const dropped = claims.flatMap((c, i) => (c.outcome === 'claimed' ? [] : [{ ...c, uploadId: before[i]!.uploadId }])).slice(0, 20);
+      this.deps.logger.info({ batchId: m.batchId, dropped: before.length - m.files.length, files: dropped }, 'files another batch or task holds dropped from the batch');
+    }
     const res = await this.submit(m);
     if (!res) return false;
     this.crashPoint('after-submit');
