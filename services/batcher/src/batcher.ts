@@ -422,7 +422,9 @@ export class Batcher {
 
   private async notify(m: Manifest): Promise<void> {
     const taskId = m.taskId!;
-    await this.deps.ledger.markInFlight(m.files.map((f) => f.path), m.batchId, taskId);
+    const marked = await this.deps.ledger.markInFlight(m.files.map((f) => f.path), m.batchId, taskId);
+    // Fewer: a notification repeated (marked already), or paths another batch claimed since (a newer version, a retry): theirs.
+    if (marked < m.files.length) this.deps.logger.info({ batchId: m.batchId, taskId, files: m.files.length, marked }, 'some files not marked in flight: already marked, or claimed by another batch since');
     const data: TaskSubmittedData = {
       taskId, submissionId: m.submissionId!, batchId: m.batchId, label: m.label, sourceEndpoint: m.sourceEndpoint,
       destinationEndpoint: m.destinationEndpoint, submittedAt: new Date(m.acceptedAt ?? Date.now()).toISOString(), files: m.files,
