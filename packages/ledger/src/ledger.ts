@@ -122,16 +122,20 @@ return 1
 `;
 
 /*
- * in_flight — KEYS: file keys. ARGV: now, taskId, batchId.
- * Each record in `batched` moves to `in_flight` with the task and batch (as
- * transition from batched would, one key after another, in one call).
- * Result: how many moved; a redelivered step moves none.
+ * inFlight — KEYS: file keys. ARGV: batchId, taskId, now.
+ * Result: how many records moved. Only a record this batch's claim still
+ * holds (batched, batchId = this batch) moves: a path another batch claimed
+ * since (a newer version, or this version again after a retry) is that
+ * batch's, and its own task will carry it. Marking it with this task would
+ * make that batch's claim before submission answer "in_flight" and drop the
+ * file from it, while this task carries another version, or none.
  */
 const IN_FLIGHT = `
 local n = 0
 for _, key in ipairs(KEYS) do
-  if redis.call('HGET', key, 'state') == 'batched' then
-    redis.call('HSET', key, 'state', 'in_flight', 'updatedAt', ARGV[1], 'taskId', ARGV[2], 'batchId', ARGV[3])
+  local r = redis.call('HMGET', key, 'state', 'batchId')
+  if r[1] == 'batched' and r[2] == ARGV[1] then
+    redis.call('HSET', key, 'state', 'in_flight', 'taskId', ARGV[2], 'updatedAt', ARGV[3])
     redis.call('PERSIST', key)
     n = n + 1
   end
@@ -410,12 +414,17 @@ export class FileLedger {
     });
   }
 
-  /** batched → in_flight once Globus accepted the batch's task; returns how many moved. One script call per MARK_MANY files (not one per file). */
+  /**
+   * batched → in_flight once Globus accepted the batch's task, for the records
+   * this batch's claim still holds (atomically per call of MARK_MANY files, not
+   * one call per file); a path another batch claimed meanwhile is left to it.
+   * Returns how many moved.
+   */
   async markInFlight(paths: readonly string[], batchId: string, taskId: string, now = Date.now()): Promise<number> {
     let moved = 0;
     for (let i = 0; i < paths.length; i += MARK_MANY) {
       const keys = paths.slice(i, i + MARK_MANY).map((p) => this.key(p));
-      moved += await this.redis.terraLedgerInFlight(keys.length, ...keys, now, taskId, batchId);
+      moved += await this.redis.terraLedgerInFlight(keys.length, ...keys, batchId, taskId, now);
     }
     return moved;
   }

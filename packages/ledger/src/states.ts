@@ -68,7 +68,7 @@ export const FILE_TRANSITIONS: readonly FileTransition[] = [
   { method: 'claim', by: 'batcher', from: ['(none)', 'pending', 'failed', 'other version'], to: 'batched', when: 'a batch is stored; another version only if the disk showed it no earlier than the record\'s' },
   { method: 'claim', by: 'batcher', from: ['batched', 'in_flight'], to: 'batched', when: 'the same version with a higher attempt (the watcher\'s retry after a failed task)' },
   { method: 'claim', by: 'batcher', from: ['(none)', 'pending', 'failed', 'batched', 'in_flight'], to: 'failed', when: 'the file is gone from the cache (batched or in flight: only the claim\'s own batch, or a retry): reason VANISHED, the record expires' },
-  { method: 'markInFlight', by: 'batcher', from: ['batched'], to: 'in_flight', when: 'Globus accepted the batch\'s task' },
+  { method: 'markInFlight', by: 'batcher', from: ['batched'], to: 'in_flight', when: 'Globus accepted the batch\'s task; only records the batch\'s claim still holds (a path another batch claimed since is that batch\'s)' },
   { method: 'markTransferred', by: 'cleaner', from: ['pending', 'batched', 'in_flight'], to: 'transferred', when: 'file.transferred at a site whose deletion policy is never' },
   { method: 'markDeleted', by: 'cleaner', from: ['pending', 'batched', 'in_flight', 'transferred'], to: 'deleted', when: 'the verified version was deleted from the cache; the record expires' },
   { method: 'markFailed', by: 'cleaner', from: ['pending', 'batched', 'in_flight'], to: 'failed', when: 'file.failed for the upload the record holds; indexed for a resend' },

@@ -55,6 +55,28 @@ describe('FileLedger (real Redis)', () => {
     expect(await redis.pttl(ledger.key('/cache/s/f1'))).toBeGreaterThan(0);
   });
 
+  it('marks in flight only what its own batch holds: a newer version another batch claimed meanwhile stays that batch\'s', async () => {
+    // b1 holds version A; before Globus accepts b1's task, the gantry re-uploads the path and b2 claims version B.
+    await ledger.claim('b1', [file(1)], 1_000);
+    const b = file(1, { size: 99, mtimeMs: 5000, uploadId: 'u1-retry' });
+    expect((await ledger.claim('b2', [b], 2_000))[0]!.outcome).toBe('claimed');
+    // b1's task accepted: its mark must not take B into b1's task (B is not in it) ...
+    expect(await ledger.markInFlight(['/cache/s/f1'], 'b1', 't1')).toBe(0);
+    expect(await ledger.get('/cache/s/f1')).toMatchObject({ state: 'batched', batchId: 'b2', size: 99, taskId: null });
+    // ... so b2's claim again before its submission still holds B, and b2's task takes it.
+    expect((await ledger.claim('b2', [b], 3_000))[0]!.outcome).toBe('claimed');
+    expect(await ledger.markInFlight(['/cache/s/f1'], 'b2', 't2')).toBe(1);
+    expect(await ledger.get('/cache/s/f1')).toMatchObject({ state: 'in_flight', batchId: 'b2', taskId: 't2', size: 99 });
+    expect(await ledger.markInFlight(['/cache/s/f1'], 'b2', 't2')).toBe(0); // again: no-op
+  });
+
+  it('a retry (same version, next attempt) claimed by another batch is not marked in flight by the failed batch', async () => {
+    await ledger.claim('b1', [file(1)]);
+    expect((await ledger.claim('b3', [file(1, { attempt: 2 })]))[0]!.outcome).toBe('claimed');
+    expect(await ledger.markInFlight(['/cache/s/f1'], 'b1', 't1')).toBe(0);
+    expect(await ledger.get('/cache/s/f1')).toMatchObject({ state: 'batched', batchId: 'b3', attempt: 2 });
+  });
+
   it('marks a chunk transferred and deleted in one round trip each, file by file (another version is left alone; again: no-op)', async () => {
     await ledger.claim('b1', [file(1), file(2), file(3)]);
     await ledger.markInFlight(['/cache/s/f1', '/cache/s/f2', '/cache/s/f3'], 'b1', 't1');

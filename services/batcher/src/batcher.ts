@@ -401,10 +401,14 @@ export class Batcher {
     // Obtained and persisted before the first POST: a retry after a crash or a lost answer reuses it (Duplicate).
     m.submissionId ??= await this.deps.store.setSubmissionId(m.batchId, await this.retrying(m.batchId, () => this.deps.globus.submissionId()));
     await this.waitForCapacity();
-    const before = m.files.length;
-    await this.claimStored(m);
+    const before = m.files;
+    const claims = await this.claimStored(m);
     if ((await this.deps.store.state(m.batchId)) !== 'stored') return false;
-    if (m.files.length < before) this.deps.logger.info({ batchId: m.batchId, dropped: before - m.files.length }, 'files taken by a newer version dropped from the batch');
+    if (m.files.length < before.length) {
+      // Which files and why (a newer version's batch, a task holding it, a vanished file), at most 20.
+      const dropped = claims.flatMap((c, i) => (c.outcome === 'claimed' ? [] : [{ ...c, uploadId: before[i]!.uploadId }])).slice(0, 20);
+      this.deps.logger.info({ batchId: m.batchId, dropped: before.length - m.files.length, files: dropped }, 'files another batch or task holds dropped from the batch');
+    }
     const res = await this.submit(m);
     if (!res) return false;
     this.crashPoint('after-submit');
@@ -423,7 +427,9 @@ export class Batcher {
 
   private async notify(m: Manifest): Promise<void> {
     const taskId = m.taskId!;
-    await this.deps.ledger.markInFlight(m.files.map((f) => f.path), m.batchId, taskId);
+    const marked = await this.deps.ledger.markInFlight(m.files.map((f) => f.path), m.batchId, taskId);
+    // Fewer: a notification repeated (marked already), or paths another batch claimed since (a newer version, a retry): theirs.
+    if (marked < m.files.length) this.deps.logger.info({ batchId: m.batchId, taskId, files: m.files.length, marked }, 'some files not marked in flight: already marked, or claimed by another batch since');
     const data: TaskSubmittedData = {
       taskId, submissionId: m.submissionId!, batchId: m.batchId, label: m.label, sourceEndpoint: m.sourceEndpoint,
       destinationEndpoint: m.destinationEndpoint, submittedAt: new Date(m.acceptedAt ?? Date.now()).toISOString(), files: m.files,
