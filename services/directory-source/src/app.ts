@@ -312,16 +312,11 @@ export class DirectorySource {
 
   /** Runs `step` until it succeeds (true) or the source stops (false). */
   private async retrying(step: () => Promise<void>): Promise<boolean> {
-    const counted = async (attempt: number) => {
-      try {
-        await step();
-      } catch (err) {
-        const c = classify(err);
-        this.telemetry.publishFailed(c.code, attempt, c.message);
-        throw err;
-      }
+    const failed = (err: unknown, attempt: number) => {
+      const c = classify(err);
+      this.telemetry.publishFailed(c.code, attempt, c.message);
     };
-    return retry(counted, { backoff: PUBLISH_BACKOFF, retryable: () => true, signal: this.abort.signal }).then(
+    return retry(step, { backoff: PUBLISH_BACKOFF, retryable: () => true, signal: this.abort.signal, onRetry: failed }).then(
       () => true,
       () => false, // only a stop ends the retrying
     );

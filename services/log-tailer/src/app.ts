@@ -312,19 +312,15 @@ export class Tailer {
     });
   }
 
+  private publishFailed(err: unknown, attempt: number): void {
+    const c = classify(err);
+    this.telemetry.publishFailed(c.code, attempt, c.message);
+  }
+
   /** After a failed first attempt: publishes until the broker confirms; false only when the tailer stops first. */
   private publishUntilConfirmed(p: Publish, firstError: unknown): Promise<boolean> {
-    const counted = async (attempt: number) => {
-      try {
-        if (attempt === 1) throw firstError;
-        await this.publishOnce(p);
-      } catch (err) {
-        const c = classify(err);
-        this.telemetry.publishFailed(c.code, attempt, c.message);
-        throw err;
-      }
-    };
-    return retry(counted, { backoff: PUBLISH_BACKOFF, retryable: () => true, signal: this.stopSignal.signal }).then(
+    const attemptOnce = (attempt: number) => (attempt === 1 ? Promise.reject(firstError) : this.publishOnce(p));
+    return retry(attemptOnce, { backoff: PUBLISH_BACKOFF, retryable: () => true, signal: this.stopSignal.signal, onRetry: (err, attempt) => this.publishFailed(err, attempt) }).then(
       () => true,
       () => false, // only a stop ends the retrying
     );

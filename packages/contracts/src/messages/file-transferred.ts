@@ -39,23 +39,7 @@ export type FileTransferredData = Static<typeof FileTransferredData>;
 export type TransferredFile = Static<typeof TransferredFile>;
 
 /** Version 1: one file per event. Still accepted by consumers (upgrade window, replays of old dead letters); no longer produced. */
-export const FileTransferredV1Data = Type.Object(
-  {
-    site: Site,
-    sensor: Sensor,
-    path: absolutePath('Path in the cache'),
-    sourcePath: AbsolutePath,
-    destinationPath: AbsolutePath,
-    size: Bytes,
-    mtimeMs: mtimeMs('mtime recorded at upload; the cleaner deletes only if the file still has it'),
-    checksum: Checksum,
-    checksumAlgorithm: Type.Union([Type.String({ maxLength: 32 }), Type.Null()]),
-    taskId: TaskId,
-    uploadId: Type.String({ minLength: 1, maxLength: 512 }),
-    attempt: Type.Integer({ minimum: 1 }),
-  },
-  { additionalProperties: false },
-);
+export const FileTransferredV1Data = Type.Object({ site: Site, ...TransferredFile.properties, taskId: TaskId }, { additionalProperties: false });
 export const FileTransferredV1 = envelope('file.transferred', 1, FileTransferredV1Data, 'A file arrived at the destination (Globus successful_transfers).');
 export type FileTransferredV1 = Static<typeof FileTransferredV1>;
 
