@@ -2,7 +2,8 @@
  * The Danforth site end to end: a test Scanalyzer on the machine's
  * PostgreSQL, the lemnatec source, batcher → Globus simulator → watcher →
  * clowder-ingest → Clowder simulator. One dataset per snapshot named as the
- * original (two for two snapshots of one instant), its metadata attached, all
+ * original (two for two snapshots of one instant) in its experiment's
+ * collection, its metadata attached, all
  * its images registered; a missing blob reported as file.failed while the
  * other snapshots go through; the staging area emptied once files arrived.
  */
@@ -44,7 +45,7 @@ it('danforth: snapshots become datasets named as the original, metadata first, a
     const time = new Date('2026-05-03T14:15:16.007Z');
     const a = await lt.snapshot(`${db}_exp`, { time });
     const b = await lt.snapshot(`${db}_exp`, { time });
-    const c = await lt.snapshot(`${db}_exp`, { pieceDelayMs: 100, faults: { NIR_TV_z1_h1_g0_e35: 'missing' } });
+    const c = await lt.snapshot(`${db}_exp`, { pieceDelayMs: 100, faults: { NIR_TV_z1_h1_g0_e35: 'missing' }, measurementLabel: 'Drought 2026' });
     const names = ['ddpscIndoorSuite - 2026-05-03__14-15-16-007', 'ddpscIndoorSuite - 2026-05-03__14-15-16-007_2'];
     const cName = `ddpscIndoorSuite - ${c.time.toISOString().slice(0, 10)}__${c.time.toISOString().slice(11, 23).replace(/[:.]/g, '-')}`;
     const expected: Record<string, number> = { [names[0]!]: 11, [names[1]!]: 11, [cName]: 10 };
@@ -69,6 +70,15 @@ it('danforth: snapshots become datasets named as the original, metadata first, a
       ids.add(content.snapshot_id);
     }
     expect([...ids].sort()).toEqual([a.id, b.id, c.id].sort());
+    // Each snapshot's dataset is in its experiment's collection (the measurement label), not in sensor/date collections.
+    const inCollection = async (name: string) => {
+      const found = await clowder!.findCollections(name);
+      expect(found.length).toBeLessThanOrEqual(1);
+      return found[0] ? (await clowder!.collectionDatasets(found[0].id)).map((d) => d.name).sort() : [];
+    };
+    expect(await inCollection('Bellwether_2026')).toEqual([...names].sort());
+    expect(await inCollection('Drought 2026')).toEqual([cName]);
+    expect(await clowder.findCollections('ddpscIndoorSuite')).toEqual([]);
     // The missing blob: given up and counted; its snapshot's other nine images and metadata went through.
     expect(await stack.metric('lemnatec-source', 'terra_transfer_lemnatec_images_failed_total', { reason: 'BLOB_MISSING' })).toBe(1);
     // Images were never registered before their dataset's metadata: every wait is the ingest's (retries counted, none dead-lettered).

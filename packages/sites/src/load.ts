@@ -200,6 +200,7 @@ function normalize(s: RawSite): Site {
       skipDatasets: r['clowder'].skipDatasets ?? [],
       metadataAsFile: r['clowder'].metadataAsFile ?? false,
       metadataFirst: r['clowder'].metadataFirst ?? false,
+      collections: r['clowder'].collections ?? (source.kind === 'lemnatec' ? 'experiment' : 'sensor-date'),
     },
     deletion,
   };

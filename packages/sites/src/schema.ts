@@ -88,6 +88,9 @@ export const Clowder = Type.Object({
   skipDatasets: Type.Optional(Type.Array(Type.String(), { default: [], description: 'Dataset names never registered' })),
   metadataAsFile: Type.Optional(Type.Boolean({ default: false, description: "A dataset's `*metadata.json` is also registered as a file of the dataset, besides being attached as its metadata (TERRA's pipeline attached it only)" })),
   metadataFirst: Type.Optional(Type.Boolean({ default: false, description: "A dataset's `metadata.json` (beside its files) is attached before any other file of the dataset is registered; a file whose metadata has not arrived yet waits (lemnatec sites)" })),
+  collections: Type.Optional(Type.Union([Type.Literal('sensor-date'), Type.Literal('experiment')], {
+    description: "Which collection a dataset goes in: `sensor-date` = TERRA's sensor → year → month → day collections; `experiment` = its experiment's collection, named by the dataset's metadata.json (`experiment`, the LemnaTec measurement label, else `database`), as Danforth's uploader put a run's snapshots in one collection. Default: `experiment` for lemnatec sites, `sensor-date` for the others",
+  })),
 }, { additionalProperties: false });
 
 export const Sweep = Type.Object({
@@ -148,6 +151,7 @@ export interface Site {
     readonly space: { readonly id: string } | { readonly name: string };
     readonly collectionRoot: string; readonly destination: string; readonly localRoot?: string;
     readonly datasetNaming: 'terraref'; readonly skipDatasets: readonly string[]; readonly metadataAsFile: boolean; readonly metadataFirst: boolean;
+    readonly collections: 'sensor-date' | 'experiment';
   };
   readonly deletion:
     | { readonly policy: 'delete-after-verified-transfer'; readonly sweep: { readonly minAgeMinutes: number; readonly intervalMinutes: number; readonly dailyAt?: string } }

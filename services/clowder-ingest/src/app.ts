@@ -4,6 +4,7 @@ import { ClowderClient, ClowderRejectedError } from '@terra-transfer/clowder';
 import { createEvent, transferredChunk, type IngestedFile, type Message, type TransferredFile } from '@terra-transfer/contracts';
 import { AmqpClient, DEFAULT_PROBE_BACKOFF, PermanentError, UpstreamUnavailableError, buildHttp, mapSettled, settleChunk, sleep, waitUntilAvailable, type Consumer, type DeliveryContext, type HttpApp, type Logger, type Redis, type Registry } from '@terra-transfer/platform';
 import { FileRegistrar } from './adapters/file-registrar.js';
+import { ExperimentCollections } from './adapters/experiments.js';
 import { Hierarchy } from './adapters/hierarchy.js';
 import { Ledger } from './adapters/ledger.js';
 import { MetadataAttacher } from './adapters/metadata.js';
@@ -73,6 +74,7 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
   telemetry.sitesKnown(Object.keys(s.sites));
   const ledger = new Ledger(redis, s.redisPrefix, s.lockTtlMs, s.lockWaitMs);
   const hierarchy = new Hierarchy(clowder, ledger, telemetry, { attempts: s.attempts, retryBaseMs: s.retryBaseMs });
+  const experiments = new ExperimentCollections(telemetry);
   const registrar = new FileRegistrar(clowder, ledger, telemetry, {
     windowMs: s.batchWindowMs,
     maxFiles: s.batchMaxFiles,
@@ -113,7 +115,11 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
     }
     const plan = planned.plan;
     const spaceId = plan.spaceId ?? (await hierarchy.space(plan.spaceName, signal));
-    const collectionIds = await hierarchy.collections(plan.chain, spaceId, signal);
+    // An experiment site: the dataset's collection is its experiment's, named in its metadata.json.
+    const chain = s.sites[d.site]?.collections === 'experiment'
+      ? await experiments.chain(plan.isDatasetMetadata ? plan.localPath : join(dirname(plan.localPath), 'metadata.json'), plan.datasetName, plan.chain)
+      : plan.chain;
+    const collectionIds = await hierarchy.collections(chain, spaceId, signal);
     const datasetId = await hierarchy.dataset(plan.datasetName, collectionIds[collectionIds.length - 1]!, spaceId, signal);
     if (s.sites[d.site]?.metadataFirst && !plan.isDatasetMetadata) await metadata.attachFirst(datasetId, join(dirname(plan.localPath), 'metadata.json'), signal);
     const version = encodeVersion({ mtimeMs: d.mtimeMs, size: d.size, checksum: d.checksum });

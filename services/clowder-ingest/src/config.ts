@@ -22,6 +22,11 @@ export interface SiteSettings {
   metadataAsFile?: boolean;
   /** A dataset's `metadata.json` is attached before any other file of it is registered (the site file's `clowder.metadataFirst`). */
   metadataFirst?: boolean;
+  /**
+   * `experiment`: a dataset goes in its experiment's collection, named by its metadata.json (the site file's
+   * `clowder.collections`, the default of lemnatec sites). Absent: TERRA's sensor → year → month → day chain.
+   */
+  collections?: 'experiment';
 }
 
 

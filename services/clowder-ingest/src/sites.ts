@@ -16,6 +16,7 @@ export function ingestSites(sites: readonly Site[]): Record<string, SiteSettings
       skipPathContains: [...s.exclude],
       metadataAsFile: s.clowder.metadataAsFile,
       ...(s.clowder.metadataFirst ? { metadataFirst: true } : {}),
+      ...(s.clowder.collections === 'experiment' ? { collections: 'experiment' as const } : {}),
     } satisfies SiteSettings];
   }));
 }

@@ -13,6 +13,7 @@ export function ingestTelemetry(logger: Logger, registry: Registry) {
   const duplicates = counter(registry, 'terra_transfer_clowder_duplicates_total', 'Names seen more than once in Clowder after a creation (converged on the lowest id)', ['kind']);
   const metadata = counter(registry, 'terra_transfer_clowder_metadata_attached_total', 'Dataset metadata records posted');
   const invalid = counter(registry, 'terra_transfer_clowder_metadata_invalid_total', 'metadata.json files that did not parse as JSON (file registered, metadata not attached; a newer version attaches it)');
+  const experimentUnknown = counter(registry, 'terra_transfer_clowder_experiment_unknown_total', 'Datasets of an experiment site whose metadata.json names no experiment (or is not JSON): put in the sensor/date collections instead');
   const skipped = counter(registry, 'terra_transfer_clowder_files_skipped_total', 'Files not registered by rule', ['reason']);
   const retries = counter(registry, 'terra_transfer_clowder_request_retries_total', 'Automatic retries of idempotent Clowder requests', ['route']);
   // Every series whose label values are a closed set exists from the start, so rate() and increase() answer 0, not nothing.
@@ -78,6 +79,10 @@ export function ingestTelemetry(logger: Logger, registry: Registry) {
     metadataInvalid(datasetId: string, path: string, reason: string): void {
       invalid.inc();
       logger.warn({ datasetId, path, reason }, 'metadata.json is not JSON: registered without dataset metadata (a newer version will attach it)');
+    },
+    experimentUnknown(datasetName: string, path: string, reason: string): void {
+      experimentUnknown.inc();
+      logger.warn({ datasetName, path, reason }, 'the dataset\'s metadata.json names no experiment: the dataset goes in the sensor/date collections');
     },
     skipped(reason: string, path: string): void {
       skipped.inc({ reason });

@@ -1,4 +1,4 @@
-import { planFile } from './plan.js';
+import { experimentOf, planFile } from './plan.js';
 
 const sites = {
   'ua-mac': {
@@ -62,5 +62,22 @@ describe('planFile: the original naming rules', () => {
     expect(planFile(sites, 'ua-mac', '/terraref/sites/ua-mac/raw_data/stereoTop/2017-06-01/.f.bin.part')).toMatchObject({ kind: 'skip', reason: 'hidden' });
     expect(planFile(sites, 'ua-mac', '/terraref/sites/ua-mac/raw_data/@Recycle/x/2017-06-01/f.bin')).toMatchObject({ kind: 'skip', reason: 'skipped-path' });
     expect(planFile(sites, 'ua-mac', '/terraref/sites/ua-mac/raw_data/irrigation/2017-06-01/f.dat')).toMatchObject({ kind: 'skip', reason: 'skipped-dataset' });
+  });
+});
+
+describe('experimentOf: the collection of an experiment site', () => {
+  it('takes the measurement label, else the database; whitespace folded, blanks ignored', () => {
+    expect(experimentOf({ experiment: 'Bellwether_2026', database: 'lt_db_7' })).toBe('Bellwether_2026');
+    expect(experimentOf({ experiment: '  Drought  trial,\t2026 ', database: 'x' })).toBe('Drought trial, 2026');
+    expect(experimentOf({ experiment: '   ', database: 'lt_db_7' })).toBe('lt_db_7');
+    expect(experimentOf({ experiment: 42, database: 'lt_db_7' })).toBe('lt_db_7');
+    expect(experimentOf({ experiment: 'x'.repeat(500) })).toHaveLength(200);
+  });
+
+  it('null when the metadata names no experiment (the dataset keeps the sensor/date chain)', () => {
+    expect(experimentOf({ title: 'no experiment here' })).toBeNull();
+    expect(experimentOf([{ experiment: 'in an array' }])).toBeNull();
+    expect(experimentOf('text')).toBeNull();
+    expect(experimentOf(null)).toBeNull();
   });
 });

@@ -60,3 +60,25 @@ export function planFile(sites: Readonly<Record<string, SiteSettings>>, site: st
     },
   };
 }
+
+/** Longest experiment collection name taken from a metadata.json (a longer one is cut, not refused). */
+const EXPERIMENT_NAME_MAX = 200;
+
+/**
+ * The experiment a dataset belongs to, from its metadata.json (an `experiment`
+ * site, decision 0010): the `experiment` field (the LemnaTec measurement
+ * label, free text) or, when that is absent or blank, `database` (the
+ * instrument's experiment database). Whitespace runs become one space. null:
+ * neither is there, so the dataset keeps TERRA's sensor/date chain.
+ */
+export function experimentOf(content: unknown): string | null {
+  if (typeof content !== 'object' || content === null || Array.isArray(content)) return null;
+  const o = content as Record<string, unknown>;
+  for (const key of ['experiment', 'database']) {
+    const v = o[key];
+    if (typeof v !== 'string') continue;
+    const name = v.replace(/\s+/g, ' ').trim().slice(0, EXPERIMENT_NAME_MAX);
+    if (name !== '') return name;
+  }
+  return null;
+}
