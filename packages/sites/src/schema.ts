@@ -84,7 +84,7 @@ export const Clowder = Type.Object({
   collectionRoot: absPath("The destination tree as Clowder sees it (its filesystem.sourcepaths must cover it): TERRA's mounted_paths rewrite"),
   destination: Type.Optional(Type.String({ pattern: SITE_NAME, description: 'Which destination Clowder registers from; default: the first' })),
   localRoot: Type.Optional(absPath('Where the ingest reads the destination tree (metadata.json), when not at the destination root')),
-  datasetNaming: Type.Optional(Type.Literal('terraref', { default: 'terraref', description: 'Dataset naming rule: `<sensor> - <timestamp|date>` in sensor/year/month/day collections' })),
+  datasetNaming: Type.Optional(Type.Literal('terraref', { default: 'terraref', description: 'Dataset naming rule: `<sensor> - <timestamp|date>` (the collection holding it: `collections`)' })),
   skipDatasets: Type.Optional(Type.Array(Type.String(), { default: [], description: 'Dataset names never registered' })),
   metadataAsFile: Type.Optional(Type.Boolean({ default: false, description: "A dataset's `*metadata.json` is also registered as a file of the dataset, besides being attached as its metadata (TERRA's pipeline attached it only)" })),
   metadataFirst: Type.Optional(Type.Boolean({ default: false, description: "A dataset's `metadata.json` (beside its files) is attached before any other file of the dataset is registered; a file whose metadata has not arrived yet waits (lemnatec sites)" })),
