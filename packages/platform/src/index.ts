@@ -8,6 +8,7 @@ export * from './error-codes.js';
 export * from './metrics.js';
 export * from './redis.js';
 export * from './lease.js';
+export * from './site-leader.js';
 export * from './lifecycle.js';
 export * from './wait-for-file.js';
 export * from './http/server.js';

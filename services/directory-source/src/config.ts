@@ -14,4 +14,6 @@ export const settings = {
   MAX_HINTS: env.int('Watch hints queued at once; past this they are dropped and a full scan is run instead', { default: 10_000, min: 1 }),
   CHUNK: env.int('Files looked up in Redis and decided at a time', { default: 500, min: 1, max: 10_000 }),
   PUBLISH_WINDOW: env.int('Publishes awaiting their broker confirm at once', { default: 256, min: 1, max: 10_000 }),
+  LEADER_LOCK: env.bool('Scan and publish only while holding the site’s leader lease in Redis (REDIS_URL, REDIS_PREFIX): a second directory-source of the site stands by instead of sending every file twice, and takes over (from the sent record in Redis) when the first dies. Off: one directory-source per site, and nothing guards against a second (decision 0026)', { default: true }),
+  LEADER_LEASE_MS: env.int('The leader lease lapses this long after its holder stopped renewing it: a standby takes over within it (and a leader killed with kill -9 and restarted in place waits for it)', { default: 15_000, min: 1_000 }),
 } as const;

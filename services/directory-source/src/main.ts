@@ -1,4 +1,4 @@
-import { bootService, loadConfig, runMain } from '@terra-transfer/platform';
+import { bootService, loadConfig, runMain, siteLeader } from '@terra-transfer/platform';
 import { loadSites, selectSites, type Site } from '@terra-transfer/sites';
 import { DirectorySource } from './app.js';
 import { settings } from './config.js';
@@ -44,17 +44,21 @@ runMain('directory-source', async () => {
     registry,
   });
 
+  // Two sources of one folder would send every file twice: only the holder of the site's lease scans and publishes.
+  const leader = siteLeader({ enabled: config.LEADER_LOCK, service: 'directory-source', site: site.name, prefix: config.REDIS_PREFIX, ttlMs: config.LEADER_LEASE_MS, redis, logger, lifecycle, registry });
+
   const http = await buildDirectorySourceHttp({
     logger,
     registry,
     // root: false while the site's folder is missing (logged once, terra_transfer_directory_root_missing = 1).
-    checks: { broker: () => amqp.isConnected(), redis: () => redis.status === 'ready', root: () => dir.ready() },
+    checks: { broker: () => amqp.isConnected(), redis: () => redis.status === 'ready', root: () => dir.ready(), ...leader.checks },
   });
   await serve(http);
 
   // Readiness before intake: look at nothing until the broker and Redis answer.
   await amqp.start();
   await redis.ping();
+  if (!(await leader.acquire())) return;
   dir.start();
   // Registered last so it runs first: the source stops publishing before the broker closes.
   lifecycle.onShutdown('source', () => dir.stop(config.SHUTDOWN_DRAIN_MS));

@@ -20,4 +20,6 @@ export const settings = {
   PG_POOL_SIZE: env.int('Connections per experiment database', { default: 3, min: 1, max: 50 }),
   PG_STATEMENT_TIMEOUT_MS: env.int('Statement timeout of every query on the instrument database', { default: 30_000, min: 100 }),
   PUBLISH_WINDOW: env.int('Publishes awaiting their broker confirm at once', { default: 64, min: 1, max: 10_000 }),
+  LEADER_LOCK: env.bool('Poll, export, publish and clean the staging area only while holding the site’s leader lease in Redis (REDIS_URL, REDIS_PREFIX): a second lemnatec-source of the site stands by instead of exporting every snapshot twice into the same staging folder, and takes over (from the state in Redis) when the first dies. Off: one lemnatec-source per site, and nothing guards against a second (decision 0026)', { default: true }),
+  LEADER_LEASE_MS: env.int('The leader lease lapses this long after its holder stopped renewing it: a standby takes over within it (and a leader killed with kill -9 and restarted in place waits for it)', { default: 15_000, min: 1_000 }),
 } as const;

@@ -1,5 +1,5 @@
 import { FileLedger } from '@terra-transfer/ledger';
-import { ConfigError, bootService, env, loadConfig, runMain } from '@terra-transfer/platform';
+import { ConfigError, bootService, env, loadConfig, runMain, siteLeader } from '@terra-transfer/platform';
 import { loadSites, selectSites, type Site } from '@terra-transfer/sites';
 import sharp from 'sharp';
 import { LemnatecSource } from './app.js';
@@ -47,15 +47,20 @@ runMain('lemnatec-source', async () => {
     blobAttempts: config.BLOB_ATTEMPTS, blobRetryMs: config.BLOB_RETRY_MS, pngCompression: config.PNG_COMPRESSION, cleanIntervalMs: config.CLEAN_INTERVAL_MS,
   });
 
+  // Two sources of one instrument would export every snapshot twice into one staging folder: only the holder of the site's lease works.
+  const leader = siteLeader({ enabled: config.LEADER_LOCK, service: 'lemnatec-source', site: site.name, prefix: config.REDIS_PREFIX, ttlMs: config.LEADER_LEASE_MS, redis, logger, lifecycle, registry });
+
   const http = await buildLemnatecSourceHttp({
     logger, registry,
     // database: false while the instrument's database does not answer (the source resumes from its cursor).
-    checks: { broker: () => amqp.isConnected(), redis: () => redis.status === 'ready', database: () => lt.ready() },
+    checks: { broker: () => amqp.isConnected(), redis: () => redis.status === 'ready', database: () => lt.ready(), ...leader.checks },
   });
   await serve(http);
 
   await amqp.start();
   await redis.ping();
+  // The standby reads nothing (staging, databases, the work left in Redis) until it leads: then the state is the last leader's.
+  if (!(await leader.acquire())) return;
   try {
     await lt.init();
   } catch (err) {

@@ -1,7 +1,7 @@
 // First: heap settings before the service allocates (see v8-heap.ts).
 import './v8-heap.js';
 import { join } from 'node:path';
-import { ConfigError, LeaderLease, bootService, instanceName, loadConfig, runMain } from '@terra-transfer/platform';
+import { ConfigError, bootService, loadConfig, runMain, siteLeader } from '@terra-transfer/platform';
 import { loadSites, selectSites, type Site } from '@terra-transfer/sites';
 import { Tailer } from './app.js';
 import { settings } from './config.js';
@@ -56,28 +56,19 @@ runMain('log-tailer', async () => {
   });
 
   // Two tailers of one log would send every upload twice: only the holder of the site's lease tails.
-  let leader: LeaderLease | undefined;
-  if (redis) {
-    leader = new LeaderLease({
-      redis, key: `${config.REDIS_PREFIX}:log-tailer:${site.name}:leader`, holder: instanceName('log-tailer'), ttlMs: config.LEADER_LEASE_MS, logger,
-      // Another instance tails now: stop at once (a supervisor restarts this one as a standby).
-      onLost: () => void lifecycle.shutdown('leader lease lost').then(() => process.exit(1)),
-    });
-    const lease = leader;
-    lifecycle.onShutdown('leader lease', () => lease.release());
-  }
+  const leader = siteLeader({ enabled: config.LEADER_LOCK, service: 'log-tailer', site: site.name, prefix: config.REDIS_PREFIX, ttlMs: config.LEADER_LEASE_MS, redis, logger, lifecycle, registry });
 
   let started = false;
   const http = await buildLogTailerHttp({
     logger,
     registry,
-    checks: { broker: () => amqp.isConnected(), tailing: () => started, ...(leader ? { leader: () => leader.isLeader } : {}) },
+    checks: { broker: () => amqp.isConnected(), tailing: () => started, ...leader.checks },
   });
   await serve(http);
 
   // Readiness before intake: read nothing until the broker answers.
   await amqp.start();
-  if (leader && !(await leader.acquire())) return;
+  if (!(await leader.acquire())) return;
   await tailer.start();
   lifecycle.onShutdown('tailer', () => tailer.stop(config.SHUTDOWN_DRAIN_MS));
   started = true;
