@@ -5,6 +5,7 @@ import { experimentMetadata, siteMetadata, sitesOnDate, type BetyExperiment, typ
 import { centroid, utmToLatLon } from './gantry-spatial.js';
 import { arizonaTime, cleanLemnaTec, type CleanInputs } from './lemnatec-clean.js';
 import { cleanMetadata } from './metadata.js';
+import { expectClose } from '../../test/expect-close.js';
 
 /**
  * The cases (test/fixtures/*.case.json, see the README there) are gantry
@@ -20,27 +21,6 @@ const CLOWDER = 'https://terraref.ncsa.illinois.edu/clowder';
 function inputs(c: Case, over: Partial<CleanInputs> = {}): CleanInputs {
   const id = IDS[c.sensor]!;
   return { sensor: c.sensor, clowderUrl: CLOWDER, gantryFixedDatasetId: IDS['scanalyzer']!, sensorFixedDatasetId: id, sensorFixed: c.fixed[id]!, ...over };
-}
-
-/** Equal, numbers within 1e-9 (the Python's floats went through the same operations, not necessarily in the same order). */
-function expectClose(actual: unknown, expected: unknown, path = '$'): void {
-  if (typeof expected === 'number') {
-    expect(typeof actual).toBe('number');
-    if (Math.abs((actual as number) - expected) > 1e-9) throw new Error(`${path}: ${String(actual)} != ${expected}`);
-    return;
-  }
-  if (Array.isArray(expected)) {
-    expect(Array.isArray(actual)).toBe(true);
-    expect((actual as unknown[]).length).toBe(expected.length);
-    expected.forEach((e, i) => expectClose((actual as unknown[])[i], e, `${path}[${i}]`));
-    return;
-  }
-  if (typeof expected === 'object' && expected !== null) {
-    expect(Object.keys(actual as object).sort()).toEqual(Object.keys(expected).sort());
-    for (const [k, v] of Object.entries(expected)) expectClose((actual as Record<string, unknown>)[k], v, `${path}.${k}`);
-    return;
-  }
-  expect(actual).toEqual(expected);
 }
 
 describe('cleanLemnaTec (terrautils 1.1.0 lemnatec.clean)', () => {
