@@ -15,7 +15,7 @@ describe('BetyClient (terrautils betydb.py queries)', () => {
       const client = new BetyClient({ url: bety.url, key: KEY, timeoutMs: 5_000 });
       const all = await client.experiments();
       expect(all.map((e) => e.id)).toEqual([6000000008, 6000000007]);
-      const at: [number, number] = [33.075411294111623, -111.97491280233641];
+      const at: [number, number] = [33.07541129411162, -111.97491280233641];
       await client.experiments(at);
       const sites = await client.sitesContaining(at);
       expect(sites.map((s) => s.sitename)).toEqual(['MAC Field Scanner Season 4 Range 2 Column 3', 'MAC Field Scanner Season 4 Range 2 Column 3 E']);

@@ -90,7 +90,11 @@ const VNIR_SWIR: KeyMap = {
   'current setting stoppos': ['stop_position'],
 };
 
-/** Per sensor, the map of its `sensor_variable_metadata` (terrautils' `_<sensor>_standardize`); empty: no variable metadata kept. */
+/**
+ * Per sensor, the map of its `sensor_variable_metadata` (terrautils' `_<sensor>_standardize`); empty: no
+ * variable metadata kept. Only these sensors could be cleaned: for any other (and for parSensor and
+ * EnvironmentLogger, whose converters terrautils 1.1.0 called but did not define) the Python raised.
+ */
 const SENSOR_VARIABLE: Readonly<Record<string, KeyMap>> = {
   co2Sensor: {},
   ndviSensor: {},
@@ -132,9 +136,6 @@ const SENSOR_VARIABLE: Readonly<Record<string, KeyMap>> = {
 
 /** The gantry platform's name in terrautils' sensor table (its fixed metadata is the gantry's). */
 export const SCANALYZER = 'scanalyzer';
-
-/** Sensors terrautils 1.1.0 could clean (for any other, or for parSensor/EnvironmentLogger, whose converters it called but lacked, it raised). */
-export const CLEANABLE_SENSORS: readonly string[] = Object.keys(SENSOR_VARIABLE);
 
 /** What this port leaves out of a record, and why (each a telemetry reason; never a path). */
 export type CleanNote =
