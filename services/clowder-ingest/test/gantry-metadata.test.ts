@@ -16,8 +16,10 @@ import { AmqpClient, closeRedis, createRedis, createRegistry, type Redis, type R
 import { parseSites, stringifySites } from '@terra-transfer/sites';
 import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, tempDir, testLogger, uniquePrefix, waitFor } from '@terra-transfer/testkit';
 import { BetyClient } from '../src/adapters/betydb.js';
+import { MetadataConverter } from '../src/adapters/metadata-conversion.js';
 import { buildIngestApp, type IngestApp } from '../src/app.js';
 import { ingestSites } from '../src/sites.js';
+import { ingestTelemetry } from '../src/telemetry.js';
 import { BETY_KEY, fakeBety } from './bety-fake.js';
 import { expectClose } from './expect-close.js';
 import { COMM_KEY, ingestedOutcomes, startSim, transferred } from './helpers.js';
@@ -170,3 +172,28 @@ it('no fixed-metadata id and no BETYdb: still attached, without those parts, eac
     await h.close();
   }
 }, 120_000);
+
+it('fixed metadata is read again once its time in memory is over; a dataset gone from Clowder leaves the spatial part out', async () => {
+  const c = await fixture('stereoTop.case.json');
+  const sim = await startSim();
+  const clowder = new ClowderClient({ url: sim.url, key: COMM_KEY, retries: 2, retryBaseMs: 10, retryMaxMs: 100 });
+  const registry = createRegistry();
+  try {
+    const id = await fixedDataset(clowder, 'stereoTop fixed metadata', Object.values(c['fixed'] as Obj)[0]);
+    let now = 1_000_000;
+    const converter = new MetadataConverter(clowder, ingestTelemetry(testLogger(), registry), { clowderUrl: sim.url, fixedTtlMs: 60_000, now: () => now });
+    const convert = async () => (await converter.convert(c['metadata'], 'stereoTop', { stereoTop: id })) as Obj;
+    expect(await convert()).toHaveProperty('spatial_metadata');
+    await clowder.deleteDataset(id);
+    now += 59_000;
+    expect(await convert()).toHaveProperty('spatial_metadata');
+    now += 2_000;
+    const after = await convert();
+    expect(after).not.toHaveProperty('spatial_metadata');
+    expect(after['sensor_fixed_metadata']).toEqual({ url: `${sim.url}/api/datasets/${id}/metadata.jsonld` });
+    expect(metricValue(await registry.metrics(), 'terra_transfer_clowder_metadata_parts_missing_total{part="spatial_metadata",reason="sensor_fixed_metadata_absent"}')).toBe(1);
+  } finally {
+    clowder.close();
+    await sim.close();
+  }
+}, 60_000);
