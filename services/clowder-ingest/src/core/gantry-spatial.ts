@@ -25,8 +25,11 @@ interface Geometry {
  */
 function geometry(gantryVariable: Obj, fixed: Obj, side: 'west' | 'east'): Geometry {
   const pos = obj(gantryVariable['position_m']);
-  const inBox = obj(fixed['location_in_camera_box_m']) ?? obj(fixed[`scanner_${side}_location_in_camera_box_m`]);
-  const cambox: Geometry['cambox'] = inBox ? [inBox['x'], inBox['y'], 'location_in_camera_box_m' in fixed && !('z' in inBox) ? 0 : inBox['z']] : [undefined, undefined, undefined];
+  const box = obj(fixed['location_in_camera_box_m']);
+  const scanner = obj(fixed[`scanner_${side}_location_in_camera_box_m`]);
+  // A camera's place may leave z out (0); the 3D scanners' places must give it.
+  const cambox: Geometry['cambox'] = box ? [box['x'], box['y'], 'z' in box ? box['z'] : 0]
+    : scanner ? [scanner['x'], scanner['y'], scanner['z']] : [undefined, undefined, undefined];
   let fov: Geometry['fov'] = [undefined, undefined];
   for (const field of ['field_of_view_m', 'field_of_view_at_2m_m', 'field_of_view_degrees']) {
     const f = obj(fixed[field]);

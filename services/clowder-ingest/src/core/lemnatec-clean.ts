@@ -252,10 +252,11 @@ function standardize(orig: Obj, map: KeyMap): Obj {
   for (const [k, v] of Object.entries(orig)) {
     const path = Object.hasOwn(map, k) ? map[k] : undefined;
     if (!path) continue;
+    // _set_nested_value: intermediate objects are made as needed (e.g. position_m for x, y, z).
     let at = out;
     for (const step of path.slice(0, -1)) {
-      const next = obj(at[step]);
-      at = next ?? (at[step] = {} as Obj) as Obj;
+      if (!obj(at[step])) at[step] = {};
+      at = at[step] as Obj;
     }
     at[path[path.length - 1]!] = v;
   }
