@@ -21,6 +21,8 @@ sites:
     clowder:
       space: { id: 5bd0c7e34f0c7ff3fa3e1c8b }
       collectionRoot: /home/clowder/sites/ua-mac
+      # TERRA's fixed-metadata datasets (terrautils 1.1.0 sensors.py); gantry metadata links to them and is placed by them
+      fixedMetadata: { scanalyzer: 5873eac64f0cad7d81349b0b, stereoTop: 5873a8ae4f0cad7d8131ac0e, flirIrCamera: 5873a7184f0cad7d8131994a, scanner3DTop: 5873a7444f0cad7d81319b2b }
     deletion:
       policy: delete-after-verified-transfer
       sweep: { minAgeMinutes: 2880, dailyAt: "03:00" }

@@ -201,6 +201,7 @@ function normalize(s: RawSite): Site {
       metadataAsFile: r['clowder'].metadataAsFile ?? false,
       metadataFirst: r['clowder'].metadataFirst ?? false,
       collections: r['clowder'].collections ?? (source.kind === 'lemnatec' ? 'experiment' : 'sensor-date'),
+      fixedMetadata: r['clowder'].fixedMetadata ?? {},
     },
     deletion,
   };

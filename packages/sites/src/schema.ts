@@ -91,6 +91,10 @@ export const Clowder = Type.Object({
   collections: Type.Optional(Type.Union([Type.Literal('sensor-date'), Type.Literal('experiment')], {
     description: "Which collection a dataset goes in: `sensor-date` = TERRA's sensor → year → month → day collections; `experiment` = its experiment's collection, named by the dataset's metadata.json (`experiment`, the LemnaTec measurement label, else `database`), as Danforth's uploader put a run's snapshots in one collection. Default: `experiment` for lemnatec sites, `sensor-date` for the others",
   })),
+  fixedMetadata: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]+$' }), Type.String({ pattern: '^[0-9a-f]{24}$' }), {
+    default: {},
+    description: "Per sensor (and `scanalyzer` for the gantry), the Clowder dataset whose first metadata record is the sensor's fixed metadata, as TERRA kept it, e.g. {stereoTop: 5873a8ae4f0cad7d8131ac0e}: gantry metadata links to it and its field of view places the image (spatial_metadata). A sensor not named: its records are attached without those parts",
+  })),
 }, { additionalProperties: false });
 
 export const Sweep = Type.Object({
@@ -152,6 +156,7 @@ export interface Site {
     readonly collectionRoot: string; readonly destination: string; readonly localRoot?: string;
     readonly datasetNaming: 'terraref'; readonly skipDatasets: readonly string[]; readonly metadataAsFile: boolean; readonly metadataFirst: boolean;
     readonly collections: 'sensor-date' | 'experiment';
+    readonly fixedMetadata: Readonly<Record<string, string>>;
   };
   readonly deletion:
     | { readonly policy: 'delete-after-verified-transfer'; readonly sweep: { readonly minAgeMinutes: number; readonly intervalMinutes: number; readonly dailyAt?: string } }

@@ -48,6 +48,16 @@ describe('the site file', () => {
     ]);
   });
 
+  it('clowder.fixedMetadata: sensor → Clowder dataset id, checked; absent: empty', () => {
+    const withIds = (ids: string) => `version: 1\nsites:${site('a', '/c/a').replace('collectionRoot: /home/clowder/sites/a }', `collectionRoot: /home/clowder/sites/a, fixedMetadata: ${ids} }`)}`;
+    expect(parseSites(withIds('{ stereoTop: 5873a8ae4f0cad7d8131ac0e, scanalyzer: 5873eac64f0cad7d81349b0b }')).get('a').clowder.fixedMetadata)
+      .toEqual({ stereoTop: '5873a8ae4f0cad7d8131ac0e', scanalyzer: '5873eac64f0cad7d81349b0b' });
+    expect(parseSites(`version: 1\nsites:${site('a', '/c/a')}`).get('a').clowder.fixedMetadata).toEqual({});
+    const p = problems(withIds('{ stereoTop: TBD }'));
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatch(/^sites\[0\]\.clowder\.fixedMetadata\.stereoTop: /);
+  });
+
   it('refuses a duplicate site name', () => {
     expect(problems(`version: 1\nsites:${site('a', '/c/a')}${site('a', '/c/b')}`)).toEqual(['sites[1].name: duplicate site name "a" (also sites[0]) @11']);
   });

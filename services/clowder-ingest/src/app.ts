@@ -8,6 +8,8 @@ import { ExperimentCollections } from './adapters/experiments.js';
 import { Hierarchy } from './adapters/hierarchy.js';
 import { Ledger } from './adapters/ledger.js';
 import { MetadataAttacher } from './adapters/metadata.js';
+import { MetadataConverter } from './adapters/metadata-conversion.js';
+import type { BetyClient } from './adapters/betydb.js';
 import type { SiteSettings } from './config.js';
 import { agentUserUrl } from './core/metadata.js';
 import { planFile } from './core/plan.js';
@@ -20,6 +22,8 @@ interface IngestSettings {
   clowderUrl: string;
   agentUserId: string;
   metadataVocab: string;
+  /** How long a sensor's fixed metadata read from Clowder is kept in memory (INGEST_FIXED_METADATA_TTL_MS; 10 minutes when absent). */
+  fixedMetadataTtlMs?: number;
   extract: boolean;
   prefetch: number;
   /** Files of one chunk registered at once (INGEST_CHUNK_CONCURRENCY; 250 when absent). */
@@ -44,6 +48,8 @@ export interface IngestDeps {
   amqp: AmqpClient;
   redis: Redis;
   clowder: ClowderClient;
+  /** BETYdb, when configured: experiments and sites of gantry metadata come from it; absent, they are left out. */
+  bety?: BetyClient;
   telemetry?: IngestTelemetry;
 }
 
@@ -85,9 +91,15 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
     isFresh: (id) => hierarchy.isFresh('files', id),
   });
   const agentUrl = agentUserUrl(s.clowderUrl, s.agentUserId);
+  const converter = new MetadataConverter(clowder, telemetry, {
+    clowderUrl: s.clowderUrl,
+    fixedTtlMs: s.fixedMetadataTtlMs ?? 600_000,
+    ...(deps.bety ? { bety: deps.bety } : {}),
+  });
   const metadata = new MetadataAttacher(clowder, ledger, telemetry, {
     agentUserUrl: agentUrl,
     vocab: s.metadataVocab,
+    convert: (content, origin) => converter.convert(content, origin.sensor, s.sites[origin.site]?.fixedMetadata ?? {}),
     attempts: s.attempts,
     retryBaseMs: s.retryBaseMs,
     takeFresh: (id) => hierarchy.takeFresh('metadata', id),
@@ -121,13 +133,13 @@ export async function buildIngestApp(deps: IngestDeps): Promise<IngestApp> {
       : plan.chain;
     const collectionIds = await hierarchy.collections(chain, spaceId, signal);
     const datasetId = await hierarchy.dataset(plan.datasetName, collectionIds[collectionIds.length - 1]!, spaceId, signal);
-    if (s.sites[d.site]?.metadataFirst && !plan.isDatasetMetadata) await metadata.attachFirst(datasetId, join(dirname(plan.localPath), 'metadata.json'), signal);
+    if (s.sites[d.site]?.metadataFirst && !plan.isDatasetMetadata) await metadata.attachFirst(datasetId, join(dirname(plan.localPath), 'metadata.json'), plan, signal);
     const version = encodeVersion({ mtimeMs: d.mtimeMs, size: d.size, checksum: d.checksum });
     // A site may keep its metadata.json out of the dataset's files (clowder.metadataAsFile: false, as TERRA did).
     const asFile = !plan.isDatasetMetadata || s.sites[d.site]?.metadataAsFile !== false;
     // Files of a chunk register concurrently: the registrar sends those of one dataset together (one batch per dataset and window).
     const fileId = asFile ? await registrar.register(datasetId, plan.clowderPath, version) : null;
-    if (plan.isDatasetMetadata) await metadata.attachOnce(datasetId, plan.localPath, signal);
+    if (plan.isDatasetMetadata) await metadata.attachOnce(datasetId, plan.localPath, plan, signal);
     telemetry.ingested(d.site, plan.datasetName, fileId);
     return {
       // What names this outcome in the event id: the Clowder file, or the dataset and the version attached.

@@ -28,4 +28,13 @@ describe('clowder-ingest config', () => {
     expect(() => loadConfig(configSpec, { ...base, INGEST_UPSTREAM_PROBE_MIN_MS: '5000', INGEST_UPSTREAM_PROBE_MAX_MS: '1000' }, checkSpec)).toThrow(/INGEST_UPSTREAM_PROBE_MIN_MS must be <= INGEST_UPSTREAM_PROBE_MAX_MS/);
     expect(loadConfig(configSpec, base, checkSpec).INGEST_UPSTREAM_PROBE_MIN_MS).toBe(1000);
   });
+
+  it('BETYdb is optional, and needs its URL and key together', () => {
+    const c = loadConfig(configSpec, base, checkSpec);
+    expect(c.BETYDB_URL).toBeUndefined();
+    expect(c.BETYDB_KEY).toBeUndefined();
+    expect(() => loadConfig(configSpec, { ...base, BETYDB_URL: 'https://terraref.ncsa.illinois.edu/bety' }, checkSpec)).toThrow(/BETYDB_KEY required when BETYDB_URL is set/);
+    expect(() => loadConfig(configSpec, { ...base, BETYDB_KEY: 'k' }, checkSpec)).toThrow(/BETYDB_URL required when BETYDB_KEY is set/);
+    expect(loadConfig(configSpec, { ...base, BETYDB_URL: 'https://terraref.ncsa.illinois.edu/bety', BETYDB_KEY: 'k' }, checkSpec).BETYDB_URL).toBe('https://terraref.ncsa.illinois.edu/bety');
+  });
 });

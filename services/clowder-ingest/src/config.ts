@@ -1,4 +1,4 @@
-import { env, notAbove, platformSettings } from '@terra-transfer/platform';
+import { env, notAbove, optional, platformSettings } from '@terra-transfer/platform';
 
 export interface SiteSettings {
   /** Root of the site's tree on the HPC file system (file.transferred `destinationPath` is under it). */
@@ -27,6 +27,8 @@ export interface SiteSettings {
    * `clowder.collections`, the default of lemnatec sites). Absent: TERRA's sensor → year → month → day chain.
    */
   collections?: 'experiment';
+  /** Per sensor (and `scanalyzer` for the gantry), the Clowder dataset holding its fixed metadata (the site file's `clowder.fixedMetadata`). */
+  fixedMetadata?: Readonly<Record<string, string>>;
 }
 
 
@@ -46,6 +48,10 @@ export const configSpec = {
     default: '000000000000000000000000',
     pattern: /^[0-9a-f]{24}$/,
   }),
+  INGEST_FIXED_METADATA_TTL_MS: env.int('How long a sensor\'s fixed metadata (read from Clowder, site file clowder.fixedMetadata) is kept in memory', { default: 600_000, min: 0 }),
+  BETYDB_URL: optional(env.url('BETYdb base URL (e.g. https://terraref.ncsa.illinois.edu/bety): experiments and sites of gantry metadata are looked up there; absent: left out and counted', { protocols: ['http', 'https'] })),
+  BETYDB_KEY: optional(env.string('BETYdb API key (sent as the key query parameter, as terrautils did); required with BETYDB_URL', { secret: true })),
+  BETYDB_TIMEOUT_MS: env.int('Timeout of one BETYdb request', { default: 10_000, min: 100 }),
   CLOWDER_METADATA_VOCAB: env.url('@vocab of the metadata JSON-LD context', { default: 'https://terraref.ncsa.illinois.edu/metadata/uamac#' }),
   // The sites' Clowder targets (space, collection root, destination, dataset naming) are in the site file (docs/sites.md).
   SITES_FILE: env.path('The site file (YAML, docs/sites.md) every service reads'),
@@ -63,4 +69,10 @@ export const configSpec = {
 } as const;
 
 /** Checks across settings, at start (exit 78). */
-export const checkSpec = notAbove('INGEST_UPSTREAM_PROBE_MIN_MS', 'INGEST_UPSTREAM_PROBE_MAX_MS');
+const probeCheck = notAbove('INGEST_UPSTREAM_PROBE_MIN_MS', 'INGEST_UPSTREAM_PROBE_MAX_MS');
+export const checkSpec = (c: Parameters<typeof probeCheck>[0]) => [
+  ...probeCheck(c),
+  // BETYdb is used only with both its URL and its key (a key alone is a leftover, a URL alone would be refused).
+  ...(c['BETYDB_URL'] !== undefined && c['BETYDB_KEY'] === undefined ? [{ key: 'BETYDB_KEY', problem: 'required when BETYDB_URL is set' }] : []),
+  ...(c['BETYDB_URL'] === undefined && c['BETYDB_KEY'] !== undefined ? [{ key: 'BETYDB_URL', problem: 'required when BETYDB_KEY is set' }] : []),
+];

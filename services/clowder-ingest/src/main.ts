@@ -1,6 +1,7 @@
 import { ClowderClient } from '@terra-transfer/clowder';
 import { bootService, loadConfig, runMain } from '@terra-transfer/platform';
 import { buildIngestApp } from './app.js';
+import { BetyClient } from './adapters/betydb.js';
 import { checkSpec, configSpec } from './config.js';
 import { ingestSites } from './sites.js';
 import { loadSites, selectSites } from '@terra-transfer/sites';
@@ -35,6 +36,7 @@ runMain('clowder-ingest', async () => {
       clowderUrl: config.CLOWDER_URL,
       agentUserId: config.CLOWDER_AGENT_USER_ID,
       metadataVocab: config.CLOWDER_METADATA_VOCAB,
+      fixedMetadataTtlMs: config.INGEST_FIXED_METADATA_TTL_MS,
       extract: config.CLOWDER_EXTRACT,
       prefetch: config.INGEST_PREFETCH,
       chunkConcurrency: config.INGEST_CHUNK_CONCURRENCY,
@@ -53,6 +55,7 @@ runMain('clowder-ingest', async () => {
     amqp,
     redis,
     clowder,
+    ...(config.BETYDB_URL && config.BETYDB_KEY ? { bety: new BetyClient({ url: config.BETYDB_URL, key: config.BETYDB_KEY, timeoutMs: config.BETYDB_TIMEOUT_MS }) } : {}),
     telemetry,
   });
   await serve(app.http);

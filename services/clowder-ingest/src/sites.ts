@@ -17,6 +17,7 @@ export function ingestSites(sites: readonly Site[]): Record<string, SiteSettings
       metadataAsFile: s.clowder.metadataAsFile,
       ...(s.clowder.metadataFirst ? { metadataFirst: true } : {}),
       ...(s.clowder.collections === 'experiment' ? { collections: 'experiment' as const } : {}),
+      ...(Object.keys(s.clowder.fixedMetadata).length > 0 ? { fixedMetadata: s.clowder.fixedMetadata } : {}),
     } satisfies SiteSettings];
   }));
 }

@@ -24,6 +24,11 @@ export function ingestTelemetry(logger: Logger, registry: Registry) {
   }
   for (const reason of ['hidden', 'skipped-dataset', 'skipped-path']) skipped.inc({ reason }, 0);
   const forbidden = counter(registry, 'terra_transfer_clowder_forbidden_total', 'Clowder 403s: the key may not write where the ingest writes (consuming held until the write is allowed)', ['site']);
+  const converted = counter(registry, 'terra_transfer_clowder_metadata_converted_total', 'Gantry metadata.json converted before attaching: lemnatec (terrautils lemnatec.clean) or generic (it could not be built: keys cleaned only)', ['result']);
+  const partMissing = counter(registry, 'terra_transfer_clowder_metadata_parts_missing_total', 'Parts of a converted gantry record left out, by part and reason (unconfigured input, absent fixed metadata, BETYdb not set or failing)', ['part', 'reason']);
+  for (const result of ['lemnatec', 'generic']) converted.inc({ result }, 0);
+  /** Warned once per sensor, part and reason: the counter says how often. */
+  const warned = new Set<string>();
   const spaceUnknown = counter(registry, 'terra_transfer_clowder_space_unknown_total', 'Configured space ids Clowder does not know (start refused)');
   return {
     /** The sites' labelled series from the start (rate() and the refusing-writes alert answer 0, not nothing). */
@@ -83,6 +88,26 @@ export function ingestTelemetry(logger: Logger, registry: Registry) {
     experimentUnknown(datasetName: string, path: string, reason: string): void {
       experimentUnknown.inc();
       logger.warn({ datasetName, path, reason }, 'the dataset\'s metadata.json names no experiment: the dataset goes in the sensor/date collections');
+    },
+    metadataConverted(result: 'lemnatec' | 'generic', sensor: string, reason?: string): void {
+      converted.inc({ result });
+      if (result === 'generic' && !warned.has(`generic:${sensor}:${reason}`)) {
+        warned.add(`generic:${sensor}:${reason}`);
+        logger.warn({ sensor, reason }, 'gantry metadata could not be converted as terrautils did; attached with its keys cleaned only (counted from now on, not logged again for this sensor)');
+      }
+    },
+    /** A part of a converted record is left out; `reason` is a closed set (never a message). */
+    metadataPartMissing(part: string, reason: string, sensor: string, detail?: string): void {
+      partMissing.inc({ part, reason });
+      const key = `${part}:${reason}:${sensor}`;
+      if (warned.has(key)) return;
+      warned.add(key);
+      logger.warn({ sensor, part, reason, detail }, 'converted gantry metadata attached without this part (counted from now on, not logged again for this sensor)');
+    },
+    fixedMetadataUnreadable(sensor: string, datasetId: string, detail: string): void {
+      if (warned.has(`fixed:${datasetId}`)) return;
+      warned.add(`fixed:${datasetId}`);
+      logger.warn({ sensor, datasetId, detail }, 'the sensor\'s fixed-metadata dataset (site file clowder.fixedMetadata) could not be read from Clowder: records are attached without spatial metadata');
     },
     skipped(reason: string, path: string): void {
       skipped.inc({ reason });

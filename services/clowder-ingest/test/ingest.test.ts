@@ -146,8 +146,10 @@ describe('clowder-ingest against the simulator, RabbitMQ and Redis', () => {
     expect(listed.map((f) => f.filepath).sort()).toEqual(files.slice(0, 3).map(clowderPath).sort());
     const metadata = await clowder.datasetMetadata(ds!.id);
     expect(metadata).toHaveLength(1);
-    // Cleaned as TERRA's uploader did (terrautils clean_metadata): flagged.
-    expect(metadata[0]!.content).toEqual({ ...md, terraref_cleaned_metadata: true });
+    // Cleaned as TERRA's uploader did (terrautils clean_metadata → lemnatec.clean): no fixed metadata configured, no BETYdb.
+    expect(metadata[0]!.content).toEqual({
+      gantry_variable_metadata: { datetime: '2017-06-01T12:00:00-07:00', date: '2017-06-01' }, sensor_variable_metadata: {}, terraref_cleaned_metadata: true,
+    });
     expect(metadata[0]!.agent.user_id).toBe(`${sim.url}/api/users/000000000000000000000000`);
 
     const ev = outcomes.find((o) => o.data.clowderPath === clowderPath(files[0]!))!;

@@ -69,7 +69,8 @@ it('metadataAsFile false: metadata.json is attached to its dataset, not register
     expect((await clowder.listFiles(ds!.id)).map((f) => f.filename)).toEqual(['left.bin']);
     const records = await clowder.datasetMetadata(ds!.id);
     expect(records).toHaveLength(1);
-    expect(records[0]!.content).toMatchObject(md);
+    // Converted as terrautils did (gantry metadata): see gantry-metadata.test.ts.
+    expect(records[0]!.content).toMatchObject({ gantry_variable_metadata: { date: '2017-06-01' }, terraref_cleaned_metadata: true });
     const byPath = new Map(outcomes.map((o) => [o.data.destinationPath, o]));
     expect(byPath.get(meta)?.data).toMatchObject({ fileId: null, datasetId: ds!.id });
     expect(byPath.get(image)?.data.fileId).toMatch(/^[0-9a-f]{24}$/);

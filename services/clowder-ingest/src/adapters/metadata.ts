@@ -1,10 +1,16 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { ClowderClient } from '@terra-transfer/clowder';
 import { PermanentError, TransientError } from '@terra-transfer/platform';
-import { alreadyAttached, cleanMetadata, datasetMetadataBody } from '../core/metadata.js';
+import { alreadyAttached, datasetMetadataBody } from '../core/metadata.js';
 import type { IngestTelemetry } from '../telemetry.js';
 import type { Ledger } from './ledger.js';
 import { attempt } from './retry.js';
+
+/** Where a metadata.json comes from: its site and, by the site's naming rules, its sensor. */
+export interface MetadataOrigin {
+  site: string;
+  sensor: string;
+}
 
 /**
  * Attaches a dataset's metadata.json as dataset metadata once: a Redis flag
@@ -24,6 +30,8 @@ export class MetadataAttacher {
       vocab: string;
       attempts: number;
       retryBaseMs: number;
+      /** Cleans the content as TERRA's uploader did (terrautils clean_metadata), given the sensor of the dataset. */
+      convert: (content: unknown, origin: MetadataOrigin) => Promise<unknown>;
       takeFresh?: (datasetId: string) => boolean;
       /** Like takeFresh, without taking: nothing can be attached to the dataset yet, so the check before the lock is skipped. */
       isFresh?: (datasetId: string) => boolean;
@@ -36,17 +44,17 @@ export class MetadataAttacher {
    * task may finish after this file's): a transient error, so the delivery
    * is retried after a backoff and the file is registered once it has.
    */
-  async attachFirst(datasetId: string, metadataPath: string, signal?: AbortSignal): Promise<void> {
+  async attachFirst(datasetId: string, metadataPath: string, origin: MetadataOrigin, signal?: AbortSignal): Promise<void> {
     if (await this.ledger.metadataAttached(datasetId)) return;
     try {
       await stat(metadataPath);
     } catch (err) {
       throw new TransientError('METADATA_NOT_ARRIVED', `${metadataPath} has not arrived: the dataset's other files wait for it`, { cause: err });
     }
-    await this.attachOnce(datasetId, metadataPath, signal);
+    await this.attachOnce(datasetId, metadataPath, origin, signal);
   }
 
-  async attachOnce(datasetId: string, localPath: string, signal?: AbortSignal): Promise<void> {
+  async attachOnce(datasetId: string, localPath: string, origin: MetadataOrigin, signal?: AbortSignal): Promise<void> {
     // Without the lock first (a redelivery is answered here), unless this process just created the dataset.
     if (!(this.opts.isFresh?.(datasetId) ?? false) && (await this.ledger.metadataAttached(datasetId))) return;
     const release = await this.ledger.lock(`metadata:${datasetId}`, signal);
@@ -61,8 +69,8 @@ export class MetadataAttacher {
         this.telemetry.metadataInvalid(datasetId, localPath, read.reason);
         return;
       }
-      // Cleaned as TERRA's uploader cleaned it (terrautils clean_metadata's generic part).
-      const content = cleanMetadata(read.content);
+      // Cleaned as TERRA's uploader cleaned it (terrautils clean_metadata: lemnatec.clean for gantry metadata).
+      const content = await this.opts.convert(read.content, origin);
       // Ask Clowder first unless this process created the dataset a moment ago and nobody left a post half done.
       const fresh = this.opts.takeFresh?.(datasetId) ?? false;
       const leftover = state.intent;

@@ -9,18 +9,23 @@ export function datasetMetadataBody(content: unknown, agentUserUrl: string, voca
   };
 }
 
+/** Gantry metadata: `lemnatec_measurement_metadata` at the top (what terrautils' clean_metadata converted). */
+export function isGantryMetadata(content: unknown): content is Record<string, unknown> {
+  return isObject(content) && 'lemnatec_measurement_metadata' in content;
+}
+
 /**
  * The generic part of terrautils' `clean_metadata`: `clean_json_keys`
  * (dots in keys become `_`, recursively through objects; arrays are left as
  * they are, as the Python did — Clowder/Mongo rejects dotted keys) and the
  * `terraref_cleaned_metadata: true` flag, unless already there — applied, as
- * there, only to gantry metadata (`lemnatec_measurement_metadata` at the top);
- * anything else (Danforth's snapshot metadata, other sites) is attached as it
- * is. The sensor-specific LemnaTec conversion (terrautils.lemnatec.clean) is
- * not reproduced.
+ * there, only to gantry metadata; anything else (Danforth's snapshot
+ * metadata, other sites) is returned as it is. The LemnaTec conversion
+ * (lemnatec-clean.ts) starts from this; when it cannot be built, this is
+ * what is attached (adapters/metadata-conversion.ts).
  */
 export function cleanMetadata(content: unknown): unknown {
-  if (!isObject(content) || !('lemnatec_measurement_metadata' in content)) return content;
+  if (!isGantryMetadata(content)) return content;
   const cleaned = cleanKeys(content);
   if (!('terraref_cleaned_metadata' in cleaned)) cleaned['terraref_cleaned_metadata'] = true;
   return cleaned;
