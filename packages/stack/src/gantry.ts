@@ -246,11 +246,15 @@ export class Gantry {
   }
 }
 
+/** A gantry metadata.json as LemnaTec wrote it: the time as `MM/DD/YYYY hh:mm:ss` (the gantry's Arizona clock), which the ingest's conversion reads. */
 function metadata(sensor: string, ts: string): Buffer {
+  const m = /^(\d{4})-(\d{2})-(\d{2})__(\d{2})-(\d{2})-(\d{2})/.exec(ts);
+  const time = m ? `${m[2]}/${m[3]}/${m[1]} ${m[4]}:${m[5]}:${m[6]}` : ts;
   return Buffer.from(JSON.stringify({
     lemnatec_measurement_metadata: {
-      gantry_system_variable_metadata: { time: ts, 'position x [m]': '207.4', 'position y [m]': '3.1', 'speed x [m/s]': '0.33' },
+      gantry_system_variable_metadata: { time, 'position x [m]': '207.4', 'position y [m]': '3.1', 'speed x [m/s]': '0.33' },
       sensor_fixed_metadata: { 'sensor product name': sensor.split('/')[1], 'sensor serial number': 'D-001' },
+      sensor_variable_metadata: {},
     },
   }, null, 2));
 }
