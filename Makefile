@@ -102,6 +102,12 @@ bench-clowder: build
 	@pnpm exec tsc -b services/clowder-ingest/bench
 	@node services/clowder-ingest/dist-bench/bench/ingest-bench.js
 
+.PHONY: bench-metadata-conversion
+# clowder-ingest: CPU per gantry metadata.json converted as terrautils' lemnatec.clean did (test fixtures): one JSON line.
+bench-metadata-conversion: build
+	@pnpm exec tsc -b services/clowder-ingest/bench
+	@node services/clowder-ingest/dist-bench/bench/conversion-bench.js
+
 .PHONY: bench-transfer-log
 # transfer-log: a generated pipeline stream (BENCH_EVENTS over BENCH_FILES, cut at BENCH_SECONDS) loaded
 # while it is queried; events/s committed, lineage and weekly-volume p99, bytes per event, RSS: one JSON line.
