@@ -75,14 +75,14 @@ export interface Harness {
 export const TEST_SITES = ['ua-mac', 'ksu'] as const;
 
 export async function startHarness(dbUrl: string, env: Record<string, string> = {}, opts: { start?: boolean; poolUrl?: string } = {}): Promise<Harness> {
-  const prefix = uniquePrefix('tlog');
+  const prefix = env['AMQP_PREFIX'] ?? uniquePrefix('tlog');
   // SITES_FILE is required by the config; the harness builds the service from its parts and passes the sites itself.
   const config = loadConfig(transferLogSettings, { AMQP_URL, AMQP_PREFIX: prefix, HTTP_PORT: '0', DATABASE_URL: dbUrl, BATCH_MAX_WAIT_MS: '50', AMQP_DELIVERY_LIMIT: '3', SITES_FILE: '/nonexistent/sites.yaml', ...env });
   const logger = testLogger();
   const registry = createRegistry();
   await migrate(dbUrl, logger);
   const pool = createPool({ url: opts.poolUrl ?? dbUrl, max: 4, statementTimeoutMs: 10_000, connectTimeoutMs: 1_000 }, logger);
-  const amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'tlog-test', logger, registry, deliveryLimit: 3, sites: TEST_SITES });
+  const amqp = new AmqpClient({ url: AMQP_URL, prefix, side: config.AMQP_SIDE, connectionName: 'tlog-test', logger, registry, deliveryLimit: 3, sites: TEST_SITES });
   await amqp.start();
   const log = await buildTransferLog({ config, amqp, pool, logger, registry, ...(opts.poolUrl ? { writerDatabaseUrl: opts.poolUrl } : {}) });
   if (opts.start !== false) await log.start();

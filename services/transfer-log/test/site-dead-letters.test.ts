@@ -1,0 +1,81 @@
+import { AmqpClient, createRegistry } from '@terra-transfer/platform';
+import { startPrivateRabbit, testLogger, uniquePrefix, waitFor, type PrivateRabbit } from '@terra-transfer/testkit';
+import { freshDatabase, startHarness, TEST_SITES, type Harness } from './harness.js';
+
+/**
+ * Two brokers (decision 0028): a private RabbitMQ node stands for the site's
+ * broker, the machine's for the data centre's, where the transfer log runs
+ * (AMQP_SIDE=datacentre). With SITE_AMQP_URL, the log's status must list the
+ * site's dead-letter queues, read on the site broker and saying so; the site
+ * broker down makes those depths unknown (null, a counted read error) while
+ * the data centre's stay read and the status keeps answering; the site broker
+ * back, they are read again.
+ */
+interface Depth { key: string; site?: string; queue: string; broker: string; messages: number | null }
+
+let site: PrivateRabbit;
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+let h: Harness;
+const prefix = uniquePrefix('tlog-sdl');
+
+beforeAll(async () => {
+  site = await startPrivateRabbit();
+  db = await freshDatabase();
+  // The site's services declare the site's queues on the site broker; one message of the batcher's is dead-lettered there.
+  const siteClient = new AmqpClient({ url: site.url, prefix, side: 'site', sites: TEST_SITES, connectionName: 'site-test', logger: testLogger(), registry: createRegistry(), deliveryLimit: 3 });
+  await siteClient.start();
+  const t = siteClient.topology;
+  await siteClient.publishRaw(t.deadLetterExchange, t.queue({ key: 'batcherUploads', site: 'ua-mac' }), Buffer.from('{"bad":1}'));
+  await siteClient.close(1_000);
+  h = await startHarness(db.url, { AMQP_PREFIX: prefix, AMQP_SIDE: 'datacentre', SITE_AMQP_URL: site.url });
+}, 120_000);
+
+afterAll(async () => {
+  await h?.close();
+  await site?.stop();
+  await db?.drop();
+}, 60_000);
+
+const status = async () => {
+  const r = await h.get('/api/v1/status');
+  expect(r.status).toBe(200);
+  return r.body as { postgres: boolean; deadLetters: Depth[] | null };
+};
+const siteQueue = (d: Depth) => ['batcherUploads', 'cleanerTransfers', 'cleanerFailures', 'tailerRejects'].includes(d.key);
+
+it("lists the site's dead-letter queues with their depth, read on the site broker, beside the data centre's own", async () => {
+  const dl = (await status()).deadLetters!;
+  expect(dl).toEqual(expect.arrayContaining([
+    { key: 'batcherUploads', site: 'ua-mac', queue: `${prefix}.batcher.file-uploaded.ua-mac.dlq`, broker: 'site', messages: 1 },
+    { key: 'batcherUploads', site: 'ksu', queue: `${prefix}.batcher.file-uploaded.ksu.dlq`, broker: 'site', messages: 0 },
+    { key: 'tailerRejects', queue: `${prefix}.log-tailer.rejects.dlq`, broker: 'site', messages: 0 },
+    { key: 'transferLog', queue: `${prefix}.transfer-log.events.dlq`, broker: 'datacentre', messages: 0 },
+    { key: 'watcherTasks', queue: `${prefix}.watcher.task-submitted.dlq`, broker: 'datacentre', messages: 0 },
+  ]));
+  // Every queue once, each on the broker the contract puts it on; taps have none.
+  expect(new Set(dl.map((d) => d.queue)).size).toBe(dl.length);
+  expect(dl.filter(siteQueue).every((d) => d.broker === 'site')).toBe(true);
+  expect(dl.filter((d) => !siteQueue(d)).every((d) => d.broker === 'datacentre')).toBe(true);
+  expect(dl.filter(siteQueue)).toHaveLength(3 * TEST_SITES.length + 1);
+  expect(dl.some((d) => d.key === 'outcomes' || d.key === 'failedFiles')).toBe(false);
+  expect(await h.metric('terra_transfer_log_dead_letter_read_errors_total', { broker: 'site' })).toBe(0);
+});
+
+it('the site broker down: its depths are unknown and counted, the rest still read; back, read again', async () => {
+  await site.ctl('stop_app');
+  // The status caches depths for 5 s: the next read after that finds the site broker gone.
+  const down = await waitFor('site depths unknown', async () => {
+    const s = await status();
+    return s.deadLetters!.filter(siteQueue).every((d) => d.messages === null) ? s : undefined;
+  }, 30_000, 500);
+  expect(down.postgres).toBe(true);
+  expect(down.deadLetters!.filter(siteQueue)).toHaveLength(3 * TEST_SITES.length + 1);
+  expect(down.deadLetters!.filter((d) => !siteQueue(d)).every((d) => d.messages === 0)).toBe(true);
+  expect(await h.metric('terra_transfer_log_dead_letter_read_errors_total', { broker: 'site' })).toBeGreaterThan(0);
+
+  await site.ctl('start_app');
+  await waitFor('site depths read again', async () => {
+    const dl = (await status()).deadLetters!;
+    return dl.find((d) => d.queue === `${prefix}.batcher.file-uploaded.ua-mac.dlq`)?.messages === 1;
+  }, 60_000, 500);
+}, 120_000);
