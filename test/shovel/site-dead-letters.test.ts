@@ -1,21 +1,29 @@
+import { writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { AmqpClient, createRegistry } from '@terra-transfer/platform';
-import { startPrivateRabbit, testLogger, uniquePrefix, waitFor, type PrivateRabbit } from '@terra-transfer/testkit';
-import { freshDatabase, startHarness, TEST_SITES, type Harness } from './harness.js';
+import { stringifySites, testSite } from '@terra-transfer/sites';
+import { AMQP_URL, startPrivateRabbit, tempDir, testLogger, uniquePrefix, waitFor, type PrivateRabbit } from '@terra-transfer/testkit';
+import { expectOneLineError, terra } from '../../packages/cli/test/run.js';
+import { freshDatabase, startHarness, TEST_SITES, type Harness } from '../../services/transfer-log/test/harness.js';
 
 /**
  * Two brokers (decision 0028): a private RabbitMQ node stands for the site's
  * broker, the machine's for the data centre's, where the transfer log runs
  * (AMQP_SIDE=datacentre). With SITE_AMQP_URL, the log's status must list the
- * site's dead-letter queues, read on the site broker and saying so; the site
- * broker down makes those depths unknown (null, a counted read error) while
- * the data centre's stay read and the status keeps answering; the site broker
- * back, they are read again.
+ * site's dead-letter queues, read on the site broker and saying so; `terra dlq
+ * list` at the data centre (AMQP_SIDE=datacentre) shows them through the
+ * transfer log. The site broker down makes those depths unknown (null, a
+ * counted read error) while the data centre's stay read and the status keeps
+ * answering; the site broker back, they are read again.
  */
 interface Depth { key: string; site?: string; queue: string; broker: string; messages: number | null }
 
 let site: PrivateRabbit;
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 let h: Harness;
+let dir: Awaited<ReturnType<typeof tempDir>>;
+let cliEnv: Record<string, string>;
 const prefix = uniquePrefix('tlog-sdl');
 
 beforeAll(async () => {
@@ -28,9 +36,19 @@ beforeAll(async () => {
   await siteClient.publishRaw(t.deadLetterExchange, t.queue({ key: 'batcherUploads', site: 'ua-mac' }), Buffer.from('{"bad":1}'));
   await siteClient.close(1_000);
   h = await startHarness(db.url, { AMQP_PREFIX: prefix, AMQP_SIDE: 'datacentre', SITE_AMQP_URL: site.url });
+  await h.log.http.listen({ host: '127.0.0.1', port: 0 });
+  dir = await tempDir('site-dlq');
+  const sitesFile = join(dir.path, 'sites.yaml');
+  await writeFile(sitesFile, stringifySites(TEST_SITES.map((name) => testSite({ name, cacheRoot: `/cache/${name}` }))));
+  // The operator at the data centre: terra reaches the data centre's broker (the machine's) and the transfer log.
+  cliEnv = {
+    SITES_FILE: sitesFile, AMQP_URL, AMQP_PREFIX: prefix, AMQP_SIDE: 'datacentre',
+    SERVICE_URLS: `transfer-log=http://127.0.0.1:${(h.log.http.server.address() as AddressInfo).port}`,
+  };
 }, 120_000);
 
 afterAll(async () => {
+  await dir?.remove();
   await h?.close();
   await site?.stop();
   await db?.drop();
@@ -59,6 +77,18 @@ it("lists the site's dead-letter queues with their depth, read on the site broke
   expect(dl.filter(siteQueue)).toHaveLength(3 * TEST_SITES.length + 1);
   expect(dl.some((d) => d.key === 'outcomes' || d.key === 'failedFiles')).toBe(false);
   expect(await h.metric('terra_transfer_log_dead_letter_read_errors_total', { broker: 'site' })).toBe(0);
+});
+
+it("terra dlq list at the data centre shows the site's dead letters (through the transfer log) beside its own broker's", async () => {
+  const r = await terra(['dlq', 'list', '--json'], cliEnv);
+  expect(r.code).toBe(0);
+  const rows = r.json() as Array<{ name: string; broker: string; messages: number | null; declared: boolean }>;
+  expect(rows).toEqual(expect.arrayContaining([
+    expect.objectContaining({ name: `${prefix}.batcher.file-uploaded.ua-mac.dlq`, broker: 'site', messages: 1, declared: true }),
+    expect.objectContaining({ name: `${prefix}.transfer-log.events.dlq`, broker: 'datacentre', messages: 0, declared: true }),
+  ]));
+  // A site queue is handled where it lives: one line naming the broker to run terra against.
+  expectOneLineError(await terra(['dlq', 'show', `${prefix}.batcher.file-uploaded.ua-mac.dlq`], cliEnv), 5, /lives on the site broker, not on this datacentre one/);
 });
 
 it('the site broker down: its depths are unknown and counted, the rest still read; back, read again', async () => {
