@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { AmqpClient, createRegistry } from '@terra-transfer/platform';
+import { Writable } from 'node:stream';
+import { AmqpClient, createLogger, createRegistry } from '@terra-transfer/platform';
 import { stringifySites, testSite } from '@terra-transfer/sites';
 import { AMQP_URL, startPrivateRabbit, tempDir, testLogger, uniquePrefix, waitFor, type PrivateRabbit } from '@terra-transfer/testkit';
 import { expectOneLineError, terra } from '../../packages/cli/test/run.js';
@@ -25,6 +26,9 @@ let h: Harness;
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let cliEnv: Record<string, string>;
 const prefix = uniquePrefix('tlog-sdl');
+// The transfer log reads the site broker as a user with no permission at all (a passive declare needs none).
+const SECRET = `pw-${prefix}`;
+const logLines: string[] = [];
 
 beforeAll(async () => {
   site = await startPrivateRabbit();
@@ -35,7 +39,11 @@ beforeAll(async () => {
   const t = siteClient.topology;
   await siteClient.publishRaw(t.deadLetterExchange, t.queue({ key: 'batcherUploads', site: 'ua-mac' }), Buffer.from('{"bad":1}'));
   await siteClient.close(1_000);
-  h = await startHarness(db.url, { AMQP_PREFIX: prefix, AMQP_SIDE: 'datacentre', SITE_AMQP_URL: site.url });
+  await site.ctl('add_user', 'dlq-reader', SECRET);
+  await site.ctl('set_permissions', '-p', '/', 'dlq-reader', '', '', '');
+  // The service's own logger (its redaction included), its lines kept to look for the secret in.
+  const logger = createLogger({ service: 'transfer-log', level: 'debug', destination: new Writable({ write: (chunk, _enc, done) => done(void logLines.push(String(chunk))) }) });
+  h = await startHarness(db.url, { AMQP_PREFIX: prefix, AMQP_SIDE: 'datacentre', SITE_AMQP_URL: `amqp://dlq-reader:${SECRET}@127.0.0.1:${site.port}` }, { logger });
   await h.log.http.listen({ host: '127.0.0.1', port: 0 });
   dir = await tempDir('site-dlq');
   const sitesFile = join(dir.path, 'sites.yaml');
@@ -102,6 +110,9 @@ it('the site broker down: its depths are unknown and counted, the rest still rea
   expect(down.deadLetters!.filter(siteQueue)).toHaveLength(3 * TEST_SITES.length + 1);
   expect(down.deadLetters!.filter((d) => !siteQueue(d)).every((d) => d.messages === 0)).toBe(true);
   expect(await h.metric('terra_transfer_log_dead_letter_read_errors_total', { broker: 'site' })).toBeGreaterThan(0);
+  // The read errors were logged, never with the site broker's credentials.
+  expect(logLines.filter((l) => l.includes('dead-letter queue depth not read') && l.includes('"broker":"site"')).length).toBeGreaterThan(0);
+  expect(logLines.filter((l) => l.includes(SECRET))).toEqual([]);
 
   await site.ctl('start_app');
   await waitFor('site depths read again', async () => {
