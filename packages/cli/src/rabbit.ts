@@ -1,4 +1,4 @@
-import { topology } from '@terra-transfer/contracts';
+import { QUEUES, topology } from '@terra-transfer/contracts';
 import type { Context } from './context.js';
 import { notFound } from './errors.js';
 
@@ -16,6 +16,10 @@ export interface DeadLetterQueue {
   /** The queue its messages came from (where a redrive returns them); null for the log-tailer's rejects, which have none. */
   source: string | null;
   site: string | null;
+  /** The broker holding it: `both` (one broker holds every queue, AMQP_SIDE=both), else the side the contract puts it on. */
+  broker: 'both' | 'site' | 'datacentre';
+  /** On the broker AMQP_URL and RABBITMQ_MANAGEMENT_URL reach (else only the transfer log reads its depth). */
+  here: boolean;
 }
 
 /** RabbitMQ's management API, with the credentials and vhost of AMQP_URL. */
@@ -66,16 +70,41 @@ export class Management {
   }
 }
 
-/** The topology's dead-letter queues for the configured sites (packages/contracts: the one place queue names are decided). */
+/**
+ * The topology's dead-letter queues for the configured sites (packages/contracts: the one place queue names are
+ * decided), each with the broker that holds it: with two brokers (AMQP_SIDE site or datacentre), both sides'.
+ */
 export function deadLetterQueues(ctx: Context): DeadLetterQueue[] {
+  const side = ctx.cfg.AMQP_SIDE;
   const t = topology(ctx.cfg.AMQP_PREFIX, ctx.sites.names());
-  return t.queues().filter((q) => !q.tap).map((q) => ({ name: q.deadLetter, source: q.key === 'tailerRejects' ? null : q.name, site: q.site ?? null }));
+  return t.queues().filter((q) => !q.tap).map((q) => ({
+    name: q.deadLetter, source: q.key === 'tailerRejects' ? null : q.name, site: q.site ?? null,
+    broker: side === 'both' ? 'both' : QUEUES[q.key].side, here: side === 'both' || QUEUES[q.key].side === side,
+  }));
 }
 
-/** The named dead-letter queue, or a one-line error when the name is not one. */
+/**
+ * Depths of the dead-letter queues this CLI's broker does not hold, as the transfer log's status read them
+ * (its own broker, and the site's with SITE_AMQP_URL): the CLI needs no credentials for the other broker.
+ * Empty with one broker; a depth is null when the transfer log could not read it.
+ */
+export async function otherBrokerDepths(ctx: Context, queues: readonly DeadLetterQueue[]): Promise<Map<string, number | null> | { error: string }> {
+  if (queues.every((q) => q.here)) return new Map();
+  try {
+    const r = await ctx.call<{ deadLetters: Array<{ queue: string; messages: number | null }> | null }>('transfer-log', '/api/v1/status');
+    return new Map((r.body.deadLetters ?? []).map((d) => [d.queue, d.messages]));
+  } catch (err) {
+    return { error: `the other broker's dead letters are read through the transfer log: ${(err as Error).message}` };
+  }
+}
+
+/** The named dead-letter queue on this CLI's broker, or a one-line error when the name is not one or it lives on the other broker. */
 export function deadLetterQueue(ctx: Context, name: string): DeadLetterQueue {
   const all = deadLetterQueues(ctx);
   const found = all.find((q) => q.name === name);
+  if (found && !found.here) {
+    throw notFound(`${name} lives on the ${found.broker} broker, not on this ${ctx.cfg.AMQP_SIDE} one: run terra there (that broker's AMQP_URL and RABBITMQ_MANAGEMENT_URL, AMQP_SIDE=${found.broker})`, 'OTHER_BROKER');
+  }
   if (found) return found;
   const known = all.find((q) => q.name === `${name}.dlq` || q.source === name);
   throw notFound(`${name} is not a dead-letter queue${known ? ` (its dead-letter queue is ${known.name})` : ''}: \`terra dlq list\` names them`, 'NOT_A_DLQ');

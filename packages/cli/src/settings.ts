@@ -9,6 +9,8 @@ export const cliSettings = {
   SITES_FILE: env.path('The site file (YAML, docs/sites.md) the services read'),
   AMQP_URL: platformSettings.AMQP_URL,
   AMQP_PREFIX: platformSettings.AMQP_PREFIX,
+  // Two brokers (decision 0028): the side of the broker AMQP_URL and RABBITMQ_MANAGEMENT_URL reach; the other side's dead letters are read through the transfer log.
+  AMQP_SIDE: platformSettings.AMQP_SIDE,
   API_TOKEN: optional(env.string("Bearer token of the services' APIs (the services' API_TOKEN; the transfer log's READ_TOKEN when it has one)", { secret: true })),
   SERVICE_URLS: env.list(
     'Where each service answers, as name=url pairs (batcher, watcher, clowder-ingest, transfer-log, cleaner@<site>, log-tailer@<site>, directory-source@<site>); '

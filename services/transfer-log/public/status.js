@@ -123,15 +123,19 @@ function renderSites(sites) {
   $('sites-empty').hidden = sites.length > 0;
 }
 
+// Where a dead-letter queue lives: one broker for everything, or one side of two (decision 0028).
+const BROKER_NAMES = { both: 'one broker', site: 'site', datacentre: 'data centre' };
+
 function renderDeadLetters(deadLetters) {
   const tbody = $('dead-letters').tBodies[0];
   if (deadLetters === null) {
-    fill(tbody, [el('tr', {}, el('td', { colspan: 2, class: 'empty' }, 'the broker does not answer'))]);
+    fill(tbody, [el('tr', {}, el('td', { colspan: 3, class: 'empty' }, 'no broker answers'))]);
     return;
   }
   fill(tbody, deadLetters.map((d) =>
     el('tr', { 'data-queue': d.queue },
       el('td', { class: 'mono' }, d.queue),
+      el('td', { 'data-field': 'broker' }, BROKER_NAMES[d.broker] ?? d.broker),
       el('td', { class: `num${d.messages > 0 ? ' bad' : ''}` }, d.messages === null ? 'unknown' : nf.format(d.messages)),
     )));
 }

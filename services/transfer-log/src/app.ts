@@ -1,6 +1,6 @@
-import type { MessageType } from '@terra-transfer/contracts';
+import { topology, type MessageType } from '@terra-transfer/contracts';
 import { buildHttp, type AmqpClient, type Consumer, type HttpApp, type Logger, type Registry } from '@terra-transfer/platform';
-import { DeadLetterDepths } from './adapters/dead-letters.js';
+import { DeadLetterDepths, otherBroker, ownBroker, type DeadLetterSource } from './adapters/dead-letters.js';
 import { ping, type Pool } from './adapters/db.js';
 import { Partitions } from './adapters/partitions.js';
 import type { TransferLogConfig } from './config.js';
@@ -41,6 +41,17 @@ export interface TransferLog {
    * Idempotent; the other connections are closed by the caller.
    */
   stop(): Promise<void>;
+}
+
+/**
+ * Where the status reads dead-letter depths: the service's own broker (its side's queues, or every queue on
+ * one broker) and, with two brokers and SITE_AMQP_URL, the site's broker for the queues the contract puts there.
+ */
+function deadLetterSources(c: TransferLogConfig, amqp: AmqpClient): DeadLetterSource[] {
+  const own = ownBroker(amqp, c.AMQP_SIDE);
+  if (c.SITE_AMQP_URL === undefined || amqp.topology.side !== 'datacentre') return [own];
+  const site = topology(c.AMQP_PREFIX, amqp.topology.sites, 'site');
+  return [own, otherBroker({ broker: 'site', urls: c.SITE_AMQP_URL, queues: site.queues() })];
 }
 
 /** Builds the transfer log from its dependencies; never listens (main.ts does). */
@@ -88,7 +99,7 @@ export async function buildTransferLog(deps: TransferLogDeps): Promise<TransferL
       writer: () => writer.running,
     },
   });
-  const deadLetters = new DeadLetterDepths(amqp, (err) => telemetry.deadLettersUnread(err));
+  const deadLetters = new DeadLetterDepths(deadLetterSources(c, amqp), (err, broker) => telemetry.deadLettersUnread(err, broker));
   logRoutes(http, pool, {
     progress: () => ({ ...writer.progress, waiting: writer.pending, waitingForPostgres: consumer?.unavailable === 'postgres' }),
     behindAfterSeconds: c.BEHIND_AFTER_SECONDS,

@@ -20,6 +20,7 @@ export const transferLogSettings = {
   RETENTION_DAYS: env.int('Raw events are kept this many days (whole day partitions dropped); per-file timelines, failures and volumes are kept', { default: 90, min: 1, max: 3650 }),
   PARTITIONS_AHEAD_DAYS: env.int('Day partitions of the raw log created ahead of time', { default: 3, min: 1, max: 60 }),
   MAINTENANCE_INTERVAL_MINUTES: env.int('How often partitions are created ahead and expired ones dropped', { default: 60, min: 1 }),
+  SITE_AMQP_URL: optional(env.url("Two brokers (AMQP_SIDE=datacentre): the site broker's URL, or its cluster nodes' separated by commas; the status then reads the site's dead-letter queues there too, on a read-only connection (passive declares only). Credentials are never logged", { protocols: ['amqp', 'amqps'], secret: true, multiple: true })),
   BEHIND_AFTER_SECONDS: env.int('The status endpoint says the log is behind when its newest applied event is older than this while events wait, or PostgreSQL is unreachable', { default: 300, min: 1 }),
 } as const;
 

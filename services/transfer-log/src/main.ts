@@ -1,4 +1,4 @@
-import { bootService, loadConfig, runMain } from '@terra-transfer/platform';
+import { bootService, ConfigError, loadConfig, runMain } from '@terra-transfer/platform';
 import { loadSites } from '@terra-transfer/sites';
 import { createDatabaseIfMissing, createPool, migrate } from './adapters/db.js';
 import { buildTransferLog } from './app.js';
@@ -6,6 +6,8 @@ import { transferLogSettings } from './config.js';
 
 runMain('transfer-log', async () => {
   const config = loadConfig(transferLogSettings);
+  // The site's broker is the other side only when this one is the data centre's (decision 0028).
+  if (config.SITE_AMQP_URL !== undefined && config.AMQP_SIDE !== 'datacentre') throw new ConfigError([{ key: 'SITE_AMQP_URL', problem: `is for two brokers: set only with AMQP_SIDE=datacentre (it is ${config.AMQP_SIDE})` }]);
   // Before anything starts: a bad site file exits 78 here.
   const { logger, registry, lifecycle, amqp, serve } = await bootService({
     service: 'transfer-log', config, requiredFile: { key: 'SITES_FILE', path: config.SITES_FILE }, prepare: () => loadSites(config.SITES_FILE).names(),

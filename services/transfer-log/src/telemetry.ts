@@ -27,7 +27,7 @@ export function transferLogTelemetry(logger: Logger, registry: Registry, lag: ()
   const writeFailures = counter(registry, 'terra_transfer_log_write_failures_total', 'Batches that failed to commit, by code (given back to the queue)', ['code']);
   const isolated = counter(registry, 'terra_transfer_log_events_isolated_total', 'Events PostgreSQL refused inside a batch, written alone (raw bytes only when even that failed)', ['outcome']);
   const partitions = counter(registry, 'terra_transfer_log_partitions_total', 'Day partitions of the raw log created or dropped (retention)', ['action']);
-  const deadLetterReads = counter(registry, 'terra_transfer_log_dead_letter_read_errors_total', 'Dead-letter queue depths the status could not read from the broker');
+  const deadLetterReads = counter(registry, 'terra_transfer_log_dead_letter_read_errors_total', 'Dead-letter queue depths the status could not read, by broker (both, site, datacentre)', ['broker']);
   const threadFailures = counter(registry, 'terra_transfer_log_writer_thread_failures_total', 'Times the writer thread failed (its deliveries were given back to the queue and a new thread started)');
   const maintenanceErrors = counter(registry, 'terra_transfer_log_maintenance_errors_total', 'Partition maintenance runs that failed (retried at the next interval)');
   // Evaluated at each scrape: the age keeps growing between batches (and while PostgreSQL is down).
@@ -81,9 +81,9 @@ export function transferLogTelemetry(logger: Logger, registry: Registry, lag: ()
       if (dropped.length) partitions.inc({ action: 'dropped' }, dropped.length);
       if (created.length || dropped.length || defaultRowsDeleted) log.info({ created, dropped, defaultRowsDeleted }, 'raw log partitions maintained');
     },
-    deadLettersUnread(err: unknown) {
-      deadLetterReads.inc();
-      log.warn({ err }, 'dead-letter queue depth not read; the status shows it as unknown');
+    deadLettersUnread(err: unknown, broker: 'both' | 'site' | 'datacentre') {
+      deadLetterReads.inc({ broker });
+      log.warn({ err, broker }, 'dead-letter queue depth not read; the status shows it as unknown');
     },
     writerThreadFailed(err: unknown, deliveries: number) {
       threadFailures.inc();

@@ -90,7 +90,7 @@ it('serves the page and its files with their content types and a self-only Conte
 
 it("the status API lists the dead-letter queues' depths and the Globus tasks in flight per site", async () => {
   const s = (await h.get('/api/v1/status')).body;
-  expect(s.deadLetters).toEqual(expect.arrayContaining([{ key: 'batcherUploads', site: 'ua-mac', queue: h.amqp.topology.deadLetterQueue({ key: 'batcherUploads', site: 'ua-mac' }), messages: 2 }]));
+  expect(s.deadLetters).toEqual(expect.arrayContaining([{ key: 'batcherUploads', site: 'ua-mac', queue: h.amqp.topology.deadLetterQueue({ key: 'batcherUploads', site: 'ua-mac' }), broker: 'both', messages: 2 }]));
   expect(s.deadLetters.find((d: { key: string }) => d.key === 'transferLog')).toMatchObject({ messages: 0 });
   expect(s.deadLetters.some((d: { key: string }) => d.key === 'outcomes')).toBe(false); // taps have no dead-letter queue
   expect(s.globusTasks).toEqual([expect.objectContaining({ taskId: 'task-2', site: 'ua-mac', files: 1, bytes: 1002 })]);
@@ -113,7 +113,9 @@ it("loads with the log's data: per-site figures, give-ups, dead letters, tasks i
   expect(await cell('ua-mac', 'oldest')).toMatch(/ago$/);
   expect(await page.locator('#failures tbody tr').count()).toBe(1);
   expect(await page.locator('#failures tbody').textContent()).toContain('FILE_NOT_FOUND');
-  expect(await page.locator(`#dead-letters tr[data-queue="${h.amqp.topology.deadLetterQueue({ key: 'batcherUploads', site: 'ua-mac' })}"] td.num`).textContent()).toBe('2');
+  const dlq = page.locator(`#dead-letters tr[data-queue="${h.amqp.topology.deadLetterQueue({ key: 'batcherUploads', site: 'ua-mac' })}"]`);
+  expect(await dlq.locator('td.num').textContent()).toBe('2');
+  expect(await dlq.locator('td[data-field="broker"]').textContent()).toBe('one broker');
   expect(await page.locator('#tasks tr[data-task="task-2"]').count()).toBe(1);
   expect(await page.locator('#updated').textContent()).toMatch(/^updated /);
   await shot('status-page');

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { createEvent, type Message, type MessageType } from '@terra-transfer/contracts';
-import { AmqpClient, createRegistry, loadConfig, type Registry } from '@terra-transfer/platform';
+import { AmqpClient, createRegistry, loadConfig, type Logger, type Registry } from '@terra-transfer/platform';
 import { AMQP_URL, deleteTopology, testLogger, uniquePrefix } from '@terra-transfer/testkit';
 import { createDatabaseIfMissing, createPool, migrate, type Pool } from '../src/adapters/db.js';
 import { buildTransferLog, type TransferLog } from '../src/app.js';
@@ -74,15 +74,15 @@ export interface Harness {
 /** The sites of the tests' events: the log's queue binds their site-routed keys (as a site file would name them). */
 export const TEST_SITES = ['ua-mac', 'ksu'] as const;
 
-export async function startHarness(dbUrl: string, env: Record<string, string> = {}, opts: { start?: boolean; poolUrl?: string } = {}): Promise<Harness> {
-  const prefix = uniquePrefix('tlog');
+export async function startHarness(dbUrl: string, env: Record<string, string> = {}, opts: { start?: boolean; poolUrl?: string; logger?: Logger } = {}): Promise<Harness> {
+  const prefix = env['AMQP_PREFIX'] ?? uniquePrefix('tlog');
   // SITES_FILE is required by the config; the harness builds the service from its parts and passes the sites itself.
   const config = loadConfig(transferLogSettings, { AMQP_URL, AMQP_PREFIX: prefix, HTTP_PORT: '0', DATABASE_URL: dbUrl, BATCH_MAX_WAIT_MS: '50', AMQP_DELIVERY_LIMIT: '3', SITES_FILE: '/nonexistent/sites.yaml', ...env });
-  const logger = testLogger();
+  const logger = opts.logger ?? testLogger();
   const registry = createRegistry();
   await migrate(dbUrl, logger);
   const pool = createPool({ url: opts.poolUrl ?? dbUrl, max: 4, statementTimeoutMs: 10_000, connectTimeoutMs: 1_000 }, logger);
-  const amqp = new AmqpClient({ url: AMQP_URL, prefix, connectionName: 'tlog-test', logger, registry, deliveryLimit: 3, sites: TEST_SITES });
+  const amqp = new AmqpClient({ url: AMQP_URL, prefix, side: config.AMQP_SIDE, connectionName: 'tlog-test', logger, registry, deliveryLimit: 3, sites: TEST_SITES });
   await amqp.start();
   const log = await buildTransferLog({ config, amqp, pool, logger, registry, ...(opts.poolUrl ? { writerDatabaseUrl: opts.poolUrl } : {}) });
   if (opts.start !== false) await log.start();

@@ -4,7 +4,7 @@ import { DEAD_LETTER_HEADERS } from '@terra-transfer/platform';
 import type { Context, CommonOptions } from '../context.js';
 import { CliError, EXIT, notFound, unreachable } from '../errors.js';
 import { ago, table } from '../format.js';
-import { deadLetterQueue, deadLetterQueues, Management } from '../rabbit.js';
+import { deadLetterQueue, deadLetterQueues, Management, otherBrokerDepths } from '../rabbit.js';
 import { positiveInt } from './file.js';
 
 /** Headers a redrive adds (docs/cli.md): when, how many times, and by whom the message was sent back. */
@@ -43,13 +43,22 @@ export function registerDlq(program: Command, ctx: Context, common: (c: Command)
   const dlq = program.command('dlq').description('Dead-letter queues: list, show, redrive (at-least-once), purge');
 
   common(dlq.command('list'))
-    .description('Every dead-letter queue of the topology with its message count')
+    .description("Every dead-letter queue of the topology with its message count and broker (with two brokers, the other side's as the transfer log read them)")
     .addHelpText('after', '\nExample:\n  terra dlq list --json | jq \'.[] | select(.messages > 0)\'')
     .action(async (o: CommonOptions) => {
       const mgmt = new Management(ctx);
-      const depth = new Map((await mgmt.queues(ctx.cfg.AMQP_PREFIX)).map((q) => [q.name, q.messages]));
-      const rows = deadLetterQueues(ctx).map((d) => ({ ...d, messages: depth.get(d.name) ?? 0, declared: depth.has(d.name) }));
-      ctx.out(o, rows, () => table(['dead-letter queue', 'messages', 'returns to'], rows.map((r) => [r.name, r.declared ? String(r.messages) : '(not declared)', r.source ?? '(nowhere: log lines for an operator)'])));
+      const queues = deadLetterQueues(ctx);
+      const [mine, other] = await Promise.all([mgmt.queues(ctx.cfg.AMQP_PREFIX), otherBrokerDepths(ctx, queues)]);
+      const depth = new Map(mine.map((q) => [q.name, q.messages]));
+      const otherDepth = other instanceof Map ? other : new Map<string, number | null>();
+      const rows = queues.map(({ here, ...d }) => (here
+        ? { ...d, messages: depth.get(d.name) ?? 0, declared: depth.has(d.name) }
+        : { ...d, messages: otherDepth.get(d.name) ?? null, declared: otherDepth.has(d.name) }));
+      const count = (r: (typeof rows)[number]) => (!r.declared ? '(not declared)' : r.messages === null ? '(not read)' : String(r.messages));
+      ctx.out(o, rows, () => [
+        table(['dead-letter queue', 'broker', 'messages', 'returns to'], rows.map((r) => [r.name, r.broker, count(r), r.source ?? '(nowhere: log lines for an operator)'])),
+        ...(other instanceof Map ? [] : [other.error]),
+      ].join('\n'));
     });
 
   common(dlq.command('show'))

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Context, CommonOptions } from '../context.js';
 import { EXIT, CliError } from '../errors.js';
-import { deadLetterQueues, Management, type QueueInfo } from '../rabbit.js';
+import { deadLetterQueues, Management, otherBrokerDepths, type QueueInfo } from '../rabbit.js';
 import { ago, table } from '../format.js';
 
 interface ServiceHealth {
@@ -55,14 +55,18 @@ export function registerStatus(program: Command, ctx: Context, common: (c: Comma
       const sites = ctx.sitesOrAll(o.site).map((s) => s.name);
       const services = [...ctx.serviceUrls()].filter(([name]) => !name.includes('@') || sites.includes(name.split('@')[1]!));
       const mgmt = new Management(ctx);
-      const [healths, log, queues] = await Promise.all([
+      const allDlqs = deadLetterQueues(ctx).filter((d) => d.site === null || sites.includes(d.site));
+      const [healths, log, queues, other] = await Promise.all([
         Promise.all(services.map(([name, url]) => health(ctx, name, url))),
         ctx.call<LogStatus>('transfer-log', '/api/v1/status').then((r) => r.body, (err: Error) => ({ error: err.message })),
         mgmt.queues(ctx.cfg.AMQP_PREFIX).catch((err: Error) => ({ error: err.message })),
+        otherBrokerDepths(ctx, allDlqs),
       ]);
       const qs: QueueInfo[] = Array.isArray(queues) ? queues : [];
       const depth = new Map(qs.map((q) => [q.name, q]));
-      const dlqs = deadLetterQueues(ctx).filter((d) => d.site === null || sites.includes(d.site)).map((d) => ({ ...d, messages: depth.get(d.name)?.messages ?? null }));
+      const otherDepth = other instanceof Map ? other : new Map<string, number | null>();
+      // With two brokers, the other side's depths as the transfer log read them (null: not read).
+      const dlqs = allDlqs.map(({ here, ...d }) => ({ ...d, messages: here ? depth.get(d.name)?.messages ?? null : otherDepth.get(d.name) ?? null }));
       const siteOf = (queue: string) => ctx.sites.names().find((n) => queue.endsWith(`.${n}`));
       const servesSelected = (queue: string) => { const s = siteOf(queue); return s === undefined || sites.includes(s); };
       const logOk = !('error' in log);
@@ -106,8 +110,9 @@ export function registerStatus(program: Command, ctx: Context, common: (c: Comma
         table(['queue', 'messages', 'consumers'], qs.filter((q) => !q.name.endsWith('.dlq') && servesSelected(q.name)).map((q) => [q.name, String(q.messages), String(q.consumers)])),
         '',
         'DEAD LETTERS',
-        table(['dead-letter queue', 'messages'], dlqs.map((d) => [d.name, d.messages === null ? '?' : String(d.messages)])),
+        table(['dead-letter queue', 'broker', 'messages'], dlqs.map((d) => [d.name, d.broker, d.messages === null ? '?' : String(d.messages)])),
         ...(Array.isArray(queues) ? [] : [`rabbitmq: ${queues.error}`]),
+        ...(other instanceof Map ? [] : [other.error]),
         '',
         `GLOBUS TASKS IN FLIGHT: ${result.globusTasks.length}`,
         ...result.globusTasks.slice(0, 10).map((t) => `  ${t.taskId}  ${t.site}  ${t.files} files  since ${t.submittedAt ?? '?'}`),

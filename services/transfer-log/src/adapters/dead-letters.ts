@@ -1,7 +1,9 @@
+import amqplib, { type Channel, type ChannelModel } from 'amqplib';
+import type { DeclaredQueue } from '@terra-transfer/contracts';
 import type { AmqpClient } from '@terra-transfer/platform';
 
-type Connection = NonNullable<AmqpClient['connection']>;
-type Channel = Awaited<ReturnType<Connection['createChannel']>>;
+/** The broker a depth was read on: `both` when one broker holds every queue (AMQP_SIDE=both), else its side. */
+export type DeadLetterBroker = 'both' | 'site' | 'datacentre';
 
 export interface DeadLetterDepth {
   /** The consumer queue whose dead letters these are (topology key, e.g. `batcher`). */
@@ -9,31 +11,53 @@ export interface DeadLetterDepth {
   /** The site of a per-site queue (absent for a queue that serves every site). */
   site?: string;
   queue: string;
-  /** Messages waiting in the dead-letter queue; null when the broker did not answer for it. */
+  /** Which broker holds the queue and answered for it. */
+  broker: DeadLetterBroker;
+  /** Messages waiting in the dead-letter queue; null when its broker did not answer for it. */
   messages: number | null;
 }
 
 /**
- * Depths of the topology's dead-letter queues, read with AMQP `checkQueue` on
- * the service's own broker connection: no management API, no second set of
- * credentials. Every service declares the whole topology on connection, so
- * the queues exist; a `checkQueue` that fails (the broker closes the channel)
- * answers null for that queue and a new channel is opened next time. Answers
- * are cached for `ttlMs` so a wall of open status pages costs the broker one
- * round of passive declares per period.
+ * A broker the depths are read on: the dead-letter queues of `queues` (taps have none), and a channel
+ * to passively declare them on. `channel()` answers undefined when the broker is known to be down
+ * (nothing to count), throws when reaching it failed (a read error).
+ */
+export interface DeadLetterSource {
+  broker: DeadLetterBroker;
+  queues: readonly DeclaredQueue[];
+  channel(): Promise<Channel | undefined>;
+  /** The channel failed: the next read opens another; `broken` (no answer in time): the connection too, if it is the source's own. */
+  discard(ch: Channel, broken?: boolean): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Depths of the dead-letter queues of one or two brokers, read with AMQP
+ * `checkQueue` (a passive declare: it never creates, changes or consumes a
+ * queue), so no management API is needed. A `checkQueue` that fails (the
+ * broker closes the channel) answers null for that queue and is counted; a
+ * broker that does not answer makes its queues null, never the others'.
+ * Answers are cached for `ttlMs` so a wall of open status pages costs each
+ * broker one round of passive declares per period.
  */
 export class DeadLetterDepths {
-  private channel: Channel | undefined;
   private cached: { at: number; value: DeadLetterDepth[] | null } | undefined;
   private pending: Promise<DeadLetterDepth[] | null> | undefined;
 
-  constructor(private readonly amqp: AmqpClient, private readonly onError: (err: unknown) => void, private readonly ttlMs = 5_000) {}
+  constructor(
+    private readonly sources: readonly DeadLetterSource[],
+    private readonly onError: (err: unknown, broker: DeadLetterBroker) => void,
+    private readonly ttlMs = 5_000,
+    /** A broker that does not answer one passive declare within this is given up on for this read (a status never waits on a dead link). */
+    private readonly answerTimeoutMs = 3_000,
+  ) {}
 
-  /** Null when the broker is unreachable. */
+  /** Null when no broker is connected at all. */
   depths(): Promise<DeadLetterDepth[] | null> {
     if (this.cached && Date.now() - this.cached.at < this.ttlMs) return Promise.resolve(this.cached.value);
-    this.pending ??= this.read()
-      .then((value) => {
+    this.pending ??= Promise.all(this.sources.map((s) => this.read(s)))
+      .then((read) => {
+        const value = read.every((r) => r.answered === false) ? null : read.flatMap((r) => r.depths);
         this.cached = { at: Date.now(), value };
         return value;
       })
@@ -43,39 +67,178 @@ export class DeadLetterDepths {
     return this.pending;
   }
 
-  private async read(): Promise<DeadLetterDepth[] | null> {
-    const conn = this.amqp.connection;
-    if (!conn || !this.amqp.isConnected()) return null;
-    const out: DeadLetterDepth[] = [];
-    for (const q of this.amqp.topology.queues()) {
-      if (q.tap) continue;
-      let messages: number | null = null;
-      try {
-        this.channel ??= await this.open(conn);
-        messages = (await this.channel.checkQueue(q.deadLetter)).messageCount;
-      } catch (err) {
-        this.channel = undefined;
-        this.onError(err);
-      }
-      out.push({ key: q.key, ...(q.site !== undefined ? { site: q.site } : {}), queue: q.deadLetter, messages });
-    }
-    return out;
-  }
-
-  private async open(conn: Connection): Promise<Channel> {
-    const ch = await conn.createChannel();
-    // A failed passive declare closes the channel with an error; it is replaced, never left to crash the process.
-    ch.on('error', () => undefined);
-    ch.on('close', () => {
-      if (this.channel === ch) this.channel = undefined;
+  private async read(source: DeadLetterSource): Promise<{ answered: boolean; depths: DeadLetterDepth[] }> {
+    const queues = source.queues.filter((q) => !q.tap);
+    const depth = (q: DeclaredQueue, messages: number | null): DeadLetterDepth => ({
+      key: q.key, ...(q.site !== undefined ? { site: q.site } : {}), queue: q.deadLetter, broker: source.broker, messages,
     });
-    return ch;
+    let channel: Channel | undefined;
+    try {
+      channel = await source.channel();
+    } catch (err) {
+      this.onError(err, source.broker);
+      return { answered: false, depths: queues.map((q) => depth(q, null)) };
+    }
+    if (!channel) return { answered: false, depths: queues.map((q) => depth(q, null)) };
+    const out: DeadLetterDepth[] = [];
+    let silent = false;
+    for (const q of queues) {
+      let messages: number | null = null;
+      if (!silent) {
+        try {
+          channel ??= await source.channel();
+          if (channel) messages = (await within(channel.checkQueue(q.deadLetter), this.answerTimeoutMs)).messageCount;
+        } catch (err) {
+          silent = err instanceof NoAnswer;
+          if (channel) source.discard(channel, silent);
+          channel = undefined;
+          this.onError(err, source.broker);
+        }
+      }
+      out.push(depth(q, messages));
+    }
+    return { answered: true, depths: out };
   }
 
-  /** Closes the channel (before the connection closes). */
+  /** Closes every source's channel (and a connection of its own), before the service's connection closes. */
   async close(): Promise<void> {
-    const ch = this.channel;
-    this.channel = undefined;
-    await ch?.close().catch(() => undefined);
+    await Promise.all(this.sources.map((s) => s.close().catch(() => undefined)));
   }
+}
+
+class NoAnswer extends Error {}
+
+/** The promise's value, or NoAnswer after `ms` (a half-open connection answers nothing until its heartbeat gives up). */
+async function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new NoAnswer(`the broker did not answer a passive declare within ${ms} ms`)), ms);
+    })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A channel that may fail (a passive declare of a missing queue closes it) without crashing the process. */
+async function readChannel(conn: ChannelModel, onClose: (ch: Channel) => void): Promise<Channel> {
+  const ch = await conn.createChannel();
+  ch.on('error', () => undefined);
+  ch.on('close', () => onClose(ch));
+  return ch;
+}
+
+/** The service's own broker, on the service's connection: its side's queues (every queue on one broker). */
+export function ownBroker(amqp: AmqpClient, broker: DeadLetterBroker): DeadLetterSource {
+  let channel: Channel | undefined;
+  return {
+    broker,
+    queues: amqp.topology.queues(),
+    async channel() {
+      const conn = amqp.connection;
+      if (!conn || !amqp.isConnected()) return undefined;
+      channel ??= await readChannel(conn, (ch) => {
+        if (channel === ch) channel = undefined;
+      });
+      return channel;
+    },
+    discard(ch) {
+      if (channel === ch) channel = undefined;
+    },
+    async close() {
+      const ch = channel;
+      channel = undefined;
+      await ch?.close().catch(() => undefined);
+    },
+  };
+}
+
+export interface OtherBrokerOptions {
+  broker: 'site' | 'datacentre';
+  /** Comma-separated URLs of the broker's nodes (tried in turn). A secret: never logged, never in an error. */
+  urls: string;
+  /** The dead-letter queues that live there (the contract's topology for that side). */
+  queues: readonly DeclaredQueue[];
+  /** Connecting (TCP and AMQP handshake) may take this long before the broker counts as unreachable. */
+  connectTimeoutMs?: number;
+  heartbeatSeconds?: number;
+}
+
+/**
+ * The other side's broker (two brokers, decision 0028), on a read-only connection of its own: it only
+ * passively declares, never declares, binds, publishes or consumes. Connected on the first read; a lost
+ * connection is replaced at the next read (reads come at most once per cache period), so an unreachable
+ * broker costs one connect attempt per period, not a loop.
+ */
+export function otherBroker(o: OtherBrokerOptions): DeadLetterSource {
+  const urls = o.urls.split(',').map((u) => u.trim()).filter(Boolean);
+  let conn: ChannelModel | undefined;
+  let channel: Channel | undefined;
+  let connecting: Promise<ChannelModel> | undefined;
+  let next = 0;
+  let closed = false;
+
+  const connect = async (): Promise<ChannelModel> => {
+    let last: unknown;
+    for (let i = 0; i < urls.length; i++) {
+      const url = new URL(urls[(next + i) % urls.length]!);
+      if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(o.heartbeatSeconds ?? 10));
+      try {
+        const c = await amqplib.connect(url.toString(), { timeout: o.connectTimeoutMs ?? 3_000, clientProperties: { connection_name: `transfer-log dead-letter reader (${o.broker})` } });
+        next = (next + i) % urls.length;
+        return c;
+      } catch (err) {
+        last = err;
+      }
+    }
+    // amqplib's messages name host and port at most; the URL (with its credentials) is never repeated.
+    throw new Error(`the ${o.broker} broker is unreachable: ${(last as Error)?.message ?? 'no URL'}`);
+  };
+
+  return {
+    broker: o.broker,
+    queues: o.queues,
+    async channel() {
+      if (closed) return undefined;
+      if (!conn) {
+        connecting ??= connect().finally(() => {
+          connecting = undefined;
+        });
+        const c = await connecting;
+        if (closed) {
+          await c.close().catch(() => undefined);
+          return undefined;
+        }
+        c.on('error', () => undefined);
+        c.on('close', () => {
+          if (conn === c) {
+            conn = undefined;
+            channel = undefined;
+            // After a lost connection, the next node first.
+            next = (next + 1) % urls.length;
+          }
+        });
+        conn = c;
+      }
+      channel ??= await readChannel(conn, (ch) => {
+        if (channel === ch) channel = undefined;
+      });
+      return channel;
+    },
+    discard(ch, broken) {
+      if (channel === ch) channel = undefined;
+      if (broken && conn) {
+        // Not waited for: a connection that stopped answering must not hold the next read.
+        void conn.close().catch(() => undefined);
+        conn = undefined;
+      }
+    },
+    async close() {
+      closed = true;
+      const c = conn;
+      conn = undefined;
+      channel = undefined;
+      await c?.close().catch(() => undefined);
+    },
+  };
 }

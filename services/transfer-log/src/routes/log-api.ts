@@ -10,8 +10,8 @@ export interface LogStatus {
   /** Newest event applied, when the last batch committed, events waiting for their batch, whether the consumer waits for PostgreSQL. */
   progress(): { newestEvent: Date | undefined; lastCommit: Date | undefined; waiting: number; waitingForPostgres: boolean };
   behindAfterSeconds: number;
-  /** Depths of the topology's dead-letter queues (null: broker unreachable). */
-  deadLetters(): Promise<Array<{ key: string; site?: string; queue: string; messages: number | null }> | null>;
+  /** Depths of the topology's dead-letter queues, each with the broker it was read on (null: no broker reachable). */
+  deadLetters(): Promise<Array<{ key: string; site?: string; queue: string; broker: 'both' | 'site' | 'datacentre'; messages: number | null }> | null>;
 }
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
@@ -64,8 +64,16 @@ const Status = Type.Object({
   globusTasks: Type.Array(Type.Object({ taskId: Type.String(), site: Type.String(), files: Type.Number(), bytes: Type.Number(), submittedAt: Time }), {
     description: 'Globus tasks in flight (from the log: versions submitted, not yet transferred or given up), oldest first, at most 50',
   }),
-  deadLetters: Nullable(Type.Array(Type.Object({ key: Type.String(), site: Type.Optional(Type.String()), queue: Type.String(), messages: Num }), {
-    description: "Messages in each dead-letter queue of the topology (AMQP checkQueue on the service's connection); null while the broker is unreachable",
+  deadLetters: Nullable(Type.Array(Type.Object({
+    key: Type.String({ description: 'The consumer queue whose dead letters these are (topology key)' }),
+    site: Type.Optional(Type.String({ description: 'The site of a per-site queue' })),
+    queue: Type.String({ description: "The dead-letter queue's name" }),
+    broker: Type.Union([Type.Literal('both'), Type.Literal('site'), Type.Literal('datacentre')], {
+      description: "The broker the queue lives on and was read on: both (one broker holds every queue), or with two brokers the data centre's (the service's own) or the site's (SITE_AMQP_URL)",
+    }),
+    messages: Nullable(Type.Number({ description: 'Messages waiting; null when its broker did not answer' })),
+  }), {
+    description: "Messages in each dead-letter queue of the topology (AMQP checkQueue, passive): the service's own broker's queues, and with two brokers and SITE_AMQP_URL the site broker's; null while no broker answers",
   })),
 });
 
