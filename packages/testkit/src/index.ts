@@ -185,4 +185,4 @@ export async function startPrivateRedis(): Promise<{ url: string; port: number; 
 export { queueDepths, startPrivateCluster, startPrivateRabbit, type PrivateRabbit, type PrivateRabbitOptions } from './rabbit.js';
 export * from './ftp.js';
 export * from './proc-cpu.js';
-export { runServiceMain, type ServiceProcess } from './service-process.js';
+export { runServiceMain, serviceProbe, type ServiceProcess } from './service-process.js';

@@ -17,3 +17,22 @@ export function runServiceMain(main: string, env: Record<string, string>): Servi
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   return { proc, exited, stderr: () => stderr };
 }
+
+/** A running service's probes and metrics on its HTTP port (a process under test). */
+export function serviceProbe(port: number) {
+  const base = `http://127.0.0.1:${port}`;
+  return {
+    /** /healthz's status (0 while nothing answers). */
+    health: async () => (await fetch(`${base}/healthz`).catch(() => null))?.status ?? 0,
+    /** /readyz's status and checks (0 and none while nothing answers). */
+    ready: async (): Promise<{ status: number; checks: Record<string, boolean> }> => {
+      const r = await fetch(`${base}/readyz`).catch(() => null);
+      return r ? { status: r.status, checks: ((await r.json()) as { checks: Record<string, boolean> }).checks } : { status: 0, checks: {} };
+    },
+    /** The sum of every series of a metric (0 when it has none yet). */
+    metric: async (name: string): Promise<number> => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      return text.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`)).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    },
+  };
+}

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { topology } from '@terra-transfer/contracts';
 import { stringifySites, testSite } from '@terra-transfer/sites';
-import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, freePort, queueDepth, runServiceMain, tempDir, uniquePrefix, waitFor, type ServiceProcess } from '@terra-transfer/testkit';
+import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, freePort, queueDepth, runServiceMain, tempDir, uniquePrefix, waitFor, serviceProbe, type ServiceProcess } from '@terra-transfer/testkit';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const SITE = 'kstate';
@@ -27,22 +27,6 @@ afterAll(async () => {
   await dir?.remove();
 });
 
-/** One instance's probes and metrics on its port. */
-function probe(port: number) {
-  const base = `http://127.0.0.1:${port}`;
-  return {
-    health: async () => (await fetch(`${base}/healthz`).catch(() => null))?.status ?? 0,
-    ready: async (): Promise<{ status: number; checks: Record<string, boolean> }> => {
-      const r = await fetch(`${base}/readyz`).catch(() => null);
-      return r ? { status: r.status, checks: ((await r.json()) as { checks: Record<string, boolean> }).checks } : { status: 0, checks: {} };
-    },
-    /** The sum of every series of a metric (0 when it has none yet). */
-    metric: async (name: string): Promise<number> => {
-      const text = await (await fetch(`${base}/metrics`)).text();
-      return text.split('\n').filter((l) => l === name || l.startsWith(`${name} `) || l.startsWith(`${name}{`)).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
-    },
-  };
-}
 
 async function files(folder: string, n: number): Promise<void> {
   await mkdir(folder, { recursive: true });
@@ -63,7 +47,7 @@ it('only the lease holder scans and publishes; the standby takes over after a ki
     const port = await freePort();
     const p = runServiceMain(MAIN, { ...env, HTTP_PORT: String(port) });
     procs.push(p);
-    return { p, ...probe(port) };
+    return { p, ...serviceProbe(port) };
   };
   const queue = topology(prefix, [SITE]).queue({ key: 'batcherUploads', site: SITE });
   const sent = 'terra_transfer_directory_files_sent_total';

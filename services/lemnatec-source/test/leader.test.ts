@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { topology } from '@terra-transfer/contracts';
 import { LEMNATEC_DB_URL_ENV, TestScanalyzer, lemnatecSite } from '@terra-transfer/stack';
 import { stringifySites } from '@terra-transfer/sites';
-import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, freePort, queueDepth, runServiceMain, tempDir, uniquePrefix, waitFor, type ServiceProcess } from '@terra-transfer/testkit';
+import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, freePort, queueDepth, runServiceMain, tempDir, uniquePrefix, waitFor, serviceProbe, type ServiceProcess } from '@terra-transfer/testkit';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const SITE = 'danforth';
@@ -34,22 +34,6 @@ afterAll(async () => {
   await dir?.remove();
 });
 
-/** One instance's probes and metrics on its port. */
-function probe(port: number) {
-  const url = `http://127.0.0.1:${port}`;
-  return {
-    health: async () => (await fetch(`${url}/healthz`).catch(() => null))?.status ?? 0,
-    ready: async (): Promise<{ status: number; checks: Record<string, boolean> }> => {
-      const r = await fetch(`${url}/readyz`).catch(() => null);
-      return r ? { status: r.status, checks: ((await r.json()) as { checks: Record<string, boolean> }).checks } : { status: 0, checks: {} };
-    },
-    /** The sum of every series of a metric (0 when it has none yet). */
-    metric: async (name: string): Promise<number> => {
-      const text = await (await fetch(`${url}/metrics`)).text();
-      return text.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`)).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
-    },
-  };
-}
 
 it('only the lease holder polls, exports and publishes; the standby takes over after a kill -9 and no snapshot is sent twice', async () => {
   dir = await tempDir('lt-leader');
@@ -67,7 +51,7 @@ it('only the lease holder polls, exports and publishes; the standby takes over a
     const port = await freePort();
     const p = runServiceMain(MAIN, { ...env, HTTP_PORT: String(port) });
     procs.push(p);
-    return { p, ...probe(port) };
+    return { p, ...serviceProbe(port) };
   };
   const queue = topology(prefix, [SITE]).queue({ key: 'batcherUploads', site: SITE });
   const sent = 'terra_transfer_lemnatec_files_sent_total';
