@@ -275,14 +275,17 @@ class SweepRun {
     await this.saveStatus(this.status('running'), 'could not save sweep progress');
   }
 
-  /** Telemetry, the result in Redis, the lock released. */
+  /**
+   * Telemetry, the result in Redis, the lock released, in that order: whoever sees the result in Redis
+   * (the status API, `terra sweep status`) then also sees the gauges it implies.
+   */
   private async report(final: SweepStatus, lock: RedisLock): Promise<void> {
     const { deps } = this;
     for (const v of SWEEP_VERDICTS) deps.telemetry.sweepFiles(v, this.tally[v]);
     if (this.walkStats.unreadableDirs > 0) deps.telemetry.sweepUnreadable(this.id, this.walkStats.unreadableDirs, this.unreadable);
+    deps.telemetry.sweepFinished(final);
     await this.saveStatus(final, 'could not save the sweep result');
     await lock.release().catch(() => undefined);
-    deps.telemetry.sweepFinished(final);
   }
 
   private async saveStatus(s: SweepStatus, failure: string): Promise<void> {
