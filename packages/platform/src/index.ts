@@ -12,7 +12,7 @@ export * from './site-leader.js';
 export * from './lifecycle.js';
 export * from './wait-for-file.js';
 export * from './http/server.js';
-export { AmqpClient, type AmqpClientOptions } from './amqp/client.js';
+export { AmqpClient, amqpUrls, withHeartbeat, type AmqpClientOptions } from './amqp/client.js';
 export { DEAD_LETTER_HEADERS } from './amqp/headers.js';
 export { sleep } from './sleep.js';
 export { backoffDelay, retry, type Backoff, type RetryOptions } from './backoff.js';

@@ -68,6 +68,20 @@ export async function deleteTopology(prefix: string, url = AMQP_URL): Promise<vo
   }
 }
 
+/**
+ * Drains a queue of events that carry `data.uploadId` (file.uploaded) and
+ * counts each upload id: a test of "every file sent exactly once" then checks
+ * the total, the number of ids and that every count is 1.
+ */
+export async function uploadIdCounts(url: string, queue: string): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const m of await drainQueue(url, queue)) {
+    const id = (JSON.parse(m.content.toString()) as { data: { uploadId: string } }).data.uploadId;
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return counts;
+}
+
 /** Drains a queue without a consumer (basic.get), acking what it reads. */
 export async function drainQueue(url: string, queue: string): Promise<amqp.GetMessage[]> {
   const conn = await amqp.connect(url);
@@ -185,4 +199,4 @@ export async function startPrivateRedis(): Promise<{ url: string; port: number; 
 export { queueDepths, startPrivateCluster, startPrivateRabbit, type PrivateRabbit, type PrivateRabbitOptions } from './rabbit.js';
 export * from './ftp.js';
 export * from './proc-cpu.js';
-export { runServiceMain, serviceProbe, type ServiceProcess } from './service-process.js';
+export { killHard, runServiceMain, serviceProbe, waitForStandby, type ServiceProbe, type ServiceProcess } from './service-process.js';

@@ -1,5 +1,6 @@
 /* A service's built entry point (dist/main.js) run as a process, for start-up and shutdown tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { waitFor } from './basics.js';
 
 export interface ServiceProcess {
   proc: ChildProcess;
@@ -35,4 +36,21 @@ export function serviceProbe(port: number) {
       return text.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`)).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
     },
   };
+}
+export type ServiceProbe = ReturnType<typeof serviceProbe>;
+
+/** Waits until a second instance of a leader-locked service is connected and stands by: broker and Redis up, `leader` false. */
+export async function waitForStandby(p: ServiceProbe, timeoutMs = 30_000): Promise<void> {
+  await waitFor('the second stands by', async () => {
+    const r = await p.ready();
+    return r.checks['broker'] === true && r.checks['redis'] === true && r.checks['leader'] === false;
+  }, timeoutMs, 100);
+}
+
+/** kill -9 (nothing handed over) and wait for the exit; returns when it died (ms). */
+export async function killHard(p: ServiceProcess): Promise<number> {
+  const exited = p.exited;
+  p.proc.kill('SIGKILL');
+  await exited;
+  return Date.now();
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { topology } from '@terra-transfer/contracts';
 import { stringifySites, testSite } from '@terra-transfer/sites';
-import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, freePort, queueDepth, runServiceMain, tempDir, uniquePrefix, waitFor, serviceProbe, type ServiceProcess } from '@terra-transfer/testkit';
+import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, freePort, queueDepth, runServiceMain, tempDir, uniquePrefix, waitFor, serviceProbe, killHard, uploadIdCounts, waitForStandby, type ServiceProcess } from '@terra-transfer/testkit';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const SITE = 'kstate';
@@ -59,10 +59,7 @@ it('only the lease holder scans and publishes; the standby takes over after a ki
 
   // The second: live, connected, standing by.
   const b = await start();
-  await waitFor('the second stands by', async () => {
-    const r = await b.ready();
-    return r.checks['broker'] === true && r.checks['redis'] === true && r.checks['leader'] === false;
-  }, 30_000, 100);
+  await waitForStandby(b);
   expect(await b.health()).toBe(200);
   expect((await b.ready()).status).toBe(503);
   expect(await b.metric('terra_transfer_leader_lease_held')).toBe(0);
@@ -76,10 +73,7 @@ it('only the lease holder scans and publishes; the standby takes over after a ki
   expect((await b.ready()).checks['leader']).toBe(false);
 
   // The leader dies without handing the lease over; new files arrive meanwhile.
-  const exited = a.p.exited;
-  a.p.proc.kill('SIGKILL');
-  await exited;
-  const killedAt = Date.now();
+  const killedAt = await killHard(a.p);
   await files(join(root, 'runs', 'two'), 100);
   await waitFor('the standby takes over (ready)', async () => (await b.ready()).status === 200, 20_000, 100);
   const takeover = Date.now() - killedAt;
@@ -92,10 +86,8 @@ it('only the lease holder scans and publishes; the standby takes over after a ki
   await new Promise((r) => setTimeout(r, 2_000));
   expect(await b.metric(sent)).toBe(100);
 
-  const ids = (await drainQueue(AMQP_URL, queue)).map((m) => (JSON.parse(m.content.toString()) as { data: { uploadId: string } }).data.uploadId);
-  const perId = new Map<string, number>();
-  for (const id of ids) perId.set(id, (perId.get(id) ?? 0) + 1);
-  expect(ids).toHaveLength(200);
+  const perId = await uploadIdCounts(AMQP_URL, queue);
+  expect([...perId.values()].reduce((a, n) => a + n, 0)).toBe(200);
   expect(perId.size).toBe(200);
   expect([...perId.values()].every((n) => n === 1)).toBe(true);
   b.p.proc.kill('SIGTERM');

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { topology } from '@terra-transfer/contracts';
 import { LEMNATEC_DB_URL_ENV, TestScanalyzer, lemnatecSite } from '@terra-transfer/stack';
 import { stringifySites } from '@terra-transfer/sites';
-import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, drainQueue, freePort, queueDepth, runServiceMain, tempDir, uniquePrefix, waitFor, serviceProbe, type ServiceProcess } from '@terra-transfer/testkit';
+import { AMQP_URL, REDIS_URL, deleteKeys, deleteTopology, freePort, queueDepth, runServiceMain, tempDir, uniquePrefix, waitFor, serviceProbe, killHard, uploadIdCounts, waitForStandby, type ServiceProcess } from '@terra-transfer/testkit';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const SITE = 'danforth';
@@ -64,10 +64,7 @@ it('only the lease holder polls, exports and publishes; the standby takes over a
 
   // The second: live, connected to the broker and Redis, standing by.
   const b = await start();
-  await waitFor('the second stands by', async () => {
-    const r = await b.ready();
-    return r.checks['broker'] === true && r.checks['redis'] === true && r.checks['leader'] === false;
-  }, 30_000, 100);
+  await waitForStandby(b);
   expect(await b.health()).toBe(200);
   expect((await b.ready()).status).toBe(503);
   expect(await b.metric('terra_transfer_leader_lease_held')).toBe(0);
@@ -83,10 +80,7 @@ it('only the lease holder polls, exports and publishes; the standby takes over a
   expect((await b.ready()).checks).toMatchObject({ leader: false, database: false });
 
   // The leader dies without handing the lease over; new snapshots are taken meanwhile.
-  const exited = a.p.exited;
-  a.p.proc.kill('SIGKILL');
-  await exited;
-  const killedAt = Date.now();
+  const killedAt = await killHard(a.p);
   for (let i = 0; i < 3; i++) await lt.snapshot(db);
   await waitFor('the standby takes over (ready)', async () => (await b.ready()).status === 200, 20_000, 100);
   const takeover = Date.now() - killedAt;
@@ -99,15 +93,13 @@ it('only the lease holder polls, exports and publishes; the standby takes over a
   await new Promise((r) => setTimeout(r, 1_500));
   expect(await b.metric(sent)).toBe(3 * PER_SNAPSHOT);
 
-  const ids = (await drainQueue(AMQP_URL, queue)).map((m) => (JSON.parse(m.content.toString()) as { data: { uploadId: string } }).data.uploadId);
-  const perId = new Map<string, number>();
-  for (const id of ids) perId.set(id, (perId.get(id) ?? 0) + 1);
-  expect(ids).toHaveLength(6 * PER_SNAPSHOT);
+  const perId = await uploadIdCounts(AMQP_URL, queue);
+  expect([...perId.values()].reduce((a, n) => a + n, 0)).toBe(6 * PER_SNAPSHOT);
   expect(perId.size).toBe(6 * PER_SNAPSHOT);
   expect([...perId.values()].every((n) => n === 1)).toBe(true);
   // Six snapshots (lt:<site>:<db>:<snapshot id>:<file>), each whole.
   const perSnapshot = new Map<string, number>();
-  for (const id of ids) perSnapshot.set(id.split(':')[3]!, (perSnapshot.get(id.split(':')[3]!) ?? 0) + 1);
+  for (const id of perId.keys()) perSnapshot.set(id.split(':')[3]!, (perSnapshot.get(id.split(':')[3]!) ?? 0) + 1);
   expect([...perSnapshot.values()]).toEqual(Array(6).fill(PER_SNAPSHOT));
   b.p.proc.kill('SIGTERM');
   expect(await b.p.exited).toBe(0);

@@ -430,8 +430,8 @@ export function amqpUrls(url: string): string[] {
   return urls;
 }
 
-/** Heartbeats detect a dead peer; amqplib takes them from the URL. */
-function withHeartbeat(url: string, seconds: number): string {
+/** Heartbeats detect a dead peer; amqplib takes them from the URL (a URL's own `heartbeat` is kept). */
+export function withHeartbeat(url: string, seconds: number): string {
   const u = new URL(url);
   if (!u.searchParams.has('heartbeat')) u.searchParams.set('heartbeat', String(seconds));
   return u.toString();

@@ -1,6 +1,6 @@
 import amqplib, { type Channel, type ChannelModel } from 'amqplib';
 import type { DeclaredQueue } from '@terra-transfer/contracts';
-import type { AmqpClient } from '@terra-transfer/platform';
+import { amqpUrls, withHeartbeat, type AmqpClient } from '@terra-transfer/platform';
 
 /** The broker a depth was read on: `both` when one broker holds every queue (AMQP_SIDE=both), else its side. */
 export type DeadLetterBroker = 'both' | 'site' | 'datacentre';
@@ -171,7 +171,7 @@ export interface OtherBrokerOptions {
  * broker costs one connect attempt per period, not a loop.
  */
 export function otherBroker(o: OtherBrokerOptions): DeadLetterSource {
-  const urls = o.urls.split(',').map((u) => u.trim()).filter(Boolean);
+  const urls = amqpUrls(o.urls);
   let conn: ChannelModel | undefined;
   let channel: Channel | undefined;
   let connecting: Promise<ChannelModel> | undefined;
@@ -181,10 +181,9 @@ export function otherBroker(o: OtherBrokerOptions): DeadLetterSource {
   const connect = async (): Promise<ChannelModel> => {
     let last: unknown;
     for (let i = 0; i < urls.length; i++) {
-      const url = new URL(urls[(next + i) % urls.length]!);
-      if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(o.heartbeatSeconds ?? 10));
+      const url = withHeartbeat(urls[(next + i) % urls.length]!, o.heartbeatSeconds ?? 10);
       try {
-        const c = await amqplib.connect(url.toString(), { timeout: o.connectTimeoutMs ?? 3_000, clientProperties: { connection_name: `transfer-log dead-letter reader (${o.broker})` } });
+        const c = await amqplib.connect(url, { timeout: o.connectTimeoutMs ?? 3_000, clientProperties: { connection_name: `transfer-log dead-letter reader (${o.broker})` } });
         next = (next + i) % urls.length;
         return c;
       } catch (err) {
